@@ -1,0 +1,197 @@
+"""The ``dynamote`` command: catalog, render and sim (the contract in DESIGN.md).
+
+Outside scripts rely on these subcommands and their flags, so keep them stable. Invalid input
+prints one message on stderr and exits 2, never a traceback. Heavy libraries (pydantic models,
+the Kubernetes and Slack clients) are imported inside the subcommand that needs them so that
+``dynamote --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+EXIT_USAGE = 2
+ENGINE_CHOICES = ("vllm", "sglang", "trtllm")
+
+
+class UsageError(Exception):
+    """Bad input on the command line: shown on stderr, exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dynamote",
+        description="Deploy LLMs from Slack onto Kubernetes with the NVIDIA Dynamo operator.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    catalog = sub.add_parser("catalog", help="list the models of the catalog")
+    catalog.add_argument("words", nargs="*", help="words that must all match")
+    catalog.add_argument("--engine", choices=ENGINE_CHOICES, help="only models this engine runs")
+    catalog.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+
+    render = sub.add_parser("render", help="print the DynamoGraphDeployment for a model")
+    render.add_argument("model", metavar="MODEL_ID", help="Hugging Face id from the catalog")
+    render.add_argument("--name", help="deployment name (default: from the model id)")
+    render.add_argument("--namespace", help="namespace (default: DYNAMOTE_DEFAULT_NAMESPACE)")
+    render.add_argument("--engine", choices=ENGINE_CHOICES, help="default: the model's first")
+    render.add_argument("--mode", choices=("aggregated", "disaggregated"), default="aggregated")
+    render.add_argument("--replicas", type=int, default=1, help="worker replicas")
+    render.add_argument("--router", choices=("none", "kv", "round-robin"), default="none")
+    render.add_argument("--gpus", type=int, default=1, help="GPUs per worker")
+    render.add_argument("--context-length", type=int, help="maximum context length in tokens")
+    render.add_argument("--hf-secret", help="Secret with HF_TOKEN (default: DYNAMOTE_HF_SECRET)")
+    render.add_argument("--served-model-name", help="name clients use (default: the model id)")
+    render.add_argument("--memory", help="memory per worker, a Kubernetes quantity (16Gi)")
+    render.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=False)
+    render.add_argument("--prefix-caching", action=argparse.BooleanOptionalAction, default=True)
+    render.add_argument("--trust-remote-code", action="store_true")
+    render.add_argument(
+        "--engine-arg",
+        action="append",
+        default=[],
+        metavar="FLAG=VALUE",
+        help="extra engine flag (repeatable), without leading dashes",
+    )
+    render.add_argument(
+        "--api-version",
+        choices=("nvidia.com/v1beta1", "nvidia.com/v1alpha1"),
+        help="default: nvidia.com/v1beta1, or DYNAMOTE_API_VERSION when it names one",
+    )
+
+    sim = sub.add_parser("sim", help="run the Kubernetes API stand-in and simulated operator")
+    sim.add_argument("--kubeconfig", required=True, type=Path, help="where to write the config")
+    sim.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
+    return parser
+
+
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    from bot.catalog import load_catalog  # noqa: PLC0415
+
+    models = load_catalog().search(args.words, engine=args.engine)
+    rows = [m.model_dump(by_alias=True, mode="json") for m in models]
+    _print_document(rows, as_json=args.json)
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from bot.catalog import load_catalog  # noqa: PLC0415
+    from bot.dynamo import DEFAULT_API_VERSION, render_dgd  # noqa: PLC0415
+    from bot.request import (  # noqa: PLC0415
+        RequestError,
+        RequestLimits,
+        default_name,
+        parse_request,
+    )
+    from bot.settings import get_settings  # noqa: PLC0415
+
+    settings = get_settings()
+    catalog = load_catalog()
+    model = catalog.get(args.model)
+    if model is None:
+        guesses = catalog.search(args.model.replace("/", " ").replace("-", " ").split()[:1])
+        hint = f"; did you mean {', '.join(m.id for m in guesses[:5])}?" if guesses else ""
+        raise UsageError(f"unknown model {args.model!r}{hint} (see `dynamote catalog` for the ids)")
+    try:
+        request = parse_request(
+            {
+                "model": model.id,
+                "name": args.name if args.name is not None else default_name(model.id),
+                "namespace": args.namespace or settings.default_namespace,
+                "engine": args.engine or model.supported_engines[0],
+                "mode": args.mode,
+                "replicas": args.replicas,
+                "routerMode": args.router,
+                "gpus": args.gpus,
+                "contextLength": args.context_length,
+                "memory": args.memory,
+                "servedModelName": args.served_model_name,
+                "enforceEager": args.enforce_eager,
+                "enablePrefixCaching": args.prefix_caching,
+                "trustRemoteCode": args.trust_remote_code,
+                "engineArgs": "\n".join(args.engine_arg),
+                "hfTokenSecret": args.hf_secret or settings.hf_secret,
+            },
+            catalog=catalog,
+            limits=RequestLimits(settings.max_replicas, settings.max_gpus_per_worker),
+        )
+    except RequestError as exc:
+        raise UsageError(_describe_request_errors(exc.errors)) from None
+    forced = settings.api_version if settings.api_version != "auto" else None
+    manifest = render_dgd(
+        request,
+        image=settings.image_for(request.engine),
+        api_version=args.api_version or forced or DEFAULT_API_VERSION,
+        ephemeral_storage=settings.ephemeral_storage,
+    )
+    _print_document(manifest, as_json=False)
+    return 0
+
+
+_CLI_FLAGS = {
+    "model": "MODEL_ID",
+    "name": "--name",
+    "namespace": "--namespace",
+    "engine": "--engine",
+    "mode": "--mode",
+    "replicas": "--replicas",
+    "routerMode": "--router",
+    "gpus": "--gpus",
+    "contextLength": "--context-length",
+    "memory": "--memory",
+    "servedModelName": "--served-model-name",
+    "enforceEager": "--enforce-eager",
+    "enablePrefixCaching": "--prefix-caching",
+    "trustRemoteCode": "--trust-remote-code",
+    "engineArgs": "--engine-arg",
+    "hfTokenSecret": "--hf-secret",
+}
+
+
+def _describe_request_errors(errors: dict[str, str]) -> str:
+    return "\n".join(f"{_CLI_FLAGS.get(field, field)}: {msg}" for field, msg in errors.items())
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from bot.settings import get_settings  # noqa: PLC0415
+    from bot.sim.run import run_sim  # noqa: PLC0415
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: give a port between 1 and 65535 (or 0 for any)")
+    return run_sim(args.kubeconfig, port=args.port, ready_after=get_settings().sim_ready_after)
+
+
+def _print_document(document: Any, *, as_json: bool) -> None:
+    if as_json:
+        import json  # noqa: PLC0415
+
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
+    import yaml  # noqa: PLC0415
+
+    sys.stdout.write(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000))
+
+
+_COMMANDS = {"catalog": _cmd_catalog, "render": _cmd_render, "sim": _cmd_sim}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"dynamote {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # SettingsError and CatalogError: configuration is wrong
+        print(f"dynamote {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""The command-line contract: YAML on stdout; bad input -> one message on stderr, exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from bot.cli import main
+from bot.settings import get_settings
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> None:
+    get_settings.cache_clear()
+
+
+def test_catalog_prints_every_model_as_yaml(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["catalog"]) == 0
+    models = yaml.safe_load(capsys.readouterr().out)
+    assert len(models) == 8
+    assert set(models[0]) >= {"id", "contextLength", "supportedEngines", "minGpuMemory"}
+
+
+def test_catalog_filters_by_words_and_engine_and_prints_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["catalog", "llama", "--engine", "trtllm", "--json"]) == 0
+    ids = [m["id"] for m in json.loads(capsys.readouterr().out)]
+    assert ids == [
+        "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
+        "meta-llama/Llama-3.2-1B-Instruct",
+        "meta-llama/Llama-3.2-3B-Instruct",
+    ]
+
+
+def test_render_prints_one_yaml_document_with_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", "Qwen/Qwen3-0.6B"]) == 0
+    documents = list(yaml.safe_load_all(capsys.readouterr().out))
+    assert len(documents) == 1
+    dgd = documents[0]
+    assert dgd["apiVersion"] == "nvidia.com/v1beta1"
+    assert dgd["metadata"]["name"] == "qwen3-0-6b"
+    assert dgd["metadata"]["namespace"] == "dynamo-system"
+    assert [c["name"] for c in dgd["spec"]["components"]] == ["Frontend", "VllmDecodeWorker"]
+
+
+def test_render_takes_every_contract_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "render", "Qwen/Qwen3-0.6B", "--name", "q", "--namespace", "ml", "--engine", "sglang",
+            "--mode", "disaggregated", "--replicas", "2", "--router", "kv", "--gpus", "2",
+            "--context-length", "8192", "--hf-secret", "hf-tok", "--served-model-name", "q3",
+            "--enforce-eager", "--no-prefix-caching", "--trust-remote-code",
+            "--api-version", "nvidia.com/v1alpha1",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    dgd = yaml.safe_load(capsys.readouterr().out)
+    assert dgd["apiVersion"] == "nvidia.com/v1alpha1"
+    prefill = dgd["spec"]["services"]["prefill"]
+    assert prefill["replicas"] == 2 and prefill["envFromSecret"] == "hf-tok"
+    args = prefill["extraPodSpec"]["mainContainer"]["args"]
+    for flag in ("--disable-cuda-graph", "--disable-radix-cache", "--trust-remote-code"):
+        assert flag in args
+    assert args[args.index("--served-model-name") + 1] == "q3"
+    assert args[args.index("--tp") + 1] == "2"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["render", "qwen3"], "unknown model 'qwen3'; did you mean Qwen/Qwen3-0.6B?"),
+        (["render", "Qwen/Qwen3-0.6B", "--name", "Bad_Name"], "--name: use lowercase"),
+        (["render", "Qwen/Qwen3-0.6B", "--replicas", "0"], "--replicas: must be between 1 and 8"),
+        (
+            ["render", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "--engine", "trtllm"],
+            "--engine: TinyLlama 1.1B Chat runs on vLLM or SGLang",
+        ),
+        (["render", "Qwen/Qwen3-0.6B", "--context-length", "999999"], "--context-length:"),
+        (["render", "Qwen/Qwen3-0.6B", "--engine-arg", "model=x"], "--engine-arg: model is set"),
+    ],
+)
+def test_invalid_render_input_exits_2_with_a_message_and_no_yaml(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_a_bad_setting_exits_2_naming_the_variable() -> None:
+    env = dict(os.environ, DYNAMOTE_MAX_REPLICAS="lots")
+    result = _run("render", "Qwen/Qwen3-0.6B", env=env)
+    assert result.returncode == 2
+    assert "DYNAMOTE_MAX_REPLICAS" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_argparse_errors_also_exit_2_without_traceback() -> None:
+    result = _run("render", "Qwen/Qwen3-0.6B", "--mode", "sideways")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_does_not_import_the_slack_or_kubernetes_clients() -> None:
+    code = (
+        "import sys; from bot.cli import main\n"
+        "try:\n    main(['render', 'Qwen/Qwen3-0.6B'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('kubernetes', 'slack_bolt', 'slack_sdk') if m in sys.modules]\n"
+        "print(heavy, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stderr.strip().endswith("[]"), result.stderr
