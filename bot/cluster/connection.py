@@ -1,0 +1,175 @@
+"""One connection to one API server: configuration, timeouts, raw JSON, error translation.
+
+The official client is built lazily on the first call (``import kubernetes`` takes over half a
+second; the CLI must start faster, and a bot without a cluster must still start and say so).
+Every call carries a ``(connect, read)`` timeout and makes a single attempt, so a dead API
+server costs a bounded time and the caller decides whether to retry (each error says whether
+it is ``temporary``). Answers are read with ``_preload_content=False`` and ``json.loads``: a
+sweep lists thousands of DGDs, and model deserialization is many times slower than plain JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.cluster.errors import NotConfigured, Target, raising_cluster_errors
+from bot.cluster.watching import WatchEvent, watch_events
+
+__all__ = ["Apis", "Connection", "Snapshot", "load_api_client", "snapshot"]
+
+
+def load_api_client(kubeconfig: str | os.PathLike[str] | None) -> Any:
+    """An ApiClient: the in-cluster service account inside a pod, else the kubeconfig file."""
+    from kubernetes import client, config  # noqa: PLC0415  (slow import)
+
+    configuration = client.Configuration()
+    try:
+        if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            path = os.fspath(kubeconfig) if kubeconfig else _default_kubeconfig()
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=path, client_configuration=configuration, persist_config=False
+            )
+    except (config.ConfigException, OSError, ValueError) as error:
+        raise NotConfigured(
+            "Dynamote found no usable Kubernetes configuration: it is not running in a pod "
+            "and no kubeconfig could be loaded (KUBECONFIG or ~/.kube/config). Point "
+            "KUBECONFIG at one, or run the bot in the cluster with its service account."
+        ) from error
+    # One attempt per call: timeouts stay bounded and callers retry on error.temporary.
+    configuration.retries = False
+    return client.ApiClient(configuration)
+
+
+def _default_kubeconfig() -> str:
+    # Read now, not at kubernetes' import time, so a KUBECONFIG set later is honoured.
+    return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+
+
+class Apis:
+    """The client's API groups over one ApiClient."""
+
+    def __init__(self, api_client: Any) -> None:
+        from kubernetes import client  # noqa: PLC0415
+
+        self.api_client = api_client
+        self.custom = client.CustomObjectsApi(api_client)
+        self.core = client.CoreV1Api(api_client)
+        self.authorization = client.AuthorizationV1Api(api_client)
+        self.version = client.VersionApi(api_client)
+
+
+class Connection:
+    """Calls through the official client with a timeout, answers as JSON, errors translated."""
+
+    def __init__(
+        self, kubeconfig: str | os.PathLike[str] | None, *, timeout: tuple[float, float]
+    ) -> None:
+        self._kubeconfig = kubeconfig
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._apis: Apis | None = None
+
+    @property
+    def apis(self) -> Apis:
+        """The API groups; the client is configured on first use."""
+        with self._lock:
+            if self._apis is None:
+                self._apis = Apis(load_api_client(self._kubeconfig))
+            return self._apis
+
+    def close(self) -> None:
+        """Release the connection pool; a later call connects again."""
+        with self._lock:
+            if self._apis is not None:
+                self._apis.api_client.close()
+                self._apis = None
+
+    def raw(self, target: Target, call: Callable[..., Any], *args: Any, **kwargs: Any) -> bytes:
+        """The body of one API call."""
+        with raising_cluster_errors(target):
+            response = call(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
+            try:
+                return bytes(response.data)
+            finally:
+                response.release_conn()
+
+    def json(self, target: Target, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """The body of one API call, parsed."""
+        return json.loads(self.raw(target, call, *args, **kwargs))
+
+    def get_path(self, path: str, target: Target) -> Any:
+        """GET a path the client has no typed method for (discovery documents), parsed."""
+        from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
+
+        api_client = self.apis.api_client
+        request = api_client.param_serialize(
+            method="GET",
+            resource_path=path,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        with raising_cluster_errors(target):
+            response = api_client.call_api(*request, _request_timeout=self.timeout)
+            body = response.read()
+            if not 200 <= response.status <= 299:
+                raise ApiException.from_response(http_resp=response, body=None, data=None)
+            return json.loads(body)
+
+    def watch(
+        self,
+        target: Target,
+        call: Callable[..., Any],
+        *args: Any,
+        timeout_seconds: int,
+        **kwargs: Any,
+    ) -> Iterator[WatchEvent]:
+        """Open a watch (a list call with watch=true) and iterate its events."""
+        connect, read = self.timeout
+        with raising_cluster_errors(target):
+            response = call(
+                *args,
+                watch=True,
+                allow_watch_bookmarks=True,
+                timeout_seconds=timeout_seconds,
+                _preload_content=False,
+                # The server ends the watch after timeout_seconds; allow it that long plus
+                # the usual read timeout before deciding it is gone.
+                _request_timeout=(connect, timeout_seconds + read),
+                **kwargs,
+            )
+        return watch_events(response, target)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Objects from one or more list calls, and the resourceVersion to watch from after them."""
+
+    items: list[dict[str, Any]]
+    resource_version: str
+
+
+def snapshot(namespaces: Sequence[str] | None, list_one: Callable[[str | None], Any]) -> Snapshot:
+    """One list per namespace (or one cluster-wide list for None) merged into a Snapshot."""
+    pages = [list_one(namespace) for namespace in ([None] if namespaces is None else namespaces)]
+    items = [item for page in pages for item in page.get("items") or ()]
+    versions = [str((page.get("metadata") or {}).get("resourceVersion") or "") for page in pages]
+    return Snapshot(items, _oldest(versions))
+
+
+def _oldest(resource_versions: list[str]) -> str:
+    """The version to watch several namespaces from: the oldest, so no change is missed.
+
+    resourceVersions are opaque by contract, but every API server numbers them with etcd's
+    revision; when one is not a number, the first list's is used.
+    """
+    known = [rv for rv in resource_versions if rv]
+    if known and all(rv.isdigit() for rv in known):
+        return min(known, key=int)
+    return known[0] if known else ""
