@@ -1,0 +1,36 @@
+"""Fixtures for the Slack tests: a Slack Web API stand-in over real HTTP, and clients for it.
+
+`slack_standin` fails the test at teardown when anything sent to it broke a Block Kit limit,
+so every test that drives the app through it also checks what the app sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.sim.slack_api import SlackStandIn
+
+
+@pytest.fixture
+def lenient_slack_standin() -> Iterator[SlackStandIn]:
+    """A running stand-in that leaves Block Kit violations for the test to inspect."""
+    with SlackStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def slack_standin(lenient_slack_standin: SlackStandIn) -> Iterator[SlackStandIn]:
+    """A running stand-in; the test fails if anything sent to it broke a Block Kit limit."""
+    yield lenient_slack_standin
+    violations = lenient_slack_standin.violations()
+    if violations:
+        pytest.fail("Block Kit limits broken:\n" + "\n".join(violations), pytrace=False)
+
+
+@pytest.fixture
+def slack_client(slack_standin: SlackStandIn) -> WebClient:
+    """A WebClient on the stand-in, without retries, so each fault shows as it is answered."""
+    return WebClient(token=slack_standin.token, base_url=slack_standin.url, retry_handlers=[])
