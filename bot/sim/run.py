@@ -7,33 +7,32 @@ file to appear and then use kubectl at once. SIGINT and SIGTERM stop it cleanly 
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import urllib.request
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
 
+from bot.settings import get_settings
+from bot.sim.operator import DEFAULT_IMAGE_TAGS, SimOperator
 from bot.sim.standin import StandIn, default_crd_path
-from bot.sim.store import Store
 
-__all__ = ["run_sim"]
-
-
-class _Operator(Protocol):
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
+__all__ = ["run_sim", "start_simulation"]
 
 
-def _start_operator(store: Store, ready_after: float) -> _Operator | None:
-    """The simulated operator when bot.sim.operator is present (it is built separately)."""
-    try:
-        from bot.sim.operator import SimOperator  # noqa: PLC0415 (optional module)
-    except ImportError:
-        return None
-    operator: _Operator = SimOperator(store, ready_after=ready_after)
+def start_simulation(
+    *, port: int = 0, ready_after: float | None = None
+) -> tuple[StandIn, SimOperator]:
+    """The stand-in and the simulated operator, both running; stop them in reverse order."""
+    settings = get_settings()
+    standin = StandIn(port=port, crd_path=default_crd_path()).start()
+    tags = {*DEFAULT_IMAGE_TAGS, settings.dynamo_version}  # the tag Dynamote writes must pull
+    operator = SimOperator(
+        standin.store,
+        ready_after=settings.sim_ready_after if ready_after is None else ready_after,
+        known_image_tags=tags,
+    )
     operator.start()
-    return operator
+    return standin, operator
 
 
 def _wait_until_serving(url: str) -> None:
@@ -43,31 +42,23 @@ def _wait_until_serving(url: str) -> None:
 
 def run_sim(kubeconfig: Path, *, port: int = 0, ready_after: float | None = None) -> int:
     """Serve until SIGINT/SIGTERM; returns the process exit code (0)."""
-    if ready_after is None:
-        from bot.settings import get_settings  # noqa: PLC0415
-
-        ready_after = get_settings().sim_ready_after
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    standin = StandIn(port=port, crd_path=default_crd_path()).start()
-    operator = _start_operator(standin.store, ready_after)
+    standin, operator = start_simulation(port=port, ready_after=ready_after)
     try:
         _wait_until_serving(standin.url)
         path = standin.write_kubeconfig(Path(kubeconfig))
         print(f"Kubernetes API stand-in at {standin.url}", flush=True)
         print(f"kubeconfig written to {path}", flush=True)
         print(f"try: kubectl --kubeconfig {path} get dgd,pods   (Ctrl-C stops)", flush=True)
-        if operator is None:
-            print("note: bot.sim.operator not found; DGDs will not progress", file=sys.stderr)
         while not stop.wait(0.5):
             pass
     finally:
-        if operator is not None:
-            operator.stop()
+        operator.stop()
         standin.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -1,0 +1,596 @@
+"""Tests of bot.status: each phase rule, for both DGD API versions' spec and status shapes."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.status import FAILURE_GRACE, Condition, compute_status
+
+VERSIONS = ["v1beta1", "v1alpha1"]
+EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "dynamo" / "examples"
+IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:0.7.1"
+CREATED = "2026-08-21T10:00:00Z"
+CREATED_AT = datetime(2026, 8, 21, 10, 0, tzinfo=UTC)
+GPU_MESSAGE = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+
+# (name, type, replicas, gpus per replica)
+AGG = (("Frontend", "frontend", 1, 0), ("VllmDecodeWorker", "worker", 1, 1))
+
+
+def make_dgd(
+    version: str,
+    *,
+    components: tuple[tuple[str, str, int | None, int], ...] = AGG,
+    state: str | None = None,
+    ready: str | None = None,
+    ready_reason: str = "",
+    ready_message: str = "",
+    replica_status: dict[str, tuple[int, int]] | None = None,
+    deleting: bool = False,
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": "qwen", "namespace": "team-a", "creationTimestamp": CREATED}
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-08-21T11:00:00Z"
+    status: dict[str, Any] = {}
+    if state:
+        status["state"] = state
+    if ready:
+        status["conditions"] = [
+            {"type": "Ready", "status": ready, "reason": ready_reason, "message": ready_message}
+        ]
+    if replica_status is not None:
+        key = "components" if version == "v1beta1" else "services"
+        status[key] = {
+            name: {"componentKind": "Deployment", "readyReplicas": r, "availableReplicas": a}
+            for name, (r, a) in replica_status.items()
+        }
+    dgd: dict[str, Any] = {
+        "apiVersion": f"nvidia.com/{version}",
+        "kind": "DynamoGraphDeployment",
+        "metadata": metadata,
+        "spec": _spec(version, components),
+    }
+    if status:
+        dgd["status"] = status
+    return dgd
+
+
+def _spec(version: str, components: tuple[tuple[str, str, int | None, int], ...]) -> dict[str, Any]:
+    if version == "v1beta1":
+        return {"components": [_v1beta1_component(*c) for c in components]}
+    return {"services": {c[0]: _v1alpha1_service(*c) for c in components}}
+
+
+def _v1beta1_component(name: str, kind: str, replicas: int | None, gpus: int) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "main", "image": IMAGE}
+    if gpus:
+        container["resources"] = {"limits": {"nvidia.com/gpu": str(gpus)}}
+    component: dict[str, Any] = {
+        "name": name,
+        "type": kind,
+        "podTemplate": {"spec": {"containers": [container]}},
+    }
+    if replicas is not None:
+        component["replicas"] = replicas
+    return component
+
+
+def _v1alpha1_service(name: str, kind: str, replicas: int | None, gpus: int) -> dict[str, Any]:
+    service: dict[str, Any] = {
+        "componentType": kind,
+        "extraPodSpec": {"mainContainer": {"image": IMAGE}},
+    }
+    if gpus:
+        service["resources"] = {"limits": {"gpu": str(gpus)}}
+    if replicas is not None:
+        service["replicas"] = replicas
+    return service
+
+
+def make_pod(
+    name: str,
+    component: str = "VllmDecodeWorker",
+    *,
+    ready: bool = False,
+    node: str | None = "node-0",
+    waiting: str | None = None,
+    waiting_message: str = "",
+    restarts: int = 0,
+    last_terminated: str | None = None,
+    unschedulable_message: str | None = None,
+) -> dict[str, Any]:
+    state: dict[str, Any] = {"running": {}} if waiting is None else {"waiting": {"reason": waiting}}
+    if waiting_message:
+        state["waiting"]["message"] = waiting_message
+    container: dict[str, Any] = {
+        "name": "main",
+        "image": IMAGE,
+        "ready": ready,
+        "restartCount": restarts,
+        "state": state,
+    }
+    if last_terminated:
+        container["lastState"] = {"terminated": {"reason": last_terminated}}
+    conditions = [{"type": "Ready", "status": "True" if ready else "False"}]
+    if unschedulable_message is not None:
+        conditions.append(
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": unschedulable_message,
+            }
+        )
+    pod: dict[str, Any] = {
+        "metadata": {
+            "name": name,
+            "creationTimestamp": CREATED,
+            "labels": {"nvidia.com/dynamo-component": component},
+        },
+        "spec": {"containers": [{"name": "main", "image": IMAGE}]},
+        "status": {
+            "phase": "Pending" if unschedulable_message is not None or waiting else "Running",
+            "conditions": conditions,
+            "containerStatuses": [] if unschedulable_message is not None else [container],
+        },
+    }
+    if node:
+        pod["spec"]["nodeName"] = node
+    return pod
+
+
+def make_event(pod: str, reason: str, message: str, *, count: int = 1) -> dict[str, Any]:
+    return {
+        "involvedObject": {"kind": "Pod", "name": pod, "namespace": "team-a"},
+        "reason": reason,
+        "message": message,
+        "type": "Warning",
+        "count": count,
+        "firstTimestamp": CREATED,
+        "lastTimestamp": CREATED,
+    }
+
+
+def ready_pods() -> list[dict[str, Any]]:
+    return [
+        make_pod("qwen-frontend-0-a", "Frontend", ready=True),
+        make_pod("qwen-vllmdecodeworker-0-b", ready=True),
+    ]
+
+
+# --- 1. Terminating -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_deletion_timestamp_means_terminating_even_when_ready(version: str) -> None:
+    dgd = make_dgd(version, deleting=True, state="successful", ready="True")
+    status = compute_status(dgd, ready_pods())
+    assert (status.phase, status.reason) == ("Terminating", "deleting: 2 pods left")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_terminating_deployment_without_pods_says_deleting(version: str) -> None:
+    status = compute_status(make_dgd(version, deleting=True))
+    assert (status.phase, status.reason) == ("Terminating", "deleting")
+
+
+# --- 2. Failed ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_state_failed_is_failed_with_the_ready_condition_message(version: str) -> None:
+    dgd = make_dgd(version, state="failed", ready="False", ready_message="bad\nspec: no image")
+    status = compute_status(dgd, ready_pods())
+    assert (status.phase, status.reason) == ("Failed", "bad spec: no image")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_state_failed_without_a_message_still_gives_a_reason(version: str) -> None:
+    status = compute_status(make_dgd(version, state="failed"))
+    assert status.phase == "Failed"
+    assert status.reason == "the operator reports the deployment failed"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("reason", ["reconcile_failed", "ErrorCreatingDeployment", "InvalidSpec"])
+def test_a_ready_false_condition_whose_reason_names_a_failure_is_failed(
+    version: str, reason: str
+) -> None:
+    dgd = make_dgd(version, state="pending", ready="False", ready_reason=reason)
+    status = compute_status(dgd, ready_pods())
+    assert (status.phase, status.reason) == ("Failed", reason)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("reason", ["some_resources_are_not_ready", "rolling_update_in_progress"])
+def test_a_ready_false_condition_that_is_only_waiting_is_not_failed(
+    version: str, reason: str
+) -> None:
+    dgd = make_dgd(version, state="pending", ready="False", ready_reason=reason)
+    assert compute_status(dgd, ready_pods()).phase == "Deploying"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("waiting", ["ImagePullBackOff", "ErrImagePull", "InvalidImageName"])
+def test_an_image_that_cannot_be_pulled_is_failed_naming_the_image(
+    version: str, waiting: str
+) -> None:
+    pods = [make_pod("qwen-vllmdecodeworker-0-b", waiting=waiting)]
+    status = compute_status(make_dgd(version, state="pending"), pods)
+    assert (status.phase, status.reason) == ("Failed", f"image pull failed: {IMAGE}")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_missing_secret_is_failed_naming_the_secret(version: str) -> None:
+    pod = make_pod(
+        "qwen-vllmdecodeworker-0-b",
+        waiting="CreateContainerConfigError",
+        waiting_message='secret "hf-token-secret" not found',
+    )
+    status = compute_status(make_dgd(version, state="pending"), [pod])
+    assert (status.phase, status.reason) == ("Failed", "secret hf-token-secret not found")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_another_container_config_error_is_failed_with_its_message(version: str) -> None:
+    pod = make_pod(
+        "qwen-vllmdecodeworker-0-b",
+        waiting="CreateContainerConfigError",
+        waiting_message="couldn't find key HF_TOKEN in Secret team-a/hf",
+    )
+    status = compute_status(make_dgd(version), [pod])
+    assert status.phase == "Failed"
+    assert status.reason == "container config error: couldn't find key HF_TOKEN in Secret team-a/hf"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_fresh_config_error_within_the_grace_period_is_still_deploying(version: str) -> None:
+    pod = make_pod(
+        "qwen-vllmdecodeworker-0-b",
+        waiting="CreateContainerConfigError",
+        waiting_message='secret "hf-token-secret" not found',
+    )
+    now = CREATED_AT + FAILURE_GRACE / 2
+    status = compute_status(make_dgd(version, state="pending"), [pod], now=now)
+    assert status.phase == "Deploying"
+    assert status.reason == "0/2 replicas ready; secret hf-token-secret not found (retrying)"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_config_error_that_outlasts_the_grace_period_is_failed(version: str) -> None:
+    pod = make_pod(
+        "qwen-vllmdecodeworker-0-b",
+        waiting="CreateContainerConfigError",
+        waiting_message='secret "hf-token-secret" not found',
+    )
+    now = CREATED_AT + FAILURE_GRACE + timedelta(seconds=1)
+    assert compute_status(make_dgd(version), [pod], now=now).phase == "Failed"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_error_event_seen_twice_is_failed_before_the_grace_period_ends(version: str) -> None:
+    pod = make_pod("qwen-vllmdecodeworker-0-b", waiting="ErrImagePull")
+    event = make_event(pod["metadata"]["name"], "Failed", "Failed to pull image", count=2)
+    status = compute_status(make_dgd(version), [pod], [event], now=CREATED_AT)
+    assert status.phase == "Failed"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_image_pull_back_off_needs_no_grace_period(version: str) -> None:
+    pod = make_pod("qwen-vllmdecodeworker-0-b", waiting="ImagePullBackOff")
+    assert compute_status(make_dgd(version), [pod], now=CREATED_AT).phase == "Failed"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_crash_loop_past_the_restart_limit_is_failed_with_the_restart_count(
+    version: str,
+) -> None:
+    pod = make_pod("qwen-vllmdecodeworker-0-b", waiting="CrashLoopBackOff", restarts=5)
+    status = compute_status(make_dgd(version, state="pending"), [pod])
+    assert (status.phase, status.reason) == ("Failed", "crash looping: 5 restarts")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_crash_loop_names_an_out_of_memory_kill(version: str) -> None:
+    pod = make_pod(
+        "qwen-vllmdecodeworker-0-b",
+        waiting="CrashLoopBackOff",
+        restarts=4,
+        last_terminated="OOMKilled",
+    )
+    assert (
+        compute_status(make_dgd(version), [pod]).reason == "crash looping: 4 restarts (OOMKilled)"
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_crash_loop_below_the_restart_limit_is_still_deploying(version: str) -> None:
+    pod = make_pod("qwen-vllmdecodeworker-0-b", waiting="CrashLoopBackOff", restarts=2)
+    status = compute_status(make_dgd(version, components=AGG[1:]), [pod])
+    assert (status.phase, status.reason) == ("Deploying", "0/1 replicas ready")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_failing_pod_beats_a_ready_condition(version: str) -> None:
+    pods = [*ready_pods(), make_pod("qwen-vllmdecodeworker-1-c", waiting="ImagePullBackOff")]
+    dgd = make_dgd(version, state="successful", ready="True")
+    assert compute_status(dgd, pods).phase == "Failed"
+
+
+# --- 3. Running -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_ready_true_with_every_replica_ready_is_running(version: str) -> None:
+    dgd = make_dgd(
+        version,
+        state="successful",
+        ready="True",
+        ready_reason="all_resources_are_ready",
+        replica_status={"Frontend": (1, 1), "VllmDecodeWorker": (1, 1)},
+    )
+    status = compute_status(dgd, ready_pods())
+    assert (status.phase, status.reason) == ("Running", "ready")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_state_successful_without_conditions_is_running(version: str) -> None:
+    dgd = make_dgd(
+        version, state="successful", replica_status={"Frontend": (1, 1), "VllmDecodeWorker": (1, 1)}
+    )
+    assert compute_status(dgd).phase == "Running"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_ready_true_with_replicas_missing_is_deploying_with_a_count(version: str) -> None:
+    components = (("Frontend", "frontend", 1, 0), ("VllmDecodeWorker", "worker", 2, 1))
+    dgd = make_dgd(
+        version,
+        components=components,
+        ready="True",
+        replica_status={"Frontend": (1, 1), "VllmDecodeWorker": (1, 1)},
+    )
+    status = compute_status(dgd, ready_pods())
+    assert (status.phase, status.reason) == ("Deploying", "2/3 replicas ready")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_operator_that_reports_nothing_is_running_once_every_pod_is_ready(version: str) -> None:
+    status = compute_status(make_dgd(version), ready_pods())
+    assert (status.phase, status.reason) == ("Running", "ready")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_deployment_scaled_to_zero_is_running_with_no_replicas(version: str) -> None:
+    components = (("Frontend", "frontend", 0, 0), ("VllmDecodeWorker", "worker", 0, 1))
+    dgd = make_dgd(version, components=components, state="successful", ready="True")
+    status = compute_status(dgd)
+    assert (status.phase, status.reason) == ("Running", "scaled to 0 replicas")
+
+
+# --- 4. Pending -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("state", [None, "initializing", "pending"])
+def test_no_pods_yet_is_pending_waiting_for_the_operator(version: str, state: str | None) -> None:
+    status = compute_status(make_dgd(version, state=state))
+    assert (status.phase, status.reason) == ("Pending", "waiting for the operator to create pods")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_failed_scheduling_event_for_gpus_is_pending_waiting_for_gpus(version: str) -> None:
+    pod = make_pod("qwen-vllmdecodeworker-0-b", node=None, unschedulable_message=GPU_MESSAGE)
+    event = make_event(pod["metadata"]["name"], "FailedScheduling", GPU_MESSAGE, count=3)
+    status = compute_status(make_dgd(version, state="pending"), [pod], [event])
+    assert status.phase == "Pending"
+    assert status.reason == "waiting for GPUs: 0/3 nodes have nvidia.com/gpu free"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_pod_scheduled_false_condition_alone_is_pending(version: str) -> None:
+    message = "0/5 nodes are available: 2 Insufficient nvidia.com/gpu, 3 node(s) had taints."
+    pod = make_pod("qwen-vllmdecodeworker-0-b", node=None, unschedulable_message=message)
+    status = compute_status(make_dgd(version), [pod])
+    assert (status.phase, status.reason) == (
+        "Pending",
+        "waiting for GPUs: 0/5 nodes have nvidia.com/gpu free",
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_unschedulable_for_something_other_than_gpus_quotes_the_scheduler(version: str) -> None:
+    message = (
+        "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: "
+        "3 No preemption victims found for incoming pod."
+    )
+    pod = make_pod("qwen-vllmdecodeworker-0-b", node=None, unschedulable_message=message)
+    status = compute_status(make_dgd(version), [pod])
+    assert status.reason == "unschedulable: 0/3 nodes are available: 3 Insufficient memory"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_old_scheduling_event_of_a_pod_now_on_a_node_is_ignored(version: str) -> None:
+    pod = make_pod("qwen-vllmdecodeworker-0-b", node="node-1")
+    event = make_event(pod["metadata"]["name"], "FailedScheduling", GPU_MESSAGE)
+    status = compute_status(make_dgd(version, components=AGG[1:]), [pod], [event])
+    assert (status.phase, status.reason) == ("Deploying", "0/1 replicas ready")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_insufficient_capacity_from_the_operator_is_pending(version: str) -> None:
+    dgd = make_dgd(
+        version,
+        state="pending",
+        ready="False",
+        ready_reason="insufficient_capacity",
+        ready_message="not enough GPUs in the cluster",
+    )
+    status = compute_status(dgd, ready_pods()[:1])
+    assert (status.phase, status.reason) == (
+        "Pending",
+        "waiting for capacity: not enough GPUs in the cluster",
+    )
+
+
+# --- 5. Deploying ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_scheduled_pods_not_ready_yet_are_deploying(version: str) -> None:
+    pods = [make_pod("qwen-frontend-0-a", "Frontend", ready=True), make_pod("qwen-w-0-b")]
+    status = compute_status(make_dgd(version, state="pending"), pods)
+    assert (status.phase, status.reason) == ("Deploying", "1/2 replicas ready")
+
+
+# --- replicas, GPUs, frontend, pods, conditions -------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_replica_counts_are_summed_over_the_operators_components(version: str) -> None:
+    components = (("Frontend", "frontend", 2, 0), ("VllmDecodeWorker", "worker", 3, 1))
+    dgd = make_dgd(
+        version,
+        components=components,
+        replica_status={"Frontend": (2, 1), "VllmDecodeWorker": (1, 1)},
+    )
+    status = compute_status(dgd)
+    assert (status.replicas_desired, status.replicas_ready, status.replicas_available) == (5, 3, 2)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_components_the_operator_has_not_reported_are_counted_from_pods(version: str) -> None:
+    dgd = make_dgd(version, replica_status={"Frontend": (0, 0)})
+    status = compute_status(dgd, ready_pods())
+    assert (status.replicas_ready, status.replicas_available) == (1, 1)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_replicas_default_to_one_when_the_spec_omits_them(version: str) -> None:
+    components = (("Frontend", "frontend", None, 0), ("VllmDecodeWorker", "worker", None, 2))
+    status = compute_status(make_dgd(version, components=components))
+    assert (status.replicas_desired, status.gpus) == (2, 2)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_gpus_multiply_per_replica_limits_by_replicas(version: str) -> None:
+    components = (
+        ("Frontend", "frontend", 1, 0),
+        ("Prefill", "prefill", 2, 2),
+        ("Decode", "decode", 3, 4),
+    )
+    assert compute_status(make_dgd(version, components=components)).gpus == 16
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_multinode_components_count_gpus_on_every_node(version: str) -> None:
+    dgd = make_dgd(version, components=(("Worker", "worker", 2, 8),))
+    component = (
+        dgd["spec"]["components"][0] if version == "v1beta1" else dgd["spec"]["services"]["Worker"]
+    )
+    component["multinode"] = {"nodeCount": 2}
+    assert compute_status(dgd).gpus == 32
+
+
+def test_gpu_requests_count_when_there_is_no_limit() -> None:
+    dgd = make_dgd("v1beta1", components=(("Worker", "worker", 1, 0),))
+    container = dgd["spec"]["components"][0]["podTemplate"]["spec"]["containers"][0]
+    container["resources"] = {"requests": {"nvidia.com/gpu": 2}}
+    assert compute_status(dgd).gpus == 2
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    ("component", "service"),
+    [("Frontend", "qwen-frontend"), ("My.Front", "qwen-my-front")],
+)
+def test_the_frontend_service_is_the_dgd_and_component_name_lowercased(
+    version: str, component: str, service: str
+) -> None:
+    dgd = make_dgd(version, components=((component, "frontend", 1, 0),))
+    assert compute_status(dgd).frontend_service == service
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_graph_without_a_frontend_has_no_frontend_service(version: str) -> None:
+    assert compute_status(make_dgd(version, components=AGG[1:])).frontend_service is None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_name_namespace_creation_time_and_conditions_are_carried_over(version: str) -> None:
+    dgd = make_dgd(version, ready="False", ready_reason="some_resources_are_not_ready")
+    status = compute_status(dgd)
+    assert (status.name, status.namespace, status.created_at) == ("qwen", "team-a", CREATED_AT)
+    assert status.conditions == (Condition("Ready", "False", "some_resources_are_not_ready", ""),)
+
+
+def test_pods_are_listed_by_name_with_their_state() -> None:
+    pods = [
+        make_pod("qwen-w-1", waiting="CrashLoopBackOff", restarts=2, node="node-2"),
+        make_pod("qwen-w-0", node=None, unschedulable_message=GPU_MESSAGE),
+        make_pod("qwen-frontend-0", "Frontend", ready=True),
+    ]
+    status = compute_status(make_dgd("v1beta1"), pods)
+    summary = [
+        (p.name, p.component, p.phase, p.ready, p.restarts, p.node, p.reason) for p in status.pods
+    ]
+    assert summary == [
+        ("qwen-frontend-0", "Frontend", "Running", True, 0, "node-0", None),
+        ("qwen-w-0", "VllmDecodeWorker", "Pending", False, 0, None, "Unschedulable"),
+        ("qwen-w-1", "VllmDecodeWorker", "Pending", False, 2, "node-2", "CrashLoopBackOff"),
+    ]
+
+
+def test_an_empty_object_gives_a_pending_status_without_crashing() -> None:
+    status = compute_status({})
+    assert (status.name, status.phase, status.replicas_desired, status.gpus) == (
+        "",
+        "Pending",
+        0,
+        0,
+    )
+
+
+# --- the operator's own examples ------------------------------------------------------------
+
+
+def _examples() -> list[Path]:
+    return sorted(EXAMPLES.glob("*.yaml")) + sorted((EXAMPLES / "v1alpha1").glob("*.yaml"))
+
+
+@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="shared/dynamo/examples not present")
+@pytest.mark.parametrize("path", _examples(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_operator_example_has_a_frontend_service_and_gpus(path: Path) -> None:
+    dgd = yaml.safe_load(path.read_text())
+    status = compute_status(dgd)
+    assert status.frontend_service == f"{dgd['metadata']['name']}-frontend"
+    assert status.gpus >= 1
+    assert (status.phase, status.reason) == ("Pending", "waiting for the operator to create pods")
+
+
+# --- speed ----------------------------------------------------------------------------------
+
+
+def test_ten_thousand_ready_deployments_take_well_under_a_second() -> None:
+    dgds = [
+        make_dgd(
+            version,
+            state="successful",
+            ready="True",
+            ready_reason="all_resources_are_ready",
+            replica_status={"Frontend": (1, 1), "VllmDecodeWorker": (1, 1)},
+        )
+        for version in VERSIONS
+        for _ in range(5_000)
+    ]
+    pods = ready_pods()
+    started = time.process_time()
+    for dgd in dgds:
+        compute_status(dgd, pods)
+    assert time.process_time() - started < 1.0
