@@ -1,4 +1,4 @@
-"""The ``dynamote`` command: catalog, render and sim (the contract in DESIGN.md).
+"""The ``dynamote`` command: catalog, render, sim and serve (the contract in DESIGN.md).
 
 Outside scripts rely on these subcommands and their flags, so keep them stable. Invalid input
 prints one message on stderr and exits 2, never a traceback. Heavy libraries (pydantic models,
@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="run the Kubernetes API stand-in and simulated operator")
     sim.add_argument("--kubeconfig", required=True, type=Path, help="where to write the config")
     sim.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
+
+    serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP)")
+    serve.add_argument(
+        "--simulate", action="store_true", help="use the embedded Kubernetes stand-in"
+    )
+    serve.add_argument(
+        "--http", action="store_true", help="HTTP mode even when SLACK_APP_TOKEN is set"
+    )
+    serve.add_argument(
+        "--port", type=int, default=3000, help="port for /healthz, /readyz, /metrics (and HTTP)"
+    )
     return parser
 
 
@@ -167,6 +178,14 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     return run_sim(args.kubeconfig, port=args.port, ready_after=get_settings().sim_ready_after)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from bot.runner import run_serve  # noqa: PLC0415
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: give a port between 1 and 65535 (or 0 for any)")
+    return run_serve(simulate=args.simulate, http=args.http, port=args.port)
+
+
 def _print_document(document: Any, *, as_json: bool) -> None:
     if as_json:
         import json  # noqa: PLC0415
@@ -178,7 +197,12 @@ def _print_document(document: Any, *, as_json: bool) -> None:
     sys.stdout.write(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000))
 
 
-_COMMANDS = {"catalog": _cmd_catalog, "render": _cmd_render, "sim": _cmd_sim}
+_COMMANDS = {
+    "catalog": _cmd_catalog,
+    "render": _cmd_render,
+    "sim": _cmd_sim,
+    "serve": _cmd_serve,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from bot.request import DeploymentRequest
 
 __all__ = [
     "ANNOTATION_CHANNEL",
+    "ANNOTATION_DELETED_BY",
     "ANNOTATION_REQUEST",
     "ANNOTATION_REQUESTER",
     "ANNOTATION_THREAD",
@@ -52,6 +53,7 @@ ANNOTATION_REQUEST = f"{PREFIX}/request"
 ANNOTATION_REQUESTER = f"{PREFIX}/requester"
 ANNOTATION_CHANNEL = f"{PREFIX}/channel"
 ANNOTATION_THREAD = f"{PREFIX}/thread-ts"
+ANNOTATION_DELETED_BY = f"{PREFIX}/deleted-by"  # set just before Dynamote deletes a DGD
 
 ComponentType = Literal["frontend", "worker", "prefill", "decode"]
 

@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     sweep_interval: float = Field(10.0, gt=0, le=3600)
     sim_ready_after: float = Field(5.0, ge=0, le=3600)
 
+    # --- notifier (bot/notifier.py, bot/scheduler.py, bot/leader.py) -----------------------
+    pending_timeout: float = Field(600.0, gt=0, le=86400)  # Pending this long = "stuck"
+    lease_name: str = Field("dynamote-notifier", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    lease_namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    lease_duration: int = Field(15, ge=1, le=300)  # seconds; a follower takes over after it
+    watch_timeout: int = Field(300, ge=1, le=3600)  # seconds a watch stays open before renewal
+    slack_channel_interval: float = Field(1.0, ge=0, le=60)  # seconds between messages
+    home_refresh_interval: float = Field(60.0, gt=0, le=3600)
+    home_refresh_max_users: int = Field(30, ge=0, le=500)  # per refresh (views.publish Tier 4)
+    home_recent_seconds: float = Field(3600.0, gt=0, le=86400)  # "opened Home recently"
+
     @field_validator("namespaces", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

@@ -102,6 +102,10 @@ class ObjectHandlers:
         if resource.plural == DGD_RESOURCE:
             self._validate_dgd(request, resource, obj, response)
         if request.dry_run:
+            # The real server runs every check of a create, the taken name included.
+            name = obj["metadata"].get("name", "")
+            if self.store.get(resource.plural, request.namespace, name) is not None:
+                raise ApiError.already_exists(resource.plural, resource.group, name)
             response.body = _dry_run_result(obj)
             return response
         try:

@@ -75,6 +75,15 @@ def test_dry_run_create_validates_but_stores_nothing(
     assert caught.value.status == 422
 
 
+def test_dry_run_create_of_a_taken_name_answers_409_like_a_real_create(
+    custom: client.CustomObjectsApi,
+) -> None:
+    create(custom, v1beta1_dgd("taken"))
+    with pytest.raises(ApiException) as caught:
+        create(custom, v1beta1_dgd("taken"), dry_run="All")
+    assert caught.value.status == 409 and error_body(caught)["reason"] == "AlreadyExists"
+
+
 def test_a_schema_violation_answers_422_with_a_cause_per_field(
     custom: client.CustomObjectsApi,
 ) -> None:

@@ -1,0 +1,82 @@
+"""Build the Bolt App: the shared context every listener reads, and the listeners.
+
+Listeners get their collaborators from ``context["dynamote"]`` (set by one global
+middleware), so the handlers stay plain module-level functions that tests import directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot import listeners
+from bot.catalog import Catalog, load_catalog
+from bot.service import DeploymentService
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.runner import AppDeps
+
+__all__ = ["CONTEXT_KEY", "AppContext", "build_app", "build_bolt_app"]
+
+CONTEXT_KEY = "dynamote"
+
+
+@dataclass
+class AppContext:
+    """What the listeners share: settings, catalog, the service, a pool for slow work."""
+
+    settings: Settings
+    catalog: Catalog
+    service: DeploymentService
+    # Work that must not hold up an ack (cluster calls, card posting) runs here.
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="dynamote")
+    )
+    # How long a modal submission may wait on the cluster before answering "Deploying…".
+    submit_budget_seconds: float = 2.0
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def build_bolt_app(
+    shared: AppContext, *, client: WebClient, signing_secret: str | None, socket_mode: bool
+) -> App:
+    """The App with every listener; ``socket_mode`` turns request signing checks off."""
+    app = App(
+        client=client,
+        signing_secret=signing_secret or "",
+        token_verification_enabled=False,  # the runner calls auth.test itself, once
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+        ignoring_self_events_enabled=True,
+    )
+
+    def share_context(context: BoltContext, next_: Callable[[], None]) -> None:
+        # Listeners then take a parameter named ``dynamote`` (Bolt injects context keys).
+        context[CONTEXT_KEY] = shared
+        next_()
+
+    app.use(share_context)
+    listeners.register(app, command=shared.settings.command)
+    return app
+
+
+def build_app(deps: AppDeps) -> App:
+    """The runner's factory: the App for these settings, cluster and Web client."""
+    settings = deps.settings
+    catalog = load_catalog(settings.catalog)
+    service = DeploymentService(cluster=deps.cluster, catalog=catalog, settings=settings)
+    socket_mode = settings.slack_app_token is not None and deps.socket_mode
+    secret = settings.slack_signing_secret
+    return build_bolt_app(
+        AppContext(settings=settings, catalog=catalog, service=service),
+        client=deps.web_client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        socket_mode=socket_mode,
+    )

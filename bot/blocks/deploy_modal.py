@@ -1,0 +1,287 @@
+"""The deploy modal: every input of a DeploymentRequest, filled from a DeployForm.
+
+Every initial value comes from the form, so a view rebuilt after a model change (with a new
+revision in its input block ids, see ``bot/blocks/ids.py``) shows what the user typed. The
+form's values, metadata and errors live in ``deploy_form``, the views shown after submit in
+``deploy_result``; both are re-exported here, the one module listeners import. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    CheckboxesElement,
+    DividerBlock,
+    PlainTextObject,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks.common import button, context, escape, header
+from bot.blocks.deploy_form import (
+    DeployForm,
+    ModalMetadata,
+    error_blocks,
+    initial_form,
+    read_deploy_form,
+    shown_model,
+    with_model,
+)
+from bot.blocks.deploy_result import (
+    build_deploy_done_view,
+    build_deploy_failed_view,
+    build_deploying_view,
+)
+from bot.blocks.ids import (
+    ACTION_MODEL_SELECT,
+    ACTION_PREVIEW_YAML,
+    BLOCK_CONTEXT_LENGTH,
+    BLOCK_ENGINE,
+    BLOCK_ENGINE_ARGS,
+    BLOCK_GPUS,
+    BLOCK_HF_SECRET,
+    BLOCK_MEMORY,
+    BLOCK_MODE,
+    BLOCK_MODEL,
+    BLOCK_NAME,
+    BLOCK_NAMESPACE,
+    BLOCK_OPTIONS,
+    BLOCK_REPLICAS,
+    BLOCK_ROUTER,
+    BLOCK_SERVED_NAME,
+    CALLBACK_DEPLOY,
+    OPTION_ENFORCE_EAGER,
+    OPTION_PREFIX_CACHING,
+    OPTION_TRUST_REMOTE_CODE,
+)
+from bot.blocks.inputs import Choice, input_block, number_input, option, radio, text_input
+from bot.catalog import ENGINE_LABELS, ENGINES, Catalog
+from bot.request import MAX_NAME_LENGTH, RequestLimits
+
+__all__ = [
+    "MODES",
+    "ROUTER_MODES",
+    "DeployForm",
+    "ModalMetadata",
+    "build_deploy_done_view",
+    "build_deploy_failed_view",
+    "build_deploy_modal",
+    "build_deploying_view",
+    "error_blocks",
+    "initial_form",
+    "read_deploy_form",
+    "shown_model",
+    "with_model",
+]
+
+MAX_OPTIONS = 100  # a static_select holds at most 100 options
+
+MODES: tuple[Choice, ...] = (
+    ("aggregated", "Aggregated", "Prefill and decode on the same workers"),
+    ("disaggregated", "Disaggregated", "Separate prefill and decode workers (twice the GPUs)"),
+)
+ROUTER_MODES: tuple[Choice, ...] = (
+    ("none", "Default", "The frontend's default routing"),
+    ("kv", "KV-aware", "Sends requests to the worker that has their prefix cached"),
+    ("round-robin", "Round robin", "Takes turns across workers"),
+)
+OPTIONS: tuple[Choice, ...] = (
+    (OPTION_ENFORCE_EAGER, "Enforce eager", "No CUDA graphs: starts faster, runs slower"),
+    (OPTION_PREFIX_CACHING, "Prefix caching", "Reuse the KV cache of shared prompt prefixes"),
+    (OPTION_TRUST_REMOTE_CODE, "Trust remote code", "Run code shipped with the model"),
+)
+
+
+def _model_select(catalog: Catalog, form: DeployForm) -> StaticSelectElement:
+    models = list(catalog.models)
+    selected = catalog.get(form.model) if form.model else None
+    if len(models) > MAX_OPTIONS:
+        models = models[: MAX_OPTIONS - 1]
+        if selected is not None and selected not in models:
+            models.append(selected)
+    options = [option(m.id, f"{m.name} ({m.parameters})") for m in models]
+    initial = next((o for o in options if selected and o.value == selected.id), None)
+    return StaticSelectElement(
+        action_id=ACTION_MODEL_SELECT,
+        placeholder=PlainTextObject(text="Choose a model"),
+        options=options,
+        initial_option=initial,
+    )
+
+
+def _namespace_select(namespaces: Sequence[str], form: DeployForm) -> StaticSelectElement:
+    names = [n for n in dict.fromkeys(namespaces) if n][:MAX_OPTIONS] or [
+        form.namespace or "default"
+    ]
+    options = [option(n[:150], n) for n in names]
+    initial = next((o for o in options if o.value == form.namespace), None)
+    if initial is None and len(options) == 1:
+        initial = options[0]
+    return StaticSelectElement(
+        action_id=BLOCK_NAMESPACE,
+        placeholder=PlainTextObject(text="Choose a namespace"),
+        options=options,
+        initial_option=initial,
+    )
+
+
+def _advanced_blocks(
+    catalog: Catalog, form: DeployForm, *, limits: RequestLimits, revision: int
+) -> list[Block]:
+    model = catalog.get(form.model) if form.model else None
+    if model is not None:
+        context_hint = (
+            f"Up to {model.context_length:,} tokens for {model.name}. Empty: the model's own."
+        )
+    else:
+        context_hint = (
+            "Tokens per request; at most the model's context length. Empty: the model's own."
+        )
+    options = [option(v, text, description) for v, text, description in OPTIONS]
+    on = {
+        OPTION_ENFORCE_EAGER: form.enforce_eager,
+        OPTION_PREFIX_CACHING: form.enable_prefix_caching,
+        OPTION_TRUST_REMOTE_CODE: form.trust_remote_code,
+    }
+    initial = [o for o in options if on[str(o.value)]]
+    gpus = limits.max_gpus_per_worker
+    return [
+        DividerBlock(),
+        header("Advanced"),
+        input_block(
+            BLOCK_GPUS,
+            "GPUs per worker",
+            number_input(BLOCK_GPUS, form.gpus, low=1, high=max(gpus, 1)),
+            revision=revision,
+            hint=f"1 to {gpus}; larger models need more GPUs per worker (tensor parallel).",
+        ),
+        input_block(
+            BLOCK_CONTEXT_LENGTH,
+            "Context length",
+            number_input(BLOCK_CONTEXT_LENGTH, form.context_length, low=1, high=None),
+            revision=revision,
+            hint=context_hint,
+            optional=True,
+        ),
+        input_block(
+            BLOCK_MEMORY,
+            "Memory per worker",
+            text_input(BLOCK_MEMORY, form.memory, placeholder="e.g. 16Gi", max_length=20),
+            revision=revision,
+            hint="A Kubernetes quantity such as 16Gi. Empty: no memory limit.",
+            optional=True,
+        ),
+        input_block(
+            BLOCK_SERVED_NAME,
+            "Served model name",
+            text_input(BLOCK_SERVED_NAME, form.served_model_name, max_length=256),
+            revision=revision,
+            hint="The name clients send in requests. Empty: the model id.",
+            optional=True,
+        ),
+        input_block(
+            BLOCK_OPTIONS,
+            "Options",
+            CheckboxesElement(
+                action_id=BLOCK_OPTIONS, options=options, initial_options=initial or None
+            ),
+            revision=revision,
+            optional=True,
+        ),
+        input_block(
+            BLOCK_ENGINE_ARGS,
+            "Extra engine args",
+            text_input(
+                BLOCK_ENGINE_ARGS, form.engine_args, placeholder="max-num-seqs=64", multiline=True
+            ),
+            revision=revision,
+            hint="One flag=value per line, without leading dashes; a flag alone turns a switch on.",
+            optional=True,
+        ),
+    ]
+
+
+def build_deploy_modal(
+    catalog: Catalog,
+    form: DeployForm,
+    *,
+    namespaces: Sequence[str],
+    limits: RequestLimits,
+    metadata: ModalMetadata,
+    notice: str | None = None,
+    command: str = "/dynamote",
+) -> View:
+    """The deploy modal showing ``form``; ``notice`` is a line on top (progress or warning)."""
+    revision = metadata.revision
+    model = catalog.get(form.model) if form.model else None
+    engines = model.supported_engines if model is not None else ENGINES
+    engine_choices = [(e, ENGINE_LABELS.get(e, e), "") for e in engines]
+    blocks: list[Block] = []
+    if notice:
+        blocks.append(context(escape(notice)))
+    blocks += [
+        input_block(
+            BLOCK_MODEL,
+            "Model",
+            _model_select(catalog, form),
+            revision=revision,
+            dispatch_action=True,
+            hint=f"Browse them all with {command} models.",
+        ),
+        input_block(
+            BLOCK_NAME,
+            "Deployment name",
+            text_input(
+                BLOCK_NAME, form.name, placeholder="e.g. qwen3-0-6b", max_length=MAX_NAME_LENGTH
+            ),
+            revision=revision,
+            hint=f"Up to {MAX_NAME_LENGTH} lowercase letters, digits and '-', starting and "
+            "ending with a letter or digit.",
+        ),
+        input_block(
+            BLOCK_NAMESPACE, "Namespace", _namespace_select(namespaces, form), revision=revision
+        ),
+        input_block(
+            BLOCK_ENGINE,
+            "Engine",
+            radio(BLOCK_ENGINE, engine_choices, form.engine or ""),
+            revision=revision,
+        ),
+        input_block(BLOCK_MODE, "Mode", radio(BLOCK_MODE, MODES, form.mode), revision=revision),
+        input_block(
+            BLOCK_REPLICAS,
+            "Replicas",
+            number_input(BLOCK_REPLICAS, form.replicas, low=1, high=max(limits.max_replicas, 1)),
+            revision=revision,
+            hint=f"Copies of the model serving requests, 1 to {limits.max_replicas}.",
+        ),
+        input_block(
+            BLOCK_ROUTER,
+            "Router",
+            radio(BLOCK_ROUTER, ROUTER_MODES, form.router_mode),
+            revision=revision,
+        ),
+        input_block(
+            BLOCK_HF_SECRET,
+            "Hugging Face token secret",
+            text_input(BLOCK_HF_SECRET, form.hf_token_secret, max_length=253),
+            revision=revision,
+            hint="A Secret in the namespace holding HF_TOKEN, used to download the model.",
+        ),
+        ActionsBlock(
+            elements=[button(":page_facing_up: Preview YAML", ACTION_PREVIEW_YAML, "preview")]
+        ),
+        *_advanced_blocks(catalog, form, limits=limits, revision=revision),
+    ]
+    return View(
+        type="modal",
+        callback_id=CALLBACK_DEPLOY,
+        title=PlainTextObject(text="Deploy a model"),
+        submit=PlainTextObject(text="Deploy"),
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=metadata.to_json(),
+        blocks=blocks,
+    )

@@ -1,0 +1,139 @@
+"""``/dynamote status NAME`` and the View button: one deployment in full.
+
+Summary, phase and reason, conditions, pods, the commands that reach the model, and Delete.
+Everything is bounded (conditions, pods, long messages) so a deployment with hundreds of pods
+still fits a message (50 blocks, ~12k characters). Import ``build_details`` from
+``bot.blocks.deployments``. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    DividerBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.blocks.common import (
+    Message,
+    age,
+    badge,
+    code,
+    context,
+    escape,
+    header,
+    mention,
+    section,
+    text_sections,
+    truncate,
+)
+from bot.blocks.rows import delete_button, engine_label, replicas
+from bot.deployments import Deployment, endpoint_commands
+from bot.status import Condition, PodStatus
+
+__all__ = ["MAX_CONDITIONS", "MAX_PODS", "build_details"]
+
+MAX_PODS = 15
+MAX_CONDITIONS = 8
+
+
+def _field(label: str, value: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=truncate(f"*{label}*\n{value}", 2000))
+
+
+def _request_value(deployment: Deployment, key: str, default: str) -> str:
+    value = deployment.request.get(key)
+    return escape(truncate(str(value), 100)) if value not in (None, "") else default
+
+
+def _summary(deployment: Deployment, now: datetime) -> SectionBlock:
+    router = _request_value(deployment, "routerMode", "none")
+    fields = [
+        _field("Model", f"`{escape(truncate(deployment.model, 150))}`"),
+        _field("Engine", engine_label(deployment.engine)),
+        _field("Namespace", f"`{escape(truncate(deployment.namespace, 63))}`"),
+        _field("Requested by", mention(deployment.requester)),
+        _field("Age", age(deployment.created_at, now)),
+        _field("Mode", _request_value(deployment, "mode", "aggregated")),
+        _field(
+            "Replicas",
+            f"{replicas(deployment)} · {_request_value(deployment, 'replicas', '?')} asked",
+        ),
+        _field("Router", router),
+        _field("GPUs", str(deployment.status.gpus)),
+    ]
+    return SectionBlock(fields=fields)
+
+
+def _condition_line(condition: Condition) -> str:
+    icon = ":white_check_mark:" if condition.status == "True" else ":heavy_minus_sign:"
+    if condition.status == "False":
+        icon = ":x:"
+    detail = " — ".join(p for p in (condition.reason, condition.message) if p)
+    line = f"{icon} *{escape(truncate(condition.type, 60))}* {escape(condition.status)}"
+    return line + (f": {escape(truncate(' '.join(detail.split()), 200))}" if detail else "")
+
+
+def _pod_line(pod: PodStatus) -> str:
+    ready = ":white_check_mark: ready" if pod.ready else ":hourglass: not ready"
+    parts = [
+        f"`{escape(truncate(pod.name, 90))}`",
+        escape(truncate(pod.phase, 30)),
+        ready,
+        f"{pod.restarts} restart{'s' if pod.restarts != 1 else ''}",
+        f"on {escape(truncate(pod.node, 60))}" if pod.node else "no node yet",
+    ]
+    if pod.reason:
+        parts.append(f"_{escape(truncate(pod.reason, 60))}_")
+    return " · ".join(parts)
+
+
+def _pods_blocks(pods: tuple[PodStatus, ...]) -> list[Block]:
+    if not pods:
+        return [section("*Pods*\nNone yet.")]
+    # Pods with something wrong first: they are what a person looks for.
+    ordered = sorted(pods, key=lambda p: (p.ready and not p.reason, p.name))
+    lines = [f"*Pods* ({len(pods)})", *(_pod_line(p) for p in ordered[:MAX_PODS])]
+    if len(pods) > MAX_PODS:
+        lines.append(f"… and {len(pods) - MAX_PODS} more")
+    return list(text_sections(lines))
+
+
+def _endpoint_blocks(deployment: Deployment) -> list[Block]:
+    commands = endpoint_commands(deployment)
+    running = deployment.status.phase == "Running"
+    intro = "*Try it*" if running else "*Try it* (these work once it is Running)"
+    return [
+        section(f"{intro}\n1. Forward the port:\n{code(commands.port_forward)}"),
+        section(f"2. In another terminal, ask the model:\n{code(commands.curl)}"),
+    ]
+
+
+def build_details(deployment: Deployment, *, now: datetime) -> Message:
+    """Everything about one deployment, bounded to fit a message."""
+    status = deployment.status
+    name = escape(truncate(deployment.name, 100))
+    blocks: list[Block] = [
+        header(truncate(deployment.name, 150)),
+        section(
+            f"{badge(status.phase)} · {replicas(deployment)}\n"
+            f"{escape(truncate(status.reason, 500))}"
+        ),
+        _summary(deployment, now),
+    ]
+    if status.conditions:
+        lines = ["*Conditions*", *(_condition_line(c) for c in status.conditions[:MAX_CONDITIONS])]
+        if len(status.conditions) > MAX_CONDITIONS:
+            lines.append(f"… and {len(status.conditions) - MAX_CONDITIONS} more")
+        blocks.extend(text_sections(lines))
+    blocks.extend(_pods_blocks(status.pods))
+    blocks.append(DividerBlock())
+    blocks.extend(_endpoint_blocks(deployment))
+    blocks.append(ActionsBlock(elements=[delete_button(deployment)]))
+    blocks.append(context(f"Deleting *{name}* asks first."))
+    text = f"{deployment.name}: {status.phase} ({replicas(deployment)})"
+    return Message(text=escape(truncate(text, 300)), blocks=blocks)

@@ -1,0 +1,124 @@
+"""The thread replies the notifier posts under a status card, one per announced change. Pure.
+
+Each builder returns a :class:`Message` with a plain fallback ``text`` (what notifications and
+screen readers show) and blocks kept inside Block Kit's limits: names, reasons and logs are
+trimmed, and a log tail is at most :data:`MAX_LOG_LINES` lines of :data:`MAX_LOG_LINE` chars.
+Deletions reuse :func:`bot.blocks.status_card.build_deleted_reply`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from slack_sdk.models.blocks import Block
+
+from bot.blocks.common import Message, badge, code, context, escape, mention, section, truncate
+from bot.blocks.rows import replicas
+from bot.blocks.status_card import build_deleted_reply
+from bot.deployments import Deployment, endpoint_commands
+
+__all__ = [
+    "MAX_LOG_CHARS",
+    "MAX_LOG_LINE",
+    "MAX_LOG_LINES",
+    "build_deleted_reply",
+    "build_phase_reply",
+    "build_running_reply",
+    "build_trouble_reply",
+    "trim_log",
+]
+
+MAX_LOG_LINES = 20
+MAX_LOG_LINE = 200
+MAX_LOG_CHARS = 2500  # inside a 3000-character section, with the fences
+
+
+def _name(deployment: Deployment) -> str:
+    return f"*{escape(truncate(deployment.name, 100))}*"
+
+
+def _plain(text: str) -> str:
+    return escape(truncate(" ".join(text.split()), 300))
+
+
+def build_phase_reply(deployment: Deployment) -> Message:
+    """A plain phase change: ``:large_blue_circle: Deploying · 1/2 ready · <reason>``."""
+    status = deployment.status
+    line = f"{badge(status.phase)} · {_name(deployment)} · {replicas(deployment)}"
+    if status.reason and status.reason != "ready":
+        line += f" · {escape(truncate(status.reason, 300))}"
+    fallback = _plain(f"{deployment.name} is {status.phase.lower()}: {status.reason}")
+    return Message(text=fallback, blocks=[section(line)])
+
+
+def build_running_reply(deployment: Deployment) -> Message:
+    """Running: mention the requester, and the two lines that reach the model, ready to paste."""
+    commands = endpoint_commands(deployment)
+    who = f"{mention(deployment.requester)} " if deployment.requester else ""
+    model = escape(truncate(deployment.served_model_name, 150))
+    blocks: list[Block] = [
+        section(
+            f"{badge('Running')} · {who}{_name(deployment)} is running "
+            f"({replicas(deployment)}) and serves `{model}`."
+        ),
+        section("Forward the frontend's port:\n" + code(commands.port_forward)),
+        section("Then, in another terminal:\n" + code(commands.curl)),
+    ]
+    fallback = _plain(f"{deployment.name} is running: {commands.port_forward}")
+    return Message(text=fallback, blocks=blocks)
+
+
+def build_trouble_reply(
+    deployment: Deployment,
+    *,
+    fix: str,
+    log_tail: str | None = None,
+    log_source: str | None = None,
+    stuck_for: timedelta | None = None,
+) -> Message:
+    """Failed, or stuck Pending for ``stuck_for``: the reason, the fix, and the log's tail."""
+    status = deployment.status
+    who = f"{mention(deployment.requester)} " if deployment.requester else ""
+    if stuck_for is not None:
+        headline = (
+            f"{badge('Pending')} · {who}{_name(deployment)} has been pending for "
+            f"{_duration(stuck_for)}"
+        )
+        fallback = f"{deployment.name} is stuck pending: {status.reason}"
+    else:
+        headline = f"{badge('Failed')} · {who}{_name(deployment)} failed"
+        fallback = f"{deployment.name} failed: {status.reason}"
+    blocks: list[Block] = [
+        section(f"{headline}: {escape(truncate(status.reason, 500))}"),
+        section(f":point_right: To fix it, {escape(truncate(fix, 1000))}."),
+    ]
+    log = trim_log(log_tail or "")
+    if log:
+        source = f" of `{escape(truncate(log_source, 120))}`" if log_source else ""
+        blocks.append(section(f"Last lines of the log{source}:\n{code(log)}"))
+    blocks.append(context(f"{replicas(deployment)} · `{escape(truncate(status.namespace, 63))}`"))
+    return Message(text=_plain(fallback), blocks=blocks)
+
+
+def trim_log(text: str) -> str:
+    """The last lines of a log, each line and the whole bounded; blank edges dropped."""
+    lines = [truncate(line.rstrip(), MAX_LOG_LINE) for line in text.strip("\n").splitlines()]
+    kept: list[str] = []
+    total = 0
+    for line in reversed(lines[-MAX_LOG_LINES:]):
+        # code() escapes & < > into entities, up to 5 characters each: budget for the worst.
+        cost = len(escape(line)) + 1
+        if total + cost > MAX_LOG_CHARS:
+            break
+        kept.append(line)
+        total += cost
+    return "\n".join(reversed(kept)).strip("\n")
+
+
+def _duration(elapsed: timedelta) -> str:
+    seconds = max(int(elapsed.total_seconds()), 0)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"

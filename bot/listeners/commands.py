@@ -1,0 +1,122 @@
+"""``/dynamote``: ack at once (empty), then answer through the response_url.
+
+Nothing before ``ack()`` touches the network; ``deploy`` opens the modal first thing after
+the ack, before any cluster call, because its trigger_id lives 3 seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.app import AppContext
+from bot.blocks.cluster import build_cluster_status
+from bot.blocks.common import Message
+from bot.blocks.deployments import build_delete_prompt, build_deployment_list, build_details
+from bot.blocks.help import build_help
+from bot.blocks.models import build_models
+from bot.commands import (
+    Cluster,
+    CommandError,
+    Delete,
+    Deploy,
+    Help,
+    ListDeployments,
+    Models,
+    Status,
+    parse_command,
+    subcommand_of,
+)
+from bot.listeners.deploy_modal import open_deploy_modal
+from bot.listeners.replies import explain, reply
+from bot.metrics import COMMANDS
+
+__all__ = ["handle_command", "register"]
+
+
+def register(app: App, *, command: str) -> None:
+    app.command(command)(handle_command)
+
+
+def handle_command(
+    ack: Ack,
+    command: dict[str, Any],
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    dynamote: AppContext,
+) -> None:
+    ack()
+    name = dynamote.settings.command
+    try:
+        parsed = parse_command(str(command.get("text") or ""), command=name)
+    except CommandError as error:
+        COMMANDS.labels(subcommand="invalid", outcome="rejected").inc()
+        reply(explain(error, doing="run that command"), body=body, respond=respond, client=client)
+        return
+    subcommand = subcommand_of(parsed)
+    try:
+        _dispatch(parsed, body=body, respond=respond, client=client, dynamote=dynamote)
+    except Exception as error:  # every failure gets an answer; the log keeps the traceback
+        COMMANDS.labels(subcommand=subcommand, outcome="error").inc()
+        reply(
+            explain(error, doing=f"run `{subcommand}`"), body=body, respond=respond, client=client
+        )
+        return
+    COMMANDS.labels(subcommand=subcommand, outcome="ok").inc()
+
+
+def _dispatch(
+    parsed: Any, *, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
+    service = dynamote.service
+    user = str(body.get("user_id", ""))
+
+    def answer(message: Message) -> None:
+        reply(message, body=body, respond=respond, client=client)
+
+    match parsed:
+        case Help(unknown=unknown, suggestion=suggestion):
+            answer(build_help(dynamote.settings.command, unknown=unknown, suggestion=suggestion))
+        case Models(words=words, engine=engine):
+            models = dynamote.catalog.search(words, engine=engine)
+            answer(build_models(models, query=" ".join(words), engine=engine))
+        case Deploy(words=words):
+            open_deploy_modal(
+                client,
+                dynamote,
+                trigger_id=str(body.get("trigger_id", "")),
+                user_id=user,
+                channel_id=body.get("channel_id"),
+                model_words=words,
+                respond=respond,
+            )
+        case ListDeployments(scope=scope, namespace=namespace):
+            namespaces = [service.namespace_for(namespace)] if namespace else service.namespaces
+            deployments = service.list_deployments(namespaces)
+            if scope == "mine":
+                deployments = [d for d in deployments if d.requester == user]
+            answer(
+                build_deployment_list(
+                    deployments, scope=scope, namespace=namespace, page=0, now=dynamote.now()
+                )
+            )
+        case Status(name=name, namespace=namespace):
+            deployment = service.get_deployment(service.namespace_for(namespace), name)
+            answer(build_details(deployment, now=dynamote.now()))
+        case Delete(name=name, namespace=namespace):
+            deployment = service.get_deployment(service.namespace_for(namespace), name)
+            answer(build_delete_prompt(deployment, now=dynamote.now()))
+        case Cluster():
+            status = service.cluster_status()
+            answer(
+                build_cluster_status(
+                    reachable=status.reachable,
+                    server_version=status.server_version,
+                    dgd_versions=status.dgd_versions_served,
+                    namespaces=service.namespaces,
+                    error=status.error,
+                )
+            )

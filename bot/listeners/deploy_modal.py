@@ -1,0 +1,375 @@
+"""The deploy modal: open it, follow model changes, preview the YAML, take the submission.
+
+Timing rules (SLACK.md): ``views.open`` happens right after the ack and before any cluster
+call (the trigger_id lives 3 s). A submission is validated by the request rules at once; the
+cluster's own checks (dry run, HF secret) get ``submit_budget_seconds`` to answer inside the
+ack, otherwise the modal switches to "Deploying…" and is updated when the cluster answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
+
+from bot.announce import post_card
+from bot.app import AppContext
+from bot.blocks.deploy_modal import (
+    DeployForm,
+    ModalMetadata,
+    build_deploy_done_view,
+    build_deploy_failed_view,
+    build_deploy_modal,
+    build_deploying_view,
+    error_blocks,
+    initial_form,
+    read_deploy_form,
+    shown_model,
+    with_model,
+)
+from bot.blocks.ids import (
+    ACTION_MODEL_SELECT,
+    ACTION_OPEN_DEPLOY,
+    ACTION_PREVIEW_YAML,
+    CALLBACK_DEPLOY,
+)
+from bot.blocks.preview import build_preview
+from bot.blocks.status_card import build_status_card
+from bot.cluster import ClusterError
+from bot.deployments import deployment_from
+from bot.dynamo import SlackOrigin
+from bot.listeners.replies import explain, reply
+from bot.metrics import DEPLOYMENTS_CREATED, MODAL_SUBMISSIONS
+from bot.request import DeploymentRequest, RequestError, parse_request
+from bot.service import NamespaceNotAllowed
+
+__all__ = [
+    "handle_deploy_submission",
+    "handle_model_select",
+    "handle_open_deploy",
+    "handle_preview",
+    "open_deploy_modal",
+    "register",
+]
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App) -> None:
+    app.action(ACTION_OPEN_DEPLOY)(handle_open_deploy)
+    app.action(ACTION_MODEL_SELECT)(handle_model_select)
+    app.action(ACTION_PREVIEW_YAML)(handle_preview)
+    app.view(CALLBACK_DEPLOY)(handle_deploy_submission)
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+def open_deploy_modal(
+    client: WebClient,
+    dynamote: AppContext,
+    *,
+    trigger_id: str,
+    user_id: str,
+    channel_id: str | None,
+    model_words: Sequence[str] = (),
+    respond: Respond | None = None,
+) -> None:
+    """Open the modal now (no cluster call first), preselecting the model the words name."""
+    catalog = dynamote.catalog
+    found = catalog.lookup(model_words) if model_words else None
+    model = found.model if found else None
+    service = dynamote.service
+    form = initial_form(
+        catalog,
+        model,
+        namespace=service.namespace_for(None),
+        hf_secret=dynamote.settings.hf_secret,
+    )
+    notice = None
+    if found is not None and model is None:
+        notice = _lookup_notice(" ".join(model_words), [m.name for m in found.candidates])
+    metadata = ModalMetadata(user_id=user_id, channel_id=channel_id)
+    view = build_deploy_modal(
+        catalog,
+        form,
+        namespaces=service.namespaces,
+        limits=service.limits,
+        metadata=metadata,
+        notice=notice,
+    )
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def _lookup_notice(words: str, candidates: Sequence[str]) -> str:
+    if not candidates:
+        return f"No model matches “{words[:80]}”; pick one below."
+    return f"“{words[:80]}” matches {len(candidates)} models; pick one below."
+
+
+def handle_open_deploy(
+    ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
+) -> None:
+    ack()
+    action = (body.get("actions") or [{}])[0]
+    model_id = str(action.get("value") or "")
+    try:
+        open_deploy_modal(
+            client,
+            dynamote,
+            trigger_id=str(body.get("trigger_id", "")),
+            user_id=str((body.get("user") or {}).get("id", "")),
+            channel_id=(body.get("channel") or {}).get("id"),
+            model_words=[model_id] if model_id else (),
+        )
+    except Exception as error:
+        reply(
+            explain(error, doing="open the deploy form"), body=body, respond=respond, client=client
+        )
+
+
+# --- inside the modal ----------------------------------------------------------------------
+
+
+def handle_model_select(
+    ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext
+) -> None:
+    """A new model: rebuild with its engines and name, keeping everything else typed."""
+    ack()
+    view = body.get("view") or {}
+    metadata = _metadata(view)
+    form = read_deploy_form((view.get("state") or {}).get("values") or {})
+    action = (body.get("actions") or [{}])[0]
+    chosen = str((action.get("selected_option") or {}).get("value") or "")
+    if chosen:
+        # The state already holds the new choice; rules about the name need the old one.
+        before = replace(form, model=shown_model(view.get("blocks") or []))
+        form = with_model(before, dynamote.catalog, chosen)
+    _update_modal(
+        client,
+        dynamote,
+        view=view,
+        form=form,
+        metadata=replace(metadata, revision=metadata.revision + 1),
+    )
+
+
+def _update_modal(
+    client: WebClient,
+    dynamote: AppContext,
+    *,
+    view: dict[str, Any],
+    form: DeployForm,
+    metadata: ModalMetadata,
+    notice: str | None = None,
+) -> None:
+    service = dynamote.service
+    new_view = build_deploy_modal(
+        dynamote.catalog,
+        form,
+        namespaces=service.namespaces,
+        limits=service.limits,
+        metadata=metadata,
+        notice=notice,
+    )
+    try:
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
+    except SlackApiError as error:
+        if error.response.get("error") != "hash_conflict":  # a newer update already won
+            raise
+
+
+def handle_preview(ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
+    """Push a view with the exact manifest the form would apply (or what is wrong)."""
+    ack()
+    view = body.get("view") or {}
+    metadata = _metadata(view)
+    form = read_deploy_form((view.get("state") or {}).get("values") or {})
+    try:
+        request = _parse(form, dynamote)
+        manifest = dynamote.service.manifest(request, _origin(metadata))
+    except (RequestError, ClusterError, NamespaceNotAllowed) as error:
+        problems = _problems(error)
+        client.views_push(
+            trigger_id=body.get("trigger_id"),
+            view=build_deploy_failed_view(
+                form.name, form.namespace, problems=problems, metadata=metadata
+            ),
+        )
+        return
+    import yaml  # noqa: PLC0415  (only the preview needs it)
+
+    text = yaml.safe_dump(manifest, sort_keys=False, width=1000)
+    client.views_push(
+        trigger_id=body.get("trigger_id"), view=build_preview(text, name=request.name)
+    )
+
+
+# --- submission ----------------------------------------------------------------------------
+
+
+def handle_deploy_submission(
+    ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext
+) -> None:
+    view = body.get("view") or {}
+    # The acting user comes from Slack's payload, never from what the view carried.
+    metadata = replace(_metadata(view), user_id=str((body.get("user") or {}).get("id", "")))
+    form = read_deploy_form((view.get("state") or {}).get("values") or {})
+    try:
+        request = _parse(form, dynamote)
+    except RequestError as invalid:
+        MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
+        ack(response_action="errors", errors=error_blocks(invalid.errors, metadata.revision))
+        return
+    except NamespaceNotAllowed as denied:
+        MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
+        ack(
+            response_action="errors",
+            errors=error_blocks({"namespace": str(denied)}, metadata.revision),
+        )
+        return
+    check = dynamote.executor.submit(dynamote.service.check, request)
+    try:
+        problems = check.result(timeout=dynamote.submit_budget_seconds)
+    except FutureTimeout:
+        # The cluster is slow: answer now, finish in the background.
+        ack(
+            response_action="update",
+            view=build_deploying_view(request.name, request.namespace, metadata),
+        )
+        submission = _Submission(client, dynamote, str(view.get("id", "")), request, metadata)
+        dynamote.executor.submit(submission.finish_after, check)
+        return
+    except ClusterError as error:
+        MODAL_SUBMISSIONS.labels(outcome="cluster_error").inc()
+        ack(
+            response_action="errors",
+            errors=error_blocks({"model": error.message}, metadata.revision),
+        )
+        return
+    if problems:
+        MODAL_SUBMISSIONS.labels(outcome="rejected_by_cluster").inc()
+        ack(response_action="errors", errors=error_blocks(problems, metadata.revision))
+        return
+    ack(
+        response_action="update",
+        view=build_deploying_view(request.name, request.namespace, metadata),
+    )
+    submission = _Submission(client, dynamote, str(view.get("id", "")), request, metadata)
+    dynamote.executor.submit(submission.create)
+
+
+@dataclass(frozen=True)
+class _Submission:
+    """A valid submission being carried out after the ack: create, announce, tell the modal."""
+
+    client: WebClient
+    dynamote: AppContext
+    view_id: str
+    request: DeploymentRequest
+    metadata: ModalMetadata
+
+    def finish_after(self, check: Future[dict[str, str]]) -> None:
+        """The cluster's checks were slower than the ack: create now if they passed."""
+        try:
+            problems = check.result()
+        except ClusterError as error:
+            problems = {"model": error.message}
+        if problems:
+            MODAL_SUBMISSIONS.labels(outcome="rejected_by_cluster").inc()
+            self._show_failure(list(problems.values()))
+            return
+        self.create()
+
+    def create(self) -> None:
+        """Create the DGD, post its status card, record the card on it, tell the modal."""
+        request, metadata = self.request, self.metadata
+        try:
+            created = self.dynamote.service.create(request, _origin(metadata))
+        except ClusterError as error:
+            MODAL_SUBMISSIONS.labels(outcome="cluster_error").inc()
+            self._show_failure([error.message])
+            return
+        except Exception:
+            log.exception("Failed to create deployment %s/%s", request.namespace, request.name)
+            self._show_failure(["Something went wrong inside Dynamote."])
+            return
+        MODAL_SUBMISSIONS.labels(outcome="created").inc()
+        DEPLOYMENTS_CREATED.inc()
+        log.info("Created %s/%s for %s", request.namespace, request.name, metadata.user_id)
+        channel = self._post_card(created)
+        done = build_deploy_done_view(
+            request.name, request.namespace, channel_id=channel, metadata=metadata
+        )
+        self._update(done)
+
+    def _post_card(self, created: dict[str, Any]) -> str | None:
+        try:
+            card = build_status_card(deployment_from(created, now=self.dynamote.now()))
+            channel, ts = post_card(
+                self.client,
+                card.as_kwargs(),
+                channel=self.metadata.channel_id,
+                user=self.metadata.user_id,
+            )
+            self.dynamote.service.record_card(created, channel=channel, ts=ts)
+        except Exception:
+            # The DGD exists; the notifier posts a late card for DGDs that have none.
+            log.exception("Failed to post the status card of %s", self.request.name)
+            return None
+        return channel
+
+    def _show_failure(self, problems: list[str]) -> None:
+        view = build_deploy_failed_view(
+            self.request.name, self.request.namespace, problems=problems, metadata=self.metadata
+        )
+        self._update(view)
+
+    def _update(self, view: View) -> None:
+        try:
+            self.client.views_update(view_id=self.view_id, view=view)
+        except SlackApiError:
+            # The person may have closed the modal; the card and thread still tell the story.
+            log.warning("Could not update modal %s", self.view_id, exc_info=True)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _metadata(view: dict[str, Any]) -> ModalMetadata:
+    try:
+        return ModalMetadata.from_json(str(view.get("private_metadata") or ""))
+    except ValueError:
+        # Never trust private_metadata blindly, but a lost one must not break the form.
+        return ModalMetadata(user_id="", channel_id=None)
+
+
+def _parse(form: DeployForm, dynamote: AppContext) -> DeploymentRequest:
+    service = dynamote.service
+    request = parse_request(form.to_request_data(), catalog=dynamote.catalog, limits=service.limits)
+    service.namespace_for(request.namespace)
+    return request
+
+
+def _origin(metadata: ModalMetadata) -> SlackOrigin | None:
+    return (
+        SlackOrigin(user=metadata.user_id, channel=metadata.channel_id)
+        if metadata.user_id
+        else None
+    )
+
+
+def _problems(error: Exception) -> list[str]:
+    if isinstance(error, RequestError):
+        return [f"{field}: {message}" for field, message in error.errors.items()]
+    if isinstance(error, ClusterError):
+        return [error.message]
+    return [str(error)]

@@ -1,0 +1,161 @@
+"""Buttons on deployment lists, details and the catalog: view, delete, page, browse.
+
+Delete arrives here only after Slack's confirm dialog (danger style) was accepted; the status
+card's thread then says who deleted the deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.app import AppContext
+from bot.blocks.deployments import build_deleted_notice, build_deployment_list, build_details
+from bot.blocks.ids import (
+    ACTION_BROWSE_MODELS,
+    ACTION_DELETE_DEPLOYMENT,
+    ACTION_LIST_PAGE,
+    ACTION_MODELS_PAGE,
+    ACTION_MY_DEPLOYMENTS,
+    ACTION_VIEW_DEPLOYMENT,
+)
+from bot.blocks.models import build_models
+from bot.listeners.replies import explain, reply
+from bot.metrics import DEPLOYMENTS_DELETED
+
+__all__ = [
+    "handle_browse_models",
+    "handle_delete",
+    "handle_list_page",
+    "handle_models_page",
+    "handle_my_deployments",
+    "handle_view",
+    "register",
+]
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App) -> None:
+    app.action(ACTION_VIEW_DEPLOYMENT)(handle_view)
+    app.action(ACTION_DELETE_DEPLOYMENT)(handle_delete)
+    app.action(ACTION_LIST_PAGE)(handle_list_page)
+    app.action(ACTION_MY_DEPLOYMENTS)(handle_my_deployments)
+    app.action(ACTION_BROWSE_MODELS)(handle_browse_models)
+    app.action(ACTION_MODELS_PAGE)(handle_models_page)
+
+
+def _action_value(body: dict[str, Any]) -> str:
+    return str(((body.get("actions") or [{}])[0]).get("value") or "")
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id", ""))
+
+
+def _target(value: str, dynamote: AppContext) -> tuple[str, str]:
+    namespace, _, name = value.partition("/")
+    service = dynamote.service
+    return service.namespace_for(namespace or None), service.check_name(name)
+
+
+def handle_view(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
+    ack()
+    try:
+        namespace, name = _target(_action_value(body), dynamote)
+        deployment = dynamote.service.get_deployment(namespace, name)
+        reply(
+            build_details(deployment, now=dynamote.now()), body=body, respond=respond, client=client
+        )
+    except Exception as error:
+        reply(
+            explain(error, doing="show that deployment"), body=body, respond=respond, client=client
+        )
+
+
+def handle_delete(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
+    ack()
+    user = _user(body)
+    try:
+        namespace, name = _target(_action_value(body), dynamote)
+        deployment = dynamote.service.delete(namespace, name, by_user=user)
+    except Exception as error:
+        reply(
+            explain(error, doing="delete that deployment"),
+            body=body,
+            respond=respond,
+            client=client,
+        )
+        return
+    DEPLOYMENTS_DELETED.inc()
+    log.info("Deleted %s/%s for %s", namespace, name, user)
+    # The card's thread hears about it from the notifier, which announces every deletion.
+    reply(build_deleted_notice(deployment, by_user=user), body=body, respond=respond, client=client)
+
+
+def handle_list_page(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
+    ack()
+    try:
+        page = json.loads(_action_value(body))
+        namespace = page.get("namespace") or None
+        service = dynamote.service
+        namespaces = [service.namespace_for(namespace)] if namespace else service.namespaces
+        deployments = service.list_deployments(namespaces)
+        scope = "all" if page.get("scope") == "all" else "mine"
+        if scope == "mine":
+            deployments = [d for d in deployments if d.requester == _user(body)]
+        message = build_deployment_list(
+            deployments, scope=scope, namespace=namespace, page=int(page.get("page", 0)),
+            now=dynamote.now(),
+        )  # fmt: skip
+        reply(message, body=body, respond=respond, client=client, replace=True)
+    except Exception as error:
+        reply(explain(error, doing="list deployments"), body=body, respond=respond, client=client)
+
+
+def handle_my_deployments(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
+    ack()
+    try:
+        mine = [d for d in dynamote.service.list_deployments() if d.requester == _user(body)]
+        message = build_deployment_list(
+            mine, scope="mine", namespace=None, page=0, now=dynamote.now()
+        )
+        reply(message, body=body, respond=respond, client=client)
+    except Exception as error:
+        reply(
+            explain(error, doing="list your deployments"), body=body, respond=respond, client=client
+        )
+
+
+def handle_browse_models(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
+    ack()
+    reply(build_models(dynamote.catalog.models), body=body, respond=respond, client=client)
+
+
+def handle_models_page(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
+    ack()
+    try:
+        page = json.loads(_action_value(body))
+        query, engine = str(page.get("query") or ""), page.get("engine") or None
+        models = dynamote.catalog.search(query, engine=engine)
+        message = build_models(models, query=query, engine=engine, page=int(page.get("page", 0)))
+    except (ValueError, TypeError, AttributeError) as error:
+        log.warning("Bad models page value: %s", error)
+        message = build_models(dynamote.catalog.models)
+    reply(message, body=body, respond=respond, client=client, replace=True)

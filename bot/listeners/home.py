@@ -1,0 +1,40 @@
+"""App Home: "my deployments" and "all deployments", published on ``app_home_opened``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.app import AppContext
+from bot.blocks.home import build_home
+from bot.cluster import ClusterError
+
+__all__ = ["handle_app_home_opened", "publish_home", "register"]
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(handle_app_home_opened)
+
+
+def handle_app_home_opened(event: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    publish_home(client, dynamote, user_id=str(event.get("user", "")))
+
+
+def publish_home(client: WebClient, dynamote: AppContext, *, user_id: str) -> None:
+    """Build and publish one user's Home tab; a cluster failure shows as a notice."""
+    now = dynamote.now()
+    try:
+        deployments = dynamote.service.list_deployments()
+        mine = [d for d in deployments if d.requester == user_id]
+        others = [d for d in deployments if d.requester != user_id]
+        view = build_home(user_id=user_id, mine=mine, others=others, now=now)
+    except ClusterError as error:
+        view = build_home(user_id=user_id, mine=(), others=(), now=now, error=error.message)
+    client.views_publish(user_id=user_id, view=view)

@@ -1,0 +1,116 @@
+"""Every Prometheus metric Dynamote exports, defined in one place on one registry.
+
+Why one module: metric names are an interface (dashboards and alerts depend on them), so they
+are declared once here and incremented by the listeners, the notifier and the server. They
+live on a dedicated :data:`REGISTRY` rather than prometheus-client's global one, so `/metrics`
+shows only Dynamote's series and tests can read values with :func:`sample_value`.
+
+Label values must come from small fixed sets (subcommand names, outcomes, Slack error codes,
+Dynamote error class names): every distinct value is a new time series.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+
+__all__ = [
+    "COMMANDS",
+    "CONTENT_TYPE",
+    "DEPLOYMENTS_CREATED",
+    "DEPLOYMENTS_DELETED",
+    "HTTP_REJECTED",
+    "KUBERNETES_API_ERRORS",
+    "MODAL_SUBMISSIONS",
+    "NOTIFICATIONS_SENT",
+    "REGISTRY",
+    "SLACK_API_ERRORS",
+    "SWEEP_API_CALLS",
+    "SWEEP_DURATION",
+    "Outcome",
+    "exposition",
+    "sample_value",
+]
+
+# ok: did what was asked; rejected: invalid input or policy said no (the user was told why);
+# error: something failed on our side or the cluster's.
+Outcome = Literal["ok", "rejected", "error"]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+# prometheus-client appends `_total` to counter names in the exposition.
+COMMANDS = Counter(
+    "dynamote_commands",
+    "Slash commands handled, by subcommand and outcome.",
+    ["subcommand", "outcome"],
+    registry=REGISTRY,
+)
+DEPLOYMENTS_CREATED = Counter(
+    "dynamote_deployments_created",
+    "DynamoGraphDeployments created from Slack.",
+    registry=REGISTRY,
+)
+DEPLOYMENTS_DELETED = Counter(
+    "dynamote_deployments_deleted",
+    "DynamoGraphDeployments deleted from Slack.",
+    registry=REGISTRY,
+)
+MODAL_SUBMISSIONS = Counter(
+    "dynamote_modal_submissions",
+    "Deploy modal submissions, by outcome.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+SWEEP_DURATION = Histogram(
+    "dynamote_sweep_duration_seconds",
+    "Time taken by one notifier sweep over the managed deployments.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+    registry=REGISTRY,
+)
+SWEEP_API_CALLS = Counter(
+    "dynamote_sweep_api_calls",
+    "API calls made by notifier sweeps, by API (kubernetes or slack).",
+    ["api"],
+    registry=REGISTRY,
+)
+SLACK_API_ERRORS = Counter(
+    "dynamote_slack_api_errors",
+    "Slack Web API calls that failed, by Slack error code (ratelimited, not_in_channel, ...).",
+    ["kind"],
+    registry=REGISTRY,
+)
+KUBERNETES_API_ERRORS = Counter(
+    "dynamote_kubernetes_api_errors",
+    "Kubernetes API calls that failed, by Dynamote error class (Forbidden, Unreachable, ...).",
+    ["kind"],
+    registry=REGISTRY,
+)
+NOTIFICATIONS_SENT = Counter(
+    "dynamote_notifications_sent",
+    "Deployment status notifications Slack accepted.",
+    registry=REGISTRY,
+)
+HTTP_REJECTED = Counter(
+    "dynamote_http_rejected",
+    "HTTP requests to /slack/events rejected before Bolt saw them, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The registry in Prometheus text format, with its content type, for GET /metrics."""
+    return generate_latest(REGISTRY), CONTENT_TYPE
+
+
+def sample_value(name: str, labels: dict[str, str] | None = None) -> float:
+    """The current value of one sample (0.0 when it was never recorded); meant for tests.
+
+    ``name`` is the exposed sample name, e.g. ``dynamote_commands_total``.
+    """
+    value = REGISTRY.get_sample_value(name, labels or {})
+    return 0.0 if value is None else value

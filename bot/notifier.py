@@ -1,0 +1,459 @@
+"""The notifier: every status change of a managed deployment, once, in its card's thread.
+
+One sweep reads the cluster (``bot.notify.reading``: a constant number of calls), derives each
+DGD's status (``bot.status``), decides what to announce (``bot.notify.changes``) against the
+record on the DGD (``bot.notify.state``), sends it (``bot.notify.sender``, paced), and only
+after Slack accepted it merge-patches the record back with the resourceVersion it read. A
+failure leaves the change unannounced for a later sweep; errors are collected and logged,
+never raised. A DGD without a card gets one late; a deleted DGD gets a last reply.
+
+When, what, where (STYLE.md 7): status decides, ``bot.blocks`` renders, this module sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.advice import fix_for
+from bot.blocks.common import Message
+from bot.blocks.notifications import (
+    build_deleted_reply,
+    build_phase_reply,
+    build_running_reply,
+    build_trouble_reply,
+)
+from bot.blocks.status_card import build_deleted_card, build_status_card
+from bot.cluster import Cluster, ClusterError, Conflict, NotFound
+from bot.deployments import Deployment, deployment_from
+from bot.dynamo import (
+    ANNOTATION_CHANNEL,
+    ANNOTATION_DELETED_BY,
+    ANNOTATION_REQUESTER,
+    ANNOTATION_THREAD,
+)
+from bot.metrics import SWEEP_DURATION
+from bot.notify.changes import Plan, after_reply, card_signature, effective, plan
+from bot.notify.memory import Backoff, Known, RecentSet, known_from, pending_over, stub_of
+from bot.notify.pacer import Pacer
+from bot.notify.reading import Key, Reading, key_of, read_all, read_events, read_some
+from bot.notify.sender import Sender, SendError
+from bot.notify.state import ANNOTATION_NOTIFIED, Announced, decode, encode
+from bot.notify.trouble import log_tail_source, operator_ready, troubled_pods
+from bot.settings import Settings
+from bot.status import compute_status
+
+__all__ = ["LATE_CARD_GRACE", "Notifier", "SweepReport"]
+
+log = logging.getLogger(__name__)
+
+# The deploy listener records its card right after creating the DGD; only a DGD older than
+# this without one was left without a card (the bot stopped in between).
+LATE_CARD_GRACE = timedelta(seconds=60)
+MAX_LOG_TAILS = 3  # per sweep: log reads are one call each
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep did."""
+
+    deployments: int = 0
+    replies: int = 0
+    cards: int = 0
+    kube_calls: int = 0
+    errors: tuple[str, ...] = ()
+    skipped: bool = False  # not the leader
+
+
+@dataclass
+class _Run:
+    """One sweep's bookkeeping (mutable, internal)."""
+
+    now: datetime
+    errors: list[str]
+    replies: int = 0
+    cards: int = 0
+    log_tails: int = 0
+
+
+@dataclass(frozen=True)
+class _Item:
+    dgd: dict[str, Any]
+    pods: list[dict[str, Any]]
+    events: tuple[dict[str, Any], ...]
+    announced: Announced
+    plan: Plan
+    late_card: bool
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Notifier:
+    """Sweeps and deletion announcements; thread-safe (one sweep at a time)."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        client: WebClient,
+        settings: Settings,
+        *,
+        pacer: Pacer | None = None,
+        now: Callable[[], datetime] = _utcnow,
+        may_send: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._cluster = cluster
+        self._namespaces = list(settings.allowed_namespaces)
+        self._pending_timeout = timedelta(seconds=settings.pending_timeout)
+        self._now = now
+        self._may_send = may_send
+        self._sender = Sender(
+            client, pacer or Pacer(settings.slack_channel_interval), may_send=may_send
+        )
+        self._lock = threading.Lock()
+        self._known: dict[Key, Known] = {}
+        self._quiet: dict[Key, str] = {}  # resourceVersion of a Running DGD with nothing to do
+        self._remembered: dict[str, Announced] = {}  # uid -> sent but not yet recorded
+        self._placed: dict[str, tuple[str, str]] = {}  # uid -> late card not yet recorded
+        self._deleted = RecentSet()
+        self._undelivered: dict[str, Mapping[str, Any]] = {}  # uid -> stub, reply failed
+        self._backoff = Backoff()
+        self._versions: tuple[str | None, str | None] = (None, None)
+        self._changes = 0
+
+    @property
+    def resource_versions(self) -> tuple[str | None, str | None]:
+        """(DGD list, pod list) resourceVersions of the last full sweep, to watch from."""
+        return self._versions
+
+    @property
+    def changes(self) -> int:
+        """How many messages Slack accepted so far (the Home refresh watches it move)."""
+        return self._changes
+
+    # --- entry points --------------------------------------------------------------------
+
+    def sweep(self) -> SweepReport:
+        """Read every managed DGD and announce what changed. Never raises."""
+        return self._guarded(lambda: read_all(self._cluster, self._namespaces, self._needs_pods))
+
+    def sweep_keys(self, keys: Iterable[Key]) -> SweepReport:
+        """Like :meth:`sweep` for a few DGDs (a watch saw them change)."""
+        wanted = list(keys)
+        return self._guarded(lambda: read_some(self._cluster, wanted))
+
+    def on_deleted(self, dgd: Mapping[str, Any]) -> None:
+        """A watch's DELETED event: the last reply and the Deleted card, once. Never raises."""
+        with self._lock:
+            if not self._may_send():
+                return
+            self._known.pop(key_of(dgd), None)
+            try:
+                self._announce_deleted(stub_of(dgd), _Run(self._now(), []))
+            except Exception:
+                log.exception("Failed to announce the deletion of %s", key_of(dgd))
+
+    # --- a sweep ---------------------------------------------------------------------------
+
+    def _guarded(self, read: Callable[[], Reading]) -> SweepReport:
+        with self._lock:
+            if not self._may_send():
+                return SweepReport(skipped=True)
+            started = time.perf_counter()
+            run = _Run(self._now(), [])
+            try:
+                reading = read()
+            except ClusterError as error:
+                log.warning("Failed to read deployments for the sweep: %s", error.message)
+                return SweepReport(errors=(error.message,))
+            except Exception as error:
+                log.exception("Failed to read deployments for the sweep")
+                return SweepReport(errors=(repr(error),))
+            try:
+                self._process(reading, run)
+            except Exception as error:
+                log.exception("Sweep failed")
+                run.errors.append(repr(error))
+            SWEEP_DURATION.observe(time.perf_counter() - started)
+            return SweepReport(
+                deployments=len(reading.dgds),
+                replies=run.replies,
+                cards=run.cards,
+                kube_calls=reading.calls,
+                errors=tuple(run.errors),
+            )
+
+    def _process(self, reading: Reading, run: _Run) -> None:
+        if reading.complete:
+            self._versions = (reading.dgd_version, reading.pod_version)
+        items: list[_Item] = []
+        trouble: dict[str, list[str]] = {}
+        for dgd in reading.dgds:
+            item = self._consider(dgd, reading.pods_of(key_of(dgd)), run.now)
+            if item is not None:
+                items.append(item)
+                names = troubled_pods(item.pods)
+                if names:
+                    trouble.setdefault(key_of(dgd)[0], []).extend(names)
+        events = read_events(self._cluster, trouble) if trouble else {}
+        for item in _interleaved(items):
+            self._handle(item, events.get(key_of(item.dgd)[0], []), run)
+        self._vanished(reading, run)
+        for uid, stub in list(self._undelivered.items()):
+            if uid not in self._deleted:
+                self._announce_deleted(stub, run)
+
+    def _needs_pods(self, dgd: Mapping[str, Any]) -> bool:
+        return not operator_ready(dgd)
+
+    def _consider(
+        self, dgd: dict[str, Any], pods: list[dict[str, Any]], now: datetime
+    ) -> _Item | None:
+        """The DGD's item when something may need sending; None (the usual case) otherwise."""
+        key = key_of(dgd)
+        version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
+        if self._quiet.get(key) == version and key in self._known:
+            return None  # unchanged since it was Running with everything announced
+        known = known_from(dgd, self._known.get(key))
+        self._known[key] = known
+        annotations = (dgd.get("metadata") or {}).get("annotations") or {}
+        status = compute_status(dgd, pods, (), now=now)
+        announced = self._announced(known.uid, annotations)
+        todo = plan(status, announced, now=now, pending_timeout=self._pending_timeout)
+        if status.phase == "Running" and todo.empty and known.uid not in self._remembered:
+            self._quiet[key] = version
+        else:
+            self._quiet.pop(key, None)
+        has_card = annotations.get(ANNOTATION_THREAD) or known.uid in self._placed
+        late_card = (
+            not has_card
+            and _late(status.created_at, now)
+            and bool(annotations.get(ANNOTATION_REQUESTER))
+        )
+        if not has_card and not late_card:
+            return None  # the deploy listener is still posting its card
+        if todo.empty and not late_card:
+            return None
+        return _Item(dgd, pods, (), announced, todo, late_card)
+
+    def _announced(self, uid: str, annotations: Mapping[str, str]) -> Announced:
+        recorded = decode(annotations.get(ANNOTATION_NOTIFIED))
+        remembered = self._remembered.get(uid)
+        if remembered == recorded:
+            self._remembered.pop(uid, None)  # the annotation caught up
+        return pending_over(recorded, remembered)
+
+    def _handle(self, item: _Item, events: list[dict[str, Any]], run: _Run) -> None:
+        uid = str((item.dgd.get("metadata") or {}).get("uid", ""))
+        if not self._backoff.ready(uid, time.monotonic()):
+            return
+        if troubled_pods(item.pods):  # decide again, now with the events
+            status = compute_status(item.dgd, item.pods, events, now=run.now)
+            todo = plan(status, item.announced, now=run.now, pending_timeout=self._pending_timeout)
+            if todo.empty and not item.late_card:
+                return
+            item = replace(item, events=tuple(events), plan=todo)
+        try:
+            self._announce(item, run)
+            self._backoff.succeeded(uid)
+        except SendError as failure:
+            self._backoff.failed(uid, time.monotonic())
+            run.errors.append(f"{key_of(item.dgd)}: Slack said {failure.kind}")
+            log.warning("Failed to announce %s: Slack said %s", key_of(item.dgd), failure.kind)
+        except ClusterError as error:
+            run.errors.append(f"{key_of(item.dgd)}: {error.message}")
+            log.warning("Failed to record an announcement on %s: %s", key_of(item.dgd), error)
+        except Exception as error:
+            run.errors.append(f"{key_of(item.dgd)}: {error!r}")
+            log.exception("Failed to announce %s", key_of(item.dgd))
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def _announce(self, item: _Item, run: _Run) -> None:
+        """Card (late), reply, card redraw, then the record: each only after Slack took it."""
+        deployment = deployment_from(item.dgd, item.pods, item.events, now=run.now)
+        uid = str((item.dgd.get("metadata") or {}).get("uid", ""))
+        announced = item.announced
+        place = self._card_place(deployment, uid)
+        if place is None:
+            place = self._late_card(item, deployment, uid, run)
+            announced = announced.with_card(card_signature(deployment.status))
+        channel, ts = place
+        reply = item.plan.reply
+        if reply is not None:
+            self._sender.reply(channel, ts, self._reply_message(deployment, item, run))
+            announced = after_reply(announced, deployment.status, reply, run.now)
+            self._remembered[uid] = announced
+            run.replies += 1
+            self._changes += 1
+        signature = card_signature(deployment.status)
+        if announced.card != signature:
+            try:
+                self._sender.update(channel, ts, build_status_card(deployment))
+                run.cards += 1
+            except SendError as failure:
+                if not failure.gone:
+                    raise
+                log.warning("The card of %s is gone (%s)", deployment.key, failure.kind)
+            announced = announced.with_card(signature)
+            self._remembered[uid] = announced
+        self._record(item.dgd, {ANNOTATION_NOTIFIED: encode(announced)})
+        self._remembered.pop(uid, None)
+
+    def _card_place(self, deployment: Deployment, uid: str) -> tuple[str, str] | None:
+        if deployment.channel and deployment.thread_ts:
+            return deployment.channel, deployment.thread_ts
+        return self._placed.get(uid)
+
+    def _late_card(
+        self, item: _Item, deployment: Deployment, uid: str, run: _Run
+    ) -> tuple[str, str]:
+        """Post the card the deploy never got, and record where it is at once."""
+        user = deployment.requester or ""
+        place = self._sender.card(
+            build_status_card(deployment), channel=deployment.channel, user=user
+        )
+        self._placed[uid] = place
+        run.cards += 1
+        self._changes += 1
+        item.dgd["metadata"]["resourceVersion"] = self._record(
+            item.dgd, {ANNOTATION_CHANNEL: place[0], ANNOTATION_THREAD: place[1]}
+        )
+        self._placed.pop(uid, None)
+        return place
+
+    def _reply_message(self, deployment: Deployment, item: _Item, run: _Run) -> Message:
+        status = deployment.status
+        if item.plan.reply == "stuck":
+            since = effective(item.announced, status, run.now).at or run.now
+            return build_trouble_reply(deployment, fix=fix_for(status), stuck_for=run.now - since)
+        if status.phase == "Running":
+            return build_running_reply(deployment)
+        if status.phase == "Failed":
+            tail, source = self._log_tail(deployment, item, run)
+            return build_trouble_reply(
+                deployment, fix=fix_for(status), log_tail=tail, log_source=source
+            )
+        return build_phase_reply(deployment)
+
+    def _log_tail(
+        self, deployment: Deployment, item: _Item, run: _Run
+    ) -> tuple[str | None, str | None]:
+        pod = log_tail_source(deployment.status)
+        if pod is None or run.log_tails >= MAX_LOG_TAILS:
+            return None, None
+        run.log_tails += 1
+        try:
+            tail = self._cluster.pod_log_tail(deployment.namespace, pod, lines=20)
+        except ClusterError as error:
+            log.info("No log for %s/%s: %s", deployment.namespace, pod, error.message)
+            return None, None
+        return tail, pod
+
+    def _record(self, dgd: Mapping[str, Any], annotations: dict[str, str]) -> str:
+        """Merge-patch annotations with the DGD's resourceVersion; returns the new one.
+
+        On Conflict (the operator wrote its status meanwhile) the DGD is read again and the
+        patch retried once, unless someone else changed the record meanwhile.
+        """
+        metadata = dgd.get("metadata") or {}
+        namespace, name = str(metadata["namespace"]), str(metadata["name"])
+        version = str(metadata.get("resourceVersion", ""))
+        try:
+            patched = self._cluster.patch_dgd_annotations(
+                namespace, name, dict(annotations), resource_version=version
+            )
+        except Conflict:
+            current = self._cluster.get_dgd(namespace, name)
+            current_meta = current.get("metadata") or {}
+            before = (metadata.get("annotations") or {}).get(ANNOTATION_NOTIFIED)
+            now_there = (current_meta.get("annotations") or {}).get(ANNOTATION_NOTIFIED)
+            if current_meta.get("uid") != metadata.get("uid") or before != now_there:
+                raise
+            patched = self._cluster.patch_dgd_annotations(
+                namespace,
+                name,
+                dict(annotations),
+                resource_version=str(current_meta.get("resourceVersion", "")),
+            )
+        return str((patched.get("metadata") or {}).get("resourceVersion", ""))
+
+    # --- deletions -------------------------------------------------------------------------
+
+    def _vanished(self, reading: Reading, run: _Run) -> None:
+        """DGDs seen before and missing now: announce each deletion the watch did not."""
+        if reading.complete:
+            listed = {key_of(dgd) for dgd in reading.dgds}
+            gone = [key for key in self._known if key not in listed]
+        else:
+            gone = [key for key in reading.missing if key in self._known]
+        for key in gone:
+            self._quiet.pop(key, None)
+            known = self._known.pop(key)
+            if known.uid in self._deleted or not self._confirm_gone(key, known.uid):
+                continue
+            self._announce_deleted(known.stub, run)
+
+    def _confirm_gone(self, key: Key, uid: str) -> bool:
+        """Whether the DGD is really gone (not just relabelled): one get, only on a vanish."""
+        try:
+            current = self._cluster.get_dgd(*key)
+        except NotFound:
+            return True
+        return str((current.get("metadata") or {}).get("uid", "")) != uid
+
+    def _announce_deleted(self, stub: Mapping[str, Any], run: _Run) -> None:
+        metadata = stub.get("metadata") or {}
+        uid = str(metadata.get("uid", ""))
+        if uid in self._deleted:
+            return
+        deployment = deployment_from(stub, now=run.now)
+        place = self._card_place(deployment, uid)
+        if place is None:
+            self._deleted.add(uid)
+            log.info("%s was deleted; it had no card to tell", deployment.key)
+            return
+        by_user = (metadata.get("annotations") or {}).get(ANNOTATION_DELETED_BY)
+        try:
+            self._sender.reply(*place, build_deleted_reply(deployment.name, by_user=by_user))
+        except SendError as failure:
+            self._undelivered[uid] = stub
+            run.errors.append(
+                f"{deployment.key}: deletion not announced, Slack said {failure.kind}"
+            )
+            log.warning("Failed to announce the deletion of %s: %s", deployment.key, failure.kind)
+            return
+        self._deleted.add(uid)
+        self._undelivered.pop(uid, None)
+        self._placed.pop(uid, None)
+        run.replies += 1
+        self._changes += 1
+        try:
+            self._sender.update(*place, build_deleted_card(deployment))
+        except SendError as failure:
+            log.warning("Failed to show %s as deleted: %s", deployment.key, failure.kind)
+
+
+def _late(created_at: datetime | None, now: datetime) -> bool:
+    return created_at is not None and now - created_at >= LATE_CARD_GRACE
+
+
+def _interleaved(items: list[_Item]) -> list[_Item]:
+    """Items taking turns by channel, so one busy channel's pacing does not hold the rest."""
+    by_channel: dict[str, list[_Item]] = {}
+    for item in items:
+        annotations = (item.dgd.get("metadata") or {}).get("annotations") or {}
+        by_channel.setdefault(str(annotations.get(ANNOTATION_CHANNEL, "")), []).append(item)
+    queues = list(by_channel.values())
+    ordered: list[_Item] = []
+    for round_ in range(max((len(queue) for queue in queues), default=0)):
+        ordered.extend(queue[round_] for queue in queues if round_ < len(queue))
+    return ordered

@@ -1,0 +1,118 @@
+"""What one notifier process remembers between sweeps; small, and safe to lose on restart.
+
+The annotation on the DGD is the record of what was announced. Memory only covers the
+moments when that record could not be written yet (a Conflict right after Slack accepted a
+message), the DGDs seen last sweep (to notice one that vanished and announce its deletion),
+deletions already announced (the watch and the sweep must not both announce one), and
+backoff after Slack failures.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.dynamo import (
+    ANNOTATION_CHANNEL,
+    ANNOTATION_DELETED_BY,
+    ANNOTATION_REQUEST,
+    ANNOTATION_REQUESTER,
+    ANNOTATION_THREAD,
+    LABEL_ENGINE,
+    LABEL_MODEL,
+)
+from bot.notify.state import Announced
+
+__all__ = ["Backoff", "Known", "RecentSet", "known_from", "pending_over", "stub_of"]
+
+_KEPT_ANNOTATIONS = (
+    ANNOTATION_CHANNEL,
+    ANNOTATION_DELETED_BY,
+    ANNOTATION_REQUEST,
+    ANNOTATION_REQUESTER,
+    ANNOTATION_THREAD,
+)
+_KEPT_LABELS = (LABEL_ENGINE, LABEL_MODEL)
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A DGD as last seen: enough to announce its deletion once it is gone."""
+
+    uid: str
+    resource_version: str
+    stub: Mapping[str, Any]  # metadata only: name, namespace, uid, the annotations we use
+
+
+def stub_of(dgd: Mapping[str, Any]) -> dict[str, Any]:
+    """A metadata-only copy of a DGD carrying just what the deletion reply needs."""
+    metadata = dgd.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    labels = metadata.get("labels") or {}
+    return {
+        "metadata": {
+            "name": metadata.get("name", ""),
+            "namespace": metadata.get("namespace", ""),
+            "uid": metadata.get("uid", ""),
+            "annotations": {k: annotations[k] for k in _KEPT_ANNOTATIONS if k in annotations},
+            "labels": {k: labels[k] for k in _KEPT_LABELS if k in labels},
+        }
+    }
+
+
+def known_from(dgd: Mapping[str, Any], previous: Known | None) -> Known:
+    """The Known record of a DGD, reusing ``previous`` while its resourceVersion is the same."""
+    metadata = dgd.get("metadata") or {}
+    version = str(metadata.get("resourceVersion", ""))
+    if previous is not None and previous.resource_version == version:
+        return previous
+    return Known(str(metadata.get("uid", "")), version, stub_of(dgd))
+
+
+class RecentSet:
+    """The last ``size`` keys added, oldest forgotten first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._items: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, key: str) -> None:
+        self._items[key] = None
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+
+class Backoff:
+    """After repeated Slack failures for one deployment, wait longer before trying again."""
+
+    def __init__(self, *, free_tries: int = 2, first: float = 15.0, cap: float = 600.0) -> None:
+        self._free = free_tries
+        self._first = first
+        self._cap = cap
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    def ready(self, key: str, now: float) -> bool:
+        entry = self._failures.get(key)
+        return entry is None or now >= entry[1]
+
+    def failed(self, key: str, now: float) -> None:
+        count = self._failures.get(key, (0, 0.0))[0] + 1
+        extra = count - self._free
+        delay = 0.0 if extra <= 0 else min(self._first * 2 ** (extra - 1), self._cap)
+        self._failures[key] = (count, now + delay)
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+
+def pending_over(annotation: Announced, remembered: Announced | None) -> Announced:
+    """The record to act on: memory wins while the annotation has not caught up with it."""
+    if remembered is None or remembered == annotation:
+        return annotation
+    return remembered

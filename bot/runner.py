@@ -1,0 +1,347 @@
+"""`dynamote serve`: wire settings, cluster, Slack client, Bolt App and HTTP server; run.
+
+Modes (DESIGN.md, "Command-line contract"): Socket Mode when ``SLACK_APP_TOKEN`` is set and
+``--http`` is not given, else HTTP mode (needs ``SLACK_SIGNING_SECRET``). Either way the WSGI
+app of bot.server answers /healthz, /readyz and /metrics on ``--port``; in HTTP mode it also
+takes ``POST /slack/events``.
+
+Who calls auth.test: this runner, once, in a background thread that retries until Slack
+answers, then marks bot.health ready. The App factory builds the App with
+``token_verification_enabled=False`` so that building it does no network I/O and Slack being
+briefly down at start does not crash the process: /healthz answers and /readyz says what is
+missing. A token Slack rejects (``invalid_auth`` and friends) stops the process with exit 2,
+since no retry can fix it.
+
+``--simulate`` starts the Kubernetes API stand-in and the simulated operator in this process
+and points the cluster client at them. SIGINT/SIGTERM stop everything; the exit code is 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Protocol
+
+from bot.cluster import Cluster
+from bot.health import Health
+from bot.server import EVENTS_PATH, serve_http
+from bot.settings import Settings, SettingsError, get_settings
+from bot.slack_client import make_web_client
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+    from slack_sdk import WebClient
+
+__all__ = ["AppDeps", "AppFactory", "run_serve"]
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+SIM_KUBECONFIG_ENV = "DYNAMOTE_SIM_KUBECONFIG"
+BIND_HOST_ENV = "DYNAMOTE_BIND_HOST"  # TODO(lead): make this a Settings field
+DEFAULT_BIND_HOST = "127.0.0.1"  # in a pod set DYNAMOTE_BIND_HOST=0.0.0.0 for probes
+# Slack errors that mean the token itself is wrong: retrying cannot help.
+FATAL_AUTH_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class AppDeps:
+    """What the App factory gets. ``socket_mode`` says how requests will arrive."""
+
+    settings: Settings
+    cluster: Cluster
+    web_client: WebClient
+    health: Health
+    socket_mode: bool
+
+
+AppFactory = Callable[[AppDeps], "App"]
+
+
+class _Operator(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class _Connection(Protocol):
+    """What we use of SocketModeHandler (its methods are untyped)."""
+
+    def connect(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class _StartupError(Exception):
+    """Startup cannot continue; the message is for stderr."""
+
+    def __init__(self, message: str, code: int = EXIT_CONFIG) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def run_serve(
+    *,
+    simulate: bool,
+    http: bool,
+    port: int,
+    settings: Settings | None = None,
+    app_factory: AppFactory | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Serve until SIGINT/SIGTERM (or ``stop`` is set); returns the exit code.
+
+    ``stop`` lets a test run this in a thread; signal handlers are installed only when this
+    runs in the main thread.
+    """
+    stop = stop or threading.Event()
+    outcome: list[_StartupError] = []  # set by a background thread that must end the process
+    try:
+        settings = settings or get_settings()
+        socket_mode = _choose_mode(settings, http=http)
+        factory = app_factory or _default_app_factory()
+        with (
+            _signals_set(stop),
+            _cluster_for(settings, simulate=simulate) as cluster,
+        ):
+            _serve(
+                settings=settings,
+                cluster=cluster,
+                factory=factory,
+                socket_mode=socket_mode,
+                port=port,
+                stop=stop,
+                outcome=outcome,
+            )
+    except (_StartupError, SettingsError) as error:
+        print(f"dynamote serve: {error}", file=sys.stderr)
+        return error.code if isinstance(error, _StartupError) else EXIT_CONFIG
+    if outcome:
+        print(f"dynamote serve: {outcome[0]}", file=sys.stderr)
+        return outcome[0].code
+    return EXIT_OK
+
+
+def _choose_mode(settings: Settings, *, http: bool) -> bool:
+    """True for Socket Mode; raises _StartupError when a needed credential is missing."""
+    if settings.slack_bot_token is None:
+        raise _StartupError(
+            "SLACK_BOT_TOKEN is not set: set it to the app's Bot User OAuth Token (xoxb-...), "
+            "from the Slack app's OAuth & Permissions page."
+        )
+    if settings.slack_app_token is not None and not http:
+        return True
+    if settings.slack_signing_secret is None:
+        raise _StartupError(
+            "HTTP mode needs SLACK_SIGNING_SECRET (Basic Information > App Credentials); "
+            "or set SLACK_APP_TOKEN (xapp-..., scope connections:write) and drop --http "
+            "to use Socket Mode."
+        )
+    return False
+
+
+def _default_app_factory() -> AppFactory:
+    try:
+        from bot.app import build_app  # noqa: PLC0415  (the lead's module; may be absent)
+    except ImportError as error:
+        raise _StartupError(
+            f"the Slack app is not available: cannot import bot.app.build_app ({error})",
+            EXIT_FAILED,
+        ) from error
+    return build_app
+
+
+def _serve(
+    *,
+    settings: Settings,
+    cluster: Cluster,
+    factory: AppFactory,
+    socket_mode: bool,
+    port: int,
+    stop: threading.Event,
+    outcome: list[_StartupError],
+) -> None:
+    health = Health(lambda: cluster.cluster_status().reachable)
+    health.refresh()  # warm the Kubernetes client up before the first /readyz
+    web_client = make_web_client(settings)
+    app = factory(AppDeps(settings, cluster, web_client, health, socket_mode))
+    secret = settings.slack_signing_secret
+    from bot.server import build_wsgi_app  # noqa: PLC0415
+
+    wsgi = build_wsgi_app(
+        health=health,
+        bolt_app=None if socket_mode else app,
+        signing_secret=None if socket_mode else secret.get_secret_value() if secret else None,
+    )
+    host = os.environ.get(BIND_HOST_ENV) or DEFAULT_BIND_HOST
+    try:
+        server = serve_http(wsgi, host=host, port=port)
+    except OSError as error:
+        raise _StartupError(f"cannot listen on {host}:{port}: {error}") from error
+    serving = threading.Thread(target=server.run, name="dynamote-http", daemon=True)
+    serving.start()
+    mode = "Socket Mode" if socket_mode else f"HTTP mode, POST {EVENTS_PATH}"
+    print(
+        f"dynamote serve: {mode}; /healthz /readyz /metrics on {server.url}",
+        flush=True,
+    )
+
+    def fail(error: _StartupError) -> None:
+        outcome.append(error)
+        stop.set()
+
+    authenticating = threading.Thread(
+        target=_authenticate,
+        args=(web_client, health, stop, fail),
+        name="dynamote-slack-auth",
+        daemon=True,
+    )
+    authenticating.start()
+    socket_handler = None
+    try:
+        if socket_mode and settings.slack_app_token is not None:
+            socket_handler = _connect_socket_mode(
+                app, settings.slack_app_token.get_secret_value(), stop
+            )
+        stop.wait()
+    finally:
+        if socket_handler is not None:
+            socket_handler.close()
+        server.close()
+        serving.join(timeout=10)
+        authenticating.join(timeout=1)
+
+
+def _authenticate(
+    web_client: WebClient,
+    health: Health,
+    stop: threading.Event,
+    fail: Callable[[_StartupError], None],
+) -> None:
+    """auth.test until it succeeds (then Health is slack-ready) or Slack rejects the token."""
+    from slack_sdk.errors import SlackApiError  # noqa: PLC0415
+
+    for delay in _backoff():
+        try:
+            answer = web_client.auth_test()
+        except SlackApiError as error:
+            code = str(error.response.get("error", ""))
+            if code in FATAL_AUTH_ERRORS:
+                fail(_StartupError(f"Slack rejected SLACK_BOT_TOKEN ({code}); check the token."))
+                return
+            logger.warning("auth.test failed (%s); retrying in %.0f s", code, delay)
+        except Exception:  # network errors after the client's own retries
+            logger.exception("Failed to call auth.test; retrying in %.0f s", delay)
+        else:
+            logger.info("Slack auth ok: bot %s in team %s", answer.get("user"), answer.get("team"))
+            health.mark_slack_ready()
+            return
+        if stop.wait(delay):
+            return
+
+
+def _connect_socket_mode(app: App, app_token: str, stop: threading.Event) -> _Connection | None:
+    """Open the Socket Mode connection, retrying until it opens or we are stopped."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415
+
+    handler: _Connection = SocketModeHandler(app, app_token)
+    for delay in _backoff():
+        try:
+            handler.connect()  # the client reconnects by itself once connected
+        except Exception:
+            logger.exception("Failed to open the Socket Mode connection; retrying")
+        else:
+            return handler
+        if stop.wait(delay):
+            handler.close()
+            return None
+    return None  # pragma: no cover  (_backoff never ends)
+
+
+def _backoff() -> Iterator[float]:
+    delay = RETRY_FIRST_SECONDS
+    while True:
+        yield delay
+        delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+
+@contextlib.contextmanager
+def _signals_set(stop: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop`` (main thread only; elsewhere the caller sets it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _cluster_for(settings: Settings, *, simulate: bool) -> Iterator[Cluster]:
+    """The real cluster (KUBECONFIG or in-cluster), or the in-process stand-in."""
+    if not simulate:
+        with Cluster(settings=settings) as cluster:
+            yield cluster
+        return
+    with (
+        _simulated_kubeconfig(settings) as kubeconfig,
+        Cluster(kubeconfig, settings=settings) as cluster,
+    ):
+        yield cluster
+
+
+@contextlib.contextmanager
+def _simulated_kubeconfig(settings: Settings) -> Iterator[Path]:
+    """Start the stand-in and operator; yield a kubeconfig for them; stop them after."""
+    from bot.sim.operator import SimOperator  # noqa: PLC0415  (only --simulate needs it)
+    from bot.sim.standin import StandIn, default_crd_path  # noqa: PLC0415
+
+    # Every namespace the bot may deploy to exists, with the HF token secret it will check.
+    namespaces = tuple(dict.fromkeys(["default", *settings.allowed_namespaces]))
+    standin = StandIn(
+        port=0,
+        crd_path=default_crd_path(),
+        seed_namespaces=namespaces,
+        hf_secret=settings.hf_secret,
+    ).start()
+    operator: _Operator = SimOperator(standin.store, ready_after=settings.sim_ready_after)
+    operator.start()
+    try:
+        with _kubeconfig_path() as path:
+            standin.write_kubeconfig(path)
+            print(f"dynamote serve: simulated cluster at {standin.url}; kubeconfig {path}")
+            yield path
+    finally:
+        operator.stop()
+        standin.stop()
+
+
+@contextlib.contextmanager
+def _kubeconfig_path() -> Iterator[Path]:
+    """DYNAMOTE_SIM_KUBECONFIG when set (kept after exit), else a temporary file."""
+    chosen = os.environ.get(SIM_KUBECONFIG_ENV)
+    if chosen:
+        yield Path(chosen)
+        return
+    with tempfile.TemporaryDirectory(prefix="dynamote-sim-") as folder:
+        yield Path(folder) / "kubeconfig"

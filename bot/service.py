@@ -1,0 +1,222 @@
+"""DeploymentService: what the Slack app asks of the cluster, in the domain's terms.
+
+Listeners stay thin by calling this: it validates names and namespaces before anything reaches
+the API server, turns DGDs and pods into :class:`~bot.deployments.Deployment` objects, checks a
+request against the cluster (server-side dry run, HF secret present) and maps what the cluster
+says onto the form's fields. Cluster failures surface as :class:`bot.cluster.ClusterError`,
+whose messages are safe to show in Slack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.catalog import Catalog
+from bot.cluster import (
+    DGD_NAME_LABEL,
+    AlreadyExists,
+    Cluster,
+    ClusterError,
+    ClusterStatus,
+    Conflict,
+    Forbidden,
+    Invalid,
+)
+from bot.deployments import Deployment, deployment_from
+from bot.dynamo import (
+    ANNOTATION_CHANNEL,
+    ANNOTATION_DELETED_BY,
+    ANNOTATION_THREAD,
+    SlackOrigin,
+    render_dgd,
+)
+from bot.request import RFC1123_LABEL, DeploymentRequest, RequestLimits
+from bot.settings import Settings
+
+__all__ = ["DeploymentService", "NameInvalid", "NamespaceNotAllowed"]
+
+
+class NamespaceNotAllowed(ValueError):  # noqa: N818  (reads as what happened)
+    """The namespace is not one Dynamote may use; the message lists those it may."""
+
+
+class NameInvalid(ValueError):  # noqa: N818  (reads as what happened)
+    """The text cannot be a deployment name, so no cluster call is made for it."""
+
+
+def _pods_by_deployment(pods: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], list[Any]]:
+    grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for pod in pods:
+        metadata = pod.get("metadata") or {}
+        owner = (metadata.get("labels") or {}).get(DGD_NAME_LABEL)
+        if owner:
+            grouped[(str(metadata.get("namespace", "")), str(owner))].append(pod)
+    return grouped
+
+
+class DeploymentService:
+    """The deploy, list, status and delete operations behind the Slack surfaces."""
+
+    def __init__(
+        self,
+        *,
+        cluster: Cluster,
+        catalog: Catalog,
+        settings: Settings,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.cluster = cluster
+        self.catalog = catalog
+        self.settings = settings
+        self._now = now
+
+    # --- inputs ----------------------------------------------------------------------------
+
+    @property
+    def limits(self) -> RequestLimits:
+        return RequestLimits(self.settings.max_replicas, self.settings.max_gpus_per_worker)
+
+    @property
+    def namespaces(self) -> list[str]:
+        return self.settings.allowed_namespaces
+
+    def namespace_for(self, namespace: str | None) -> str:
+        """The namespace to use: the given one if allowed, else the default."""
+        if namespace is None:
+            return (
+                self.settings.default_namespace
+                if self.settings.default_namespace in (self.namespaces)
+                else self.namespaces[0]
+            )
+        if namespace not in self.namespaces:
+            allowed = ", ".join(f"`{ns}`" for ns in self.namespaces)
+            raise NamespaceNotAllowed(
+                f"Dynamote does not manage namespace `{namespace[:63]}`; use one of: {allowed}"
+            )
+        return namespace
+
+    @staticmethod
+    def check_name(name: str) -> str:
+        if len(name) > 63 or not RFC1123_LABEL.fullmatch(name):
+            raise NameInvalid(
+                f"`{name[:63]}` is not a deployment name: names are lowercase letters, digits "
+                "and '-'. See the names with `list`."
+            )
+        return name
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def list_deployments(self, namespaces: Sequence[str] | None = None) -> list[Deployment]:
+        """Every managed deployment in the namespaces: two API calls per namespace."""
+        scope = list(namespaces or self.namespaces)
+        dgds = self.cluster.list_managed_dgds(scope)
+        pods = _pods_by_deployment(self.cluster.list_pods(scope, DGD_NAME_LABEL)) if dgds else {}
+        now = self._now()
+        deployments = [deployment_from(dgd, pods.get(_key(dgd), ()), now=now) for dgd in dgds]
+        return sorted(deployments, key=lambda d: (d.created_at or now, d.name), reverse=True)
+
+    def get_deployment(self, namespace: str, name: str) -> Deployment:
+        """One deployment with its pods and their events (for details and announcements)."""
+        self.check_name(name)
+        dgd = self.cluster.get_dgd(namespace, name)
+        pods = self.cluster.list_dgd_pods(namespace, name)
+        names = [str((p.get("metadata") or {}).get("name", "")) for p in pods]
+        events = self.cluster.list_pod_events(namespace, names)
+        return deployment_from(dgd, pods, events, now=self._now())
+
+    def cluster_status(self) -> ClusterStatus:
+        return self.cluster.cluster_status()
+
+    # --- deploying -------------------------------------------------------------------------
+
+    def manifest(
+        self, request: DeploymentRequest, origin: SlackOrigin | None = None
+    ) -> dict[str, Any]:
+        """The exact manifest that would be applied, in the version the cluster serves."""
+        return render_dgd(
+            request,
+            image=self.settings.image_for(request.engine),
+            api_version=self.cluster.dgd_api_version(),  # type: ignore[arg-type]
+            ephemeral_storage=self.settings.ephemeral_storage,
+            origin=origin,
+        )
+
+    def check(self, request: DeploymentRequest) -> dict[str, str]:
+        """What only the cluster knows, keyed by form field: secret present, dry run passes."""
+        problems: dict[str, str] = {}
+        if self.cluster.secret_exists(request.namespace, request.hf_token_secret) is False:
+            problems["hfTokenSecret"] = (
+                f"Secret `{request.hf_token_secret}` does not exist in `{request.namespace}`. "
+                f"Create it: kubectl create secret generic {request.hf_token_secret} "
+                f"--from-literal=HF_TOKEN=<your token> -n {request.namespace}"
+            )
+        try:
+            self.cluster.create_dgd(self.manifest(request), dry_run=True)
+        except AlreadyExists as taken:
+            suggestion = f" Try `{taken.suggested_name}`." if taken.suggested_name else ""
+            problems["name"] = f"`{request.name}` is taken in `{request.namespace}`.{suggestion}"
+        except Invalid as invalid:
+            problems.update(_invalid_by_field(invalid))
+        except Forbidden as forbidden:
+            problems["namespace"] = forbidden.message
+        return problems
+
+    def create(self, request: DeploymentRequest, origin: SlackOrigin | None) -> dict[str, Any]:
+        """Create the DGD for real; returns it as stored."""
+        return self.cluster.create_dgd(self.manifest(request, origin))
+
+    def record_card(self, dgd: Mapping[str, Any], *, channel: str, ts: str) -> None:
+        """Store the status card's place on the DGD, re-reading once if it changed meanwhile."""
+        metadata = dgd.get("metadata") or {}
+        namespace, name = str(metadata["namespace"]), str(metadata["name"])
+        annotations = {ANNOTATION_CHANNEL: channel, ANNOTATION_THREAD: ts}
+        version = str(metadata.get("resourceVersion", ""))
+        for _ in range(3):
+            try:
+                self.cluster.patch_dgd_annotations(
+                    namespace, name, annotations, resource_version=version
+                )
+                return
+            except Conflict:
+                current = self.cluster.get_dgd(namespace, name)
+                version = str((current.get("metadata") or {}).get("resourceVersion", ""))
+        raise ClusterError(f"Could not record the status card on {name}: it kept changing.")
+
+    def delete(self, namespace: str, name: str, *, by_user: str) -> Deployment:
+        """Delete a managed deployment; returns it as it was (for GPUs freed and its card).
+
+        Who deleted it is written on the DGD first, so the notifier, which announces every
+        deletion in the card's thread, can say who it was.
+        """
+        deployment = self.get_deployment(namespace, name)
+        if deployment.resource_version:
+            # Changed meanwhile (Conflict): the deletion is still announced, without a name.
+            with contextlib.suppress(Conflict):
+                self.cluster.patch_dgd_annotations(
+                    namespace,
+                    name,
+                    {ANNOTATION_DELETED_BY: by_user},
+                    resource_version=deployment.resource_version,
+                )
+        self.cluster.delete_dgd(namespace, name)
+        return deployment
+
+
+def _key(dgd: Mapping[str, Any]) -> tuple[str, str]:
+    metadata = dgd.get("metadata") or {}
+    return str(metadata.get("namespace", "")), str(metadata.get("name", ""))
+
+
+def _invalid_by_field(invalid: Invalid) -> dict[str, str]:
+    # The form only has a few fields the server can judge; other causes go to the model block.
+    problems: dict[str, list[str]] = defaultdict(list)
+    for cause in invalid.causes or ():
+        field = "name" if cause.field.startswith("metadata.name") else "model"
+        problems[field].append(f"{cause.field}: {cause.message}" if cause.field else cause.message)
+    if not problems:
+        problems["model"].append(invalid.message)
+    return {field: "; ".join(messages) for field, messages in problems.items()}

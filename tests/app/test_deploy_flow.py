@@ -1,0 +1,188 @@
+"""The deploy modal end to end: open, change model, preview, inline errors, deploy."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import yaml
+
+from bot.blocks.ids import ACTION_MODEL_SELECT, ACTION_PREVIEW_YAML
+from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD, LABEL_MANAGED_BY
+from bot.settings import load_settings
+from bot.sim.slack_requests import view_state
+
+from .conftest import NAMESPACES, Stack, text_of
+
+
+def with_state(view: dict[str, Any], typed: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {**view, "state": {"values": view_state(view, typed)}}
+
+
+def inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {b["block_id"].split(".")[0]: b for b in view["blocks"] if b["type"] == "input"}
+
+
+def engine_choices(view: dict[str, Any]) -> list[str]:
+    return [o["value"] for o in inputs(view)["engine"]["element"]["options"]]
+
+
+def test_deploy_opens_the_modal_at_once_without_asking_the_cluster(stack: Stack) -> None:
+    stack.k8s.reset_api_calls()
+    stack.command("deploy qwen3 0.6b")
+    view = stack.opened_view()
+    assert not stack.k8s.api_calls(), "views.open must not wait on the cluster"
+    fields = inputs(view)
+    assert fields["model"]["element"]["initial_option"]["value"] == "Qwen/Qwen3-0.6B"
+    assert fields["name"]["element"]["initial_value"] == "qwen3-0-6b"
+    assert [o["value"] for o in fields["namespace"]["element"]["options"]] == list(NAMESPACES)
+    assert engine_choices(view) == ["vllm", "sglang", "trtllm"]
+
+
+def test_changing_the_model_updates_engines_and_name_and_keeps_what_was_typed(
+    stack: Stack,
+) -> None:
+    stack.command("deploy qwen3 0.6b")
+    view = stack.opened_view()
+    typed = {"replicas": "3", "engine_args": "max-num-seqs=8"}
+    stack.click(
+        ACTION_MODEL_SELECT,
+        view=with_state(view, {**typed, "model": "TinyLlama/TinyLlama-1.1B-Chat-v1.0"}),
+        selected={"value": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+                  "text": {"type": "plain_text", "text": "TinyLlama"}},
+    )  # fmt: skip
+    update = stack.slack.wait_for("views.update")[0]
+    assert update.params["hash"] == view["hash"]
+    updated = update.params["view"]
+    assert engine_choices(updated) == ["vllm", "sglang"]
+    fields = inputs(updated)
+    assert fields["name"]["element"]["initial_value"] == "tinyllama-1-1b-chat-v1-0"
+    assert fields["replicas"]["element"]["initial_value"] == "3"
+    assert fields["engine_args"]["element"]["initial_value"] == "max-num-seqs=8"
+
+
+def test_preview_pushes_the_exact_manifest_that_would_be_applied(stack: Stack) -> None:
+    stack.command("deploy qwen3 0.6b")
+    view = stack.opened_view()
+    stack.click(ACTION_PREVIEW_YAML, view=with_state(view, {"router": "kv"}))
+    pushed = stack.slack.wait_for("views.push")[0].params["view"]
+    code = "".join(b["text"]["text"] for b in pushed["blocks"] if b["type"] == "section")
+    manifest = yaml.safe_load(code.replace("```", ""))
+    assert manifest["apiVersion"] == "nvidia.com/v1beta1"
+    assert manifest["metadata"]["name"] == "qwen3-0-6b"
+    frontend = manifest["spec"]["components"][0]["podTemplate"]["spec"]["containers"][0]
+    assert frontend["env"] == [{"name": "DYN_ROUTER_MODE", "value": "kv"}]
+
+
+def test_rule_errors_show_inline_on_the_right_blocks_and_nothing_is_created(stack: Stack) -> None:
+    stack.command("deploy qwen3 0.6b")
+    view = stack.opened_view()
+    ack, took = stack.submit(view, {"name": "Bad_Name", "replicas": "0"})
+    assert took < 3.0
+    assert ack["response_action"] == "errors"
+    errors = {key.split(".")[0]: value for key, value in ack["errors"].items()}
+    assert set(errors) == {"name", "replicas"}
+    assert not stack.k8s.store.list("dynamographdeployments")[0]
+
+
+def test_a_taken_name_is_shown_inline_with_a_free_suggestion(stack: Stack) -> None:
+    stack.command("deploy qwen3 0.6b")
+    first, _ = stack.submit(stack.opened_view())
+    assert first.get("response_action") == "update"
+    stack.wait_for_dgd("team-a", "qwen3-0-6b")
+    stack.command("deploy qwen3 0.6b")
+    ack, _ = stack.submit(stack.opened_view(2))
+    assert ack["response_action"] == "errors"
+    (message,) = ack["errors"].values()
+    assert "taken" in message and "qwen3-0-6b-2" in message
+
+
+def test_a_missing_hf_secret_is_flagged_before_anything_is_created(stack: Stack) -> None:
+    stack.k8s.store.delete("secrets", "team-b", "hf-token-secret")
+    stack.command("deploy qwen3 0.6b")
+    ack, _ = stack.submit(stack.opened_view(), {"namespace": "team-b"})
+    errors = {key.split(".")[0]: value for key, value in ack["errors"].items()}
+    assert "kubectl create secret generic hf-token-secret" in errors["hf_secret"]
+    assert not stack.k8s.store.list("dynamographdeployments")[0]
+
+
+def test_a_crd_rejection_from_the_dry_run_is_shown_inline(stack: Stack) -> None:
+    # A platform misconfiguration the API server refuses: not a quantity.
+    stack.context.service.settings = load_settings(
+        namespaces=list(NAMESPACES), default_namespace="team-a", ephemeral_storage="lots"
+    )
+    stack.command("deploy qwen3 0.6b")
+    ack, _ = stack.submit(stack.opened_view())
+    assert ack["response_action"] == "errors"
+    assert "ephemeral-storage" in " ".join(ack["errors"].values())
+    assert not stack.k8s.store.list("dynamographdeployments")[0]
+
+
+def test_a_valid_submission_creates_the_dgd_posts_the_card_and_records_it(stack: Stack) -> None:
+    stack.command("deploy qwen3 0.6b", channel="C0ML")
+    ack, took = stack.submit(stack.opened_view(), {"router": "kv", "replicas": "2"})
+    assert took < 3.0 and ack["response_action"] == "update"
+    assert "Deploying" in text_of(ack["view"])
+    dgd = stack.wait_for_dgd("team-a", "qwen3-0-6b")
+    assert dgd["metadata"]["labels"][LABEL_MANAGED_BY] == "dynamote"
+    request = json.loads(dgd["metadata"]["annotations"]["dynamote.dev/request"])
+    assert request["routerMode"] == "kv" and request["replicas"] == 2
+    card = stack.slack.wait_for("chat.postMessage")[0]
+    assert card.params["channel"] == "C0ML" and "qwen3-0-6b" in text_of(card.params)
+    done = _wait_for_view_update(stack, "qwen3-0-6b")
+    assert "C0ML" in text_of(done)
+    annotations = _wait_for_annotation(stack, "team-a", "qwen3-0-6b", ANNOTATION_THREAD)
+    assert annotations[ANNOTATION_CHANNEL] == "C0ML"
+    assert annotations[ANNOTATION_THREAD] == card.response["ts"]
+
+
+def test_the_card_goes_to_a_dm_when_the_bot_cannot_post_in_the_channel(stack: Stack) -> None:
+    stack.slack.fail("chat.postMessage", "not_in_channel", channel="C0PRIVATE")
+    stack.command("deploy qwen3 0.6b", channel="C0PRIVATE")
+    stack.submit(stack.opened_view())
+    stack.slack.wait_for("conversations.open")
+    posts = [c for c in stack.slack.wait_for("chat.postMessage", 2) if c.ok]
+    assert posts and posts[-1].response["channel"].startswith("D")
+    annotations = _wait_for_annotation(stack, "team-a", "qwen3-0-6b", ANNOTATION_THREAD)
+    assert annotations[ANNOTATION_CHANNEL] == posts[-1].response["channel"]
+
+
+def test_a_slow_cluster_gets_a_deploying_view_within_the_ack_and_finishes_later(
+    stack: Stack,
+) -> None:
+    stack.context.submit_budget_seconds = 0.5
+    stack.command("deploy qwen3 0.6b")
+    view = stack.opened_view()
+    stack.k8s.faults.add_latency(1.0, path_regex=r"/secrets/")
+    try:
+        ack, took = stack.submit(view)
+    finally:
+        stack.k8s.faults.clear()
+    assert took < 1.5 and ack["response_action"] == "update"
+    assert "Deploying" in text_of(ack["view"])
+    stack.wait_for_dgd("team-a", "qwen3-0-6b")
+    _wait_for_view_update(stack, "qwen3-0-6b")
+
+
+def _wait_for_view_update(stack: Stack, name: str, timeout: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for call in stack.slack.calls("views.update"):
+            if name in text_of(call.params.get("view", {})):
+                return dict(call.params["view"])
+        time.sleep(0.02)
+    raise AssertionError("the modal was never updated with the result")
+
+
+def _wait_for_annotation(
+    stack: Stack, namespace: str, name: str, key: str, timeout: float = 10.0
+) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dgd = stack.k8s.store.get("dynamographdeployments", namespace, name) or {}
+        annotations = dict((dgd.get("metadata") or {}).get("annotations") or {})
+        if key in annotations:
+            return annotations
+        time.sleep(0.02)
+    raise AssertionError(f"{key} never recorded on {namespace}/{name}")

@@ -1,0 +1,223 @@
+"""Fixtures for the notifier tests: the Kubernetes stand-in, the simulated operator in simulated
+time, the Slack stand-in (failing the test on any Block Kit violation), and helpers to deploy.
+
+Time is controlled: the operator's clock is a :class:`FakeClock` the test advances, sweeps are
+called directly, and the pacer sleeps in simulated time, so nothing waits longer than needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.catalog import load_catalog
+from bot.cluster import Cluster
+from bot.dynamo import SlackOrigin, render_dgd
+from bot.notifier import Notifier
+from bot.notify.pacer import Pacer
+from bot.request import RequestLimits, parse_request
+from bot.settings import Settings, load_settings
+from bot.sim.operator import SimOperator
+from bot.sim.slack_api import SlackStandIn
+from bot.sim.standin import StandIn
+
+NAMESPACE = "default"
+CHANNEL = "C0DEPLOYS"
+REQUESTER = "U0ALICE"
+IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
+READY_AFTER = 10.0  # simulated seconds
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told; ``sleep`` advances it."""
+
+    def __init__(self) -> None:
+        self.value = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.value
+
+    def advance(self, seconds: float) -> None:
+        self.value += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.value += seconds
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "k8s_connect_timeout": 1.0,
+        "k8s_read_timeout": 2.0,
+        "api_version": "auto",
+        "default_namespace": NAMESPACE,
+        "namespaces": [NAMESPACE],
+        "sweep_interval": 10.0,
+        "pending_timeout": 600.0,
+        "slack_channel_interval": 1.0,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture(params=["v1beta1", "v1alpha1"])
+def version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def standin(version: str) -> Iterator[StandIn]:
+    with StandIn(dgd_versions=(version,)) as server:
+        yield server
+
+
+@pytest.fixture
+def kubeconfig(standin: StandIn, tmp_path: Path) -> Path:
+    return standin.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest.fixture
+def connect(kubeconfig: Path) -> Iterator[Callable[..., Cluster]]:
+    made: list[Cluster] = []
+
+    def build(**overrides: Any) -> Cluster:
+        cluster = Cluster(kubeconfig, settings=make_settings(**overrides))
+        made.append(cluster)
+        return cluster
+
+    yield build
+    for cluster in made:
+        cluster.close()
+
+
+@pytest.fixture
+def cluster(connect: Callable[..., Cluster]) -> Cluster:
+    return connect()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def operator(standin: StandIn, clock: FakeClock) -> Iterator[SimOperator]:
+    """The simulated operator, not started: tests call reconcile_once() between sweeps."""
+    sim = SimOperator(standin.store, ready_after=READY_AFTER, clock=clock)
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    """The Slack stand-in; the test fails if anything sent broke a Block Kit limit."""
+    with SlackStandIn() as standin:
+        yield standin
+        violations = standin.violations()
+    if violations:
+        pytest.fail("Block Kit limits broken:\n" + "\n".join(violations), pytrace=False)
+
+
+@pytest.fixture
+def web_client(slack: SlackStandIn) -> WebClient:
+    return WebClient(token=slack.token, base_url=slack.url, retry_handlers=[])
+
+
+@dataclass
+class Bot:
+    """Builds notifiers the way a (re)started bot would, sharing the simulated clock."""
+
+    cluster: Cluster
+    client: WebClient
+    clock: FakeClock
+    settings: Settings
+    offset: timedelta = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def notifier(self, **kwargs: Any) -> Notifier:
+        pacer = Pacer(
+            self.settings.slack_channel_interval, clock=self.clock, sleep=self.clock.sleep
+        )
+        kwargs.setdefault("pacer", pacer)
+        kwargs.setdefault("now", self.now)
+        return Notifier(self.cluster, self.client, self.settings, **kwargs)
+
+
+@pytest.fixture
+def bot(cluster: Cluster, web_client: WebClient, clock: FakeClock) -> Bot:
+    return Bot(cluster, web_client, clock, make_settings())
+
+
+def manifest(
+    version: str,
+    name: str,
+    *,
+    model: str = "Qwen/Qwen3-0.6B",
+    gpus: int = 1,
+    image: str = IMAGE,
+    secret: str = "hf-token-secret",
+    channel: str | None = CHANNEL,
+    thread_ts: str | None = None,
+    requester: str = REQUESTER,
+) -> dict[str, Any]:
+    """A DGD as the deploy modal renders it, in the API version under test."""
+    request = parse_request(
+        {
+            "model": model,
+            "name": name,
+            "namespace": NAMESPACE,
+            "engine": "vllm",
+            "gpus": gpus,
+            "hfTokenSecret": secret,
+        },
+        catalog=load_catalog(),
+        limits=RequestLimits(max_gpus_per_worker=64) if gpus > 8 else None,
+    )
+    origin = SlackOrigin(user=requester, channel=channel, thread_ts=thread_ts)
+    return render_dgd(
+        request,
+        image=image,
+        api_version=f"nvidia.com/{version}",
+        origin=origin,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def deploy(
+    cluster: Cluster, slack: SlackStandIn, version: str
+) -> Callable[..., tuple[dict[str, Any], str]]:
+    """Create a DGD with its status card already posted, as the deploy modal does."""
+
+    def create(name: str, **kwargs: Any) -> tuple[dict[str, Any], str]:
+        channel = kwargs.get("channel", CHANNEL)
+        card_ts = slack.add_message(channel, text=f"{name} card") if channel else None
+        dgd = cluster.create_dgd(manifest(version, name, thread_ts=card_ts, **kwargs))
+        return dgd, card_ts or ""
+
+    return create
+
+
+def replies(slack: SlackStandIn, thread_ts: str | None = None) -> list[dict[str, Any]]:
+    """Thread replies Slack accepted (optionally under one card)."""
+    return [
+        call.params
+        for call in slack.calls("chat.postMessage")
+        if call.ok
+        and call.params.get("thread_ts")
+        and (thread_ts is None or call.params.get("thread_ts") == thread_ts)
+    ]
+
+
+def card_updates(slack: SlackStandIn, ts: str) -> list[dict[str, Any]]:
+    return [
+        call.params for call in slack.calls("chat.update") if call.ok and call.params["ts"] == ts
+    ]

@@ -1,0 +1,100 @@
+"""Each failure the simulator can produce reaches the thread with its reason and a fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.sim.operator import SimOperator
+from bot.sim.slack_api import SlackStandIn
+from bot.sim.standin import StandIn
+
+from .conftest import NAMESPACE, Bot, FakeClock, make_settings, replies
+
+
+@pytest.fixture
+def small_gpus(standin: StandIn, clock: FakeClock) -> SimOperator:
+    """An operator whose GPUs have 8 GiB each: an 8B model (24 GiB) never fits."""
+    return SimOperator(standin.store, ready_after=10.0, gpu_memory_gib=8, clock=clock)
+
+
+def test_a_model_too_big_for_the_gpus_is_reported_stuck_with_a_fix(
+    bot: Bot,
+    deploy: Callable[..., tuple[dict[str, Any], str]],
+    small_gpus: SimOperator,
+    slack: SlackStandIn,
+) -> None:
+    bot.settings = make_settings(pending_timeout=300)
+    deploy("big", model="deepseek-ai/DeepSeek-R1-Distill-Llama-8B")
+    small_gpus.reconcile_once()
+    bot.notifier().sweep()
+    assert replies(slack) == []  # pending, not for long yet
+    bot.offset = timedelta(seconds=301)
+    bot.notifier().sweep()
+    bot.notifier().sweep()
+    [reply] = replies(slack)
+    text = str(reply["blocks"])
+    assert "waiting for GPUs" in text
+    assert "ask for fewer GPUs or a smaller model" in text
+    assert "pending for 5 min" in text
+    small_gpus.stop()
+
+
+def test_asking_for_more_gpus_than_a_node_has_is_reported_stuck_with_a_fix(
+    bot: Bot,
+    deploy: Callable[..., tuple[dict[str, Any], str]],
+    operator: SimOperator,
+    slack: SlackStandIn,
+) -> None:
+    bot.settings = make_settings(pending_timeout=60)
+    deploy("wide", gpus=16)
+    operator.reconcile_once()
+    bot.offset = timedelta(seconds=61)
+    bot.notifier().sweep()
+    [reply] = replies(slack)
+    assert "waiting for GPUs: 0/3 nodes" in str(reply["blocks"])
+    assert "ask for fewer GPUs or a smaller model" in str(reply["blocks"])
+
+
+def test_a_missing_hf_secret_fails_with_the_command_that_creates_it(
+    bot: Bot,
+    deploy: Callable[..., tuple[dict[str, Any], str]],
+    operator: SimOperator,
+    slack: SlackStandIn,
+) -> None:
+    deploy("nosecret", secret="missing-token")
+    operator.reconcile_once()
+    bot.offset = timedelta(seconds=40)  # past the failure grace of bot.status
+    notifier = bot.notifier()
+    notifier.sweep()
+    notifier.sweep()
+    [reply] = replies(slack)
+    text = str(reply["blocks"])
+    assert "Failed" in text
+    assert "secret missing-token not found" in text
+    assert (
+        "kubectl create secret generic missing-token --from-literal=HF_TOKEN=&lt;token&gt; "
+        f"-n {NAMESPACE}"
+    ) in text
+
+
+def test_an_unknown_image_tag_fails_with_check_the_image_tag(
+    bot: Bot,
+    deploy: Callable[..., tuple[dict[str, Any], str]],
+    operator: SimOperator,
+    slack: SlackStandIn,
+) -> None:
+    image = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:9.9.9-nope"
+    deploy("badtag", image=image)
+    operator.reconcile_once()
+    bot.clock.advance(6)  # ErrImagePull turns into ImagePullBackOff
+    operator.reconcile_once()
+    bot.notifier().sweep()
+    [reply] = replies(slack)
+    text = str(reply["blocks"])
+    assert f"image pull failed: {image}" in text
+    assert "check the image tag" in text
+    assert reply["text"].startswith("badtag failed")

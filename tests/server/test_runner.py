@@ -1,0 +1,286 @@
+"""bot.runner.run_serve: starts the pieces, serves health and Slack, stops cleanly.
+
+In-process tests use a small test App factory and the ``stop`` event; the subprocess tests run
+`dynamote serve` itself and stop it with SIGTERM, as Kubernetes does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from slack_bolt import Ack, App
+
+from bot.runner import AppDeps, run_serve
+from bot.settings import Settings, load_settings
+from bot.sim.slack_api import SlackStandIn
+
+from .conftest import SIGNING_SECRET, signed_headers, slash_command_body
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout}s: {check}")
+        time.sleep(0.05)
+
+
+def answers(url: str) -> bool:
+    try:
+        return get(url)[0] == 200
+    except OSError:
+        return False
+
+
+def test_app_factory(deps: AppDeps) -> App:
+    """A small App on the runner's Web client: /dynamote acks."""
+    app = App(
+        client=deps.web_client,
+        signing_secret=SIGNING_SECRET,
+        token_verification_enabled=False,
+        request_verification_enabled=not deps.socket_mode,
+    )
+
+    @app.command("/dynamote")
+    def on_command(ack: Ack) -> None:
+        ack("ok")
+
+    return app
+
+
+test_app_factory.__test__ = False  # type: ignore[attr-defined]  # not a test, despite its name
+
+
+class Running:
+    """run_serve in a thread until stopped."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.stop = threading.Event()
+        self.code: int | None = None
+        self.factory_deps: list[AppDeps] = []
+
+        def factory(deps: AppDeps) -> App:
+            self.factory_deps.append(deps)
+            return test_app_factory(deps)
+
+        def run() -> None:
+            self.code = run_serve(
+                simulate=True,
+                http=True,
+                port=self.port,
+                settings=settings,
+                app_factory=factory,
+                stop=self.stop,
+            )
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def finish(self) -> int | None:
+        self.stop.set()
+        self.thread.join(timeout=20)
+        assert not self.thread.is_alive(), "run_serve did not return after stop"
+        return self.code
+
+
+@pytest.fixture
+def sim_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "sim" / "kubeconfig"
+    monkeypatch.setenv("DYNAMOTE_SIM_KUBECONFIG", str(path))
+    monkeypatch.setenv("DYNAMOTE_BIND_HOST", "127.0.0.1")
+    return path
+
+
+def settings_for(standin: SlackStandIn, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "slack_bot_token": standin.token,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": standin.url,
+        "sim_ready_after": 0.1,
+    }
+    return load_settings(**(values | overrides))
+
+
+@pytest.fixture
+def running(slack_standin: SlackStandIn, sim_kubeconfig: Path) -> Iterator[Running]:
+    served = Running(settings_for(slack_standin))
+    yield served
+    served.stop.set()
+    served.thread.join(timeout=20)
+
+
+def test_serve_in_http_mode_answers_health_then_becomes_ready_and_stops_with_0(
+    running: Running, slack_standin: SlackStandIn, sim_kubeconfig: Path
+) -> None:
+    wait_until(lambda: answers(f"{running.url}/healthz"))
+    wait_until(lambda: get(f"{running.url}/readyz")[0] == 200)
+
+    assert slack_standin.calls("auth.test")[0].ok
+    assert sim_kubeconfig.is_file()
+    (deps,) = running.factory_deps
+    assert deps.socket_mode is False
+    assert deps.health.slack_ready
+    assert running.finish() == 0
+
+
+def test_serve_in_http_mode_passes_signed_commands_to_the_app(running: Running) -> None:
+    wait_until(lambda: answers(f"{running.url}/healthz"))
+    body = slash_command_body()
+    request = urllib.request.Request(
+        f"{running.url}/slack/events", data=body, headers=signed_headers(body), method="POST"
+    )
+
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert (answer.status, answer.read()) == (200, b"ok")
+
+
+def test_serve_exits_2_when_slack_rejects_the_bot_token(
+    slack_standin: SlackStandIn, sim_kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served = Running(settings_for(slack_standin, slack_bot_token="xoxb-wrong"))
+
+    served.thread.join(timeout=20)
+
+    assert served.code == 2
+    assert "invalid_auth" in capsys.readouterr().err
+
+
+def test_serve_exits_2_without_a_bot_token(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = load_settings(slack_signing_secret=SIGNING_SECRET)
+
+    code = run_serve(simulate=True, http=True, port=0, settings=settings)
+
+    assert code == 2
+    assert "SLACK_BOT_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_http_mode_exits_2_without_a_signing_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = load_settings(slack_bot_token="xoxb-1", slack_app_token="xapp-1")
+
+    code = run_serve(simulate=True, http=True, port=0, settings=settings)
+
+    assert code == 2
+    assert "SLACK_SIGNING_SECRET" in capsys.readouterr().err
+
+
+def test_a_missing_app_factory_module_is_reported_clearly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "bot.app", None)  # makes `import bot.app` fail
+    settings = load_settings(slack_bot_token="xoxb-1", slack_signing_secret=SIGNING_SECRET)
+
+    code = run_serve(simulate=True, http=True, port=0, settings=settings)
+
+    assert code == 1
+    assert "bot.app.build_app" in capsys.readouterr().err
+
+
+def serve_process(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def process_env(standin: SlackStandIn, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DYNAMOTE_"))}
+    env |= {
+        "SLACK_BOT_TOKEN": standin.token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": standin.url,
+        "DYNAMOTE_BIND_HOST": "127.0.0.1",
+        "DYNAMOTE_SIM_KUBECONFIG": str(tmp_path / "kubeconfig"),
+        "DYNAMOTE_SIM_READY_AFTER": "0.1",
+    }
+    return env
+
+
+def serving(process: subprocess.Popen[str], port: int) -> bool:
+    if process.poll() is not None:
+        _, err = process.communicate(timeout=5)
+        raise AssertionError(f"exited {process.returncode} before serving:\n{err[-3000:]}")
+    return answers(f"http://127.0.0.1:{port}/healthz")
+
+
+def assert_serves_then_stops_on_sigterm(process: subprocess.Popen[str], port: int) -> None:
+    try:
+        wait_until(lambda: serving(process, port))
+        wait_until(lambda: get(f"http://127.0.0.1:{port}/readyz")[0] == 200)
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        code = process.wait(timeout=15)
+        elapsed = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+        out, err = process.communicate(timeout=5)
+    assert code == 0, err
+    assert elapsed < 10
+    assert "/healthz /readyz /metrics" in out
+
+
+def test_dynamote_serve_simulate_http_starts_answers_and_exits_0_on_sigterm(
+    slack_standin: SlackStandIn, tmp_path: Path
+) -> None:
+    if importlib.util.find_spec("bot.app") is None:
+        pytest.skip("bot.app (the lead's build_app) does not exist yet")
+    port = free_port()
+    process = serve_process(
+        ["-m", "bot.cli", "serve", "--simulate", "--http", "--port", str(port)],
+        process_env(slack_standin, tmp_path),
+    )
+
+    assert_serves_then_stops_on_sigterm(process, port)
+
+
+def test_run_serve_in_its_own_process_exits_0_on_sigterm_with_any_app_factory(
+    slack_standin: SlackStandIn, tmp_path: Path
+) -> None:
+    port = free_port()
+    script = (
+        "import sys\n"
+        "from bot.runner import run_serve\n"
+        "from tests.server.test_runner import test_app_factory\n"
+        f"sys.exit(run_serve(simulate=True, http=True, port={port}, "
+        "app_factory=test_app_factory))\n"
+    )
+    process = serve_process(["-c", script], process_env(slack_standin, tmp_path))
+
+    assert_serves_then_stops_on_sigterm(process, port)
