@@ -31,9 +31,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
+from pydantic import SecretStr
+
 from bot.cluster import Cluster
 from bot.health import Health
-from bot.server import EVENTS_PATH, serve_http
+from bot.server import EVENTS_PATH, build_wsgi_app, serve_http
 from bot.settings import Settings, SettingsError, get_settings
 from bot.slack_client import make_web_client
 
@@ -137,20 +139,26 @@ def run_serve(
 
 def _choose_mode(settings: Settings, *, http: bool) -> bool:
     """True for Socket Mode; raises _StartupError when a needed credential is missing."""
-    if settings.slack_bot_token is None:
+    if not _secret(settings.slack_bot_token):
         raise _StartupError(
             "SLACK_BOT_TOKEN is not set: set it to the app's Bot User OAuth Token (xoxb-...), "
             "from the Slack app's OAuth & Permissions page."
         )
-    if settings.slack_app_token is not None and not http:
+    if _secret(settings.slack_app_token) and not http:
         return True
-    if settings.slack_signing_secret is None:
+    if not _secret(settings.slack_signing_secret):
         raise _StartupError(
             "HTTP mode needs SLACK_SIGNING_SECRET (Basic Information > App Credentials); "
             "or set SLACK_APP_TOKEN (xapp-..., scope connections:write) and drop --http "
             "to use Socket Mode."
         )
     return False
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    """The value, or None when unset or empty (``SLACK_APP_TOKEN=`` counts as unset)."""
+    text = value.get_secret_value().strip() if value is not None else ""
+    return text or None
 
 
 def _default_app_factory() -> AppFactory:
@@ -178,13 +186,10 @@ def _serve(
     health.refresh()  # warm the Kubernetes client up before the first /readyz
     web_client = make_web_client(settings)
     app = factory(AppDeps(settings, cluster, web_client, health, socket_mode))
-    secret = settings.slack_signing_secret
-    from bot.server import build_wsgi_app  # noqa: PLC0415
-
     wsgi = build_wsgi_app(
         health=health,
         bolt_app=None if socket_mode else app,
-        signing_secret=None if socket_mode else secret.get_secret_value() if secret else None,
+        signing_secret=None if socket_mode else _secret(settings.slack_signing_secret),
     )
     host = os.environ.get(BIND_HOST_ENV) or DEFAULT_BIND_HOST
     try:
@@ -212,10 +217,9 @@ def _serve(
     authenticating.start()
     socket_handler = None
     try:
-        if socket_mode and settings.slack_app_token is not None:
-            socket_handler = _connect_socket_mode(
-                app, settings.slack_app_token.get_secret_value(), stop
-            )
+        app_token = _secret(settings.slack_app_token)
+        if socket_mode and app_token:
+            socket_handler = _connect_socket_mode(app, app_token, stop)
         stop.wait()
     finally:
         if socket_handler is not None:
@@ -256,13 +260,23 @@ def _authenticate(
 def _connect_socket_mode(app: App, app_token: str, stop: threading.Event) -> _Connection | None:
     """Open the Socket Mode connection, retrying until it opens or we are stopped."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415
+    from slack_sdk.errors import SlackApiError  # noqa: PLC0415
 
     handler: _Connection = SocketModeHandler(app, app_token)
     for delay in _backoff():
         try:
-            handler.connect()  # the client reconnects by itself once connected
+            handler.connect()  # once connected, the client reconnects by itself
+        except SlackApiError as error:
+            code = str(error.response.get("error", ""))
+            if code in FATAL_AUTH_ERRORS:
+                handler.close()
+                raise _StartupError(
+                    f"Slack rejected SLACK_APP_TOKEN ({code}): it must be an app-level token "
+                    "(xapp-...) with the connections:write scope."
+                ) from error
+            logger.warning("Socket Mode connection failed (%s); retrying in %.0f s", code, delay)
         except Exception:
-            logger.exception("Failed to open the Socket Mode connection; retrying")
+            logger.exception("Failed to open the Socket Mode connection; retrying in %.0f s", delay)
         else:
             return handler
         if stop.wait(delay):

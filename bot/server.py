@@ -42,6 +42,7 @@ __all__ = [
     "EVENTS_PATH",
     "MAX_BODY_BYTES",
     "SIGNATURE_MAX_AGE_SECONDS",
+    "DynamoteWsgi",
     "HttpServer",
     "Rejection",
     "ReplayGuard",
@@ -302,6 +303,7 @@ class HttpServer:
         self._lock = threading.Lock()
         self._running = False
         self._closed = False
+        self._all_closed = threading.Event()
 
     @property
     def host(self) -> str:
@@ -327,22 +329,45 @@ class HttpServer:
             self.waitress.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def close(self) -> None:
-        """Stop accepting, close every connection and let :meth:`run` return."""
+        """Stop accepting, let requests in progress finish (up to 5 s), close everything;
+        :meth:`run` then returns. Call from any thread but the server's own."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             running = self._running
-        if running:
-            # The event loop is not thread-safe: close its sockets from inside it.
-            self.waitress.trigger.pull_trigger(self._close_all)
-        else:
+        if not running:
+            self._close_listener()
             self._close_all()
             self.waitress.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+            return
+        # The event loop is not thread-safe: its sockets are closed inside it, by thunks.
+        self.waitress.trigger.pull_trigger(self._close_listener)
+        # Returns once the worker threads have finished the requests they were serving; the
+        # loop keeps running meanwhile, so their responses are still sent.
+        self.waitress.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        try:
+            self.waitress.trigger.pull_trigger(self._close_all)
+        except OSError:
+            # pull_trigger queues the thunk before it writes the wake-up byte, so a loop that
+            # was already awake may have run it, closing the trigger, before that write.
+            if not self._all_closed.wait(1.0):
+                self._close_all()  # the loop is gone: close from here
+
+    def _close_listener(self) -> None:
+        # The base dispatcher's close: the listening socket only (waitress's own close()
+        # would also close the trigger, which the rest of the shutdown still needs).
+        from waitress import wasyncore  # noqa: PLC0415  (waitress loads only to serve)
+
+        wasyncore.dispatcher.close(self.waitress)
 
     def _close_all(self) -> None:
+        trigger = self.waitress.trigger
         for dispatcher in list(self.waitress._map.values()):
-            dispatcher.close()
+            if dispatcher is not trigger:
+                dispatcher.close()
+        trigger.close()  # last: nothing can wake the loop after this
+        self._all_closed.set()
 
 
 def serve_http(

@@ -82,7 +82,7 @@ test_app_factory.__test__ = False  # type: ignore[attr-defined]  # not a test, d
 class Running:
     """run_serve in a thread until stopped."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, http: bool = True) -> None:
         self.port = free_port()
         self.stop = threading.Event()
         self.code: int | None = None
@@ -95,7 +95,7 @@ class Running:
         def run() -> None:
             self.code = run_serve(
                 simulate=True,
-                http=True,
+                http=http,
                 port=self.port,
                 settings=settings,
                 app_factory=factory,
@@ -165,6 +165,39 @@ def test_serve_in_http_mode_passes_signed_commands_to_the_app(running: Running) 
 
     with urllib.request.urlopen(request, timeout=5) as answer:
         assert (answer.status, answer.read()) == (200, b"ok")
+
+
+def test_with_an_app_token_serve_uses_socket_mode_and_serves_no_slack_events(
+    slack_standin: SlackStandIn, sim_kubeconfig: Path
+) -> None:
+    slack_standin.add_token("xapp-1-test")
+    served = Running(settings_for(slack_standin, slack_app_token="xapp-1-test"), http=False)
+    try:
+        wait_until(lambda: answers(f"{served.url}/healthz"))
+        # The stand-in has no Socket Mode: the connection attempt fails and is retried.
+        slack_standin.wait_for("apps.connections.open", timeout=10)
+        body = slash_command_body()
+        request = urllib.request.Request(
+            f"{served.url}/slack/events", data=body, headers=signed_headers(body), method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 404
+        (deps,) = served.factory_deps
+        assert deps.socket_mode is True
+    finally:
+        assert served.finish() == 0
+
+
+def test_socket_mode_exits_2_when_slack_rejects_the_app_token(
+    slack_standin: SlackStandIn, sim_kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served = Running(settings_for(slack_standin, slack_app_token="xapp-wrong"), http=False)
+
+    served.thread.join(timeout=20)
+
+    assert served.code == 2
+    assert "SLACK_APP_TOKEN" in capsys.readouterr().err
 
 
 def test_serve_exits_2_when_slack_rejects_the_bot_token(
