@@ -42,6 +42,8 @@ class AppContext:
     # How long a modal submission may wait on the cluster before answering "Deploying…".
     submit_budget_seconds: float = 2.0
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Told when someone opens App Home, so the notifier keeps their Home fresh.
+    home_opened: Callable[[str], None] | None = None
 
 
 def build_bolt_app(
@@ -75,7 +77,9 @@ def build_app(deps: AppDeps) -> App:
     socket_mode = settings.slack_app_token is not None and deps.socket_mode
     secret = settings.slack_signing_secret
     return build_bolt_app(
-        AppContext(settings=settings, catalog=catalog, service=service),
+        AppContext(
+            settings=settings, catalog=catalog, service=service, home_opened=deps.home_opened
+        ),
         client=deps.web_client,
         signing_secret=secret.get_secret_value() if secret else None,
         socket_mode=socket_mode,

@@ -35,6 +35,7 @@ from pydantic import SecretStr
 
 from bot.cluster import Cluster
 from bot.health import Health
+from bot.scheduler import NotifierService
 from bot.server import EVENTS_PATH, build_wsgi_app, serve_http
 from bot.settings import Settings, SettingsError, get_settings
 from bot.slack_client import make_web_client
@@ -51,8 +52,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 SIM_KUBECONFIG_ENV = "DYNAMOTE_SIM_KUBECONFIG"
-BIND_HOST_ENV = "DYNAMOTE_BIND_HOST"  # TODO(lead): make this a Settings field
-DEFAULT_BIND_HOST = "127.0.0.1"  # in a pod set DYNAMOTE_BIND_HOST=0.0.0.0 for probes
 # Slack errors that mean the token itself is wrong: retrying cannot help.
 FATAL_AUTH_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
@@ -70,6 +69,8 @@ class AppDeps:
     web_client: WebClient
     health: Health
     socket_mode: bool
+    # Called with a user id when that user opens App Home (the notifier keeps it fresh).
+    home_opened: Callable[[str], None] | None = None
 
 
 AppFactory = Callable[[AppDeps], "App"]
@@ -185,13 +186,16 @@ def _serve(
     health = Health(lambda: cluster.cluster_status().reachable)
     health.refresh()  # warm the Kubernetes client up before the first /readyz
     web_client = make_web_client(settings)
-    app = factory(AppDeps(settings, cluster, web_client, health, socket_mode))
+    notifier = _notifier(settings, cluster, web_client)
+    app = factory(
+        AppDeps(settings, cluster, web_client, health, socket_mode, notifier.note_home_opened)
+    )
     wsgi = build_wsgi_app(
         health=health,
         bolt_app=None if socket_mode else app,
         signing_secret=None if socket_mode else _secret(settings.slack_signing_secret),
     )
-    host = os.environ.get(BIND_HOST_ENV) or DEFAULT_BIND_HOST
+    host = settings.bind_host
     try:
         server = serve_http(wsgi, host=host, port=port)
     except OSError as error:
@@ -215,6 +219,7 @@ def _serve(
         daemon=True,
     )
     authenticating.start()
+    notifier.start()
     socket_handler = None
     try:
         app_token = _secret(settings.slack_app_token)
@@ -224,9 +229,27 @@ def _serve(
     finally:
         if socket_handler is not None:
             socket_handler.close()
+        notifier.stop()
         server.close()
         serving.join(timeout=10)
         authenticating.join(timeout=1)
+
+
+def _notifier(settings: Settings, cluster: Cluster, web_client: WebClient) -> NotifierService:
+    """The scheduler half: sweeps, watches, Home refresh, all behind leader election."""
+    from bot.catalog import load_catalog  # noqa: PLC0415
+    from bot.listeners.home import publish_home  # noqa: PLC0415
+    from bot.service import DeploymentService  # noqa: PLC0415
+
+    service = DeploymentService(
+        cluster=cluster, catalog=load_catalog(settings.catalog), settings=settings
+    )
+    return NotifierService(
+        settings,
+        cluster,
+        web_client,
+        publish_home=lambda user: publish_home(web_client, service, user_id=user),
+    )
 
 
 def _authenticate(

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^\s]+$",
     )
     command: str = Field("/dynamote", pattern=r"^/[a-z0-9_-]{1,31}$")
+    # Where `dynamote serve` listens; a pod sets 0.0.0.0 so probes and Slack can reach it.
+    bind_host: str = Field("127.0.0.1", min_length=1)
 
     # --- Cluster -------------------------------------------------------------------------
     default_namespace: str = Field("dynamo-system", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

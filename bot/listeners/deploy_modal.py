@@ -106,7 +106,39 @@ def open_deploy_modal(
         metadata=metadata,
         notice=notice,
     )
-    client.views_open(trigger_id=trigger_id, view=view)
+    opened = client.views_open(trigger_id=trigger_id, view=view)
+    # Only now ask the cluster what the person should know before filling the form.
+    dynamote.executor.submit(
+        _add_cluster_notice, client, dynamote, opened["view"], form, metadata, notice
+    )
+
+
+def _add_cluster_notice(
+    client: WebClient,
+    dynamote: AppContext,
+    opened: dict[str, Any],
+    form: DeployForm,
+    metadata: ModalMetadata,
+    notice: str | None,
+) -> None:
+    """Tell the person about a missing HF secret or an unreachable cluster, in the modal."""
+    try:
+        present = dynamote.service.cluster.secret_exists(form.namespace, form.hf_token_secret)
+    except ClusterError as error:
+        extra = f":warning: {error.message} You can still fill in the form."
+    else:
+        if present is not False:
+            return
+        extra = (
+            f":warning: Secret `{form.hf_token_secret}` is missing in `{form.namespace}`. "
+            f"Create it first: `kubectl create secret generic {form.hf_token_secret} "
+            f"--from-literal=HF_TOKEN=<token> -n {form.namespace}`"
+        )
+    combined = f"{notice}\n{extra}" if notice else extra
+    try:
+        _update_modal(client, dynamote, view=opened, form=form, metadata=metadata, notice=combined)
+    except SlackApiError:
+        log.warning("Could not add the cluster notice to modal %s", opened.get("id"), exc_info=True)
 
 
 def _lookup_notice(words: str, candidates: Sequence[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import App
@@ -11,6 +12,7 @@ from slack_sdk import WebClient
 from bot.app import AppContext
 from bot.blocks.home import build_home
 from bot.cluster import ClusterError
+from bot.service import DeploymentService
 
 __all__ = ["handle_app_home_opened", "publish_home", "register"]
 
@@ -24,14 +26,23 @@ def register(app: App) -> None:
 def handle_app_home_opened(event: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
     if event.get("tab", "home") != "home":
         return
-    publish_home(client, dynamote, user_id=str(event.get("user", "")))
+    user = str(event.get("user", ""))
+    if dynamote.home_opened is not None:
+        dynamote.home_opened(user)  # keep this user's Home fresh for a while
+    publish_home(client, dynamote.service, user_id=user, now=dynamote.now())
 
 
-def publish_home(client: WebClient, dynamote: AppContext, *, user_id: str) -> None:
+def publish_home(
+    client: WebClient,
+    service: DeploymentService,
+    *,
+    user_id: str,
+    now: datetime | None = None,
+) -> None:
     """Build and publish one user's Home tab; a cluster failure shows as a notice."""
-    now = dynamote.now()
+    now = now or datetime.now(UTC)
     try:
-        deployments = dynamote.service.list_deployments()
+        deployments = service.list_deployments()
         mine = [d for d in deployments if d.requester == user_id]
         others = [d for d in deployments if d.requester != user_id]
         view = build_home(user_id=user_id, mine=mine, others=others, now=now)
