@@ -1,0 +1,107 @@
+"""The DGD status the simulated operator writes: state, Ready condition, replica counts.
+
+This is the operator's whole report as Dynamote sees it (``bot.status``): ``state`` is
+``pending`` until every replica is ready, then ``successful``, and ``failed`` only when the DGD
+cannot be rendered; the ``Ready`` condition says which components lag; per-component counts sit
+under ``status.components`` (v1beta1) or ``status.services`` with the deprecated
+``componentName`` (v1alpha1). Writes go to the status subresource and only when something
+changed, so a settled DGD costs nothing and raises no watch event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bot.sim.discovery import DGD_RESOURCE
+from bot.sim.operator_plan import ComponentPlan
+from bot.sim.operator_pods import carry_timestamps, component_prefix, condition
+from bot.sim.store import Store
+
+__all__ = ["DGD", "dgd_status", "failed_status", "is_settled", "write_status_if_changed"]
+
+DGD = DGD_RESOURCE
+
+Obj = dict[str, Any]
+
+
+def dgd_status(
+    dgd: Mapping[str, Any], plans: Iterable[ComponentPlan], counts: Mapping[str, tuple[int, int]]
+) -> Obj:
+    """The operator's status: state, Ready condition, replica counts per component.
+
+    ``counts`` maps a component name to its (updated, ready) replicas; missing means none.
+    """
+    meta = dgd["metadata"]
+    alpha = "services" in (dgd.get("spec") or {})
+    components: Obj = {}
+    not_ready = []
+    for plan in plans:
+        updated, ready = counts.get(plan.name, (0, 0))
+        resource = component_prefix(meta["name"], plan)
+        entry: Obj = {
+            "componentKind": "Deployment",
+            "componentNames": [resource],
+            "replicas": plan.replicas,
+            "updatedReplicas": updated,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+        }
+        if alpha:
+            entry["componentName"] = resource  # deprecated, still required by v1alpha1
+        components[plan.name] = entry
+        if ready < plan.replicas:
+            not_ready.append(f"{plan.name}: {ready}/{plan.replicas} ready")
+    generation = meta.get("generation", 1)
+    if not_ready:
+        message = "Resources not ready: " + "; ".join(not_ready)
+        ready_condition = _ready(generation, False, "some_resources_are_not_ready", message)
+    else:
+        ready_condition = _ready(
+            generation, True, "all_resources_are_ready", "All resources are ready"
+        )
+    return {
+        "state": "pending" if not_ready else "successful",
+        "observedGeneration": generation,
+        "conditions": [ready_condition],
+        "services" if alpha else "components": components,
+    }
+
+
+def failed_status(dgd: Mapping[str, Any], message: str) -> Obj:
+    """The status of a DGD the operator cannot render: state ``failed``, and why."""
+    generation = dgd["metadata"].get("generation", 1)
+    ready_condition = _ready(generation, False, "reconcile_failed", message)
+    return {"state": "failed", "observedGeneration": generation, "conditions": [ready_condition]}
+
+
+def write_status_if_changed(store: Store, dgd: Mapping[str, Any], status: Obj) -> None:
+    """Replace the DGD's status with ``status`` unless that would change nothing."""
+    old = dgd.get("status") or {}
+    status = carry_timestamps(old, status)
+    if status == old:
+        return
+    meta = dgd["metadata"]
+
+    def replace_status(obj: Obj) -> None:
+        obj["status"] = status
+
+    store.update(DGD, meta.get("namespace"), meta["name"], replace_status, subresource="status")
+
+
+def is_settled(dgd: Mapping[str, Any]) -> bool:
+    """Ready, for the spec it has now: nothing for the operator to do.
+
+    Such DGDs (made by make_ready(), thousands in benchmarks) are not adopted until they
+    change, so their pods' GPUs are not counted by the scheduler.
+    """
+    status = dgd.get("status") or {}
+    generation = dgd["metadata"].get("generation")
+    return status.get("state") == "successful" and status.get("observedGeneration") == generation
+
+
+def _ready(generation: Any, ok: bool, reason: str, message: str) -> Obj:
+    """The DGD's ``Ready`` condition, for ``generation``."""
+    result = condition("Ready", ok, reason, message)
+    result["observedGeneration"] = generation
+    return result
