@@ -1,4 +1,4 @@
-"""The ``dynamote`` command: catalog, render, sim and serve (the contract in DESIGN.md).
+"""The ``dynamote`` command: catalog, render, sim, serve and doctor (the contract in DESIGN.md).
 
 Outside scripts rely on these subcommands and their flags, so keep them stable. Invalid input
 prints one message on stderr and exits 2, never a traceback. Heavy libraries (pydantic models,
@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--port", type=int, default=3000, help="port for /healthz, /readyz, /metrics (and HTTP)"
+    )
+
+    sub.add_parser(
+        "doctor",
+        help="check Slack, the cluster, RBAC, HF secrets and the catalog; exit 1 on a failure",
     )
     return parser
 
@@ -186,6 +191,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return run_serve(simulate=args.simulate, http=args.http, port=args.port)
 
 
+def _cmd_doctor(_args: argparse.Namespace) -> int:
+    from bot.doctor import run_doctor  # noqa: PLC0415
+    from bot.logs import configure_logging  # noqa: PLC0415
+    from bot.settings import get_settings  # noqa: PLC0415
+
+    settings = get_settings()  # a bad setting raises SettingsError: exit 2 (main)
+    configure_logging(settings)
+    return run_doctor(settings)
+
+
 def _print_document(document: Any, *, as_json: bool) -> None:
     if as_json:
         import json  # noqa: PLC0415
@@ -202,6 +217,7 @@ _COMMANDS = {
     "render": _cmd_render,
     "sim": _cmd_sim,
     "serve": _cmd_serve,
+    "doctor": _cmd_doctor,
 }
 
 

@@ -35,6 +35,7 @@ from pydantic import SecretStr
 
 from bot.cluster import Cluster
 from bot.health import Health
+from bot.logs import configure_logging
 from bot.scheduler import NotifierService
 from bot.server import EVENTS_PATH, build_wsgi_app, serve_http
 from bot.settings import Settings, SettingsError, get_settings
@@ -114,6 +115,7 @@ def run_serve(
     outcome: list[_StartupError] = []  # set by a background thread that must end the process
     try:
         settings = settings or get_settings()
+        configure_logging(settings)  # first: every later record is formatted and redacted
         socket_mode = _choose_mode(settings, http=http)
         factory = app_factory or _default_app_factory()
         with (

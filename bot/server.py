@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import io
+import json
 import logging
 import threading
 import time
@@ -27,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
@@ -153,6 +155,9 @@ class SlackRequestGuard:
             return Rejection(401, "bad_signature", "Invalid signature.")
         if not self._replays.first_time(signature):
             return Rejection(401, "replay", "Request already received.")
+        if not _well_formed(text, environ.get("CONTENT_TYPE", "")):
+            # Bolt raises on these (a 500 and a traceback); Slack never sends them.
+            return Rejection(400, "malformed", "Body is not a Slack payload.")
         return body
 
     def _timestamp_is_fresh(self, timestamp: str) -> bool:
@@ -170,6 +175,29 @@ def _content_length(environ: WSGIEnvironment) -> int | None:
     except ValueError:
         return None
     return length if length >= 0 else None
+
+
+_OBJECT_FIELDS = ("event", "view", "user", "team", "channel", "container", "enterprise")
+
+
+def _well_formed(text: str, content_type: str) -> bool:
+    """JSON bodies are a JSON object; a form's ``payload`` field, when there is one, too."""
+    if content_type.split(";", 1)[0].strip().lower() == "application/json":
+        candidate: str | None = text
+    else:
+        candidate = parse_qs(text).get("payload", [None])[0]
+    if candidate is None:
+        return True
+    try:
+        parsed = json.loads(candidate)
+    except ValueError:
+        return False
+    if not isinstance(parsed, dict):
+        return False
+    # Fields Bolt reads without checking their type; Slack always sends them as objects.
+    objects = all(isinstance(parsed[k], dict) for k in _OBJECT_FIELDS if k in parsed)
+    actions = parsed.get("actions", [])
+    return objects and isinstance(actions, list) and all(isinstance(a, dict) for a in actions)
 
 
 def _accepted_content_type(content_type: str) -> bool:

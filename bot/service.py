@@ -193,16 +193,27 @@ class DeploymentService:
         deletion in the card's thread, can say who it was.
         """
         deployment = self.get_deployment(namespace, name)
+        marked: dict[str, Any] | None = None
         if deployment.resource_version:
             # Changed meanwhile (Conflict): the deletion is still announced, without a name.
             with contextlib.suppress(Conflict):
-                self.cluster.patch_dgd_annotations(
+                marked = self.cluster.patch_dgd_annotations(
                     namespace,
                     name,
                     {ANNOTATION_DELETED_BY: by_user},
                     resource_version=deployment.resource_version,
                 )
-        self.cluster.delete_dgd(namespace, name)
+        try:
+            self.cluster.delete_dgd(namespace, name)
+        except ClusterError:
+            # Not deleted: take the mark back, or a later deletion would name the wrong person.
+            if marked is not None:
+                version = str((marked.get("metadata") or {}).get("resourceVersion", ""))
+                with contextlib.suppress(ClusterError):
+                    self.cluster.patch_dgd_annotations(
+                        namespace, name, {ANNOTATION_DELETED_BY: None}, resource_version=version
+                    )
+            raise
         return deployment
 
 

@@ -7,6 +7,7 @@ Slack's own variables keep their usual names (``SLACK_BOT_TOKEN``...); everythin
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -22,6 +23,9 @@ DEFAULT_DYNAMO_REFERENCE = PROJECT_ROOT.parent / "shared" / "dynamo"
 
 ApiVersionSetting = Literal["auto", "nvidia.com/v1beta1", "nvidia.com/v1alpha1"]
 CommaList = Annotated[list[str], NoDecode]
+# --- policy (issue 7): what an ID in the policy lists looks like.
+_SLACK_PRINCIPAL = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
+_SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 
 # Fields that keep Slack's conventional names instead of the DYNAMOTE_ prefix.
 _SLACK_ENV = {
@@ -97,6 +101,53 @@ class Settings(BaseSettings):
     home_refresh_interval: float = Field(60.0, gt=0, le=3600)
     home_refresh_max_users: int = Field(30, ge=0, le=500)  # per refresh (views.publish Tier 4)
     home_recent_seconds: float = Field(3600.0, gt=0, le=86400)  # "opened Home recently"
+
+    # --- logging (issue 6): bot/logs.py -----------------------------------------------------
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    # --- policy (issue 7) ----------------------------------------------------------------
+    # Slack user IDs (U…/W…) and user group IDs (S…); an empty list lets everyone deploy.
+    deployers: CommaList = Field(default_factory=list)
+    admins: CommaList = Field(default_factory=list)  # may delete anyone's deployments
+    allowed_channels: CommaList = Field(default_factory=list)  # C…/G…; empty = every channel
+    max_gpus_per_deployment: int | None = Field(None, ge=1, le=100_000)  # None = no limit
+    max_gpus_per_user: int | None = Field(None, ge=1, le=100_000)
+    max_deployments_per_user: int | None = Field(None, ge=1, le=10_000)
+    group_cache_seconds: float = Field(60.0, ge=0, le=3600)  # usergroups.users.list is Tier 2
+
+    @field_validator("deployers", "admins", "allowed_channels", mode="before")
+    @classmethod
+    def _split_policy_lists(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("deployers", "admins")
+    @classmethod
+    def _principals_are_slack_ids(cls, value: list[str]) -> list[str]:
+        bad = [item for item in value if not _SLACK_PRINCIPAL.fullmatch(item)]
+        if bad:
+            raise ValueError(f"not Slack user (U…/W…) or user group (S…) IDs: {', '.join(bad)}")
+        return value
+
+    @field_validator("allowed_channels")
+    @classmethod
+    def _channels_are_slack_ids(cls, value: list[str]) -> list[str]:
+        bad = [item for item in value if not _SLACK_CHANNEL.fullmatch(item)]
+        if bad:
+            raise ValueError(f"not Slack channel IDs (C…/G…): {', '.join(bad)}")
+        return value
 
     @field_validator("namespaces", mode="before")
     @classmethod

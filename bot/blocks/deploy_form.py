@@ -47,6 +47,7 @@ __all__ = [
     "initial_form",
     "read_deploy_form",
     "shown_model",
+    "view_revision",
     "with_model",
 ]
 
@@ -310,3 +311,17 @@ def shown_model(view_blocks: Sequence[Mapping[str, Any]]) -> str | None:
             value = initial.get("value")
             return str(value) if value else None
     return None
+
+
+def view_revision(view_blocks: Sequence[Mapping[str, Any]]) -> int:
+    """The revision the view's input blocks carry (0 when none does).
+
+    Inline errors must name the block ids the view really has, so the revision is read from
+    the view itself rather than trusted from private_metadata.
+    """
+    revisions = [
+        _revision(str(block.get("block_id", "")))
+        for block in view_blocks
+        if isinstance(block, Mapping) and block.get("type") == "input"
+    ]
+    return max([r for r in revisions if r >= 0], default=0)

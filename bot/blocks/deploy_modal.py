@@ -28,6 +28,7 @@ from bot.blocks.deploy_form import (
     initial_form,
     read_deploy_form,
     shown_model,
+    view_revision,
     with_model,
 )
 from bot.blocks.deploy_result import (
@@ -74,6 +75,7 @@ __all__ = [
     "initial_form",
     "read_deploy_form",
     "shown_model",
+    "view_revision",
     "with_model",
 ]
 

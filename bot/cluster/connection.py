@@ -6,14 +6,17 @@ Every call carries a ``(connect, read)`` timeout and makes a single attempt, so 
 server costs a bounded time and the caller decides whether to retry (each error says whether
 it is ``temporary``). Answers are read with ``_preload_content=False`` and ``json.loads``: a
 sweep lists thousands of DGDs, and model deserialization is many times slower than plain JSON.
+Big answers are decoded with the cyclic garbage collector paused (see ``_PAUSE_GC_ABOVE``).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,13 +99,25 @@ class Connection:
         with raising_cluster_errors(target):
             response = call(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
             try:
-                return bytes(response.data)
+                # Not ``.data``: that would also keep a copy cached on the response.
+                return bytes(response.read(cache_content=False))
             finally:
                 response.release_conn()
 
     def json(self, target: Target, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """The body of one API call, parsed."""
-        return json.loads(self.raw(target, call, *args, **kwargs))
+        body = self.raw(target, call, *args, **kwargs)
+        if len(body) < _PAUSE_GC_ABOVE:
+            return json.loads(body)
+        # json.loads(bytes) decodes to a str and keeps the bytes alive meanwhile; decoding
+        # here lets the bytes go before the (several times larger) objects are built.
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+        del body
+        with _gc_paused():
+            gc.unfreeze()  # what the previous big answer froze goes back to the oldest generation
+            parsed = json.loads(text)
+            gc.freeze()
+            return parsed
 
     def get_path(self, path: str, target: Target) -> Any:
         """GET a path the client has no typed method for (discovery documents), parsed."""
@@ -145,6 +160,36 @@ class Connection:
                 **kwargs,
             )
         return watch_events(response, target)
+
+
+# Above this size an answer is parsed with the cyclic GC paused, then frozen (gc.freeze) until
+# the next big answer. A 10,000-DGD list is ~1M new dicts and lists: the collections they
+# trigger while it is built, and the ones that scan them again afterwards, cost twice the
+# parsing itself (measured: sweep CPU 1.47 s -> 0.75 s). JSON builds no reference cycles, so
+# nothing it made needs the cyclic GC: refcounting still frees it all when the caller drops
+# it. The cost of freezing: cycles that were already garbage at that moment wait for the next
+# big answer's unfreeze (one sweep interval) to be collected. Small answers are left alone.
+_PAUSE_GC_ABOVE = 256 * 1024
+_gc_lock = threading.Lock()
+_gc_pausers = 0  # threads parsing with the GC paused; the last one out restores it
+_gc_was_enabled = False
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    global _gc_pausers, _gc_was_enabled  # noqa: PLW0603  (one process-wide switch)
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 @dataclass(frozen=True)

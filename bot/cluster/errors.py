@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from bot.metrics import KUBERNETES_API_ERRORS
+
 __all__ = [
     "AlreadyExists",
     "ApiError",
@@ -222,11 +224,20 @@ def raising_cluster_errors(target: Target) -> Iterator[None]:
     """Turn client and transport exceptions raised inside into Dynamote errors."""
     try:
         yield
+    except ClusterError as error:  # already ours, e.g. an ERROR event inside a watch
+        _count(error)
+        raise
     except Exception as error:
         translated = translate(error, target)
         if translated is None:
             raise
+        _count(translated)
         raise translated from error
+
+
+def _count(error: ClusterError) -> None:
+    # Every API call passes through raising_cluster_errors: the one place to count failures.
+    KUBERNETES_API_ERRORS.labels(kind=type(error).__name__).inc()
 
 
 def translate(error: BaseException, target: Target) -> ClusterError | None:

@@ -17,6 +17,7 @@ from bot.blocks.common import Message
 from bot.blocks.deployments import build_delete_prompt, build_deployment_list, build_details
 from bot.blocks.help import build_help
 from bot.blocks.models import build_models
+from bot.blocks.policy import build_denial
 from bot.commands import (
     Cluster,
     CommandError,
@@ -30,6 +31,7 @@ from bot.commands import (
     subcommand_of,
 )
 from bot.listeners.deploy_modal import open_deploy_modal
+from bot.listeners.guard import command_action, guarded, may_delete
 from bot.listeners.replies import explain, reply
 from bot.metrics import COMMANDS
 
@@ -37,7 +39,7 @@ __all__ = ["handle_command", "register"]
 
 
 def register(app: App, *, command: str) -> None:
-    app.command(command)(handle_command)
+    app.command(command, middleware=[guarded(command_action)])(handle_command)
 
 
 def handle_command(
@@ -108,6 +110,10 @@ def _dispatch(
             answer(build_details(deployment, now=dynamote.now()))
         case Delete(name=name, namespace=namespace):
             deployment = service.get_deployment(service.namespace_for(namespace), name)
+            allowed = may_delete(dynamote, client, user=user, target=deployment)
+            if not allowed.allowed:  # say so now rather than after the confirm dialog
+                answer(build_denial(allowed, title="You cannot delete that deployment"))
+                return
             answer(build_delete_prompt(deployment, now=dynamote.now()))
         case Cluster():
             status = service.cluster_status()

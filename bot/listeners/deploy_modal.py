@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 
 from bot.announce import post_card
 from bot.app import AppContext
+from bot.audit import audit
 from bot.blocks.deploy_modal import (
     DeployForm,
     ModalMetadata,
@@ -33,6 +34,7 @@ from bot.blocks.deploy_modal import (
     initial_form,
     read_deploy_form,
     shown_model,
+    view_revision,
     with_model,
 )
 from bot.blocks.ids import (
@@ -46,8 +48,10 @@ from bot.blocks.status_card import build_status_card
 from bot.cluster import ClusterError
 from bot.deployments import deployment_from
 from bot.dynamo import SlackOrigin
+from bot.listeners.guard import guarded, policy_of
 from bot.listeners.replies import explain, reply
 from bot.metrics import DEPLOYMENTS_CREATED, MODAL_SUBMISSIONS
+from bot.policy import Action, usage_of
 from bot.request import DeploymentRequest, RequestError, parse_request
 from bot.service import NamespaceNotAllowed
 
@@ -64,10 +68,12 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
-    app.action(ACTION_OPEN_DEPLOY)(handle_open_deploy)
-    app.action(ACTION_MODEL_SELECT)(handle_model_select)
-    app.action(ACTION_PREVIEW_YAML)(handle_preview)
-    app.view(CALLBACK_DEPLOY)(handle_deploy_submission)
+    # Every step of the flow is checked again: a modal outlives the command that opened it.
+    deploying = [guarded(Action.DEPLOY)]
+    app.action(ACTION_OPEN_DEPLOY, middleware=deploying)(handle_open_deploy)
+    app.action(ACTION_MODEL_SELECT, middleware=deploying)(handle_model_select)
+    app.action(ACTION_PREVIEW_YAML, middleware=deploying)(handle_preview)
+    app.view(CALLBACK_DEPLOY, middleware=deploying)(handle_deploy_submission)
 
 
 # --- opening -------------------------------------------------------------------------------
@@ -263,12 +269,19 @@ def handle_deploy_submission(
         return
     except NamespaceNotAllowed as denied:
         MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
+        _audit_denial(form.namespace, form.name, form.model, None, str(denied), metadata)
         ack(
             response_action="errors",
             errors=error_blocks({"namespace": str(denied)}, metadata.revision),
         )
         return
-    check = dynamote.executor.submit(dynamote.service.check, request)
+    size = policy_of(dynamote).may_deploy_size(request.total_gpus)
+    if not size.allowed:
+        MODAL_SUBMISSIONS.labels(outcome="denied").inc()
+        _audit(request, metadata, "denied", size.text)
+        ack(response_action="errors", errors=error_blocks({"gpus": size.inline}, metadata.revision))
+        return
+    check = dynamote.executor.submit(_check, dynamote, request, metadata)
     try:
         problems = check.result(timeout=dynamote.submit_budget_seconds)
     except FutureTimeout:
@@ -328,15 +341,17 @@ class _Submission:
             created = self.dynamote.service.create(request, _origin(metadata))
         except ClusterError as error:
             MODAL_SUBMISSIONS.labels(outcome="cluster_error").inc()
+            _audit(request, metadata, "failed", error.message)
             self._show_failure([error.message])
             return
-        except Exception:
+        except Exception as error:
             log.exception("Failed to create deployment %s/%s", request.namespace, request.name)
+            _audit(request, metadata, "failed", repr(error))
             self._show_failure(["Something went wrong inside Dynamote."])
             return
         MODAL_SUBMISSIONS.labels(outcome="created").inc()
         DEPLOYMENTS_CREATED.inc()
-        log.info("Created %s/%s for %s", request.namespace, request.name, metadata.user_id)
+        _audit(request, metadata, "created")
         channel = self._post_card(created)
         done = build_deploy_done_view(
             request.name, request.namespace, channel_id=channel, metadata=metadata
@@ -377,11 +392,69 @@ class _Submission:
 
 
 def _metadata(view: dict[str, Any]) -> ModalMetadata:
+    """The modal's metadata, with the revision its blocks really carry."""
+    revision = view_revision(view.get("blocks") or [])
     try:
-        return ModalMetadata.from_json(str(view.get("private_metadata") or ""))
+        metadata = ModalMetadata.from_json(str(view.get("private_metadata") or ""))
     except ValueError:
         # Never trust private_metadata blindly, but a lost one must not break the form.
-        return ModalMetadata(user_id="", channel_id=None)
+        metadata = ModalMetadata(user_id="", channel_id=None)
+    return replace(metadata, revision=revision)
+
+
+def _check(
+    dynamote: AppContext, request: DeploymentRequest, metadata: ModalMetadata
+) -> dict[str, str]:
+    """Per-user limits, counted live from the cluster, then what only the cluster knows."""
+    usage = usage_of(metadata.user_id, dynamote.service.list_deployments())
+    denied = policy_of(dynamote).may_deploy_more(usage, request.total_gpus)
+    if denied:
+        MODAL_SUBMISSIONS.labels(outcome="denied").inc()
+        for decision in denied.values():
+            _audit(request, metadata, "denied", decision.text)
+        return {field: decision.inline for field, decision in denied.items()}
+    return dynamote.service.check(request)
+
+
+def _audit(
+    request: DeploymentRequest,
+    metadata: ModalMetadata,
+    outcome: Literal["created", "denied", "failed"],
+    reason: str = "",
+) -> None:
+    audit(
+        Action.DEPLOY.value,
+        user=metadata.user_id,
+        channel=metadata.channel_id,
+        namespace=request.namespace,
+        name=request.name,
+        model=request.model,
+        gpus=request.total_gpus,
+        outcome=outcome,
+        reason=reason,
+    )
+
+
+def _audit_denial(
+    namespace: str,
+    name: str,
+    model: str | None,
+    gpus: int | None,
+    reason: str,
+    metadata: ModalMetadata,
+) -> None:
+    """A denial before the request was complete enough to be a DeploymentRequest."""
+    audit(
+        Action.DEPLOY.value,
+        user=metadata.user_id,
+        channel=metadata.channel_id,
+        namespace=namespace or None,
+        name=name or None,
+        model=model,
+        gpus=gpus,
+        outcome="denied",
+        reason=reason,
+    )
 
 
 def _parse(form: DeployForm, dynamote: AppContext) -> DeploymentRequest:

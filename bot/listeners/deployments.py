@@ -14,6 +14,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.app import AppContext
+from bot.audit import Outcome, audit
 from bot.blocks.deployments import build_deleted_notice, build_deployment_list, build_details
 from bot.blocks.ids import (
     ACTION_BROWSE_MODELS,
@@ -24,10 +25,16 @@ from bot.blocks.ids import (
     ACTION_VIEW_DEPLOYMENT,
 )
 from bot.blocks.models import build_models
+from bot.blocks.policy import build_denial
+from bot.deployments import Deployment
+from bot.listeners.guard import actor_of, guarded, may_delete
 from bot.listeners.replies import explain, reply
 from bot.metrics import DEPLOYMENTS_DELETED
+from bot.policy import Action
+from bot.service import NamespaceNotAllowed
 
 __all__ = [
+    "audit_delete",
     "handle_browse_models",
     "handle_delete",
     "handle_list_page",
@@ -41,12 +48,13 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
-    app.action(ACTION_VIEW_DEPLOYMENT)(handle_view)
-    app.action(ACTION_DELETE_DEPLOYMENT)(handle_delete)
-    app.action(ACTION_LIST_PAGE)(handle_list_page)
-    app.action(ACTION_MY_DEPLOYMENTS)(handle_my_deployments)
-    app.action(ACTION_BROWSE_MODELS)(handle_browse_models)
-    app.action(ACTION_MODELS_PAGE)(handle_models_page)
+    reading, deleting = [guarded(Action.READ)], [guarded(Action.DELETE)]
+    app.action(ACTION_VIEW_DEPLOYMENT, middleware=reading)(handle_view)
+    app.action(ACTION_DELETE_DEPLOYMENT, middleware=deleting)(handle_delete)
+    app.action(ACTION_LIST_PAGE, middleware=reading)(handle_list_page)
+    app.action(ACTION_MY_DEPLOYMENTS, middleware=reading)(handle_my_deployments)
+    app.action(ACTION_BROWSE_MODELS, middleware=reading)(handle_browse_models)
+    app.action(ACTION_MODELS_PAGE, middleware=reading)(handle_models_page)
 
 
 def _action_value(body: dict[str, Any]) -> str:
@@ -83,11 +91,25 @@ def handle_delete(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
     ack()
-    user = _user(body)
+    user, channel = actor_of(body)
+    namespace: str | None = None
+    name: str | None = None
     try:
         namespace, name = _target(_action_value(body), dynamote)
+        found = dynamote.service.get_deployment(namespace, name)
+        allowed = may_delete(dynamote, client, user=user, target=found)
+        if not allowed.allowed:
+            audit_delete(found, user=user, channel=channel, outcome="denied", reason=allowed.text)
+            reply(
+                build_denial(allowed, title="You cannot delete that deployment"),
+                body=body, respond=respond, client=client,
+            )  # fmt: skip
+            return
         deployment = dynamote.service.delete(namespace, name, by_user=user)
     except Exception as error:
+        outcome: Outcome = "denied" if isinstance(error, NamespaceNotAllowed) else "failed"
+        audit(Action.DELETE.value, user=user, channel=channel, namespace=namespace, name=name,
+              outcome=outcome, reason=str(error))  # fmt: skip
         reply(
             explain(error, doing="delete that deployment"),
             body=body,
@@ -96,7 +118,7 @@ def handle_delete(
         )
         return
     DEPLOYMENTS_DELETED.inc()
-    log.info("Deleted %s/%s for %s", namespace, name, user)
+    audit_delete(deployment, user=user, channel=channel, outcome="deleted")
     # The card's thread hears about it from the notifier, which announces every deletion.
     reply(build_deleted_notice(deployment, by_user=user), body=body, respond=respond, client=client)
 
@@ -106,8 +128,8 @@ def handle_list_page(
 ) -> None:
     ack()
     try:
-        page = json.loads(_action_value(body))
-        namespace = page.get("namespace") or None
+        page = _page_value(body)
+        namespace = str(page.get("namespace") or "") or None
         service = dynamote.service
         namespaces = [service.namespace_for(namespace)] if namespace else service.namespaces
         deployments = service.list_deployments(namespaces)
@@ -115,12 +137,26 @@ def handle_list_page(
         if scope == "mine":
             deployments = [d for d in deployments if d.requester == _user(body)]
         message = build_deployment_list(
-            deployments, scope=scope, namespace=namespace, page=int(page.get("page", 0)),
+            deployments, scope=scope, namespace=namespace, page=_page_number(page),
             now=dynamote.now(),
         )  # fmt: skip
         reply(message, body=body, respond=respond, client=client, replace=True)
     except Exception as error:
         reply(explain(error, doing="list deployments"), body=body, respond=respond, client=client)
+
+
+def _page_value(body: dict[str, Any]) -> dict[str, Any]:
+    # Only Slack carries our own JSON back, but a forged or garbled value gets the first page.
+    try:
+        page = json.loads(_action_value(body))
+    except ValueError:
+        return {}
+    return page if isinstance(page, dict) else {}
+
+
+def _page_number(page: dict[str, Any]) -> int:
+    number = page.get("page", 0)
+    return number if isinstance(number, int) and not isinstance(number, bool) else 0
 
 
 def handle_my_deployments(
@@ -159,3 +195,20 @@ def handle_models_page(
         log.warning("Bad models page value: %s", error)
         message = build_models(dynamote.catalog.models)
     reply(message, body=body, respond=respond, client=client, replace=True)
+
+
+def audit_delete(
+    deployment: Deployment, *, user: str, channel: str | None, outcome: Outcome, reason: str = ""
+) -> None:
+    """One audit record for a delete of ``deployment`` (also used by ``/dynamote delete``)."""
+    audit(
+        Action.DELETE.value,
+        user=user,
+        channel=channel,
+        namespace=deployment.namespace,
+        name=deployment.name,
+        model=deployment.model,
+        gpus=deployment.status.gpus,
+        outcome=outcome,
+        reason=reason,
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
 from bot.blocks.common import Message, error_message
 from bot.cluster import (
@@ -24,6 +25,7 @@ from bot.cluster import (
 )
 from bot.commands import CommandError
 from bot.service import NameInvalid, NamespaceNotAllowed
+from bot.slack_client import retry_handlers
 
 __all__ = ["EXPECTED", "explain", "reply"]
 
@@ -40,13 +42,16 @@ def reply(
     replace: bool = False,
 ) -> None:
     """Answer only the person who acted: ephemeral via response_url, else in their DM."""
-    if respond is not None and (body.get("response_url") or _first_response_url(body)):
-        respond(
-            **message.as_kwargs(),
-            response_type="ephemeral",
-            replace_original=replace,
+    url = body.get("response_url") or _first_response_url(body)
+    if respond is not None and url:
+        # Bolt's respond() neither retries nor raises on a 429 or 5xx, so a reply could be lost
+        # silently; this client retries like the Web API client, then the DM is the fallback.
+        answer = WebhookClient(str(url), timeout=10, retry_handlers=retry_handlers()).send(
+            **message.as_kwargs(), response_type="ephemeral", replace_original=replace
         )
-        return
+        if answer.status_code == 200:
+            return
+        log.warning("The response_url answered %s; replying by DM", answer.status_code)
     user = (body.get("user") or {}).get("id") or body.get("user_id")
     dm = client.conversations_open(users=user)
     client.chat_postMessage(channel=dm["channel"]["id"], **message.as_kwargs())

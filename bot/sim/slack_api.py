@@ -366,10 +366,17 @@ class SlackStandIn:
     """The Slack Web API on 127.0.0.1:<free port>; a context manager. See the module docstring."""
 
     def __init__(
-        self, *, token: str = TEST_TOKEN, port: int = 0, single_use_triggers: bool = True
+        self,
+        *,
+        token: str = TEST_TOKEN,
+        port: int = 0,
+        single_use_triggers: bool = True,
+        scopes: Iterable[str] | None = None,
     ) -> None:
-        """`port` 0 takes any free port; `single_use_triggers` makes a reused trigger_id fail."""
+        """`port` 0 takes any free port; `single_use_triggers` makes a reused trigger_id fail;
+        `scopes`, when given, are reported in the `x-oauth-scopes` header, as Slack does."""
         self.token = token
+        self._scopes = None if scopes is None else ",".join(scopes)
         self._port = port
         self._tokens = {token}
         self._lock = threading.Lock()
@@ -563,6 +570,8 @@ class SlackStandIn:
                 answer = self._answer(method, params, headers)
             if method == RESPONSE_URL_METHOD:
                 answer = _as_webhook_answer(answer)
+            elif self._scopes is not None and answer.error != "invalid_auth":
+                answer.headers["x-oauth-scopes"] = self._scopes  # on every authed call
             call = RecordedCall(
                 method=method,
                 params=params,

@@ -1,0 +1,305 @@
+"""`dynamote doctor`: is this installation able to work? One line per check, OK or a fix.
+
+Checks, in order: the Slack token (auth.test) and its scopes against :data:`SLACK_SCOPES`; the
+Slack mode's credential; the Kubernetes API (reachable, server version); the Dynamo CRD (which
+versions are served, which one Dynamote will write); every permission of
+:data:`~bot.cluster.REQUIRED_PERMISSIONS` by SelfSubjectAccessReview, where it applies; the
+Hugging Face token secret in each allowed namespace; the catalog.
+
+Run it where the bot runs (``kubectl exec deploy/dynamote -n dynamote -- dynamote doctor``) so
+it asks with the bot's own service account and settings. Exit 0 when nothing failed (warnings
+allowed), 1 when something did; bad settings exit 2 before any check (bot.cli).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any, Literal
+
+from bot.catalog import CatalogError, default_catalog_path, load_catalog
+from bot.cluster import Cluster, ClusterError, PermissionCheck
+from bot.cluster.errors import OPERATOR_INSTALL_HINT
+from bot.cluster.versions import choose_version
+from bot.settings import Settings, env_name
+
+__all__ = ["SLACK_SCOPES", "Check", "run_checks", "run_doctor"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+# The bot scopes of manifests/slack-app.yaml, here so doctor works from the installed wheel
+# (tests/deploy/test_doctor.py keeps the two equal).
+SLACK_SCOPES: tuple[str, ...] = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "usergroups:read",
+)
+# Slack errors that mean the token itself is wrong (bot.runner stops on the same ones).
+_BAD_TOKEN = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+_REINSTALL = (
+    "add them under OAuth & Permissions > Bot Token Scopes (or update the app from "
+    "manifests/slack-app.yaml), reinstall the app to the workspace, and update SLACK_BOT_TOKEN "
+    "if Slack issued a new one"
+)
+
+Status = Literal["OK", "WARN", "FAIL"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report."""
+
+    status: Status
+    what: str
+    fix: str = ""
+
+    def line(self) -> str:
+        return f"{self.status} {self.what}" + (f" — fix: {self.fix}" if self.fix else "")
+
+
+def run_doctor(
+    settings: Settings,
+    *,
+    kubeconfig: str | os.PathLike[str] | None = None,
+    out: IO[str] | None = None,
+) -> int:
+    """Print every check on ``out`` (stdout); the exit code: 0 all good, 1 something failed."""
+    out = out or sys.stdout
+    failed = warned = 0
+    for check in run_checks(settings, kubeconfig=kubeconfig):
+        print(check.line(), file=out, flush=True)
+        failed += check.status == "FAIL"
+        warned += check.status == "WARN"
+    verdict = f"{failed} failed" if failed else "all passed"
+    print(f"dynamote doctor: {verdict}, {warned} warning(s)", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def run_checks(
+    settings: Settings, *, kubeconfig: str | os.PathLike[str] | None = None
+) -> Iterator[Check]:
+    """Every check, as it completes (a slow cluster shows the Slack lines first)."""
+    yield from _slack_checks(settings)
+    with Cluster(kubeconfig, settings=settings) as cluster:
+        yield from _cluster_checks(settings, cluster)
+    yield _catalog_check(settings)
+
+
+# --- Slack ---------------------------------------------------------------------------------
+
+
+def _slack_checks(settings: Settings) -> Iterator[Check]:
+    yield _mode_check(settings)
+    if not _value(settings.slack_bot_token):
+        yield Check(
+            "FAIL",
+            "Slack auth: SLACK_BOT_TOKEN is not set",
+            "set it to the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions "
+            "page; in the cluster it comes from the dynamote-slack Secret",
+        )
+        return
+    from slack_sdk.errors import SlackApiError  # noqa: PLC0415  (slow import)
+
+    from bot.slack_client import make_web_client  # noqa: PLC0415
+
+    try:
+        answer = make_web_client(settings).auth_test()
+    except SlackApiError as error:
+        code = str(error.response.get("error") or f"HTTP {error.response.status_code}")
+        if code in _BAD_TOKEN:
+            fix = (
+                "copy the Bot User OAuth Token (xoxb-...) again from OAuth & Permissions, "
+                "update the dynamote-slack Secret and restart the bot"
+            )
+        else:
+            fix = f"check {env_name('slack_api_url')} and https://slack-status.com"
+        yield Check("FAIL", f"Slack auth: auth.test answered {code}", fix)
+        return
+    except Exception as error:  # connection refused, DNS, TLS, timeout
+        yield Check(
+            "FAIL",
+            f"Slack auth: cannot reach {settings.slack_api_url} ({type(error).__name__})",
+            "allow egress to slack.com:443 from the bot's namespace, or correct SLACK_API_URL",
+        )
+        return
+    yield Check("OK", f"Slack auth: bot {answer.get('user')} in workspace {answer.get('team')}")
+    yield _scopes_check(answer.headers)
+
+
+def _mode_check(settings: Settings) -> Check:
+    app_token = _value(settings.slack_app_token)
+    if app_token and not app_token.startswith("xapp-"):
+        return Check(
+            "FAIL",
+            "Slack mode: SLACK_APP_TOKEN is not an app-level token (xapp-...)",
+            "create one under Basic Information > App-Level Tokens with connections:write",
+        )
+    if app_token:
+        return Check("OK", "Slack mode: Socket Mode (SLACK_APP_TOKEN is set)")
+    if _value(settings.slack_signing_secret):
+        return Check("OK", "Slack mode: HTTP mode (SLACK_SIGNING_SECRET is set)")
+    return Check(
+        "FAIL",
+        "Slack mode: neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP) is set",
+        "set one of them in the dynamote-slack Secret (Basic Information in the Slack app)",
+    )
+
+
+def _scopes_check(headers: Mapping[str, Any]) -> Check:
+    header = next((v for k, v in headers.items() if k.lower() == "x-oauth-scopes"), None)
+    if isinstance(header, list):
+        header = ",".join(header)
+    if header is None:
+        return Check(
+            "WARN",
+            "Slack scopes: Slack did not report the token's scopes (no x-oauth-scopes header)",
+            f"check by hand that the bot token has {', '.join(SLACK_SCOPES)}",
+        )
+    granted = {scope.strip() for scope in str(header).split(",") if scope.strip()}
+    missing = [scope for scope in SLACK_SCOPES if scope not in granted]
+    if missing:
+        return Check("FAIL", f"Slack scopes: missing {', '.join(missing)}", _REINSTALL)
+    return Check("OK", f"Slack scopes: all {len(SLACK_SCOPES)} needed are granted")
+
+
+def _value(secret: Any) -> str:
+    return str(secret.get_secret_value()).strip() if secret is not None else ""
+
+
+# --- Kubernetes ----------------------------------------------------------------------------
+
+
+def _cluster_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
+    status = cluster.cluster_status()
+    if not status.reachable:
+        yield Check(
+            "FAIL",
+            f"Kubernetes API: {status.error}",
+            "point KUBECONFIG at the cluster, or run doctor in the bot's pod "
+            "(kubectl exec deploy/dynamote -n dynamote -- dynamote doctor); the remaining "
+            "cluster checks were skipped",
+        )
+        return
+    yield Check("OK", f"Kubernetes API reachable: server {status.server_version or 'unknown'}")
+    yield _crd_check(settings, status.dgd_versions_served)
+    yield from _permission_checks(settings, cluster)
+    yield from _secret_checks(settings, cluster)
+
+
+def _crd_check(settings: Settings, served: tuple[str, ...]) -> Check:
+    if not served:
+        return Check(
+            "FAIL",
+            "Dynamo CRD: no API serves dynamographdeployments.nvidia.com",
+            OPERATOR_INSTALL_HINT,
+        )
+    forced = settings.api_version
+    writes = forced if forced != "auto" else choose_version(served)
+    if writes is None or writes not in served:
+        return Check(
+            "FAIL",
+            f"Dynamo CRD: served {', '.join(served)}, but Dynamote writes "
+            f"{writes or 'nvidia.com/v1beta1 or nvidia.com/v1alpha1'}",
+            f"set {env_name('api_version')}=auto, or upgrade the Dynamo operator",
+        )
+    return Check("OK", f"Dynamo CRD served: {', '.join(served)}; Dynamote writes {writes}")
+
+
+def _permission_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
+    try:
+        checks = cluster.check_permissions(
+            settings.allowed_namespaces, lease_namespace=settings.lease_namespace
+        )
+    except ClusterError as error:
+        yield Check(
+            "FAIL",
+            f"RBAC: cannot ask the API server what the bot may do: {error.message}",
+            "grant create on selfsubjectaccessreviews.authorization.k8s.io "
+            "(the ClusterRole dynamote in manifests/rbac.yaml)",
+        )
+        return
+    by_place: dict[str | None, list[PermissionCheck]] = {}
+    for check in checks:  # they come permission by permission; report place by place
+        by_place.setdefault(check.namespace, []).append(check)
+    for namespace, answers in by_place.items():
+        denied = [check for check in answers if not check.allowed]
+        where = f"namespace {namespace}" if namespace else "cluster-wide"
+        if not denied:
+            yield Check("OK", f"RBAC {where}: every required permission granted ({len(answers)})")
+        for check in denied:
+            yield Check("FAIL", f"RBAC {where}: may not {_describe(check)}", _rbac_fix(check))
+
+
+def _describe(check: PermissionCheck) -> str:
+    resource = f"{check.resource}/{check.subresource}" if check.subresource else check.resource
+    qualified = f"{resource}.{check.group}" if check.group else resource
+    named = f" named {check.name}" if check.name else ""
+    return f"{check.verb} {qualified}{named}"
+
+
+def _rbac_fix(check: PermissionCheck) -> str:
+    if check.namespace is None:
+        return "apply the ClusterRole and ClusterRoleBinding dynamote (manifests/rbac.yaml)"
+    if check.group == "coordination.k8s.io":
+        return (
+            f"let the bot get, create and update leases.coordination.k8s.io in namespace "
+            f"{check.namespace} (Role dynamote-leader-election, manifests/rbac.yaml), or point "
+            f"{env_name('lease_namespace')} at the namespace that Role is in"
+        )
+    return (
+        f"apply the Role and RoleBinding dynamote in namespace {check.namespace} "
+        "(manifests/namespace-access; README: adding a namespace)"
+    )
+
+
+def _secret_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
+    name = settings.hf_secret
+    for namespace in settings.allowed_namespaces:
+        try:
+            exists = cluster.secret_exists(namespace, name)
+        except ClusterError as error:
+            yield Check(
+                "FAIL",
+                f"HF secret {name} in namespace {namespace}: {error.message}",
+                f"check that namespace {namespace} exists and the RBAC lines above",
+            )
+            continue
+        if exists:
+            yield Check("OK", f"HF secret {name} exists in namespace {namespace}")
+        elif exists is None:
+            yield Check(
+                "WARN",
+                f"HF secret {name} in namespace {namespace}: unknown (the bot may not read it)",
+                f"grant get on secrets with resourceNames [{name}] in {namespace}",
+            )
+        else:
+            yield Check(
+                "FAIL",
+                f"HF secret {name} is missing in namespace {namespace}",
+                f"kubectl create secret generic {name} -n {namespace} "
+                "--from-literal=HF_TOKEN=<your Hugging Face token>",
+            )
+
+
+# --- catalog -------------------------------------------------------------------------------
+
+
+def _catalog_check(settings: Settings) -> Check:
+    path = settings.catalog or default_catalog_path()
+    try:
+        catalog = load_catalog(path)
+    except CatalogError as error:
+        return Check(
+            "FAIL",
+            f"Catalog: {error}",
+            f"correct the file (check it with `dynamote catalog`), or unset "
+            f"{env_name('catalog')} to use the catalog shipped with Dynamote",
+        )
+    return Check("OK", f"Catalog: {len(catalog.models)} models from {path}")

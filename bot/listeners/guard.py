@@ -1,0 +1,207 @@
+"""The policy at the door: a listener middleware on every command, button, select and submit.
+
+Each ``register(app)`` passes ``middleware=[guarded(Action.X)]`` so no listener runs before
+the policy said yes, whichever surface started the flow (a modal opened from an allowed
+channel is checked again on every click and on submit). A denial is acked at once and audited:
+a slash command gets the reason in its ack, a click gets an ack and an ephemeral reply (DM when
+there is no response_url), a modal submission gets an inline error. Group lookups before the
+ack are bounded (``bot.policy_groups``), so a denial always answers within 3 seconds.
+
+Deploy-specific checks that need the request (GPUs, quotas) live in the submission path; the
+requester-or-admin rule for delete needs the DGD and lives with delete (:func:`may_delete`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, BoltResponse, Respond
+from slack_sdk import WebClient
+
+from bot.app import CONTEXT_KEY, AppContext
+from bot.audit import audit
+from bot.blocks.deploy_form import ModalMetadata, error_blocks
+from bot.blocks.ids import BLOCK_MODEL, base_block_id
+from bot.blocks.policy import build_denial
+from bot.cluster import is_managed
+from bot.commands import CommandError, Deploy, parse_command
+from bot.deployments import Deployment
+from bot.listeners.replies import reply
+from bot.policy import Action, Decision, Membership, Policy
+from bot.policy_groups import GroupDirectory
+
+__all__ = [
+    "Classifier",
+    "actor_of",
+    "command_action",
+    "decide",
+    "guarded",
+    "may_delete",
+    "policy_of",
+]
+
+log = logging.getLogger(__name__)
+
+Classifier = Callable[[dict[str, Any], AppContext], Action]
+Middleware = Callable[..., BoltResponse | None]
+
+# One directory (group cache) per app context; AppContext is unhashable, so key by id.
+_directories: dict[int, GroupDirectory] = {}
+_directories_lock = threading.Lock()
+
+
+def _directory(dynamote: AppContext) -> GroupDirectory:
+    key = id(dynamote)
+    with _directories_lock:
+        found = _directories.get(key)
+        if found is None:
+            found = GroupDirectory(ttl=dynamote.settings.group_cache_seconds)
+            _directories[key] = found
+            weakref.finalize(dynamote, _directories.pop, key, None)
+        return found
+
+
+def policy_of(dynamote: AppContext) -> Policy:
+    return Policy(dynamote.settings)
+
+
+def actor_of(body: dict[str, Any]) -> tuple[str, str | None]:
+    """(user, channel) of any interaction; a modal's channel is the one it was opened from."""
+    if "command" in body:
+        return str(body.get("user_id") or ""), str(body.get("channel_id") or "") or None
+    user = str((body.get("user") or {}).get("id") or "")
+    channel = (body.get("channel") or {}).get("id")
+    view = body.get("view")
+    if channel is None and isinstance(view, dict) and view.get("type") == "modal":
+        channel = _metadata_of(view).channel_id
+    return user, (str(channel) if channel else None)
+
+
+def _metadata_of(view: dict[str, Any]) -> ModalMetadata:
+    try:
+        return ModalMetadata.from_json(str(view.get("private_metadata") or ""))
+    except ValueError:
+        return ModalMetadata(user_id="", channel_id=None)
+
+
+def command_action(body: dict[str, Any], dynamote: AppContext) -> Action:
+    """``deploy`` deploys; everything else only reads (delete prompts; the button deletes)."""
+    try:
+        parsed = parse_command(str(body.get("text") or ""), command=dynamote.settings.command)
+    except CommandError:
+        return Action.READ
+    return Action.DEPLOY if isinstance(parsed, Deploy) else Action.READ
+
+
+def decide(
+    dynamote: AppContext, client: WebClient, action: Action, *, user: str, channel: str | None
+) -> Decision:
+    """The policy's answer for ``user`` starting ``action`` from ``channel``."""
+    policy = policy_of(dynamote)
+    membership = _membership(dynamote, client, policy, user, action)
+    return policy.may(action, user=user, channel=channel, membership=membership)
+
+
+def may_delete(
+    dynamote: AppContext, client: WebClient, *, user: str, target: Deployment
+) -> Decision:
+    """The requester or an admin (admin groups looked up, cached); never a DGD Dynamote did
+    not create (the cluster layer refuses those too; saying so here is clearer)."""
+    if target.requester is None and not is_managed(
+        dynamote.service.cluster.get_dgd(target.namespace, target.name)
+    ):
+        return Decision(
+            False,
+            f"`{target.name}` in `{target.namespace}` was not created by Dynamote, so Dynamote "
+            "will not delete it; its owner can, with kubectl.",
+        )
+    policy = policy_of(dynamote)
+    membership = _membership(dynamote, client, policy, user, Action.DELETE)
+    return policy.may_delete(user=user, requester=target.requester, membership=membership)
+
+
+def _membership(
+    dynamote: AppContext, client: WebClient, policy: Policy, user: str, action: Action
+) -> Membership:
+    groups = policy.groups_to_check(user, action)
+    return _directory(dynamote).membership(client, user, groups) if groups else Membership()
+
+
+def guarded(action: Action | Classifier) -> Middleware:
+    """A listener middleware that lets the listener run only when the policy allows it."""
+
+    def guard(
+        ack: Ack,
+        body: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+        respond: Respond,
+        next_: Callable[[], None],
+    ) -> BoltResponse | None:
+        dynamote: AppContext = context[CONTEXT_KEY]
+        wanted = action if isinstance(action, Action) else action(body, dynamote)
+        user, channel = actor_of(body)
+        try:
+            decision = decide(dynamote, client, wanted, user=user, channel=channel)
+        except Exception:  # a broken check must deny, never let the request through
+            log.exception("Failed to check the policy for %s", user)
+            decision = Decision(
+                False, "Dynamote could not check what you may do; try again in a minute.", ""
+            )
+        if decision.allowed:
+            next_()
+            return None
+        audit(wanted.value, user=user, channel=channel, outcome="denied", reason=decision.text)
+        return _deny(
+            decision, ack=ack, body=body, client=client, respond=respond, dynamote=dynamote
+        )
+
+    return guard
+
+
+def _deny(
+    decision: Decision,
+    *,
+    ack: Ack,
+    body: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    dynamote: AppContext,
+) -> BoltResponse:
+    message = build_denial(decision)
+    if "command" in body:  # the ack itself carries the ephemeral answer: no call needed
+        return ack(**message.as_kwargs(), response_type="ephemeral")
+    if body.get("type") == "view_submission":
+        errors = _inline_errors(body.get("view") or {}, decision.inline)
+        if errors:
+            return ack(response_action="errors", errors=errors)
+    answered = ack() if body.get("type") != "view_submission" else ack(response_action="clear")
+    dynamote.executor.submit(_reply_quietly, message, body, respond, client)
+    return answered
+
+
+def _inline_errors(view: dict[str, Any], text: str) -> dict[str, str]:
+    """The error on the model block (else the first input) of the view as submitted."""
+    inputs = [
+        str(b.get("block_id"))
+        for b in view.get("blocks") or []
+        if isinstance(b, dict) and b.get("type") == "input" and b.get("block_id")
+    ]
+    target = next((b for b in inputs if base_block_id(b) == BLOCK_MODEL), None) or next(
+        iter(inputs), None
+    )
+    if target is None:
+        return {}
+    (trimmed,) = error_blocks({"model": text}, 0).values()
+    return {target: trimmed}
+
+
+def _reply_quietly(message: Any, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    try:
+        reply(message, body=body, respond=respond, client=client)
+    except Exception:
+        log.warning("Could not tell %s about a denial", actor_of(body)[0], exc_info=True)

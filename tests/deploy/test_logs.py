@@ -1,0 +1,211 @@
+"""Logs: JSON lines with time, level, logger, message and extras when asked; text otherwise;
+and no Slack token, signing secret, bearer token or HF token ever shown, whoever logs it."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+from slack_bolt import App
+
+from bot.logs import REDACTED, configure_logging, redact
+from bot.runner import AppDeps, run_serve
+from bot.settings import Settings, load_settings
+from bot.sim.slack_api import SlackStandIn
+from bot.sim.standin import StandIn
+from bot.slack_client import make_web_client
+
+BOT_TOKEN = "xoxb-1234567890-0987654321-SeCrEtBoTtOkEn"
+APP_TOKEN = "xapp-1-A0123456-0987654321-SeCrEtApPtOkEn"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+HF_TOKEN = "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+SA_TOKEN = "eyJhbGciOiJSUzI1NiIsImtpZCI6IiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlLWhlcmU"
+SECRETS = (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, HF_TOKEN, SA_TOKEN)
+
+
+def settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_app_token": APP_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+    }
+    return load_settings(**(values | overrides))
+
+
+def logged(stream: io.StringIO) -> list[str]:
+    return stream.getvalue().splitlines()
+
+
+def test_with_json_on_a_record_is_one_json_object_with_its_fields_and_extras() -> None:
+    stream = io.StringIO()
+    configure_logging(settings(log_format="json"), stream=stream)
+
+    logging.getLogger("bot.audit").info(
+        "created %s", "qwen", extra={"user": "U0ALICE", "namespace": "team-a", "gpus": 2}
+    )
+
+    (line,) = logged(stream)
+    record = json.loads(line)
+    assert record["level"] == "INFO"
+    assert record["logger"] == "bot.audit"
+    assert record["message"] == "created qwen"
+    assert record["time"].endswith("Z") and record["time"][:4].isdigit()
+    assert (record["user"], record["namespace"], record["gpus"]) == ("U0ALICE", "team-a", 2)
+
+
+def test_an_exception_is_kept_in_the_json_record() -> None:
+    stream = io.StringIO()
+    configure_logging(settings(log_format="JSON"), stream=stream)
+
+    try:
+        raise RuntimeError("cluster went away")
+    except RuntimeError:
+        logging.getLogger("bot.x").exception("Failed to sweep")
+
+    (line,) = logged(stream)
+    record = json.loads(line)
+    assert record["message"] == "Failed to sweep"
+    assert "RuntimeError: cluster went away" in record["exception"]
+
+
+def test_text_is_the_default_with_extras_as_key_value() -> None:
+    stream = io.StringIO()
+    configure_logging(settings(), stream=stream)
+
+    logging.getLogger("bot.audit").warning("denied", extra={"user": "U0BOB"})
+
+    (line,) = logged(stream)
+    assert line.endswith(" WARNING bot.audit: denied user='U0BOB'")
+
+
+def test_configuring_twice_keeps_one_handler_and_the_level_applies() -> None:
+    stream = io.StringIO()
+    configure_logging(settings(), stream=io.StringIO())
+    configure_logging(settings(log_level="warning"), stream=stream)
+
+    logging.getLogger("bot.y").info("not shown")
+    logging.getLogger("bot.y").warning("shown")
+
+    assert logged(stream)[0].endswith("bot.y: shown")
+    assert len(logged(stream)) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"token={BOT_TOKEN}", BOT_TOKEN),
+        (f"user token xoxp-1-2-3-{'a' * 20}", f"xoxp-1-2-3-{'a' * 20}"),
+        (f"socket mode with {APP_TOKEN}", APP_TOKEN),
+        ("Authorization: Bearer abc.DEF-123_x/y=", "abc.DEF-123_x/y="),
+        (f"HF_TOKEN={HF_TOKEN[3:]}", HF_TOKEN[3:]),
+        ('{"HF_TOKEN": "plain-value-1"}', "plain-value-1"),
+        (f"pasted {HF_TOKEN} in a modal", HF_TOKEN),
+        (f"service account {SA_TOKEN}", SA_TOKEN),
+    ],
+)
+def test_token_shaped_values_are_redacted(text: str, secret: str) -> None:
+    cleaned = redact(text)
+
+    assert secret not in cleaned
+    assert REDACTED in cleaned
+
+
+def test_the_signing_secret_is_redacted_by_value_though_it_has_no_shape() -> None:
+    stream = io.StringIO()
+    configure_logging(settings(), stream=stream)
+
+    logging.getLogger("slack_bolt.App").error("bad signature with %s", SIGNING_SECRET)
+
+    assert SIGNING_SECRET not in stream.getvalue()
+    assert REDACTED in stream.getvalue()
+
+
+def test_no_secret_survives_in_a_message_its_args_extras_or_a_traceback() -> None:
+    stream = io.StringIO()
+    configure_logging(settings(log_format="json"), stream=stream)
+    log = logging.getLogger("kubernetes.client.rest")
+
+    log.warning("headers %s", {"Authorization": f"Bearer {SA_TOKEN}"})
+    log.info("env", extra={"environment": {"HF_TOKEN": HF_TOKEN}, "token": BOT_TOKEN})
+    try:
+        raise ValueError(f"bad app token {APP_TOKEN}")
+    except ValueError:
+        log.exception("failed with signing secret %s", SIGNING_SECRET)
+
+    output = stream.getvalue()
+    assert all(secret not in output for secret in SECRETS), output
+    assert [json.loads(line)["level"] for line in logged(stream)] == ["WARNING", "INFO", "ERROR"]
+
+
+def test_the_slack_client_logging_a_request_shows_no_secret() -> None:
+    with SlackStandIn(token=BOT_TOKEN) as slack:
+        current = settings(slack_api_url=slack.url, log_level="DEBUG", log_format="json")
+        stream = io.StringIO()
+        configure_logging(current, stream=stream)
+
+        # slack_sdk logs body params and headers at DEBUG: here a token, a secret, an HF token.
+        make_web_client(current).api_call(
+            "chat.postMessage",
+            params={"token": BOT_TOKEN, "channel": "C1", "text": f"HF_TOKEN={HF_TOKEN}"},
+            headers={"X-Signing": SIGNING_SECRET},
+        )
+
+    output = stream.getvalue()
+    assert "chat.postMessage" in output  # the request was logged...
+    assert all(secret not in output for secret in SECRETS), output  # ...without a secret
+
+
+def test_dynamote_serve_failing_auth_logs_nothing_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def app_factory(deps: AppDeps) -> App:
+        # Code running inside serve that carelessly logs credentials, as a library might.
+        token = deps.settings.slack_bot_token
+        careless = logging.getLogger("some.library")
+        careless.debug("token=%s secret=%s", token and token.get_secret_value(), SIGNING_SECRET)
+        careless.debug("env HF_TOKEN=%s, app %s", HF_TOKEN, APP_TOKEN)
+        return App(
+            client=deps.web_client,
+            signing_secret=SIGNING_SECRET,
+            token_verification_enabled=False,
+        )
+
+    with SlackStandIn() as slack, StandIn() as cluster:  # the stand-in rejects BOT_TOKEN
+        monkeypatch.setenv("KUBECONFIG", str(cluster.write_kubeconfig(tmp_path / "kubeconfig")))
+        current = settings(slack_api_url=slack.url, log_level="DEBUG", log_format="json")
+        code = run_in_thread(current, app_factory)
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "invalid_auth" in err
+    assert '"logger": "slack_sdk.web.base_client"' in err  # run_serve's logging was on
+    assert err.count(REDACTED) >= 4
+    assert all(secret not in err for secret in SECRETS), err
+
+
+def run_in_thread(current: Settings, app_factory: object) -> int | None:
+    result: list[int] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        result.append(
+            run_serve(
+                simulate=False,
+                http=True,
+                port=0,
+                settings=current,
+                app_factory=app_factory,  # type: ignore[arg-type]
+                stop=stop,
+            )
+        )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    stop.set()
+    thread.join(timeout=10)
+    return result[0] if result else None
