@@ -223,6 +223,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         finally:
             server.close()
             thread.join(timeout=10)
+            # Listeners still running would otherwise log into the next test.
+            app.listener_runner.listener_executor.shutdown(wait=True)
             context.executor.shutdown(wait=True, cancel_futures=True)
             operator.stop()
             cluster.close()
