@@ -6,6 +6,7 @@ middleware), so the handlers stay plain module-level functions that tests import
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["CONTEXT_KEY", "AppContext", "build_app", "build_bolt_app"]
 
 CONTEXT_KEY = "dynamote"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +46,21 @@ class AppContext:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Told when someone opens App Home, so the notifier keeps their Home fresh.
     home_opened: Callable[[str], None] | None = None
+
+    def after_ack(self, work: Callable[[], None], *, doing: str) -> None:
+        """Run cluster-bound work on our own pool, never on Bolt's listener threads.
+
+        Bolt runs every ack function on its small listener pool; work that waits on the
+        cluster there would make later acks queue behind it.
+        """
+
+        def run() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("Failed to %s", doing)
+
+        self.executor.submit(run)
 
 
 def build_bolt_app(

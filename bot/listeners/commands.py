@@ -59,15 +59,25 @@ def handle_command(
         reply(explain(error, doing="run that command"), body=body, respond=respond, client=client)
         return
     subcommand = subcommand_of(parsed)
-    try:
-        _dispatch(parsed, body=body, respond=respond, client=client, dynamote=dynamote)
-    except Exception as error:  # every failure gets an answer; the log keeps the traceback
-        COMMANDS.labels(subcommand=subcommand, outcome="error").inc()
-        reply(
-            explain(error, doing=f"run `{subcommand}`"), body=body, respond=respond, client=client
-        )
-        return
-    COMMANDS.labels(subcommand=subcommand, outcome="ok").inc()
+
+    def run() -> None:
+        try:
+            _dispatch(parsed, body=body, respond=respond, client=client, dynamote=dynamote)
+        except Exception as error:  # every failure gets an answer; the log keeps the traceback
+            COMMANDS.labels(subcommand=subcommand, outcome="error").inc()
+            reply(
+                explain(error, doing=f"run `{subcommand}`"),
+                body=body,
+                respond=respond,
+                client=client,
+            )
+            return
+        COMMANDS.labels(subcommand=subcommand, outcome="ok").inc()
+
+    if isinstance(parsed, Help | Models | Deploy):
+        run()  # no cluster call; views.open must not queue behind slow work
+    else:
+        dynamote.after_ack(run, doing=f"run {subcommand}")
 
 
 def _dispatch(

@@ -75,6 +75,10 @@ def handle_view(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
     ack()
+    dynamote.after_ack(lambda: _view(body, respond, client, dynamote), doing="show a deployment")
+
+
+def _view(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext) -> None:
     try:
         namespace, name = _target(_action_value(body), dynamote)
         deployment = dynamote.service.get_deployment(namespace, name)
@@ -91,6 +95,14 @@ def handle_delete(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
     ack()
+    dynamote.after_ack(
+        lambda: _delete(body, respond, client, dynamote), doing="delete a deployment"
+    )
+
+
+def _delete(
+    body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
     user, channel = actor_of(body)
     namespace: str | None = None
     name: str | None = None
@@ -127,6 +139,14 @@ def handle_list_page(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
     ack()
+    dynamote.after_ack(
+        lambda: _list_page(body, respond, client, dynamote), doing="page the deployment list"
+    )
+
+
+def _list_page(
+    body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
     try:
         page = _page_value(body)
         namespace = str(page.get("namespace") or "") or None
@@ -163,6 +183,14 @@ def handle_my_deployments(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
     ack()
+    dynamote.after_ack(
+        lambda: _my_deployments(body, respond, client, dynamote), doing="list a user's deployments"
+    )
+
+
+def _my_deployments(
+    body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
     try:
         mine = [d for d in dynamote.service.list_deployments() if d.requester == _user(body)]
         message = build_deployment_list(

@@ -29,7 +29,10 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, dynamote: A
     user = str(event.get("user", ""))
     if dynamote.home_opened is not None:
         dynamote.home_opened(user)  # keep this user's Home fresh for a while
-    publish_home(client, dynamote.service, user_id=user, now=dynamote.now())
+    dynamote.after_ack(
+        lambda: publish_home(client, dynamote.service, user_id=user, now=dynamote.now()),
+        doing="publish App Home",
+    )
 
 
 def publish_home(
