@@ -7,7 +7,7 @@
   store to the moment the Slack stand-in received the Running reply (target p95 <= 2 s).
 - sweep cost at 100, 1,000 and 10,000 ready DGDs, with and without pods (2 per DGD): the
   stand-in runs in this process; each size is swept in a fresh child process (``python
-  benchmarks/notifier.py sweep-child ...``) so its CPU time and peak RSS are its own. Three
+  benchmarks/bench_notifier.py sweep-child ...``) so its CPU time and peak RSS are its own. Three
   steady-state sweeps (nothing to announce) per size; API calls counted by the stand-in.
 """
 
@@ -66,8 +66,8 @@ def _settings(**overrides: Any) -> Any:
 # --- latency --------------------------------------------------------------------------------
 
 
-def bench_latency(runs: int) -> list[dict[str, Any]]:
-    """Ready -> Running reply, over 20 deployments, with a 10 s sweep interval."""
+def bench_latency(runs: int, *, count: int = 20) -> list[dict[str, Any]]:
+    """Ready -> Running reply, over ``count`` deployments, with a 10 s sweep interval."""
     from slack_sdk import WebClient  # noqa: PLC0415
 
     from bot.cluster import Cluster  # noqa: PLC0415
@@ -76,7 +76,6 @@ def bench_latency(runs: int) -> list[dict[str, Any]]:
     from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
     from bot.sim.standin import StandIn  # noqa: PLC0415
 
-    count = 20
     ready_at: dict[str, float] = {}
     with StandIn(dgd_versions=("v1beta1",)) as standin, SlackStandIn() as slack:
         standin.store.subscribe(lambda event: _note_ready(event, ready_at))
@@ -147,11 +146,13 @@ def _wait(condition: Any, timeout: float) -> None:
 # --- sweep cost ---------------------------------------------------------------------------
 
 
-def bench_sweep(runs: int) -> list[dict[str, Any]]:
+def bench_sweep(
+    runs: int, *, sizes: tuple[int, ...] = SIZES, pods: tuple[bool, ...] = (False, True)
+) -> list[dict[str, Any]]:
     """CPU, peak RSS and API calls of one steady-state sweep at each size."""
     rows = []
-    for with_pods in (False, True):
-        for size in SIZES:
+    for with_pods in pods:
+        for size in sizes:
             rows.append(_sweep_row(size, with_pods=with_pods))
     calls = {row["api_calls"] for row in rows}
     for row in rows:

@@ -1,0 +1,282 @@
+"""The whole Slack app over real HTTP for benchmarks, assembled as ``tests/app/conftest.py`` does.
+
+``running_stack()`` starts, in this process, the Kubernetes stand-in (seeded, with the
+simulated operator) and the Slack Web API stand-in; and, in a child process of its own (as in
+production, so the stand-ins do not take its GIL), the bot: the Cluster client, the Bolt app
+with every listener, and the production server stack (``build_wsgi_app`` + ``serve_http``, 8
+waitress threads, as ``dynamote serve``). ``bare_stack()`` serves a Bolt App whose only handler
+acks, with the same options, through the same server stack, in a child process too.
+
+On exit the child stops its server and drops listener work still queued behind a slow
+cluster, so a benchmark cell cannot leak load into the next one. The child is
+``python benchmarks/stack.py serve ...``; it prints its port and serves until its stdin closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SECRET = "benchmark-signing-secret"  # made up; the load generator signs with it
+NAMESPACES = ("team-a", "team-b")
+IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
+SEEDED = 10  # ready DGDs per namespace, so `list` and `status` read real objects
+
+
+@dataclass
+class Served:
+    """A running server (``port``) and the stand-ins behind it (``k8s`` None when bare)."""
+
+    port: int
+    slack: Any  # SlackStandIn
+    k8s: Any = None  # StandIn
+
+    @property
+    def bare(self) -> bool:
+        return self.k8s is None
+
+    def slow_cluster(self, seconds: float) -> None:
+        """Every Kubernetes API answer takes ``seconds`` longer (the stand-in's fault)."""
+        if self.k8s is not None and seconds > 0:
+            self.k8s.faults.add_latency(seconds)
+
+
+def seed_name(index: int) -> str:
+    return f"seeded-{index:02d}"
+
+
+def _seed(store: Any) -> None:
+    from bot.catalog import load_catalog  # noqa: PLC0415
+    from bot.dynamo import SlackOrigin, render_dgd  # noqa: PLC0415
+    from bot.request import parse_request  # noqa: PLC0415
+    from bot.sim.operator import make_ready  # noqa: PLC0415
+
+    catalog = load_catalog()
+    request = parse_request(
+        {"model": "Qwen/Qwen3-0.6B", "name": "seed", "namespace": NAMESPACES[0], "engine": "vllm"},
+        catalog=catalog,
+    )
+    origin = SlackOrigin(user="U0ALICE", channel="C0GENERAL", thread_ts=None)
+    template = render_dgd(request, image=IMAGE, origin=origin)
+    for namespace in NAMESPACES:
+        for index in range(SEEDED):
+            dgd = copy.deepcopy(template)
+            dgd["metadata"].update(name=seed_name(index), namespace=namespace)
+            make_ready(store, dgd, with_pods=True)
+
+
+@contextmanager
+def _child(*args: str) -> Iterator[int]:
+    """``stack.py serve *args`` in a child process; yields its port, stops it on exit."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "serve", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()  # the child's first line, once it serves
+        if not line:
+            raise RuntimeError(f"benchmark server did not start (exit {child.wait(10)})")
+        yield int(json.loads(line)["port"])
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()  # the child's signal to stop
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=5)
+
+
+@contextmanager
+def running_stack(*, handoff: bool = False) -> Iterator[Served]:
+    """Our app, its listeners, the stand-ins; see the module docstring. ``handoff``: see
+    :func:`_hand_off_commands`."""
+    from bot.sim.operator import SimOperator  # noqa: PLC0415
+    from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
+    from bot.sim.standin import StandIn, default_crd_path  # noqa: PLC0415
+
+    with (
+        StandIn(crd_path=default_crd_path(), seed_namespaces=NAMESPACES) as k8s,
+        SlackStandIn() as slack,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        _seed(k8s.store)
+        operator = SimOperator(k8s.store, ready_after=0.3, tick=0.05)
+        operator.start()
+        kubeconfig = k8s.write_kubeconfig(Path(tmp) / "kubeconfig")
+        args = ["--kubeconfig", str(kubeconfig), "--slack-url", slack.url, "--token", slack.token]
+        try:
+            with _child(*args, *(["--handoff"] if handoff else [])) as port:
+                try:
+                    yield Served(port, slack, k8s)
+                finally:
+                    k8s.faults.clear()  # calls still in flight finish at once
+        finally:
+            operator.stop()
+
+
+@contextmanager
+def bare_stack() -> Iterator[Served]:
+    """A Bolt App whose only handler acks, behind the same server stack as ours."""
+    from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
+
+    with SlackStandIn() as slack, _child("--bare", "--slack-url", slack.url) as port:
+        yield Served(port, slack)
+
+
+# --- the child: the bot (or the bare app) behind the production server stack ---------------
+
+
+def _our_bolt(kubeconfig: str, slack_url: str, token: str, *, handoff: bool) -> Any:
+    from slack_sdk import WebClient  # noqa: PLC0415
+
+    from bot.app import AppContext, build_bolt_app  # noqa: PLC0415
+    from bot.catalog import load_catalog  # noqa: PLC0415
+    from bot.cluster import Cluster  # noqa: PLC0415
+    from bot.service import DeploymentService  # noqa: PLC0415
+    from bot.settings import load_settings  # noqa: PLC0415
+
+    settings = load_settings(
+        namespaces=list(NAMESPACES),
+        default_namespace=NAMESPACES[0],
+        slack_api_url="http://127.0.0.1:1/api/",  # the Web client below uses the stand-in
+        sim_ready_after=0.3,
+    )
+    cluster = Cluster(kubeconfig, settings=settings)
+    catalog = load_catalog()
+    context = AppContext(
+        settings=settings,
+        catalog=catalog,
+        service=DeploymentService(cluster=cluster, catalog=catalog, settings=settings),
+    )
+    client = WebClient(token=token, base_url=slack_url)
+    bolt = build_bolt_app(context, client=client, signing_secret=SECRET, socket_mode=False)
+    if handoff:
+        _hand_off_commands(bolt, settings.command)
+    return bolt, context
+
+
+def _bare_bolt(slack_url: str) -> Any:
+    from slack_bolt import Ack, App  # noqa: PLC0415
+    from slack_sdk import WebClient  # noqa: PLC0415
+
+    # Same options as build_bolt_app, so only the listeners differ.
+    bolt = App(
+        client=WebClient(token="xoxb-unused", base_url=slack_url),
+        signing_secret=SECRET,
+        token_verification_enabled=False,
+        request_verification_enabled=True,
+        process_before_response=False,
+    )
+
+    def only_ack(ack: Ack) -> None:
+        ack()
+
+    bolt.command("/dynamote")(only_ack)
+    return bolt
+
+
+def _hand_off_commands(bolt: Any, command: str) -> None:
+    """What-if for the ack rows: the slash command acks, then runs on the app's own pool.
+
+    Bolt runs each listener on a pool of 5 threads and sends the ack only once the listener
+    has called ``ack()``; ``handle_command`` keeps its thread through the cluster calls after
+    its ack, so with a slow cluster the next commands wait for a thread before they can ack.
+    This puts a listener in front that acks and hands the real ``handle_command`` to
+    ``AppContext.executor`` (bypassing its middleware: a measurement, not the fix itself).
+    """
+    from bot.listeners.commands import handle_command  # noqa: PLC0415
+
+    def ack_then_hand_off(
+        ack: Any,
+        command: dict[str, Any],
+        body: dict[str, Any],
+        respond: Any,
+        client: Any,
+        dynamote: Any,
+    ) -> None:
+        ack()
+        dynamote.executor.submit(
+            handle_command, lambda *_a, **_k: None, command, body, respond, client, dynamote
+        )
+
+    bolt.command(command)(ack_then_hand_off)
+    bolt._listeners.insert(0, bolt._listeners.pop())  # first match wins in Bolt
+
+
+def serve(argv: list[str]) -> None:
+    """The child: serve until stdin closes, then stop and drop queued listener work."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bare", action="store_true")
+    parser.add_argument("--handoff", action="store_true")
+    parser.add_argument("--kubeconfig", default="")
+    parser.add_argument("--slack-url", required=True)
+    parser.add_argument("--token", default="")
+    args = parser.parse_args(argv)
+    # Quiet: Bolt's "didn't call ack()" is counted in the rows as a non-200 answer, and work
+    # cut off at the end fails with "connection refused"; waitress warns of queued requests.
+    if os.environ.get("DYNAMOTE_BENCH_LOG"):  # to debug a benchmark: the child's log
+        logging.basicConfig(level=logging.INFO)
+    else:
+        logging.getLogger().addHandler(logging.NullHandler())
+        threading.excepthook = lambda _args: None
+
+    from bot.health import Health  # noqa: PLC0415
+    from bot.server import build_wsgi_app, serve_http  # noqa: PLC0415
+
+    context = None
+    if args.bare:
+        bolt = _bare_bolt(args.slack_url)
+    else:
+        bolt, context = _our_bolt(args.kubeconfig, args.slack_url, args.token, handoff=args.handoff)
+    wsgi = build_wsgi_app(health=Health(lambda: True), bolt_app=bolt, signing_secret=SECRET)
+    server = serve_http(wsgi, host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.run, name="bench-waitress", daemon=True)
+    thread.start()
+    print(json.dumps({"port": server.port}), flush=True)
+    sys.stdin.read()  # until the parent closes it
+    server.close()
+    thread.join(timeout=10)
+    # Queued listener work is dropped; work already running finishes (the parent has cleared
+    # the cluster's latency), so no connection to the stand-ins is cut mid-request.
+    bolt.listener_runner.listener_executor.shutdown(wait=True, cancel_futures=True)
+    if context is not None:
+        context.executor.shutdown(wait=True, cancel_futures=True)
+        context.service.cluster.close()
+    sys.stdout.flush()
+    os._exit(0)  # threads still waiting on a slow call need not be joined
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.01) -> bool:
+    """Poll ``condition`` until true or ``timeout`` seconds pass; says which."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["serve"]:
+        serve(sys.argv[2:])
