@@ -119,6 +119,14 @@ class DeploymentService:
         deployments = [deployment_from(dgd, pods.get(_key(dgd), ()), now=now) for dgd in dgds]
         return sorted(deployments, key=lambda d: (d.created_at or now, d.name), reverse=True)
 
+    def deployments_for(
+        self, *, scope: str, user: str, namespace: str | None = None
+    ) -> list[Deployment]:
+        """What a list shows: ``all`` or the user's (``mine``), in one namespace or all."""
+        namespaces = [self.namespace_for(namespace)] if namespace else self.namespaces
+        deployments = self.list_deployments(namespaces)
+        return deployments if scope == "all" else [d for d in deployments if d.requester == user]
+
     def get_deployment(self, namespace: str, name: str) -> Deployment:
         """One deployment with its pods and their events (for details and announcements)."""
         self.check_name(name)

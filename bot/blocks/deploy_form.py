@@ -181,7 +181,7 @@ def with_model(form: DeployForm, catalog: Catalog, model_id: str) -> DeployForm:
 
 def _revision(block_id: str) -> int:
     suffix = block_id.rpartition(".")[2]
-    return int(suffix) if suffix.isdigit() else -1
+    return int(suffix) if suffix.isascii() and suffix.isdigit() else -1
 
 
 def _latest_values(state_values: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

@@ -82,7 +82,12 @@ def text_input(
 def number_input(action_id: str, value: str, *, low: int, high: int | None) -> NumberInputElement:
     # Slack refuses an initial value outside min..max, so an odd one is left for the user to fix.
     text = value.strip()
-    fits = text.isdigit() and low <= int(text) and (high is None or int(text) <= high)
+    fits = (
+        text.isascii()
+        and text.isdigit()
+        and low <= int(text)
+        and (high is None or int(text) <= high)
+    )
     return NumberInputElement(
         action_id=action_id,
         is_decimal_allowed=False,

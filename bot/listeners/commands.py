@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from bot.app import AppContext
 from bot.blocks.cluster import build_cluster_status
 from bot.blocks.common import Message
-from bot.blocks.deployments import build_delete_prompt, build_deployment_list, build_details
+from bot.blocks.deployments import build_delete_prompt, build_details
 from bot.blocks.help import build_help
 from bot.blocks.models import build_models
 from bot.blocks.policy import build_denial
@@ -31,6 +31,7 @@ from bot.commands import (
     subcommand_of,
 )
 from bot.listeners.deploy_modal import open_deploy_modal
+from bot.listeners.deployments import list_message
 from bot.listeners.guard import command_action, guarded, may_delete
 from bot.listeners.replies import explain, reply
 from bot.metrics import COMMANDS
@@ -106,15 +107,7 @@ def _dispatch(
                 respond=respond,
             )
         case ListDeployments(scope=scope, namespace=namespace):
-            namespaces = [service.namespace_for(namespace)] if namespace else service.namespaces
-            deployments = service.list_deployments(namespaces)
-            if scope == "mine":
-                deployments = [d for d in deployments if d.requester == user]
-            answer(
-                build_deployment_list(
-                    deployments, scope=scope, namespace=namespace, page=0, now=dynamote.now()
-                )
-            )
+            answer(list_message(dynamote, scope=scope, user=user, namespace=namespace, page=0))
         case Status(name=name, namespace=namespace):
             deployment = service.get_deployment(service.namespace_for(namespace), name)
             answer(build_details(deployment, now=dynamote.now()))

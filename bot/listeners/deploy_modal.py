@@ -182,6 +182,13 @@ def handle_model_select(
 ) -> None:
     """A new model: rebuild with its engines and name, keeping everything else typed."""
     ack()
+    try:
+        _follow_model_change(body, client, dynamote)
+    except Exception:
+        log.exception("Failed to follow a model change in the deploy modal")
+
+
+def _follow_model_change(body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
     view = body.get("view") or {}
     metadata = _metadata(view)
     form = read_deploy_form((view.get("state") or {}).get("values") or {})

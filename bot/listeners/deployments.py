@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from bot.app import AppContext
 from bot.audit import Outcome, audit
+from bot.blocks.common import Message
 from bot.blocks.deployments import build_deleted_notice, build_deployment_list, build_details
 from bot.blocks.ids import (
     ACTION_BROWSE_MODELS,
@@ -149,20 +150,26 @@ def _list_page(
 ) -> None:
     try:
         page = _page_value(body)
-        namespace = str(page.get("namespace") or "") or None
-        service = dynamote.service
-        namespaces = [service.namespace_for(namespace)] if namespace else service.namespaces
-        deployments = service.list_deployments(namespaces)
-        scope = "all" if page.get("scope") == "all" else "mine"
-        if scope == "mine":
-            deployments = [d for d in deployments if d.requester == _user(body)]
-        message = build_deployment_list(
-            deployments, scope=scope, namespace=namespace, page=_page_number(page),
-            now=dynamote.now(),
-        )  # fmt: skip
+        message = list_message(
+            dynamote,
+            scope="all" if page.get("scope") == "all" else "mine",
+            user=_user(body),
+            namespace=str(page.get("namespace") or "") or None,
+            page=_page_number(page),
+        )
         reply(message, body=body, respond=respond, client=client, replace=True)
     except Exception as error:
         reply(explain(error, doing="list deployments"), body=body, respond=respond, client=client)
+
+
+def list_message(
+    dynamote: AppContext, *, scope: str, user: str, namespace: str | None, page: int
+) -> Message:
+    """The deployment list a person asked for, as a message (commands and buttons)."""
+    deployments = dynamote.service.deployments_for(scope=scope, user=user, namespace=namespace)
+    return build_deployment_list(
+        deployments, scope=scope, namespace=namespace, page=page, now=dynamote.now()
+    )
 
 
 def _page_value(body: dict[str, Any]) -> dict[str, Any]:
@@ -192,10 +199,7 @@ def _my_deployments(
     body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
     try:
-        mine = [d for d in dynamote.service.list_deployments() if d.requester == _user(body)]
-        message = build_deployment_list(
-            mine, scope="mine", namespace=None, page=0, now=dynamote.now()
-        )
+        message = list_message(dynamote, scope="mine", user=_user(body), namespace=None, page=0)
         reply(message, body=body, respond=respond, client=client)
     except Exception as error:
         reply(

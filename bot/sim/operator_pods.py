@@ -137,7 +137,7 @@ def replica_index(pod_name: str, prefix: str) -> int | None:
     """``<prefix>-<n>-<suffix>`` -> n."""
     rest = pod_name[len(prefix) + 1 :] if pod_name.startswith(prefix + "-") else ""
     index = rest.split("-", 1)[0]
-    return int(index) if index.isdigit() else None
+    return int(index) if index.isascii() and index.isdigit() else None
 
 
 def unschedulable_status(message: str) -> Obj:

@@ -132,7 +132,7 @@ class PodTracks:
 
 def _node_index(name: str) -> int:
     tail = name.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
+    return int(tail) if tail.isascii() and tail.isdigit() else 0
 
 
 def _catalog_lookup() -> Callable[[str], int | None]:

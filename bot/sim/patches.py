@@ -40,7 +40,7 @@ def _pointer(path: str) -> list[str]:
 def _index(container: list[Any], segment: str, *, adding: bool) -> int:
     if adding and segment == "-":
         return len(container)
-    if not segment.isdigit():
+    if not (segment.isascii() and segment.isdigit()):
         raise PatchError(f"invalid array index {segment!r}")
     index = int(segment)
     if index > len(container) or (not adding and index == len(container)):

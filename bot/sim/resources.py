@@ -370,7 +370,7 @@ def _page(items: list[Json], query: dict[str, str]) -> tuple[list[Json], str, in
 
 def _tail(text: str, request: ApiRequest) -> str:
     tail = request.query.get("tailLines")
-    if tail and tail.isdigit():
+    if tail and tail.isascii() and tail.isdigit():
         lines = text.splitlines(keepends=True)
         return "".join(lines[-int(tail) :]) if int(tail) else ""
     return text

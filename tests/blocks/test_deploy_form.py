@@ -291,3 +291,9 @@ def test_real_request_errors_land_on_blocks_of_the_modal(catalog: Catalog) -> No
         parse_request(bad.to_request_data(), catalog=catalog)
     mapped = error_blocks(caught.value.errors, 2)
     assert {"name.2", "engine.2", "replicas.2", "memory.2"} <= set(mapped)
+
+
+def test_a_block_id_with_a_non_ascii_digit_suffix_is_read_without_crashing() -> None:
+    # "²".isdigit() is True but int("²") fails: hypothesis found this through Slack payloads.
+    form = read_deploy_form({"name.²": {"name": {"type": "plain_text_input", "value": "x"}}})
+    assert form.name == "x"
