@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -72,11 +73,20 @@ def _target(value: str, dynamote: AppContext) -> tuple[str, str]:
     return service.namespace_for(namespace or None), service.check_name(name)
 
 
-def handle_view(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
-) -> None:
-    ack()
-    dynamote.after_ack(lambda: _view(body, respond, client, dynamote), doing="show a deployment")
+Work = Callable[[dict[str, Any], Respond, WebClient, AppContext], None]
+
+
+def _acked_then(work: Work, *, doing: str) -> Callable[..., None]:
+    """A listener that acks, then hands ``work`` off the Bolt thread that ran the ack."""
+
+    # Bolt injects arguments by these positional parameter names.
+    def handler(
+        ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+    ) -> None:
+        ack()
+        dynamote.after_ack(lambda: work(body, respond, client, dynamote), doing=doing)
+
+    return handler
 
 
 def _view(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext) -> None:
@@ -90,15 +100,6 @@ def _view(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: A
         reply(
             explain(error, doing="show that deployment"), body=body, respond=respond, client=client
         )
-
-
-def handle_delete(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
-) -> None:
-    ack()
-    dynamote.after_ack(
-        lambda: _delete(body, respond, client, dynamote), doing="delete a deployment"
-    )
 
 
 def _delete(
@@ -134,15 +135,6 @@ def _delete(
     audit_delete(deployment, user=user, channel=channel, outcome="deleted")
     # The card's thread hears about it from the notifier, which announces every deletion.
     reply(build_deleted_notice(deployment, by_user=user), body=body, respond=respond, client=client)
-
-
-def handle_list_page(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
-) -> None:
-    ack()
-    dynamote.after_ack(
-        lambda: _list_page(body, respond, client, dynamote), doing="page the deployment list"
-    )
 
 
 def _list_page(
@@ -186,15 +178,6 @@ def _page_number(page: dict[str, Any]) -> int:
     return number if isinstance(number, int) and not isinstance(number, bool) else 0
 
 
-def handle_my_deployments(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
-) -> None:
-    ack()
-    dynamote.after_ack(
-        lambda: _my_deployments(body, respond, client, dynamote), doing="list a user's deployments"
-    )
-
-
 def _my_deployments(
     body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
@@ -205,6 +188,13 @@ def _my_deployments(
         reply(
             explain(error, doing="list your deployments"), body=body, respond=respond, client=client
         )
+
+
+# Each button acks at once; its cluster-bound work runs on Dynamote's pool (AppContext.after_ack).
+handle_view = _acked_then(_view, doing="show a deployment")
+handle_delete = _acked_then(_delete, doing="delete a deployment")
+handle_list_page = _acked_then(_list_page, doing="page the deployment list")
+handle_my_deployments = _acked_then(_my_deployments, doing="list a user's deployments")
 
 
 def handle_browse_models(
