@@ -120,7 +120,7 @@ _CAUSES = (
     ),
     (
         lambda r: r["section"] == "notifier" and "10,000" in r["what"],
-        "rss: ~100 MB of decoded objects, plus Known stubs pinning the last list's arenas",
+        "a sweep holds every DGD it keeps after triage (bot.notify.reading): many unsettled?",
     ),
     (
         lambda r: r["section"] == "startup",

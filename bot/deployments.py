@@ -23,7 +23,13 @@ from bot.dynamo import (
 )
 from bot.status import DeploymentStatus, compute_status
 
-__all__ = ["Deployment", "EndpointCommands", "deployment_from", "endpoint_commands"]
+__all__ = [
+    "Deployment",
+    "EndpointCommands",
+    "deployment_from",
+    "endpoint_commands",
+    "stored_request",
+]
 
 FRONTEND_PORT = 8000
 
@@ -74,7 +80,7 @@ def deployment_from(
     metadata = dgd.get("metadata") or {}
     annotations: dict[str, str] = dict(metadata.get("annotations") or {})
     labels = metadata.get("labels") or {}
-    request = _stored_request(annotations.get(ANNOTATION_REQUEST))
+    request = stored_request(annotations.get(ANNOTATION_REQUEST))
     model = str(request.get("model") or labels.get("dynamote.dev/model") or "unknown")
     return Deployment(
         name=str(metadata.get("name", "")),
@@ -97,7 +103,8 @@ def deployment_from(
     )
 
 
-def _stored_request(raw: str | None) -> dict[str, Any]:
+def stored_request(raw: str | None) -> dict[str, Any]:
+    """The request annotation as a dict; {} when it is missing or unreadable."""
     # A DGD edited by hand may carry anything here; show what can be read, never fail.
     if not raw:
         return {}

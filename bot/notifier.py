@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from bot.blocks.notifications import (
 )
 from bot.blocks.status_card import build_deleted_card, build_status_card
 from bot.cluster import Cluster, ClusterError, Conflict, NotFound
+from bot.cluster.slim import slim_dgd
 from bot.deployments import Deployment, deployment_from
 from bot.dynamo import (
     ANNOTATION_CHANNEL,
@@ -78,6 +79,7 @@ class _Run:
 
     now: datetime
     errors: list[str]
+    items: list[_Item] = field(default_factory=list)  # found by triage while listing
     replies: int = 0
     cards: int = 0
     log_tails: int = 0
@@ -143,12 +145,14 @@ class Notifier:
 
     def sweep(self) -> SweepReport:
         """Read every managed DGD and announce what changed. Never raises."""
-        return self._guarded(lambda: read_all(self._cluster, self._namespaces, self._needs_pods))
+        return self._guarded(
+            lambda run: read_all(self._cluster, self._namespaces, lambda d: self._triage(d, run))
+        )
 
     def sweep_keys(self, keys: Iterable[Key]) -> SweepReport:
         """Like :meth:`sweep` for a few DGDs (a watch saw them change)."""
         wanted = list(keys)
-        return self._guarded(lambda: read_some(self._cluster, wanted))
+        return self._guarded(lambda _run: read_some(self._cluster, wanted))
 
     def on_deleted(self, dgd: Mapping[str, Any]) -> None:
         """A watch's DELETED event: the last reply and the Deleted card, once. Never raises."""
@@ -163,14 +167,14 @@ class Notifier:
 
     # --- a sweep ---------------------------------------------------------------------------
 
-    def _guarded(self, read: Callable[[], Reading]) -> SweepReport:
+    def _guarded(self, read: Callable[[_Run], Reading]) -> SweepReport:
         with self._lock:
             if not self._may_send():
                 return SweepReport(skipped=True)
             started = time.perf_counter()
             run = _Run(self._now(), [])
             try:
-                reading = read()
+                reading = read(run)
             except ClusterError as error:
                 log.warning("Failed to read deployments for the sweep: %s", error.message)
                 return SweepReport(errors=(error.message,))
@@ -184,7 +188,7 @@ class Notifier:
                 run.errors.append(repr(error))
             SWEEP_DURATION.observe(time.perf_counter() - started)
             return SweepReport(
-                deployments=len(reading.dgds),
+                deployments=len(reading.listed) if reading.complete else len(reading.dgds),
                 replies=run.replies,
                 cards=run.cards,
                 kube_calls=reading.calls,
@@ -194,15 +198,16 @@ class Notifier:
     def _process(self, reading: Reading, run: _Run) -> None:
         if reading.complete:
             self._versions = (reading.dgd_version, reading.pod_version)
-        items: list[_Item] = []
-        trouble: dict[str, list[str]] = {}
+        items = list(run.items)
         for dgd in reading.dgds:
             item = self._consider(dgd, reading.pods_of(key_of(dgd)), run.now)
             if item is not None:
                 items.append(item)
-                names = troubled_pods(item.pods)
-                if names:
-                    trouble.setdefault(key_of(dgd)[0], []).extend(names)
+        trouble: dict[str, list[str]] = {}
+        for item in items:
+            names = troubled_pods(item.pods)
+            if names:
+                trouble.setdefault(key_of(item.dgd)[0], []).extend(names)
         events = read_events(self._cluster, trouble) if trouble else {}
         for item in _interleaved(items):
             self._handle(item, events.get(key_of(item.dgd)[0], []), run)
@@ -211,8 +216,23 @@ class Notifier:
             if uid not in self._deleted:
                 self._announce_deleted(stub, run)
 
-    def _needs_pods(self, dgd: Mapping[str, Any]) -> bool:
-        return not operator_ready(dgd)
+    def _triage(self, dgd: dict[str, Any], run: _Run) -> dict[str, Any] | None:
+        """While the list is parsed: settle a DGD now, or keep it to judge with its pods.
+
+        Unchanged Running DGDs are skipped; one its operator reports ready is judged without
+        pods (an item only when there is something to send); the rest wait for their pods.
+        """
+        key = key_of(dgd)
+        version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
+        if self._quiet.get(key) == version and key in self._known:
+            return None
+        slim = slim_dgd(dgd)
+        if not operator_ready(slim):
+            return slim
+        item = self._consider(slim, [], run.now)
+        if item is not None:
+            run.items.append(item)
+        return None
 
     def _consider(
         self, dgd: dict[str, Any], pods: list[dict[str, Any]], now: datetime
@@ -391,8 +411,7 @@ class Notifier:
     def _vanished(self, reading: Reading, run: _Run) -> None:
         """DGDs seen before and missing now: announce each deletion the watch did not."""
         if reading.complete:
-            listed = {key_of(dgd) for dgd in reading.dgds}
-            gone = [key for key in self._known if key not in listed]
+            gone = [key for key in self._known if key not in reading.listed]
         else:
             gone = [key for key in reading.missing if key in self._known]
         for key in gone:

@@ -49,6 +49,7 @@ from bot.cluster.permissions import (
     access_review,
     check_from_review,
 )
+from bot.cluster.slim import slim_dgd, slim_pod
 from bot.cluster.versions import VersionCache, choose_version, group_versions, serves_dgds
 from bot.cluster.watching import WatchEvent, merge_streams
 
@@ -217,15 +218,30 @@ class Cluster:
         """Dynamote's DGDs: one call per namespace, or one cluster-wide call for None."""
         return self.snapshot_managed_dgds(namespaces).items
 
-    def snapshot_managed_dgds(self, namespaces: Sequence[str] | None = None) -> Snapshot:
-        """Like :meth:`list_managed_dgds`, with a resourceVersion to start a watch from."""
+    def snapshot_managed_dgds(
+        self,
+        namespaces: Sequence[str] | None = None,
+        *,
+        keep: Callable[[dict[str, Any]], dict[str, Any] | None] = slim_dgd,
+    ) -> Snapshot:
+        """Like :meth:`list_managed_dgds`, with a resourceVersion to start a watch from.
+
+        Each DGD is passed to ``keep`` as soon as it is parsed; the snapshot holds what it
+        returns (by default the DGD slimmed, ``bot.cluster.slim``), None drops the DGD. A
+        sweep keeps only the few DGDs it still has to act on, so 10,000 DGDs never sit in
+        memory at once.
+        """
         version = self._dgd_version()
         custom = self._apis.custom
 
         def list_one(namespace: str | None) -> Any:
             call, args = _dgd_list_call(custom, version, namespace)
-            return self._api.json(
-                _dgd("list", namespace), call, *args, label_selector=MANAGED_SELECTOR
+            return self._api.list_json(
+                _dgd("list", namespace),
+                call,
+                *args,
+                project=keep,
+                label_selector=MANAGED_SELECTOR,
             )
 
         return snapshot(namespaces, list_one)
@@ -308,7 +324,9 @@ class Cluster:
         def list_one(namespace: str | None) -> Any:
             call, args = _pod_list_call(core, namespace)
             target = Target("list", "pods", namespace=namespace)
-            return self._api.json(target, call, *args, label_selector=label_selector)
+            return self._api.list_json(
+                target, call, *args, project=slim_pod, label_selector=label_selector
+            )
 
         return snapshot(namespaces, list_one)
 

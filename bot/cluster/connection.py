@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.cluster.errors import NotConfigured, Target, raising_cluster_errors
+from bot.cluster.listing import parse_list
 from bot.cluster.watching import WatchEvent, watch_events
 
 __all__ = ["Apis", "Connection", "Snapshot", "load_api_client", "snapshot"]
@@ -119,6 +120,27 @@ class Connection:
             gc.freeze()
             return parsed
 
+    def list_json(
+        self,
+        target: Target,
+        call: Callable[..., Any],
+        *args: Any,
+        project: Callable[[dict[str, Any]], Any],
+        **kwargs: Any,
+    ) -> Any:
+        """A list answer parsed as it streams in, each item passed through ``project``
+        (which may return None to drop it; see ``bot.cluster.listing``)."""
+        with raising_cluster_errors(target):
+            response = call(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
+            try:
+                with _gc_paused():
+                    gc.unfreeze()  # what the previous list froze goes back to the oldest generation
+                    parsed = parse_list(response.stream(_LIST_CHUNK), project)
+                    gc.freeze()
+                    return parsed
+            finally:
+                response.release_conn()
+
     def get_path(self, path: str, target: Target) -> Any:
         """GET a path the client has no typed method for (discovery documents), parsed."""
         from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
@@ -170,6 +192,7 @@ class Connection:
 # it. The cost of freezing: cycles that were already garbage at that moment wait for the next
 # big answer's unfreeze (one sweep interval) to be collected. Small answers are left alone.
 _PAUSE_GC_ABOVE = 256 * 1024
+_LIST_CHUNK = 64 * 1024  # list answers are read this much at a time (see bot.cluster.listing)
 _gc_lock = threading.Lock()
 _gc_pausers = 0  # threads parsing with the GC paused; the last one out restores it
 _gc_was_enabled = False

@@ -9,11 +9,13 @@ backoff after Slack failures.
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.deployments import stored_request
 from bot.dynamo import (
     ANNOTATION_CHANNEL,
     ANNOTATION_DELETED_BY,
@@ -25,41 +27,103 @@ from bot.dynamo import (
 )
 from bot.notify.state import Announced
 
-__all__ = ["Backoff", "Known", "RecentSet", "known_from", "pending_over", "stub_of"]
-
-_KEPT_ANNOTATIONS = (
-    ANNOTATION_CHANNEL,
-    ANNOTATION_DELETED_BY,
-    ANNOTATION_REQUEST,
-    ANNOTATION_REQUESTER,
-    ANNOTATION_THREAD,
-)
-_KEPT_LABELS = (LABEL_ENGINE, LABEL_MODEL)
+__all__ = [
+    "Backoff",
+    "Known",
+    "RecentSet",
+    "card_of",
+    "known_from",
+    "pending_over",
+    "stub_from_card",
+    "stub_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """A DGD as last seen: enough to announce its deletion once it is gone."""
+    """A DGD as last seen: enough to announce its deletion once it is gone.
+
+    ``card`` is one compact string (see :func:`card_of`), not a dict of strings taken from
+    the decoded list: at 10,000 DGDs those scattered small objects would keep most of every
+    list's memory from being reused by the next one.
+    """
 
     uid: str
     resource_version: str
-    stub: Mapping[str, Any]  # metadata only: name, namespace, uid, the annotations we use
+    card: str
+
+    @property
+    def stub(self) -> dict[str, Any]:
+        return stub_from_card(self.uid, self.card)
+
+
+# The fields of a card string, in order.
+_CARD_FIELDS = (
+    "namespace",
+    "name",
+    "channel",
+    "thread",
+    "requester",
+    "deleted_by",
+    "model",
+    "engine",
+)
+
+
+def card_of(dgd: Mapping[str, Any]) -> str:
+    """What the deletion reply and the Deleted card need of a DGD, as one JSON array string."""
+    metadata = dgd.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    labels = metadata.get("labels") or {}
+    request = stored_request(annotations.get(ANNOTATION_REQUEST))
+    fields = (
+        metadata.get("namespace", ""),
+        metadata.get("name", ""),
+        annotations.get(ANNOTATION_CHANNEL),
+        annotations.get(ANNOTATION_THREAD),
+        annotations.get(ANNOTATION_REQUESTER),
+        annotations.get(ANNOTATION_DELETED_BY),
+        request.get("model") or labels.get(LABEL_MODEL),
+        request.get("engine") or labels.get(LABEL_ENGINE),
+    )
+    return json.dumps([None if f is None else str(f) for f in fields], separators=(",", ":"))
+
+
+def stub_from_card(uid: str, card: str) -> dict[str, Any]:
+    """A metadata-only DGD that ``deployment_from`` reads as the deployment the card told of."""
+    try:
+        values = json.loads(card)
+    except ValueError:
+        values = []
+    if not isinstance(values, list):
+        values = []
+    fields = dict(zip(_CARD_FIELDS, [*values, *[None] * len(_CARD_FIELDS)], strict=False))
+    annotations = {
+        key: str(fields[field])
+        for key, field in (
+            (ANNOTATION_CHANNEL, "channel"),
+            (ANNOTATION_THREAD, "thread"),
+            (ANNOTATION_REQUESTER, "requester"),
+            (ANNOTATION_DELETED_BY, "deleted_by"),
+        )
+        if fields[field]
+    }
+    request = {k: str(fields[k]) for k in ("model", "engine") if fields[k]}
+    if request:
+        annotations[ANNOTATION_REQUEST] = json.dumps(request)
+    return {
+        "metadata": {
+            "name": str(fields["name"] or ""),
+            "namespace": str(fields["namespace"] or ""),
+            "uid": uid,
+            "annotations": annotations,
+        }
+    }
 
 
 def stub_of(dgd: Mapping[str, Any]) -> dict[str, Any]:
     """A metadata-only copy of a DGD carrying just what the deletion reply needs."""
-    metadata = dgd.get("metadata") or {}
-    annotations = metadata.get("annotations") or {}
-    labels = metadata.get("labels") or {}
-    return {
-        "metadata": {
-            "name": metadata.get("name", ""),
-            "namespace": metadata.get("namespace", ""),
-            "uid": metadata.get("uid", ""),
-            "annotations": {k: annotations[k] for k in _KEPT_ANNOTATIONS if k in annotations},
-            "labels": {k: labels[k] for k in _KEPT_LABELS if k in labels},
-        }
-    }
+    return stub_from_card(str((dgd.get("metadata") or {}).get("uid", "")), card_of(dgd))
 
 
 def known_from(dgd: Mapping[str, Any], previous: Known | None) -> Known:
@@ -68,7 +132,7 @@ def known_from(dgd: Mapping[str, Any], previous: Known | None) -> Known:
     version = str(metadata.get("resourceVersion", ""))
     if previous is not None and previous.resource_version == version:
         return previous
-    return Known(str(metadata.get("uid", "")), version, stub_of(dgd))
+    return Known(str(metadata.get("uid", "")), version, card_of(dgd))
 
 
 class RecentSet:

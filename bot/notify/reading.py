@@ -1,8 +1,8 @@
 """The cluster reads of one sweep, in a number of calls that does not grow with deployments.
 
-A full sweep lists the managed DGDs once per allowed namespace, then the pods of every Dynamo
-graph (``DGD_NAME_LABEL`` exists) once per namespace that has a DGD not ready yet, and groups
-the pods by their DGD. Events are read
+A full sweep lists the managed DGDs once per allowed namespace, handing each to a triage as it
+is parsed, then the pods of every Dynamo graph (``DGD_NAME_LABEL`` exists) once per namespace
+where triage kept a DGD, and groups the pods by their DGD. Events are read
 only for deployments in trouble: one call per namespace that has some. A targeted sweep (after
 a watch event) reads just the deployments it names: one get and one pod list each.
 """
@@ -25,10 +25,11 @@ Obj = dict[str, Any]
 
 @dataclass(frozen=True)
 class Reading:
-    """DGDs as listed, their pods, and (full sweeps) the resourceVersions to watch from."""
+    """DGDs to judge, their pods, and (full sweeps) the resourceVersions to watch from."""
 
     dgds: list[Obj]
     pods: Mapping[Key, list[Obj]]
+    listed: frozenset[Key] = frozenset()  # a full sweep: every managed DGD, triaged or not
     missing: frozenset[Key] = frozenset()  # asked for by a targeted sweep, not found
     dgd_version: str | None = None
     pod_version: str | None = None
@@ -45,16 +46,25 @@ def key_of(obj: Mapping[str, Any]) -> Key:
 
 
 def read_all(
-    cluster: Cluster, namespaces: Sequence[str], needs_pods: Callable[[Obj], bool]
+    cluster: Cluster, namespaces: Sequence[str], triage: Callable[[Obj], Obj | None]
 ) -> Reading:
-    """Every managed DGD in ``namespaces`` (one call each) and, in the namespaces where some
-    DGD ``needs_pods``, every Dynamo pod (one more call each).
+    """Every managed DGD in ``namespaces`` (one call each) and the pods of the ones that need
+    them (one more call per namespace that has such a DGD).
 
-    A DGD its operator reports ready needs no pods to be judged Running, and in a big cluster
-    the pod list is half the sweep's cost; the pod watch still covers those pods.
+    Each DGD goes to ``triage`` as soon as it is parsed. Triage deals with it there and then
+    (returns None) or returns it to be judged with its pods: a DGD its operator reports ready
+    needs no pods to be judged Running, and in a big cluster the pod list is half the sweep's
+    cost (the pod watch still covers those pods). So a steady sweep of 10,000 DGDs never holds
+    more than one of them at a time.
     """
-    dgds = cluster.snapshot_managed_dgds(namespaces)
-    wanted = sorted({key_of(dgd)[0] for dgd in dgds.items if needs_pods(dgd)})
+    listed: set[Key] = set()
+
+    def keep(dgd: Obj) -> Obj | None:
+        listed.add(key_of(dgd))
+        return triage(dgd)
+
+    dgds = cluster.snapshot_managed_dgds(namespaces, keep=keep)
+    wanted = sorted({key_of(dgd)[0] for dgd in dgds.items})
     pods = cluster.snapshot_pods(wanted, DGD_NAME_LABEL) if wanted else None
     calls = len(namespaces) + len(wanted)
     SWEEP_API_CALLS.labels(api="kubernetes").inc(calls)
@@ -64,6 +74,7 @@ def read_all(
     return Reading(
         dgds=dgds.items,
         pods=_by_dgd(pods.items) if pods else {},
+        listed=frozenset(listed),
         dgd_version=dgd_version,
         pod_version=(pods.resource_version or None) if pods else dgd_version,
         calls=calls,
