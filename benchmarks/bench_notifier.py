@@ -225,10 +225,14 @@ def sweep_child(kubeconfig: str, slack_url: str, token: str) -> None:
 
     from bot.cluster import Cluster  # noqa: PLC0415
     from bot.notifier import Notifier  # noqa: PLC0415
+    from bot.notify.ledger import CardLedger  # noqa: PLC0415
 
     settings = _settings()
     cluster = Cluster(kubeconfig, settings=settings)
-    notifier = Notifier(cluster, WebClient(token=token, base_url=slack_url), settings)
+    # As in production: the card ledger is read on the first sweep and kept after each.
+    ledger = CardLedger(cluster, namespace=NAMESPACE, name="bench-cards")
+    client = WebClient(token=token, base_url=slack_url)
+    notifier = Notifier(cluster, client, settings, ledger=ledger)
     rss_before = _max_rss_mb()
     cpu, wall = [], []
     profile = os.environ.get("DYNAMOTE_BENCH_PROFILE")

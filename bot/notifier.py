@@ -31,7 +31,7 @@ from bot.blocks.notifications import (
     build_trouble_reply,
 )
 from bot.blocks.status_card import build_deleted_card, build_status_card
-from bot.cluster import Cluster, ClusterError, Conflict, NotFound
+from bot.cluster import AlreadyExists, Cluster, ClusterError, Conflict, NotFound
 from bot.cluster.slim import slim_dgd
 from bot.deployments import Deployment, deployment_from
 from bot.dynamo import (
@@ -42,7 +42,17 @@ from bot.dynamo import (
 )
 from bot.metrics import SWEEP_DURATION
 from bot.notify.changes import Plan, after_reply, card_signature, effective, plan
-from bot.notify.memory import Backoff, Known, RecentSet, known_from, pending_over, stub_of
+from bot.notify.ledger import CardLedger
+from bot.notify.memory import (
+    Backoff,
+    Known,
+    RecentSet,
+    card_of,
+    known_from,
+    pending_over,
+    stub_from_card,
+    stub_of,
+)
 from bot.notify.pacer import Pacer
 from bot.notify.reading import Key, Reading, key_of, read_all, read_events, read_some
 from bot.notify.sender import Sender, SendError
@@ -111,6 +121,7 @@ class Notifier:
         pacer: Pacer | None = None,
         now: Callable[[], datetime] = _utcnow,
         may_send: Callable[[], bool] = lambda: True,
+        ledger: CardLedger | None = None,
     ) -> None:
         self._cluster = cluster
         self._namespaces = list(settings.allowed_namespaces)
@@ -128,6 +139,8 @@ class Notifier:
         self._deleted = RecentSet()
         self._undelivered: dict[str, Mapping[str, Any]] = {}  # uid -> stub, reply failed
         self._backoff = Backoff()
+        self._ledger = ledger
+        self._ledger_read = False  # read once per leadership, before it is first written
         self._versions: tuple[str | None, str | None] = (None, None)
         self._changes = 0
 
@@ -160,16 +173,22 @@ class Notifier:
             if not self._may_send():
                 return
             self._known.pop(key_of(dgd), None)
+            run = _Run(self._now(), [])
             try:
-                self._announce_deleted(stub_of(dgd), _Run(self._now(), []))
+                self._announce_deleted(stub_of(dgd), run)
             except Exception:
                 log.exception("Failed to announce the deletion of %s", key_of(dgd))
+            # Saved now, not at the next sweep: a restart in between would announce it again.
+            # Only once a full sweep has read the ledger: before that, memory is incomplete.
+            if self._ledger is not None and self._ledger_read:
+                self._keep_ledger(self._ledger, run)
 
     # --- a sweep ---------------------------------------------------------------------------
 
     def _guarded(self, read: Callable[[_Run], Reading]) -> SweepReport:
         with self._lock:
             if not self._may_send():
+                self._ledger_read = False  # whoever leads next reads it again
                 return SweepReport(skipped=True)
             started = time.perf_counter()
             run = _Run(self._now(), [])
@@ -215,6 +234,8 @@ class Notifier:
         for uid, stub in list(self._undelivered.items()):
             if uid not in self._deleted:
                 self._announce_deleted(stub, run)
+        if reading.complete and self._ledger is not None:
+            self._keep_ledger(self._ledger, run)
 
     def _triage(self, dgd: dict[str, Any], run: _Run) -> dict[str, Any] | None:
         """While the list is parsed: settle a DGD now, or keep it to judge with its pods.
@@ -428,6 +449,36 @@ class Notifier:
         except NotFound:
             return True
         return str((current.get("metadata") or {}).get("uid", "")) != uid
+
+    def _keep_ledger(self, ledger: CardLedger, run: _Run) -> None:
+        """After a full sweep: announce what vanished while no bot ran, then save the cards."""
+        try:
+            if not self._ledger_read:
+                self._announce_unseen(ledger.load(), run)
+                self._ledger_read = True
+            ledger.save(self._open_cards())
+        except (Conflict, AlreadyExists):
+            self._ledger_read = False  # another replica wrote it: read it again next sweep
+            log.info("The card ledger changed under us; reading it again next sweep")
+        except ClusterError as error:
+            run.errors.append(f"card ledger: {error.message}")
+            log.warning("Failed to keep the card ledger: %s", error.message)
+
+    def _announce_unseen(self, stored: Mapping[str, str], run: _Run) -> None:
+        """Cards in the ledger whose DGD this sweep did not list: deleted while no bot ran."""
+        seen = {known.uid for known in self._known.values()}
+        for uid, card in stored.items():
+            if uid in seen or uid in self._deleted or uid in self._undelivered:
+                continue
+            stub = stub_from_card(uid, card)
+            if self._confirm_gone(key_of(stub), uid):
+                self._announce_deleted(stub, run)
+
+    def _open_cards(self) -> dict[str, str]:
+        """uid -> card string of every DGD whose deletion is still to be announced."""
+        cards = {known.uid: known.card for known in self._known.values()}
+        cards.update((uid, card_of(stub)) for uid, stub in self._undelivered.items())
+        return cards
 
     def _announce_deleted(self, stub: Mapping[str, Any], run: _Run) -> None:
         metadata = stub.get("metadata") or {}

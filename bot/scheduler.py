@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 from bot.cluster import Cluster
 from bot.leader import LeaderElector, default_identity
 from bot.notifier import Notifier
+from bot.notify.ledger import CardLedger
 from bot.notify.pacer import Pacer
 from bot.notify.watcher import Watcher
 from bot.settings import Settings
@@ -108,8 +109,11 @@ class NotifierService:
             lease_duration=settings.lease_duration,
         )
         pacer = Pacer(settings.slack_channel_interval, sleep=self._stopping.wait)
+        ledger = CardLedger(
+            cluster, namespace=self.elector.namespace, name=f"{settings.lease_name}-cards"
+        )
         self.notifier = Notifier(
-            cluster, web_client, settings, pacer=pacer, may_send=self._may_send
+            cluster, web_client, settings, pacer=pacer, may_send=self._may_send, ledger=ledger
         )
         self.home = HomeRefresher(
             publish_home,

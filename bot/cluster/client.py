@@ -434,6 +434,28 @@ class Cluster:
         prefix = (LEASE_GROUP, "v1", target.namespace, "leases")
         return dict(self._api.json(target, call, *prefix, *args))
 
+    # --- the notifier's ledger (a ConfigMap in the bot's own namespace) --------------------
+
+    def get_config_map(self, namespace: str, name: str) -> dict[str, Any]:
+        """A ConfigMap as raw JSON; NotFound when there is none."""
+        call = self._apis.core.read_namespaced_config_map
+        return dict(self._api.json(_config_map("get", namespace, name), call, name, namespace))
+
+    def create_config_map(self, namespace: str, config_map: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a ConfigMap; AlreadyExists when another replica was first."""
+        name = str((config_map.get("metadata") or {}).get("name") or "")
+        call = self._apis.core.create_namespaced_config_map
+        target = _config_map("create", namespace, name)
+        return dict(self._api.json(target, call, namespace, dict(config_map)))
+
+    def replace_config_map(
+        self, namespace: str, name: str, config_map: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Replace a ConfigMap; its metadata.resourceVersion makes a lost race a Conflict."""
+        call = self._apis.core.replace_namespaced_config_map
+        target = _config_map("update", namespace, name)
+        return dict(self._api.json(target, call, name, namespace, dict(config_map)))
+
     # --- health and permissions -----------------------------------------------------------
 
     def cluster_status(self) -> ClusterStatus:
@@ -488,6 +510,10 @@ class Cluster:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _config_map(verb: str, namespace: str, name: str) -> Target:
+    return Target(verb, "configmaps", namespace=namespace, name=name)
 
 
 def _dgd_list_call(

@@ -27,8 +27,8 @@ __all__ = [
 DGD_GROUP = "nvidia.com"
 DGD_PLURAL = "dynamographdeployments"
 
-# Where a permission must hold: in each namespace Dynamote deploys to, in the namespace that
-# holds the leader-election Lease, or cluster-wide.
+# Where a permission must hold: in each namespace Dynamote deploys to, in the bot's own
+# namespace (it holds the leader-election Lease and the notifier's card ledger), or cluster-wide.
 Scope = Literal["deployments", "lease", "cluster"]
 
 
@@ -77,6 +77,9 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
     Permission("get", "coordination.k8s.io", "leases", scope="lease"),  # get_lease
     Permission("create", "coordination.k8s.io", "leases", scope="lease"),  # create_lease
     Permission("update", "coordination.k8s.io", "leases", scope="lease"),  # replace_lease
+    Permission("get", "", "configmaps", scope="lease"),  # get_config_map (the card ledger)
+    Permission("create", "", "configmaps", scope="lease"),  # create_config_map
+    Permission("update", "", "configmaps", scope="lease"),  # replace_config_map
     Permission(
         "create", "authorization.k8s.io", "selfsubjectaccessreviews", scope="cluster"
     ),  # check_permissions

@@ -54,6 +54,7 @@ def _core_resources() -> list[ApiResource]:
         ),
         ApiResource("", "v1", "events", "Event", True, short_names=("ev",)),
         ApiResource("", "v1", "secrets", "Secret", True),
+        ApiResource("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
         ApiResource(
             "",
             "v1",
