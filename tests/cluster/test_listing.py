@@ -14,7 +14,7 @@ from bot.cluster.listing import parse_list
 ITEMS = [
     {"metadata": {"name": f"dgd-{i}", "uid": f"u-{i}"}, "spec": {"replicas": i, "x": 1.5e-3}}
     for i in range(5)
-] + [{"metadata": {"name": "ünïcödé-☃", "annotations": {"emoji": "🚀", "esc": "a\"b\\c\n"}}}]
+] + [{"metadata": {"name": "ünïcödé-☃", "annotations": {"emoji": "🚀", "esc": 'a"b\\c\n'}}}]
 
 
 def _chunks(body: bytes, size: int) -> list[bytes]:
@@ -75,7 +75,7 @@ def test_a_multibyte_character_split_across_chunks_survives() -> None:
         b'{"items": [] "kind": "x"}',
         b'{"items": []} trailing',
         b'{"items": [{"a": tru}]}',
-        b'{1: 2}',
+        b"{1: 2}",
     ],
 )
 def test_a_broken_body_raises_value_error(body: bytes) -> None:

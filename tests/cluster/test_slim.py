@@ -77,8 +77,12 @@ def _states(version: str) -> list[tuple[dict[str, Any], list[dict[str, Any]], li
         operator.reconcile_once()
         events = store.list("events")[0]
         for dgd in store.list(DGD, NS)[0]:
-            pods = store.list("pods", NS, label_selector=f"{LABEL_DGD}={dgd['metadata']['name']}")[0]
-            states.append((_with_managed_fields(dgd), [_with_managed_fields(p) for p in pods], events))
+            pods = store.list("pods", NS, label_selector=f"{LABEL_DGD}={dgd['metadata']['name']}")[
+                0
+            ]
+            states.append(
+                (_with_managed_fields(dgd), [_with_managed_fields(p) for p in pods], events)
+            )
     operator.stop()
     return states
 

@@ -1,0 +1,425 @@
+"""Socket Mode end to end, and what happens when the connection goes (issue 7).
+
+The bot's real Socket Mode client (Bolt's ``SocketModeHandler`` over slack_sdk's built-in
+``SocketModeClient``, opened by ``bot.runner._connect_socket_mode``) talks to the Socket Mode
+stand-in (``bot.sim.slack_socket``); its Web client (``bot.slack_client.make_web_client``,
+with the production retry handlers) asks the Web API stand-in for each WebSocket URL
+(``apps.connections.open``) and answers commands through it; the listeners read the
+Kubernetes stand-in. Everything stays on 127.0.0.1.
+
+Each test acts as Slack does: slash commands arrive as ``slash_commands`` envelopes and must
+be acked within Slack's 3 s; connections are dropped without warning, retired with a
+``disconnect`` message, or refused for a while by ``apps.connections.open``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from slack_bolt import App
+from websockets.exceptions import ConnectionClosedOK, InvalidStatus
+from websockets.sync.client import connect
+
+from bot.app import AppContext, build_bolt_app
+from bot.catalog import load_catalog
+from bot.cluster import Cluster
+from bot.dynamo import SlackOrigin, render_dgd
+from bot.request import parse_request
+from bot.runner import SOCKET_STALE_PINGS, _connect_socket_mode, _Connection, run_serve
+from bot.service import DeploymentService
+from bot.settings import Settings, load_settings
+from bot.sim.operator import SimOperator, make_ready
+from bot.sim.slack_api import RecordedCall, SlackStandIn
+from bot.sim.slack_requests import slash_command
+from bot.sim.slack_socket import SocketLink, SocketModeStandIn
+from bot.sim.standin import StandIn, default_crd_path
+from bot.slack_client import make_web_client
+
+APP_TOKEN = "xapp-1-A0DYNAMOTE-1-test"  # made up; the stand-in accepts it
+NAMESPACE = "team-a"
+ACK_DEADLINE = 3.0  # Slack's: an envelope not acked by then failed for the person typing
+PING = 0.5  # the client's ping interval in these tests (production: SOCKET_PING_SECONDS)
+# The stand-in pings the client too, as Slack does; each ping also wakes slack_sdk's reader,
+# so closing the client at teardown takes ~1 s instead of its 3 s read timeout.
+SERVER_PING = 0.2
+WATCHDOG = "dynamote-socket-watchdog"  # the runner's thread name
+_RESPONSE_NAMES = itertools.count(1)
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+
+
+@dataclass
+class SocketStack:
+    """The Bolt app on Socket Mode, the stand-ins behind it, and helpers that act as Slack."""
+
+    slack: SlackStandIn
+    socket_mode: SocketModeStandIn
+    k8s: StandIn
+    context: AppContext
+    stop: threading.Event
+    app: App
+    connections: list[_Connection] = field(default_factory=list)
+
+    def connect(self) -> float:
+        """Open the connection as the runner does; returns how long that took."""
+        started = time.monotonic()
+        connection = _connect_socket_mode(self.app, APP_TOKEN, self.stop, ping_interval=PING)
+        assert connection is not None
+        self.connections.append(connection)
+        return time.monotonic() - started
+
+    def command(self, text: str, *, user: str = "U0ALICE") -> tuple[str, float]:
+        """Send ``/dynamote text`` as Slack does in Socket Mode; asserts the ack came within
+        Slack's deadline; returns the response_url name to read the answer from, and the
+        ack's time."""
+        return send_command(self.slack, self.socket_mode, text, user=user)
+
+    def deploy_directly(self, name: str, *, user: str = "U0ALICE") -> None:
+        """A ready deployment of `user`'s in the cluster, made without Slack."""
+        request = parse_request(
+            {"model": "Qwen/Qwen3-0.6B", "name": name, "namespace": NAMESPACE, "engine": "vllm"},
+            catalog=self.context.catalog,
+        )
+        manifest = render_dgd(
+            request,
+            image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
+            origin=SlackOrigin(user, "C0GENERAL"),
+        )
+        make_ready(self.k8s.store, manifest)
+
+
+def send_command(
+    slack: SlackStandIn, socket_mode: SocketModeStandIn, text: str, *, user: str = "U0ALICE"
+) -> tuple[str, float]:
+    """A ``slash_commands`` envelope for ``/dynamote text``; see `SocketStack.command`."""
+    name = f"s{next(_RESPONSE_NAMES)}"
+    request = slash_command(text, user=user, response_url=slack.response_url(name))
+    payload = dict(parse_qsl(request.body.decode()))  # the same fields, as JSON
+    started = time.monotonic()
+    envelope_id = socket_mode.post_envelope("slash_commands", payload)
+    ack = socket_mode.wait_for_ack(envelope_id, timeout=ACK_DEADLINE)
+    took = time.monotonic() - started
+    # The bot acks at once with nothing and answers through the response_url.
+    assert ack == {"envelope_id": envelope_id}
+    return name, took
+
+
+def reply_on(slack: SlackStandIn, name: str, timeout: float = 5.0) -> dict[str, Any]:
+    """What the app posted to response_url `name`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"no reply on {name}; calls: {slack.calls()}"
+        time.sleep(0.02)
+
+
+def connections_opened(slack: SlackStandIn) -> list[RecordedCall]:
+    """The apps.connections.open calls Slack answered with a URL."""
+    return [call for call in slack.calls("apps.connections.open") if "url" in call.response]
+
+
+def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """slack_sdk sends the WebSocket through any proxy in the environment; keep it local."""
+    for variable in _PROXY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def socket_mode() -> Iterator[SocketModeStandIn]:
+    with SocketModeStandIn(ping_interval=SERVER_PING) as standin:
+        yield standin
+
+
+@pytest.fixture
+def stack(
+    slack_standin: SlackStandIn,
+    socket_mode: SocketModeStandIn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[SocketStack]:
+    """Everything but the connection: the test calls `connect()`, after setting any fault."""
+    no_proxies(monkeypatch)
+    slack_standin.add_token(APP_TOKEN)
+    slack_standin.serve_socket_mode(socket_mode.connection_url)
+    settings = load_settings(
+        namespaces=[NAMESPACE],
+        default_namespace=NAMESPACE,
+        slack_bot_token=slack_standin.token,
+        slack_app_token=APP_TOKEN,
+        slack_api_url=slack_standin.url,
+        sim_ready_after=0.3,
+    )
+    with StandIn(crd_path=default_crd_path(), seed_namespaces=[NAMESPACE]) as k8s:
+        operator = SimOperator(k8s.store, ready_after=0.3, tick=0.02)
+        operator.start()
+        cluster = Cluster(k8s.write_kubeconfig(tmp_path / "kubeconfig"), settings=settings)
+        cluster.cluster_status()  # warm the client up (~2 s the first time), as the runner does
+        catalog = load_catalog()
+        context = AppContext(
+            settings=settings,
+            catalog=catalog,
+            service=DeploymentService(cluster=cluster, catalog=catalog, settings=settings),
+        )
+        # As bot.app.build_app builds it, but keeping the context to shut its pool down.
+        app = build_bolt_app(
+            context, client=make_web_client(settings), signing_secret=None, socket_mode=True
+        )
+        stop = threading.Event()
+        stack = SocketStack(slack_standin, socket_mode, k8s, context, stop, app)
+        try:
+            yield stack
+        finally:
+            stop.set()
+            for connection in stack.connections:
+                connection.close()
+            app.listener_runner.listener_executor.shutdown(wait=True)
+            context.executor.shutdown(wait=True, cancel_futures=True)
+            operator.stop()
+            cluster.close()
+
+
+def watchdog_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "answered no ping" in r.getMessage()]
+
+
+# ----- the stand-in itself -------------------------------------------------------------------
+
+
+def test_the_standin_says_hello_and_takes_each_ticket_once(socket_mode: SocketModeStandIn) -> None:
+    url = socket_mode.connection_url()
+
+    with connect(url, proxy=None, open_timeout=2) as client:
+        hello = json.loads(client.recv(timeout=2))
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url, proxy=None, open_timeout=2)
+
+    assert hello["type"] == "hello" and hello["num_connections"] == 1
+    assert hello["connection_info"] == {"app_id": "A0DYNAMOTE"}
+    assert refused.value.response.status_code == 401
+    assert (socket_mode.opened, socket_mode.rejected) == (1, 1)
+
+
+def test_the_standin_closes_a_told_connection_after_close_after(
+    socket_mode: SocketModeStandIn,
+) -> None:
+    with connect(socket_mode.connection_url(), proxy=None, open_timeout=2) as client:
+        client.recv(timeout=2)  # hello
+        socket_mode.wait_connected(1)
+        assert socket_mode.disconnect("warning", close_after=0.1) == 1
+        told = json.loads(client.recv(timeout=2))
+        with pytest.raises(ConnectionClosedOK):
+            client.recv(timeout=2)
+
+    assert told["type"] == "disconnect" and told["reason"] == "warning"
+    assert socket_mode.wait_closed(1).ended_by == "disconnect"
+
+
+# ----- connected ------------------------------------------------------------------------------
+
+
+def test_a_command_over_socket_mode_is_acked_within_3s_and_answered(stack: SocketStack) -> None:
+    stack.connect()
+    link = stack.socket_mode.wait_connected(1)
+
+    name, took = stack.command("help")
+
+    assert took < ACK_DEADLINE
+    reply = reply_on(stack.slack, name)
+    assert reply["response_type"] == "ephemeral"
+    assert "open_deploy" in str(reply["blocks"])
+    # The URL came from apps.connections.open, asked with the app-level token.
+    (opened,) = stack.slack.calls("apps.connections.open")
+    assert opened.headers["authorization"] == f"Bearer {APP_TOKEN}"
+    assert link.ticket in opened.response["url"] and stack.socket_mode.opened == 1
+
+
+# ----- dropped --------------------------------------------------------------------------------
+
+
+def test_after_a_drop_the_bot_reconnects_and_handles_the_next_command(
+    stack: SocketStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack.deploy_directly("qwen-before-drop")
+    stack.connect()
+    stack.socket_mode.wait_connected(1)
+    # A healthy connection answers its pings: the watchdog leaves it alone.
+    time.sleep(PING * (SOCKET_STALE_PINGS + 1))
+    assert stack.socket_mode.opened == 1 and not watchdog_warnings(caplog)
+
+    dropped_at = time.monotonic()
+    assert stack.socket_mode.drop() == 1
+    link = stack.socket_mode.wait_connected(2, timeout=10)
+    reconnect_seconds = link.opened_at - dropped_at
+
+    name, took = stack.command("list")
+    assert took < ACK_DEADLINE
+    assert "qwen-before-drop" in str(reply_on(stack.slack, name))
+    first, second = stack.socket_mode.links()
+    assert first.ended_by == "drop" and second.is_open and second.envelopes
+    assert len(connections_opened(stack.slack)) == 2  # a fresh URL: tickets are single-use
+    assert stack.socket_mode.rejected == 0
+    # slack_sdk alone notices only after five failed pings (over 5 x PING, spinning a CPU core
+    # meanwhile); the runner's watchdog closes the dead session once pings go unanswered.
+    assert watchdog_warnings(caplog)
+    assert reconnect_seconds < 5 * PING, reconnect_seconds
+
+
+# ----- asked to go ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", ["refresh_requested", "warning"])
+def test_after_a_disconnect_message_the_bot_opens_a_new_connection_and_closes_the_old(
+    stack: SocketStack, reason: str
+) -> None:
+    stack.connect()
+    stack.socket_mode.wait_connected(1)
+
+    asked_at = time.monotonic()
+    assert stack.socket_mode.disconnect(reason) == 1  # and leaves the closing to the client
+    link = stack.socket_mode.wait_connected(2)
+    old = stack.socket_mode.wait_closed(1)
+
+    assert link.opened_at - asked_at < 1.0  # on the message itself: the server closed nothing
+    assert old.ended_by == "client"
+    assert len(connections_opened(stack.slack)) == 2
+    name, took = stack.command("help")
+    assert took < ACK_DEADLINE
+    assert reply_on(stack.slack, name)["response_type"] == "ephemeral"
+
+
+# ----- apps.connections.open failing ----------------------------------------------------------
+
+
+def test_connection_opens_once_apps_connections_open_recovers_at_start(
+    stack: SocketStack,
+) -> None:
+    # More failures than one call's retries (a 429, then 503s): the runner's loop retries.
+    limited = stack.slack.rate_limit("apps.connections.open", times=1, retry_after=0)
+    failing = stack.slack.server_error("apps.connections.open", times=3, status=503)
+
+    took = stack.connect()
+
+    stack.socket_mode.wait_connected(1)
+    assert (limited.hits, failing.hits) == (1, 3)
+    assert len(stack.slack.calls("apps.connections.open")) == 5
+    assert took < 8.0, took
+    name, _ = stack.command("help")
+    assert reply_on(stack.slack, name)["response_type"] == "ephemeral"
+
+
+@pytest.mark.parametrize(
+    ("fault", "times"),
+    [
+        ("server_error", 3),  # one reconnection attempt (the call and its two retries) fails
+        ("rate_limit", 4),  # past the client's three retries: slack_sdk waits and asks again
+    ],
+)
+def test_reconnection_survives_apps_connections_open_failing_for_a_while(
+    stack: SocketStack, fault: str, times: int
+) -> None:
+    stack.connect()
+    stack.socket_mode.wait_connected(1)
+    if fault == "server_error":
+        failing = stack.slack.server_error("apps.connections.open", times=times)
+    else:
+        failing = stack.slack.rate_limit("apps.connections.open", times=times, retry_after=0)
+
+    stack.socket_mode.drop()
+
+    stack.socket_mode.wait_connected(2, timeout=15)
+    assert failing.hits == times
+    assert len(stack.slack.calls("apps.connections.open")) == 1 + times + 1
+    name, took = stack.command("help")
+    assert took < ACK_DEADLINE
+    assert reply_on(stack.slack, name)["response_type"] == "ephemeral"
+
+
+# ----- the runner itself ----------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    """run_serve in a thread, in Socket Mode."""
+
+    settings: Settings
+    stop: threading.Event = field(default_factory=threading.Event)
+    codes: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.codes.append(
+            run_serve(simulate=True, http=False, port=0, settings=self.settings, stop=self.stop)
+        )
+
+    def finish(self) -> list[int]:
+        self.stop.set()
+        self.thread.join(timeout=20)
+        assert not self.thread.is_alive(), "run_serve did not return after stop"
+        return self.codes
+
+
+def test_the_runner_serves_commands_over_socket_mode_and_follows_a_refresh(
+    slack_standin: SlackStandIn,
+    socket_mode: SocketModeStandIn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    no_proxies(monkeypatch)
+    monkeypatch.setenv("DYNAMOTE_SIM_KUBECONFIG", str(tmp_path / "kubeconfig"))
+    slack_standin.add_token(APP_TOKEN)
+    slack_standin.serve_socket_mode(socket_mode.connection_url)
+    settings = load_settings(
+        slack_bot_token=slack_standin.token,
+        slack_app_token=APP_TOKEN,
+        slack_api_url=slack_standin.url,
+        bind_host="127.0.0.1",
+        sim_ready_after=0.1,
+    )
+    served = Served(settings)
+    try:
+        socket_mode.wait_connected(1, timeout=20)
+        name, took = send_command(slack_standin, socket_mode, "help")
+        assert took < ACK_DEADLINE
+        assert reply_on(slack_standin, name)["response_type"] == "ephemeral"
+
+        socket_mode.disconnect("refresh_requested")
+        socket_mode.wait_connected(2)
+        socket_mode.wait_closed(1)
+        name, took = send_command(slack_standin, socket_mode, "help")
+        assert took < ACK_DEADLINE
+        assert reply_on(slack_standin, name)["response_type"] == "ephemeral"
+    finally:
+        codes = served.finish()
+
+    assert codes == [0]
+    # Stopping closed the connection, and nothing reconnected after.
+    last: SocketLink = socket_mode.wait_closed(2)
+    assert last.ended_by == "client" and socket_mode.opened == 2
+    wait_until(lambda: not any(t.name == WATCHDOG for t in threading.enumerate()))
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not true after {timeout}s: {check}"
+        time.sleep(0.02)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_websockets(caplog: pytest.LogCaptureFixture) -> None:
+    """The stand-in's server logs every connection at INFO; the app's records are kept."""
+    caplog.set_level(logging.WARNING, logger="websockets")
