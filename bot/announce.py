@@ -13,8 +13,6 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.metrics import SLACK_API_ERRORS
-
 __all__ = ["CARD_FALLBACK_ERRORS", "post_card"]
 
 log = logging.getLogger(__name__)
@@ -36,8 +34,6 @@ def post_card(
         except SlackApiError as error:
             if error.response.get("error") not in CARD_FALLBACK_ERRORS:
                 raise
-            # Counted where handled; an error raised on is the caller's to count.
-            SLACK_API_ERRORS.labels(kind=str(error.response.get("error"))).inc()
             log.info(
                 "Cannot post in %s (%s); sending the card by DM",
                 channel,

@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltContext
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot import listeners
 from bot.catalog import Catalog, load_catalog
 from bot.service import DeploymentService
 from bot.settings import Settings
+from bot.slack_client import counted
 
 if TYPE_CHECKING:
     from bot.runner import AppDeps
@@ -28,6 +30,24 @@ __all__ = ["CONTEXT_KEY", "AppContext", "build_app", "build_bolt_app"]
 
 CONTEXT_KEY = "dynamote"
 log = logging.getLogger(__name__)
+
+
+class _TokenFromEnvironment(logging.Filter):
+    """Drops Bolt's "As you gave `client` as well, `token` will be unused." and nothing else.
+
+    Why a filter: Dynamote never passes ``token``, but Bolt reads SLACK_BOT_TOKEN from the
+    environment itself whenever ``token`` is not given, and warns on every start even though
+    the client we pass carries that same token. No App argument turns the lookup off.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _quiet_token_warning() -> None:
+    bolt_app_logger = logging.getLogger("slack_bolt.App")  # Bolt's logger in App.__init__
+    if not any(isinstance(f, _TokenFromEnvironment) for f in bolt_app_logger.filters):
+        bolt_app_logger.addFilter(_TokenFromEnvironment())
 
 
 @dataclass
@@ -67,8 +87,9 @@ def build_bolt_app(
     shared: AppContext, *, client: WebClient, signing_secret: str | None, socket_mode: bool
 ) -> App:
     """The App with every listener; ``socket_mode`` turns request signing checks off."""
+    _quiet_token_warning()
     app = App(
-        client=client,
+        client=counted(client),  # Bolt copies its handlers into each listener's client
         signing_secret=signing_secret or "",
         token_verification_enabled=False,  # the runner calls auth.test itself, once
         request_verification_enabled=not socket_mode,
@@ -93,11 +114,16 @@ def build_app(deps: AppDeps) -> App:
     service = DeploymentService(cluster=deps.cluster, catalog=catalog, settings=settings)
     socket_mode = settings.slack_app_token is not None and deps.socket_mode
     secret = settings.slack_signing_secret
-    return build_bolt_app(
-        AppContext(
-            settings=settings, catalog=catalog, service=service, home_opened=deps.home_opened
-        ),
+    shared = AppContext(
+        settings=settings, catalog=catalog, service=service, home_opened=deps.home_opened
+    )
+    app = build_bolt_app(
+        shared,
         client=deps.web_client,
         signing_secret=secret.get_secret_value() if secret else None,
         socket_mode=socket_mode,
     )
+    from bot.listeners.guard import warm_groups  # noqa: PLC0415  (guard imports this module)
+
+    warm_groups(shared, deps.web_client)
+    return app

@@ -7,13 +7,22 @@ shows only Dynamote's series and tests can read values with :func:`sample_value`
 
 Label values must come from small fixed sets (subcommand names, outcomes, Slack error codes,
 Dynamote error class names): every distinct value is a new time series.
+
+Slack Web API failures are counted by the Slack client itself (``bot.slack_client``'s retry
+handlers see every call the app makes), once per failed call, so callers must not count them.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import generate_latest
 
 __all__ = [
@@ -27,6 +36,7 @@ __all__ = [
     "NOTIFICATIONS_SENT",
     "REGISTRY",
     "SLACK_API_ERRORS",
+    "SLACK_API_RETRIES",
     "SWEEP_API_CALLS",
     "SWEEP_DURATION",
     "Outcome",
@@ -39,6 +49,10 @@ __all__ = [
 Outcome = Literal["ok", "rejected", "error"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+# No `*_created` series: a start timestamp per counter and label set doubles the series count
+# for nothing Prometheus needs (it detects resets itself). A process-wide switch, set first.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -79,8 +93,16 @@ SWEEP_API_CALLS = Counter(
 )
 SLACK_API_ERRORS = Counter(
     "dynamote_slack_api_errors",
-    "Slack Web API calls that failed, by Slack error code (ratelimited, not_in_channel, ...).",
-    ["kind"],
+    "Slack Web API calls that failed after any retries, by method and kind: Slack's error code "
+    "(not_in_channel, ratelimited, ...), http_5xx, connection or timeout.",
+    ["method", "kind"],
+    registry=REGISTRY,
+)
+SLACK_API_RETRIES = Counter(
+    "dynamote_slack_api_retries",
+    "Slack Web API attempts that failed and were retried (a call that then succeeded is not "
+    "an error), by method and kind (ratelimited, http_5xx, connection).",
+    ["method", "kind"],
     registry=REGISTRY,
 )
 KUBERNETES_API_ERRORS = Counter(

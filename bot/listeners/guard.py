@@ -31,7 +31,7 @@ from bot.cluster import is_managed
 from bot.commands import CommandError, Deploy, parse_command
 from bot.deployments import Deployment
 from bot.listeners.replies import reply
-from bot.policy import Action, Decision, Membership, Policy
+from bot.policy import Action, Decision, Membership, Policy, is_group
 from bot.policy_groups import GroupDirectory
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "guarded",
     "may_delete",
     "policy_of",
+    "warm_groups",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,15 @@ def _directory(dynamote: AppContext) -> GroupDirectory:
             _directories[key] = found
             weakref.finalize(dynamote, _directories.pop, key, None)
         return found
+
+
+def warm_groups(dynamote: AppContext, client: WebClient) -> None:
+    """Look the configured user groups up in the background (at startup), so the first
+    guarded requests find them cached instead of waiting on Slack before their ack."""
+    policy = policy_of(dynamote)
+    groups = [g for g in (*policy.admins, *policy.deployers) if is_group(g)]
+    if groups:
+        _directory(dynamote).prewarm(client, groups)
 
 
 def policy_of(dynamote: AppContext) -> Policy:

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.announce import post_card
 from bot.blocks.common import Message
-from bot.metrics import NOTIFICATIONS_SENT, SLACK_API_ERRORS, SWEEP_API_CALLS
+from bot.metrics import NOTIFICATIONS_SENT, SWEEP_API_CALLS
 from bot.notify.pacer import Pacer
 
 __all__ = ["GONE_ERRORS", "SendError", "Sender"]
@@ -111,7 +111,6 @@ class Sender:
             except OSError as error:  # URLError, timeouts, resets: Slack never answered
                 log.warning("Slack unreachable: %s", error)
                 failure = SendError("connection")
-            SLACK_API_ERRORS.labels(kind=_metric_kind(failure.kind)).inc()
             if failure.retry_after is None or attempt == self._attempts:
                 raise failure
             log.info("Slack rate-limited %s; retrying in %s s", key, failure.retry_after)
@@ -140,11 +139,3 @@ def _retry_after(headers: Any) -> float:
             except ValueError:
                 break
     return 1.0
-
-
-_KNOWN_KINDS = frozenset({"ratelimited", "connection", "not_leader", *GONE_ERRORS})
-
-
-def _metric_kind(kind: str) -> str:
-    # A fixed set of label values: every distinct one is a new time series.
-    return kind if kind in _KNOWN_KINDS or kind.startswith("http_") else "other"

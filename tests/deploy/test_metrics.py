@@ -24,11 +24,13 @@ from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
+from bot.slack_client import retry_handlers
 
 from .conftest import PROJECT
 
 NAMESPACE = "default"
 CHANNEL = "C0METRICS"
+SLACK_ERRORS = "dynamote_slack_api_errors_total"
 COUNTERS_AND_HISTOGRAMS = re.compile(r"^([A-Z_]+) = (Counter|Histogram)\(", re.M)
 
 
@@ -62,7 +64,10 @@ def slack() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def client(slack: SlackStandIn) -> WebClient:
-    return WebClient(token=slack.token, base_url=slack.url, retry_handlers=[])
+    # The client counts Slack failures (bot.slack_client); no retries, to keep tests quick.
+    return WebClient(
+        token=slack.token, base_url=slack.url, retry_handlers=retry_handlers(retries=False)
+    )
 
 
 def value(name: str, **labels: str) -> float:
@@ -122,12 +127,12 @@ def test_a_card_that_falls_back_to_dm_counts_the_slack_error(
     slack: SlackStandIn, client: WebClient
 ) -> None:
     slack.fail("chat.postMessage", "not_in_channel", channel=CHANNEL)
-    before = value("dynamote_slack_api_errors_total", kind="not_in_channel")
+    before = value(SLACK_ERRORS, method="chat.postMessage", kind="not_in_channel")
 
     channel, _ = post_card(client, {"text": "qwen is pending"}, channel=CHANNEL, user="U0ALICE")
 
     assert channel.startswith("D")  # delivered by DM
-    assert value("dynamote_slack_api_errors_total", kind="not_in_channel") == before + 1
+    assert value(SLACK_ERRORS, method="chat.postMessage", kind="not_in_channel") == before + 1
 
 
 def test_a_notifier_send_slack_refuses_counts_the_slack_error(
@@ -135,12 +140,12 @@ def test_a_notifier_send_slack_refuses_counts_the_slack_error(
 ) -> None:
     slack.fail("chat.update", "message_not_found")
     sender = Sender(client, Pacer(0.0))
-    before = value("dynamote_slack_api_errors_total", kind="message_not_found")
+    before = value(SLACK_ERRORS, method="chat.update", kind="message_not_found")
 
     with pytest.raises(SendError):
         sender.update(CHANNEL, "1.000100", Message(text="qwen is running", blocks=[]))
 
-    assert value("dynamote_slack_api_errors_total", kind="message_not_found") == before + 1
+    assert value(SLACK_ERRORS, method="chat.update", kind="message_not_found") == before + 1
 
 
 def test_sweeps_record_their_duration_api_calls_and_notifications_sent(
