@@ -116,11 +116,12 @@ class _Stream:
                 if self.more():
                     continue  # the value goes on in the next chunk
                 raise
-            # A number cut at the end of a chunk parses as a shorter number: only a value
-            # followed by something (or by the end of the body) is surely complete.
-            if end < len(self.buf) or not self.more():
-                self.pos = end
-                return value
+            # A number cut at the end of a chunk parses as a shorter number ("0." as 0): only
+            # one followed by something that cannot continue it (or the body's end) is whole.
+            if _may_go_on(value, self.buf, end) and self.more():
+                continue
+            self.pos = end
+            return value
 
     def array(self, project: Callable[[Obj], Any]) -> list[Any]:
         self.expect("[")
@@ -135,3 +136,13 @@ class _Stream:
                 items.append(kept)
             if self.take_one_of(",]") == "]":
                 return items
+
+
+_NUMBER_CHARS = frozenset("0123456789.eE+-")
+
+
+def _may_go_on(value: Any, text: str, end: int) -> bool:
+    """Whether more text could still extend this just-parsed value."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return end >= len(text)  # strings, objects, arrays end with a delimiter; be safe anyway
+    return end >= len(text) or text[end] in _NUMBER_CHARS

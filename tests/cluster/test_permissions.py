@@ -32,6 +32,9 @@ def test_the_declared_permissions_are_exactly_what_the_design_needs() -> None:
         ("get", "coordination.k8s.io", "leases", ""),
         ("create", "coordination.k8s.io", "leases", ""),
         ("update", "coordination.k8s.io", "leases", ""),
+        ("get", "", "configmaps", ""),
+        ("create", "", "configmaps", ""),
+        ("update", "", "configmaps", ""),
         ("create", "authorization.k8s.io", "selfsubjectaccessreviews", ""),
     }
     assert len(REQUIRED_PERMISSIONS) == len(declared()), "no duplicates"
@@ -64,6 +67,10 @@ def exercise_every_operation(cluster: Cluster, standin: Any, version: str) -> No
     made = cluster.create_lease("default", lease)
     cluster.get_lease("default", "dynamote-leader")
     cluster.replace_lease("default", "dynamote-leader", made)
+    ledger = {"metadata": {"name": "dynamote-notifier-cards"}, "binaryData": {}}
+    stored = cluster.create_config_map("default", ledger)
+    cluster.get_config_map("default", "dynamote-notifier-cards")
+    cluster.replace_config_map("default", "dynamote-notifier-cards", stored)
     cluster.delete_dgd("default", "qwen")
     cluster.check_permissions(["default"])
     cluster.cluster_status()
@@ -89,9 +96,13 @@ def test_every_permission_is_reviewed_in_every_namespace_where_it_applies(
     checks = cluster.check_permissions(NAMESPACES, lease_namespace="dynamo-system")
     assert all(check.allowed for check in checks)
     per_namespace = [p for p in REQUIRED_PERMISSIONS if p.scope == "deployments"]
-    assert len(checks) == len(per_namespace) * len(NAMESPACES) + 4
+    once = [p for p in REQUIRED_PERMISSIONS if p.scope != "deployments"]  # own namespace, cluster
+    assert len(once) == 7
+    assert len(checks) == len(per_namespace) * len(NAMESPACES) + len(once)
     leases = {c.namespace for c in checks if c.resource == "leases"}
     assert leases == {"dynamo-system"}
+    ledgers = {c.namespace for c in checks if c.resource == "configmaps"}
+    assert ledgers == {"dynamo-system"}
     (review,) = [c for c in checks if c.resource == "selfsubjectaccessreviews"]
     assert review.namespace is None
     secrets = [c for c in checks if c.resource == "secrets"]
