@@ -7,7 +7,7 @@ value that says why and whom to ask, so a denial in Slack is never a bare "no".
 
 What needs I/O is passed in: group membership as a :class:`Membership` (looked up by
 ``bot.policy_groups``) and a user's live usage as a :class:`Usage` (counted from the cluster
-with :func:`usage_of`).
+with :func:`usage_of`; after a create, :func:`usage_before` recounts what came before it).
 
 Rules, in words:
 - Reading (help, models, list, status, cluster, view) is open to everyone, in an allowed
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 
 from bot.deployments import Deployment
@@ -36,6 +37,7 @@ __all__ = [
     "Policy",
     "Usage",
     "is_group",
+    "usage_before",
     "usage_of",
 ]
 
@@ -102,6 +104,32 @@ def usage_of(user: str, deployments: Iterable[Deployment]) -> Usage:
     """The user's deployments (by requester annotation), starting ones included."""
     mine = [d for d in deployments if d.requester == user]
     return Usage(deployments=len(mine), gpus=sum(d.status.gpus for d in mine))
+
+
+def usage_before(deployment: Deployment, deployments: Iterable[Deployment]) -> Usage:
+    """What the requester held before ``deployment``: their others created earlier.
+
+    Ordered by creationTimestamp, then name (and namespace), the same on every replica. When
+    replicas each let one of a person's deployments through at the same time, each asks
+    ``may_deploy_more(usage_before(its own), its GPUs)``: the oldest that fit stay, the rest
+    are denied, and every replica comes to the same answer from the same list.
+    """
+
+    def order(d: Deployment) -> tuple[datetime, str, str]:
+        return d.created_at or _LONG_AGO, d.name, d.namespace
+
+    mine = order(deployment)
+    earlier = [
+        d
+        for d in deployments
+        if d.requester == deployment.requester
+        and (d.namespace, d.name) != (deployment.namespace, deployment.name)
+        and order(d) < mine
+    ]
+    return Usage(deployments=len(earlier), gpus=sum(d.status.gpus for d in earlier))
+
+
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)  # a DGD without a creationTimestamp sorts first
 
 
 def _mention(principal: str) -> str:

@@ -5,6 +5,11 @@ the API server, turns DGDs and pods into :class:`~bot.deployments.Deployment` ob
 request against the cluster (server-side dry run, HF secret present) and maps what the cluster
 says onto the form's fields. Cluster failures surface as :class:`bot.cluster.ClusterError`,
 whose messages are safe to show in Slack.
+
+The reads of a deploy check are independent (one DGD list per namespace for the per-user
+limits, the HF secret, the server-side dry run), so they run at once on a small pool the
+service owns. Only single cluster calls run there, never work that waits on the pool, so the
+pool cannot deadlock however small it is or however many submissions queue on it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,9 +41,13 @@ from bot.dynamo import (
     render_dgd,
 )
 from bot.request import RFC1123_LABEL, DeploymentRequest, RequestLimits
+from bot.reservations import Reservations
 from bot.settings import Settings
 
 __all__ = ["DeploymentService", "NameInvalid", "NamespaceNotAllowed"]
+
+# Concurrent cluster reads of deploy checks; more queue (each check needs namespaces + 2).
+READ_WORKERS = 8
 
 
 class NamespaceNotAllowed(ValueError):  # noqa: N818  (reads as what happened)
@@ -73,6 +83,11 @@ class DeploymentService:
         self.catalog = catalog
         self.settings = settings
         self._now = now
+        # Deploys this process has let through but not yet created (per-user limits).
+        self.reservations = Reservations()
+        self._reads = ThreadPoolExecutor(
+            max_workers=READ_WORKERS, thread_name_prefix="dynamote-reads"
+        )
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -119,6 +134,20 @@ class DeploymentService:
         deployments = [deployment_from(dgd, pods.get(_key(dgd), ()), now=now) for dgd in dgds]
         return sorted(deployments, key=lambda d: (d.created_at or now, d.name), reverse=True)
 
+    def start_listing_for_limits(self) -> Callable[[], list[Deployment]]:
+        """Start listing every managed DGD, one call per namespace at once; call the answer
+        to wait for them. No pods: usage needs only the requester and the spec's GPUs.
+
+        A failure raises the first namespace's error, as listing them in turn would.
+        """
+        pages = [self._reads.submit(self.cluster.list_managed_dgds, [ns]) for ns in self.namespaces]
+
+        def wait() -> list[Deployment]:
+            now = self._now()
+            return [deployment_from(dgd, now=now) for page in pages for dgd in page.result()]
+
+        return wait
+
     def deployments_for(
         self, *, scope: str, user: str, namespace: str | None = None
     ) -> list[Deployment]:
@@ -155,13 +184,35 @@ class DeploymentService:
 
     def check(self, request: DeploymentRequest) -> dict[str, str]:
         """What only the cluster knows, keyed by form field: secret present, dry run passes."""
+        return self.start_check(request)()
+
+    def start_check(self, request: DeploymentRequest) -> Callable[[], dict[str, str]]:
+        """Start :meth:`check`'s two reads at once; call the answer to wait for its result.
+
+        The result is the one the reads in turn gave: the secret's problem first, and a
+        failed secret lookup raises before anything the dry run says.
+        """
+        secret: Future[bool | None] = self._reads.submit(
+            self.cluster.secret_exists, request.namespace, request.hf_token_secret
+        )
+        dry_run = self._reads.submit(self._dry_run_problems, request)
+
+        def wait() -> dict[str, str]:
+            problems: dict[str, str] = {}
+            if secret.result() is False:
+                problems["hfTokenSecret"] = (
+                    f"Secret `{request.hf_token_secret}` does not exist in "
+                    f"`{request.namespace}`. Create it: kubectl create secret generic "
+                    f"{request.hf_token_secret} --from-literal=HF_TOKEN=<your token> "
+                    f"-n {request.namespace}"
+                )
+            problems.update(dry_run.result())
+            return problems
+
+        return wait
+
+    def _dry_run_problems(self, request: DeploymentRequest) -> dict[str, str]:
         problems: dict[str, str] = {}
-        if self.cluster.secret_exists(request.namespace, request.hf_token_secret) is False:
-            problems["hfTokenSecret"] = (
-                f"Secret `{request.hf_token_secret}` does not exist in `{request.namespace}`. "
-                f"Create it: kubectl create secret generic {request.hf_token_secret} "
-                f"--from-literal=HF_TOKEN=<your token> -n {request.namespace}"
-            )
         try:
             self.cluster.create_dgd(self.manifest(request), dry_run=True)
         except AlreadyExists as taken:
@@ -176,6 +227,15 @@ class DeploymentService:
     def create(self, request: DeploymentRequest, origin: SlackOrigin | None) -> dict[str, Any]:
         """Create the DGD for real; returns it as stored."""
         return self.cluster.create_dgd(self.manifest(request, origin))
+
+    def withdraw(self, namespace: str, name: str) -> None:
+        """Delete a DGD this process has just created (it broke a per-user limit after all).
+
+        Through the cluster's own delete: it refuses what Dynamote did not create and deletes
+        with the uid it has just read as a precondition. No deleted-by mark: the DGD has no
+        status card yet, so there is no thread to tell.
+        """
+        self.cluster.delete_dgd(namespace, name)
 
     def record_card(self, dgd: Mapping[str, Any], *, channel: str, ts: str) -> None:
         """Store the status card's place on the DGD, re-reading once if it changed meanwhile."""

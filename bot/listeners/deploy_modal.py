@@ -4,11 +4,19 @@ Timing rules (SLACK.md): ``views.open`` happens right after the ack and before a
 call (the trigger_id lives 3 s). A submission is validated by the request rules at once; the
 cluster's own checks (dry run, HF secret) get ``submit_budget_seconds`` to answer inside the
 ack, otherwise the modal switches to "Deploying…" and is updated when the cluster answers.
+
+Per-user limits (deployments, GPUs) count the person's DGDs live from the cluster, including
+those still starting, and, so that two quick submissions cannot both pass, the ones this
+process has let through but not created yet (``bot.reservations``). Another replica's are
+invisible here, so once a DGD is created the person's DGDs are counted again: the oldest
+that fit stay (``bot.policy.usage_before``), a newer one over a limit is deleted at once and
+the modal shows the same denial as a check would have.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -51,8 +59,9 @@ from bot.dynamo import SlackOrigin
 from bot.listeners.guard import guarded, policy_of
 from bot.listeners.replies import explain, reply
 from bot.metrics import DEPLOYMENTS_CREATED, MODAL_SUBMISSIONS
-from bot.policy import Action, usage_of
+from bot.policy import Action, Decision, usage_before, usage_of
 from bot.request import DeploymentRequest, RequestError, parse_request
+from bot.reservations import Hold, Ticket
 from bot.service import NamespaceNotAllowed
 
 __all__ = [
@@ -65,6 +74,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# The recount after a create waits this long after the create call returned. creationTimestamp
+# has whole seconds and was stamped during the call, so its second is over within 1 s; a list
+# made after that holds every DGD stamped in the same second (0.25 s for their commits), even
+# one that sorts before ours by name. No clock is compared: only our own call's duration.
+SETTLE_SECONDS = 1.25
 
 
 def register(app: App) -> None:
@@ -290,15 +305,19 @@ def handle_deploy_submission(
         return
     check = dynamote.executor.submit(_check, dynamote, request, metadata)
     try:
-        problems = check.result(timeout=dynamote.submit_budget_seconds)
+        checked = check.result(timeout=dynamote.submit_budget_seconds)
     except FutureTimeout:
         # The cluster is slow: answer now, finish in the background.
-        ack(
-            response_action="update",
-            view=build_deploying_view(request.name, request.namespace, metadata),
-        )
         submission = _Submission(client, dynamote, str(view.get("id", "")), request, metadata)
-        dynamote.executor.submit(submission.finish_after, check)
+        try:
+            ack(
+                response_action="update",
+                view=build_deploying_view(request.name, request.namespace, metadata),
+            )
+            dynamote.executor.submit(submission.finish_after, check)
+        except BaseException:
+            check.add_done_callback(_give_back)  # nothing will create it
+            raise
         return
     except ClusterError as error:
         MODAL_SUBMISSIONS.labels(outcome="cluster_error").inc()
@@ -307,16 +326,38 @@ def handle_deploy_submission(
             errors=error_blocks({"model": error.message}, metadata.revision),
         )
         return
-    if problems:
+    if checked.problems:
         MODAL_SUBMISSIONS.labels(outcome="rejected_by_cluster").inc()
-        ack(response_action="errors", errors=error_blocks(problems, metadata.revision))
+        ack(response_action="errors", errors=error_blocks(checked.problems, metadata.revision))
         return
-    ack(
-        response_action="update",
-        view=build_deploying_view(request.name, request.namespace, metadata),
-    )
-    submission = _Submission(client, dynamote, str(view.get("id", "")), request, metadata)
-    dynamote.executor.submit(submission.create)
+    try:
+        ack(
+            response_action="update",
+            view=build_deploying_view(request.name, request.namespace, metadata),
+        )
+        submission = _Submission(client, dynamote, str(view.get("id", "")), request, metadata)
+        dynamote.executor.submit(submission.create, checked.ticket)
+    except BaseException:
+        if checked.ticket is not None:
+            checked.ticket.cancel()
+        raise
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What the checks found; a passing check under limits holds a reservation until created."""
+
+    problems: dict[str, str]
+    ticket: Ticket | None = None
+
+
+def _give_back(check: Future[_Checked]) -> None:
+    """Cancel the reservation a finished check holds (for a check nothing will follow)."""
+    if check.cancelled() or check.exception() is not None:
+        return
+    ticket = check.result().ticket
+    if ticket is not None:
+        ticket.cancel()
 
 
 @dataclass(frozen=True)
@@ -329,20 +370,30 @@ class _Submission:
     request: DeploymentRequest
     metadata: ModalMetadata
 
-    def finish_after(self, check: Future[dict[str, str]]) -> None:
+    def finish_after(self, check: Future[_Checked]) -> None:
         """The cluster's checks were slower than the ack: create now if they passed."""
         try:
-            problems = check.result()
+            checked = check.result()
         except ClusterError as error:
-            problems = {"model": error.message}
-        if problems:
+            checked = _Checked({"model": error.message})
+        except Exception:
+            log.exception("Failed to check deployment %s", self.request.name)
+            checked = _Checked({"model": "Something went wrong inside Dynamote."})
+        if checked.problems:
             MODAL_SUBMISSIONS.labels(outcome="rejected_by_cluster").inc()
-            self._show_failure(list(problems.values()))
+            self._show_failure(list(checked.problems.values()))
             return
-        self.create()
+        self.create(checked.ticket)
 
-    def create(self) -> None:
-        """Create the DGD, post its status card, record the card on it, tell the modal."""
+    def create(self, ticket: Ticket | None = None) -> None:
+        """Create the DGD, recount under limits, post its status card, tell the modal."""
+        try:
+            self._create(ticket)
+        finally:
+            if ticket is not None:
+                ticket.cancel()  # every way out gives the reservation back (no-op once created)
+
+    def _create(self, ticket: Ticket | None) -> None:
         request, metadata = self.request, self.metadata
         try:
             created = self.dynamote.service.create(request, _origin(metadata))
@@ -356,30 +407,81 @@ class _Submission:
             _audit(request, metadata, "failed", repr(error))
             self._show_failure(["Something went wrong inside Dynamote."])
             return
+        if ticket is not None:  # per-user limits apply
+            ticket.created()  # lists see it now
+            denied = self._over_limits(created, created_by=time.monotonic())
+            if denied and self._withdraw():
+                MODAL_SUBMISSIONS.labels(outcome="denied").inc()
+                for decision in denied.values():
+                    _audit(request, metadata, "denied", decision.text)
+                self._show_failure([decision.inline for decision in denied.values()])
+                return
         MODAL_SUBMISSIONS.labels(outcome="created").inc()
         DEPLOYMENTS_CREATED.inc()
         _audit(request, metadata, "created")
-        channel = self._post_card(created)
+        place = self._post_card(created)
         done = build_deploy_done_view(
-            request.name, request.namespace, channel_id=channel, metadata=metadata
+            request.name,
+            request.namespace,
+            channel_id=place[0] if place else None,
+            metadata=metadata,
         )
         self._update(done)
+        if place:
+            # After the modal: it needs only the channel, and this may take a re-read.
+            self._record_card(created, *place)
 
-    def _post_card(self, created: dict[str, Any]) -> str | None:
+    def _over_limits(self, created: dict[str, Any], *, created_by: float) -> dict[str, Decision]:
+        """The person's limits counted again with every replica's creates in the list.
+
+        Another replica may have let one of their deployments through at the same time; its
+        reservation was not ours to see. Empty when this DGD is among the oldest that fit.
+        """
+        time.sleep(max(0.0, created_by + SETTLE_SECONDS - time.monotonic()))
+        try:
+            listed = self.dynamote.service.start_listing_for_limits()()
+            earlier = usage_before(deployment_from(created, now=self.dynamote.now()), listed)
+        except Exception:
+            # This process's check passed; without a list there is nothing more to go on.
+            log.warning("Could not recount after creating %s", self.request.name, exc_info=True)
+            return {}
+        return policy_of(self.dynamote).may_deploy_more(earlier, self.request.total_gpus)
+
+    def _withdraw(self) -> bool:
+        """Delete the DGD just created; False (it stays, announced as usual) if that fails."""
+        request = self.request
+        try:
+            self.dynamote.service.withdraw(request.namespace, request.name)
+        except ClusterError as error:
+            log.error(
+                "%s/%s is over a per-user limit but could not be deleted: %s",
+                request.namespace,
+                request.name,
+                error,
+            )
+            return False
+        return True
+
+    def _post_card(self, created: dict[str, Any]) -> tuple[str, str] | None:
         try:
             card = build_status_card(deployment_from(created, now=self.dynamote.now()))
-            channel, ts = post_card(
+            return post_card(
                 self.client,
                 card.as_kwargs(),
                 channel=self.metadata.channel_id,
                 user=self.metadata.user_id,
             )
-            self.dynamote.service.record_card(created, channel=channel, ts=ts)
         except Exception:
             # The DGD exists; the notifier posts a late card for DGDs that have none.
             log.exception("Failed to post the status card of %s", self.request.name)
             return None
-        return channel
+
+    def _record_card(self, created: dict[str, Any], channel: str, ts: str) -> None:
+        try:
+            self.dynamote.service.record_card(created, channel=channel, ts=ts)
+        except Exception:
+            # Without the record the notifier posts a late card of its own.
+            log.exception("Failed to record the status card of %s", self.request.name)
 
     def _show_failure(self, problems: list[str]) -> None:
         view = build_deploy_failed_view(
@@ -409,18 +511,47 @@ def _metadata(view: dict[str, Any]) -> ModalMetadata:
     return replace(metadata, revision=revision)
 
 
-def _check(
-    dynamote: AppContext, request: DeploymentRequest, metadata: ModalMetadata
-) -> dict[str, str]:
-    """Per-user limits, counted live from the cluster, then what only the cluster knows."""
-    usage = usage_of(metadata.user_id, dynamote.service.list_deployments())
-    denied = policy_of(dynamote).may_deploy_more(usage, request.total_gpus)
-    if denied:
+def _check(dynamote: AppContext, request: DeploymentRequest, metadata: ModalMetadata) -> _Checked:
+    """Per-user limits, counted live from the cluster, then what only the cluster knows.
+
+    The reads run at once (``DeploymentService``'s pool) but answer as if in turn: a list
+    error, then a limit denial, then the secret and dry-run problems or errors. Passing
+    under limits holds a reservation (see the module docstring), taken in the same step as
+    the limit decision.
+    """
+    service = dynamote.service
+    policy = policy_of(dynamote)
+    if not policy.quotas:
+        return _Checked(service.check(request))
+    user, gpus = metadata.user_id, request.total_gpus
+    mark = service.reservations.mark()  # before the list: creates it may miss still count
+    listing = service.start_listing_for_limits()
+    checking = service.start_check(request)
+    mine = [d for d in listing() if d.requester == user]
+    failure: Exception | None = None
+    problems: dict[str, str] = {}
+    try:
+        problems = checking()
+    except Exception as error:  # raised below unless a limit denial comes first
+        failure = error
+    ticket, denied = service.reservations.reserve(
+        Hold(user, request.namespace, request.name, gpus),
+        lambda usage: policy.may_deploy_more(usage, gpus),
+        listed=usage_of(user, mine),
+        listed_keys={(d.namespace, d.name) for d in mine},
+        mark=mark,
+    )
+    if ticket is None:
         MODAL_SUBMISSIONS.labels(outcome="denied").inc()
         for decision in denied.values():
             _audit(request, metadata, "denied", decision.text)
-        return {field: decision.inline for field, decision in denied.items()}
-    return dynamote.service.check(request)
+        return _Checked({field: decision.inline for field, decision in denied.items()})
+    if failure is not None or problems:
+        ticket.cancel()  # nothing will be created
+        if failure is not None:
+            raise failure
+        return _Checked(problems)
+    return _Checked(problems, ticket)
 
 
 def _audit(
