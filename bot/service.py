@@ -31,6 +31,7 @@ from bot.cluster import (
     Conflict,
     Forbidden,
     Invalid,
+    NotFound,
 )
 from bot.deployments import Deployment, deployment_from
 from bot.dynamo import (
@@ -228,14 +229,17 @@ class DeploymentService:
         """Create the DGD for real; returns it as stored."""
         return self.cluster.create_dgd(self.manifest(request, origin))
 
-    def withdraw(self, namespace: str, name: str) -> None:
+    def withdraw(self, created: Mapping[str, Any]) -> None:
         """Delete a DGD this process has just created (it broke a per-user limit after all).
 
-        Through the cluster's own delete: it refuses what Dynamote did not create and deletes
-        with the uid it has just read as a precondition. No deleted-by mark: the DGD has no
-        status card yet, so there is no thread to tell.
+        Only that very object (its uid as created): a same-named DGD someone created since
+        is left alone, and one already gone counts as withdrawn. No deleted-by mark: the DGD
+        has no status card yet, so there is no thread to tell.
         """
-        self.cluster.delete_dgd(namespace, name)
+        namespace, name = _key(created)
+        uid = str((created.get("metadata") or {}).get("uid") or "") or None
+        with contextlib.suppress(NotFound):
+            self.cluster.delete_dgd(namespace, name, uid=uid)
 
     def record_card(self, dgd: Mapping[str, Any], *, channel: str, ts: str) -> None:
         """Store the status card's place on the DGD, re-reading once if it changed meanwhile."""

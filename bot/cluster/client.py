@@ -246,10 +246,20 @@ class Cluster:
 
         return snapshot(namespaces, list_one)
 
-    def delete_dgd(self, namespace: str, name: str) -> dict[str, Any]:
-        """Delete a DGD Dynamote created; refuse (NotManaged) any other. Returns the answer."""
+    def delete_dgd(self, namespace: str, name: str, *, uid: str | None = None) -> dict[str, Any]:
+        """Delete a DGD Dynamote created; refuse (NotManaged) any other. Returns the answer.
+
+        With ``uid``, only that object: a same-named DGD created since is left alone
+        (NotFound, as the one meant is gone).
+        """
         version = self._dgd_version()
         current = self._get_dgd(namespace, name, version)
+        if uid is not None and (current.get("metadata") or {}).get("uid") != uid:
+            raise NotFound(
+                f'The deployment "{name}" in namespace "{namespace}" is already gone.',
+                status=404,
+                reason="NotFound",
+            )
         if not is_managed(current):
             raise NotManaged(
                 f'The deployment "{name}" in namespace "{namespace}" was not created by '

@@ -410,7 +410,7 @@ class _Submission:
         if ticket is not None:  # per-user limits apply
             ticket.created()  # lists see it now
             denied = self._over_limits(created, created_by=time.monotonic())
-            if denied and self._withdraw():
+            if denied and self._withdraw(created):
                 MODAL_SUBMISSIONS.labels(outcome="denied").inc()
                 for decision in denied.values():
                     _audit(request, metadata, "denied", decision.text)
@@ -447,11 +447,11 @@ class _Submission:
             return {}
         return policy_of(self.dynamote).may_deploy_more(earlier, self.request.total_gpus)
 
-    def _withdraw(self) -> bool:
+    def _withdraw(self, created: dict[str, Any]) -> bool:
         """Delete the DGD just created; False (it stays, announced as usual) if that fails."""
         request = self.request
         try:
-            self.dynamote.service.withdraw(request.namespace, request.name)
+            self.dynamote.service.withdraw(created)
         except ClusterError as error:
             log.error(
                 "%s/%s is over a per-user limit but could not be deleted: %s",

@@ -220,3 +220,14 @@ def test_creating_in_a_namespace_that_does_not_exist_says_so(
     with pytest.raises(NotFound) as caught:
         cluster.create_dgd(dgd_manifest(version, "qwen", namespace="nowhere"))
     assert 'namespace "nowhere" does not exist' in caught.value.message
+
+
+def test_a_delete_by_uid_leaves_a_same_named_newer_dgd_alone(
+    cluster: Cluster, version: str
+) -> None:
+    first = cluster.create_dgd(dgd_manifest(version, "qwen"))
+    cluster.delete_dgd("default", "qwen")
+    cluster.create_dgd(dgd_manifest(version, "qwen"))
+    with pytest.raises(NotFound):
+        cluster.delete_dgd("default", "qwen", uid=first["metadata"]["uid"])
+    assert cluster.get_dgd("default", "qwen")["metadata"]["uid"] != first["metadata"]["uid"]
