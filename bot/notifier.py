@@ -25,32 +25,28 @@ from slack_sdk import WebClient
 from bot.advice import fix_for
 from bot.blocks.common import Message
 from bot.blocks.notifications import (
-    build_deleted_reply,
     build_phase_reply,
     build_running_reply,
     build_trouble_reply,
 )
-from bot.blocks.status_card import build_deleted_card, build_status_card
-from bot.cluster import AlreadyExists, Cluster, ClusterError, Conflict, NotFound
+from bot.blocks.status_card import build_status_card
+from bot.cluster import Cluster, ClusterError, Conflict
 from bot.cluster.slim import slim_dgd
 from bot.deployments import Deployment, deployment_from
 from bot.dynamo import (
     ANNOTATION_CHANNEL,
-    ANNOTATION_DELETED_BY,
     ANNOTATION_REQUESTER,
     ANNOTATION_THREAD,
 )
 from bot.metrics import SWEEP_DURATION
 from bot.notify.changes import Plan, after_reply, card_signature, effective, plan
+from bot.notify.deletions import Deletions
 from bot.notify.ledger import CardLedger
 from bot.notify.memory import (
     Backoff,
     Known,
-    RecentSet,
-    card_of,
     known_from,
     pending_over,
-    stub_from_card,
     stub_of,
 )
 from bot.notify.pacer import Pacer
@@ -136,11 +132,8 @@ class Notifier:
         self._quiet: dict[Key, str] = {}  # resourceVersion of a Running DGD with nothing to do
         self._remembered: dict[str, Announced] = {}  # uid -> sent but not yet recorded
         self._placed: dict[str, tuple[str, str]] = {}  # uid -> late card not yet recorded
-        self._deleted = RecentSet()
-        self._undelivered: dict[str, Mapping[str, Any]] = {}  # uid -> stub, reply failed
+        self._deletions = Deletions(cluster, self._sender, self._placed, ledger)
         self._backoff = Backoff()
-        self._ledger = ledger
-        self._ledger_read = False  # read once per leadership, before it is first written
         self._versions: tuple[str | None, str | None] = (None, None)
         self._changes = 0
 
@@ -175,20 +168,19 @@ class Notifier:
             self._known.pop(key_of(dgd), None)
             run = _Run(self._now(), [])
             try:
-                self._announce_deleted(stub_of(dgd), run)
+                self._count(self._deletions.announce(stub_of(dgd), run.now, run.errors), run)
+                self._deletions.keep_ledger(
+                    self._known.values(), run.now, run.errors, full_sweep=False
+                )
             except Exception:
                 log.exception("Failed to announce the deletion of %s", key_of(dgd))
-            # Saved now, not at the next sweep: a restart in between would announce it again.
-            # Only once a full sweep has read the ledger: before that, memory is incomplete.
-            if self._ledger is not None and self._ledger_read:
-                self._keep_ledger(self._ledger, run)
 
     # --- a sweep ---------------------------------------------------------------------------
 
     def _guarded(self, read: Callable[[_Run], Reading]) -> SweepReport:
         with self._lock:
             if not self._may_send():
-                self._ledger_read = False  # whoever leads next reads it again
+                self._deletions.leadership_lost()
                 return SweepReport(skipped=True)
             started = time.perf_counter()
             run = _Run(self._now(), [])
@@ -231,11 +223,12 @@ class Notifier:
         for item in _interleaved(items):
             self._handle(item, events.get(key_of(item.dgd)[0], []), run)
         self._vanished(reading, run)
-        for uid, stub in list(self._undelivered.items()):
-            if uid not in self._deleted:
-                self._announce_deleted(stub, run)
-        if reading.complete and self._ledger is not None:
-            self._keep_ledger(self._ledger, run)
+        deletions = self._deletions
+        self._count(deletions.retry(run.now, run.errors), run)
+        told = deletions.keep_ledger(
+            self._known.values(), run.now, run.errors, full_sweep=reading.complete
+        )
+        self._count(told, run)
 
     def _triage(self, dgd: dict[str, Any], run: _Run) -> dict[str, Any] | None:
         """While the list is parsed: settle a DGD now, or keep it to judge with its pods.
@@ -438,78 +431,14 @@ class Notifier:
         for key in gone:
             self._quiet.pop(key, None)
             known = self._known.pop(key)
-            if known.uid in self._deleted or not self._confirm_gone(key, known.uid):
+            if self._deletions.told(known.uid):
                 continue
-            self._announce_deleted(known.stub, run)
+            if self._deletions.confirm_gone(key, known.uid):
+                self._count(self._deletions.announce(known.stub, run.now, run.errors), run)
 
-    def _confirm_gone(self, key: Key, uid: str) -> bool:
-        """Whether the DGD is really gone (not just relabelled): one get, only on a vanish."""
-        try:
-            current = self._cluster.get_dgd(*key)
-        except NotFound:
-            return True
-        return str((current.get("metadata") or {}).get("uid", "")) != uid
-
-    def _keep_ledger(self, ledger: CardLedger, run: _Run) -> None:
-        """After a full sweep: announce what vanished while no bot ran, then save the cards."""
-        try:
-            if not self._ledger_read:
-                self._announce_unseen(ledger.load(), run)
-                self._ledger_read = True
-            ledger.save(self._open_cards())
-        except (Conflict, AlreadyExists):
-            self._ledger_read = False  # another replica wrote it: read it again next sweep
-            log.info("The card ledger changed under us; reading it again next sweep")
-        except ClusterError as error:
-            run.errors.append(f"card ledger: {error.message}")
-            log.warning("Failed to keep the card ledger: %s", error.message)
-
-    def _announce_unseen(self, stored: Mapping[str, str], run: _Run) -> None:
-        """Cards in the ledger whose DGD this sweep did not list: deleted while no bot ran."""
-        seen = {known.uid for known in self._known.values()}
-        for uid, card in stored.items():
-            if uid in seen or uid in self._deleted or uid in self._undelivered:
-                continue
-            stub = stub_from_card(uid, card)
-            if self._confirm_gone(key_of(stub), uid):
-                self._announce_deleted(stub, run)
-
-    def _open_cards(self) -> dict[str, str]:
-        """uid -> card string of every DGD whose deletion is still to be announced."""
-        cards = {known.uid: known.card for known in self._known.values()}
-        cards.update((uid, card_of(stub)) for uid, stub in self._undelivered.items())
-        return cards
-
-    def _announce_deleted(self, stub: Mapping[str, Any], run: _Run) -> None:
-        metadata = stub.get("metadata") or {}
-        uid = str(metadata.get("uid", ""))
-        if uid in self._deleted:
-            return
-        deployment = deployment_from(stub, now=run.now)
-        place = self._card_place(deployment, uid)
-        if place is None:
-            self._deleted.add(uid)
-            log.info("%s was deleted; it had no card to tell", deployment.key)
-            return
-        by_user = (metadata.get("annotations") or {}).get(ANNOTATION_DELETED_BY)
-        try:
-            self._sender.reply(*place, build_deleted_reply(deployment.name, by_user=by_user))
-        except SendError as failure:
-            self._undelivered[uid] = stub
-            run.errors.append(
-                f"{deployment.key}: deletion not announced, Slack said {failure.kind}"
-            )
-            log.warning("Failed to announce the deletion of %s: %s", deployment.key, failure.kind)
-            return
-        self._deleted.add(uid)
-        self._undelivered.pop(uid, None)
-        self._placed.pop(uid, None)
-        run.replies += 1
-        self._changes += 1
-        try:
-            self._sender.update(*place, build_deleted_card(deployment))
-        except SendError as failure:
-            log.warning("Failed to show %s as deleted: %s", deployment.key, failure.kind)
+    def _count(self, replies: int, run: _Run) -> None:
+        run.replies += replies
+        self._changes += replies
 
 
 def _late(created_at: datetime | None, now: datetime) -> bool:
