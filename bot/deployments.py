@@ -1,7 +1,7 @@
 """Deployment: one DGD that Dynamote manages, as people see it in Slack. Pure: no I/O.
 
 Joins what the DGD carries (the request annotation, the Slack origin) with the status that
-``bot/status.py`` derives, and knows the commands that reach the model once it runs.
+``bot.status`` derives, and knows the commands that reach the model once it runs.
 """
 
 from __future__ import annotations

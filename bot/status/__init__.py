@@ -1,0 +1,191 @@
+"""Derive one DeploymentStatus from a DGD, its pods and their events. Pure: no I/O.
+
+The notifier, ``/dynamote status`` and ``/dynamote list`` all need the same answer to "how is
+this deployment doing, and what should a person do about it?". The operator's own status says
+little (``state``, a ``Ready`` condition, replica counts) and nothing about *why* pods are
+stuck, so this module reads the pods and their events too, and folds everything into a phase
+and one actionable line. It accepts raw JSON as the API returns it (camelCase), for both
+``nvidia.com/v1beta1`` (``spec.components`` list, ``status.components`` map) and
+``nvidia.com/v1alpha1`` (``spec.services`` map, ``status.services`` map).
+
+Phase rules, first match wins:
+
+1. ``metadata.deletionTimestamp`` is set -> **Terminating**.
+2. **Failed** when any of:
+   a. ``status.state`` is ``failed``;
+   b. the ``Ready`` condition is ``False`` with a reason that names a failure (contains
+      ``fail``, ``error`` or ``invalid``);
+   c. a pod's container is *currently* waiting with ``ImagePullBackOff``, ``InvalidImageName``,
+      ``ErrImagePull``, ``CreateContainerConfigError`` or ``CreateContainerError`` and the
+      error persists: it is a back-off, or its event was seen at least twice, or ``now`` is
+      ``None`` (judge the snapshot as it is), or it has lasted :data:`FAILURE_GRACE` by ``now``;
+   d. a container is in ``CrashLoopBackOff`` with at least :data:`CRASH_LOOP_RESTARTS`
+      restarts.
+   A failure that has not persisted yet leaves the phase to the rules below, with the error
+   in the reason ("... (retrying)").
+3. **Running** when the operator says ready (``Ready`` condition ``True`` or ``state``
+   ``successful``) and ready replicas >= desired replicas. When the operator has reported
+   nothing at all (no state, no conditions), all desired replicas ready by the pods suffices.
+4. **Pending** when no pod exists yet, or a pod is unschedulable
+   (its ``PodScheduled`` condition is ``False``, or a ``FailedScheduling`` event names it
+   while it has no node), or the ``Ready`` reason is ``insufficient_capacity``.
+5. Otherwise **Deploying** ("2/3 replicas ready").
+
+Replica counts come from ``status.components`` / ``status.services`` (summed over
+components); a component the operator has not reported yet is counted from its pods. Desired
+replicas come from the spec (``replicas`` defaults to 1). GPUs are the ``nvidia.com/gpu``
+limit (else request) of each component's main container x replicas x multinode nodeCount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.status.model import (
+    CRASH_LOOP_RESTARTS,
+    FAILURE_GRACE,
+    Condition,
+    DeploymentStatus,
+    Phase,
+    PodStatus,
+)
+from bot.status.pods import (
+    by_name,
+    first_pod_failure,
+    read_pod,
+    scheduling_reason,
+    unschedulable_message,
+)
+from bot.status.raw import as_dict, one_line, parse_time
+from bot.status.spec import components_of, conditions_of, frontend_service_of, replica_counts
+
+__all__ = [
+    "CRASH_LOOP_RESTARTS",
+    "FAILURE_GRACE",
+    "Condition",
+    "DeploymentStatus",
+    "Phase",
+    "PodStatus",
+    "compute_status",
+]
+
+_FAILURE_WORDS = ("fail", "error", "invalid")
+
+
+def compute_status(
+    dgd: Mapping[str, Any],
+    pods: Sequence[Mapping[str, Any]] = (),
+    events: Sequence[Mapping[str, Any]] = (),
+    *,
+    now: datetime | None = None,
+) -> DeploymentStatus:
+    """Fold a DGD, its pods and their events into a DeploymentStatus (see the module rules)."""
+    metadata = as_dict(dgd.get("metadata"))
+    name = str(metadata.get("name", ""))
+    status = as_dict(dgd.get("status"))
+    components = components_of(as_dict(dgd.get("spec")))
+    conditions = conditions_of(status.get("conditions"))
+    pairs = [(pod, read_pod(pod)) for pod in pods]
+    pod_statuses = tuple(sorted((pod_status for _, pod_status in pairs), key=by_name))
+    # Only pods with something wrong need the slower failure and scheduling checks.
+    troubled = [pod for pod, pod_status in pairs if pod_status.reason or not pod_status.node]
+    desired = sum(component.replicas for component in components)
+    ready, available = replica_counts(
+        components, as_dict(status.get("components") or status.get("services")), pod_statuses
+    )
+    phase, reason = _phase(
+        metadata=metadata,
+        status=status,
+        conditions=conditions,
+        pod_count=len(pod_statuses),
+        troubled=troubled,
+        events=events,
+        desired=desired,
+        ready=ready,
+        now=now,
+    )
+    return DeploymentStatus(
+        name=name,
+        namespace=str(metadata.get("namespace", "")),
+        phase=phase,
+        reason=reason,
+        replicas_desired=desired,
+        replicas_ready=ready,
+        replicas_available=available,
+        conditions=conditions,
+        pods=pod_statuses,
+        created_at=parse_time(metadata.get("creationTimestamp")),
+        frontend_service=frontend_service_of(name, components),
+        gpus=sum(component.replicas * component.gpus_per_replica for component in components),
+    )
+
+
+# --- phase ---------------------------------------------------------------------------------
+
+
+def _phase(
+    *,
+    metadata: Mapping[str, Any],
+    status: Mapping[str, Any],
+    conditions: tuple[Condition, ...],
+    pod_count: int,
+    troubled: Sequence[Mapping[str, Any]],
+    events: Sequence[Mapping[str, Any]],
+    desired: int,
+    ready: int,
+    now: datetime | None,
+) -> tuple[Phase, str]:
+    if metadata.get("deletionTimestamp"):
+        return "Terminating", _terminating_reason(pod_count)
+    state = status.get("state")
+    ready_condition = next((c for c in conditions if c.type == "Ready"), None)
+    if state == "failed":
+        message = ready_condition.message if ready_condition else ""
+        return "Failed", one_line(message) or "the operator reports the deployment failed"
+    if ready_condition and ready_condition.status == "False" and _names_failure(ready_condition):
+        return "Failed", one_line(ready_condition.message) or ready_condition.reason
+    failure = first_pod_failure(troubled, events, now)
+    if failure and failure.persisting:
+        return "Failed", failure.reason
+    operator_ready = state == "successful" or (
+        ready_condition is not None and ready_condition.status == "True"
+    )
+    operator_silent = not state and ready_condition is None
+    if ready >= desired and (operator_ready or (operator_silent and desired > 0)):
+        return "Running", "ready" if desired else "scaled to 0 replicas"
+    pending_reason = _pending_reason(troubled, events, ready_condition, pod_count=pod_count)
+    if pending_reason:
+        return "Pending", pending_reason
+    progress = f"{ready}/{desired} replicas ready"
+    return "Deploying", f"{progress}; {failure.reason} (retrying)" if failure else progress
+
+
+def _terminating_reason(pods_left: int) -> str:
+    if not pods_left:
+        return "deleting"
+    return f"deleting: {pods_left} pod{'s' if pods_left != 1 else ''} left"
+
+
+def _names_failure(condition: Condition) -> bool:
+    reason = condition.reason.lower()
+    return any(word in reason for word in _FAILURE_WORDS)
+
+
+def _pending_reason(
+    troubled: Sequence[Mapping[str, Any]],
+    events: Sequence[Mapping[str, Any]],
+    ready_condition: Condition | None,
+    *,
+    pod_count: int,
+) -> str | None:
+    for pod in troubled:
+        message = unschedulable_message(pod, events)
+        if message is not None:
+            return scheduling_reason(message)
+    if ready_condition and ready_condition.reason == "insufficient_capacity":
+        return one_line(f"waiting for capacity: {ready_condition.message}".rstrip(": "))
+    if not pod_count:
+        return "waiting for the operator to create pods"
+    return None
