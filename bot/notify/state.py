@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from bot.dynamo import PREFIX
+from bot.status.raw import parse_time
 
 __all__ = ["ANNOTATION_NOTIFIED", "MAX_BYTES", "NOTHING", "Announced", "decode", "encode"]
 
@@ -69,7 +70,7 @@ def decode(raw: str | None) -> Announced:
     card = value.get("card")
     return Announced(
         phase=phase if phase in _PHASES else None,
-        at=_parse_time(value.get("at")),
+        at=parse_time(value.get("at")),
         stuck=value.get("stuck") is True,
         card=card[:_MAX_CARD] if isinstance(card, str) and card else None,
     )
@@ -79,13 +80,3 @@ def _format_time(when: datetime) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

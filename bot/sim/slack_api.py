@@ -29,11 +29,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.blocks.limits import MISSING_TEXT_FALLBACK, check_message, check_view
+from bot.sim.running import Running
 
 __all__ = ["TEST_TOKEN", "Fault", "RecordedCall", "SlackStandIn"]
 
@@ -362,7 +362,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: tests read `calls()`, not stderr."""
 
 
-class SlackStandIn:
+class SlackStandIn(Running):
     """The Slack Web API on 127.0.0.1:<free port>; a context manager. See the module docstring."""
 
     def __init__(
@@ -389,7 +389,7 @@ class SlackStandIn:
 
     # ----- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> SlackStandIn:
+    def start(self) -> Self:
         self._server = _Server(self, self._port)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -407,17 +407,6 @@ class SlackStandIn:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
-
-    def __enter__(self) -> SlackStandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

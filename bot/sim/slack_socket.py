@@ -33,9 +33,10 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
+
+from bot.sim.running import Running
 
 if TYPE_CHECKING:
     from websockets.http11 import Request, Response
@@ -80,7 +81,7 @@ class _Link:
     envelopes: list[str] = field(default_factory=list)
 
 
-class SocketModeStandIn:
+class SocketModeStandIn(Running):
     """Slack's Socket Mode server on 127.0.0.1:<free port>; a context manager."""
 
     def __init__(self, *, app_id: str = APP_ID, ping_interval: float | None = None) -> None:
@@ -105,7 +106,7 @@ class SocketModeStandIn:
 
     # ----- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> SocketModeStandIn:
+    def start(self) -> Self:
         from websockets.sync.server import serve  # noqa: PLC0415  (a dev dependency)
 
         self._server = serve(
@@ -135,17 +136,6 @@ class SocketModeStandIn:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
-
-    def __enter__(self) -> SocketModeStandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def connection_url(self) -> str:
         """A new single-use WebSocket URL, as apps.connections.open answers."""

@@ -12,12 +12,13 @@ import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 from bot.sim.apiserver import ApiServer
 from bot.sim.discovery import Catalog
 from bot.sim.faults import Faults
 from bot.sim.kubeconfig import write_kubeconfig
+from bot.sim.running import Running
 from bot.sim.store import AlreadyExists, Store
 from bot.sim.validation import DgdSchemas
 
@@ -34,7 +35,7 @@ def default_crd_path() -> Path:
     return get_settings().dynamo_reference / "crd" / CRD_FILE
 
 
-class StandIn:
+class StandIn(Running):
     """A running stand-in cluster. Use as a context manager, or start()/stop()."""
 
     def __init__(
@@ -64,24 +65,13 @@ class StandIn:
     def port(self) -> int:
         return self._server.port
 
-    def start(self) -> StandIn:
+    def start(self) -> Self:
         self._server.start()
         self._catalog.server_address = f"127.0.0.1:{self._server.port}"
         return self
 
     def stop(self) -> None:
         self._server.stop()
-
-    def __enter__(self) -> StandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def write_kubeconfig(self, path: Path, *, namespace: str = "default") -> Path:
         return write_kubeconfig(path, self.url, namespace=namespace)
