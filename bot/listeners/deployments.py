@@ -208,12 +208,15 @@ def handle_models_page(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
     ack()
+    # Our own JSON comes back, but a forged value (a float page, Infinity, a list for the
+    # engine) must get the first page, never an exception.
+    page = _page_value(body)
+    query = str(page.get("query") or "")
+    engine = page.get("engine") if isinstance(page.get("engine"), str) else None
     try:
-        page = json.loads(_action_value(body))
-        query, engine = str(page.get("query") or ""), page.get("engine") or None
-        models = dynamote.catalog.search(query, engine=engine)
-        message = build_models(models, query=query, engine=engine, page=int(page.get("page", 0)))
-    except (ValueError, TypeError, AttributeError) as error:
+        models = dynamote.catalog.search(query, engine=engine or None)
+        message = build_models(models, query=query, engine=engine, page=_page_number(page))
+    except (ValueError, TypeError) as error:
         log.warning("Bad models page value: %s", error)
         message = build_models(dynamote.catalog.models)
     reply(message, body=body, respond=respond, client=client, replace=True)
