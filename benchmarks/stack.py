@@ -1,4 +1,4 @@
-"""The whole Slack app over real HTTP for benchmarks, assembled as ``tests/app/conftest.py`` does.
+"""The whole Slack app over real HTTP for benchmarks, assembled as ``tests/stacks.py`` does.
 
 ``running_stack()`` starts, in this process, the Kubernetes stand-in (seeded, with the
 simulated operator) and the Slack Web API stand-in; and, in a child process of its own (as in

@@ -15,13 +15,11 @@ from bot.blocks.ids import (
 )
 from bot.dynamo import ANNOTATION_DELETED_BY
 from bot.sim.store import WatchEvent
-
-from .conftest import Stack, text_of
-from .test_commands_flow import _deploy_directly
+from tests.stacks import Stack, deploy_directly, text_of
 
 
 def test_view_shows_the_deployments_details(stack: Stack) -> None:
-    _deploy_directly(stack, "qwen-view")
+    deploy_directly(stack, "qwen-view")
     text = text_of(stack.replies(stack.click(ACTION_VIEW_DEPLOYMENT, "team-a/qwen-view"))[0])
     assert "qwen-view" in text and "kubectl port-forward svc/qwen-view-frontend" in text
 
@@ -34,7 +32,7 @@ def test_view_with_a_forged_value_outside_the_allowed_namespaces_is_refused(stac
 
 
 def test_delete_removes_the_dgd_records_who_and_tells_the_person(stack: Stack) -> None:
-    _deploy_directly(stack, "qwen-gone")
+    deploy_directly(stack, "qwen-gone")
     deleted: list[WatchEvent] = []
     seen = threading.Event()
 
@@ -72,7 +70,7 @@ def test_delete_refuses_a_dgd_dynamote_did_not_create(stack: Stack) -> None:
 
 def test_list_pages_replace_the_message(stack: Stack) -> None:
     for index in range(12):
-        _deploy_directly(stack, f"qwen-{index:02d}")
+        deploy_directly(stack, f"qwen-{index:02d}")
     value = json.dumps({"scope": "all", "namespace": None, "page": 1})
     reply = stack.replies(stack.click(ACTION_LIST_PAGE, value))[0]
     assert reply["replace_original"] is True
@@ -80,7 +78,7 @@ def test_list_pages_replace_the_message(stack: Stack) -> None:
 
 
 def test_my_deployments_and_browse_models_buttons_answer_ephemerally(stack: Stack) -> None:
-    _deploy_directly(stack, "alices-model")
+    deploy_directly(stack, "alices-model")
     mine = stack.replies(stack.click(ACTION_MY_DEPLOYMENTS))[0]
     assert mine["response_type"] == "ephemeral" and "alices-model" in text_of(mine)
     models = stack.replies(stack.click(ACTION_BROWSE_MODELS))[0]
@@ -95,8 +93,8 @@ def test_the_deploy_button_opens_the_modal_with_its_model(stack: Stack) -> None:
 
 
 def test_app_home_shows_my_deployments_and_everyone_elses(stack: Stack) -> None:
-    _deploy_directly(stack, "alices", user="U0ALICE")
-    _deploy_directly(stack, "bobs", user="U0BOB")
+    deploy_directly(stack, "alices", user="U0ALICE")
+    deploy_directly(stack, "bobs", user="U0BOB")
     stack.event({"type": "app_home_opened", "user": "U0ALICE", "tab": "home"})
     published = stack.slack.wait_for("views.publish")[0]
     assert published.params["user_id"] == "U0ALICE"

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dynamo import SlackOrigin, render_dgd
-from bot.request import parse_request
-from bot.sim.operator import make_ready
-
-from .conftest import Stack, text_of
-
-
-def _deploy_directly(stack: Stack, name: str, *, user: str = "U0ALICE", ns: str = "team-a") -> None:
-    request = parse_request(
-        {"model": "Qwen/Qwen3-0.6B", "name": name, "namespace": ns, "engine": "vllm"},
-        catalog=stack.context.catalog,
-    )
-    manifest = render_dgd(request, image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
-                          origin=SlackOrigin(user, "C0GENERAL"))  # fmt: skip
-    make_ready(stack.k8s.store, manifest)
+from tests.stacks import Stack, deploy_directly, text_of
 
 
 def test_help_is_ephemeral_and_offers_the_three_buttons(stack: Stack) -> None:
@@ -43,16 +29,16 @@ def test_models_lists_matching_catalog_entries_with_deploy_buttons(stack: Stack)
 
 
 def test_list_all_shows_deployments_with_badges_and_buttons(stack: Stack) -> None:
-    _deploy_directly(stack, "qwen-one")
-    _deploy_directly(stack, "qwen-two", user="U0BOB", ns="team-b")
+    deploy_directly(stack, "qwen-one")
+    deploy_directly(stack, "qwen-two", user="U0BOB", ns="team-b")
     reply = stack.replies(stack.command("list all"))[0]
     text = text_of(reply)
     assert "qwen-one" in text and "qwen-two" in text and "Running" in text
 
 
 def test_list_mine_shows_only_my_deployments_and_an_empty_state_otherwise(stack: Stack) -> None:
-    _deploy_directly(stack, "alices", user="U0ALICE")
-    _deploy_directly(stack, "bobs", user="U0BOB")
+    deploy_directly(stack, "alices", user="U0ALICE")
+    deploy_directly(stack, "bobs", user="U0BOB")
     mine = text_of(stack.replies(stack.command("list"))[0])
     assert "alices" in mine and "bobs" not in mine
     carols = stack.replies(stack.command("list", user="U0CAROL"))[0]
@@ -65,7 +51,7 @@ def test_list_in_a_namespace_outside_the_allowed_ones_is_refused(stack: Stack) -
 
 
 def test_status_shows_phase_pods_and_working_endpoint_commands(stack: Stack) -> None:
-    _deploy_directly(stack, "qwen-status")
+    deploy_directly(stack, "qwen-status")
     text = text_of(stack.replies(stack.command("status qwen-status"))[0])
     assert "Running" in text
     assert "kubectl port-forward svc/qwen-status-frontend 8000:8000 -n team-a" in text
@@ -90,7 +76,7 @@ def test_cluster_reports_version_dgd_versions_and_namespaces(stack: Stack) -> No
 
 
 def test_delete_asks_for_confirmation_with_a_danger_button_naming_the_gpus(stack: Stack) -> None:
-    _deploy_directly(stack, "qwen-del")
+    deploy_directly(stack, "qwen-del")
     reply = stack.replies(stack.command("delete qwen-del"))[0]
     buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]
                if e.get("action_id") == "delete_deployment"]  # fmt: skip

@@ -12,8 +12,7 @@ from bot.blocks.ids import ACTION_MODEL_SELECT, ACTION_PREVIEW_YAML
 from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD, LABEL_MANAGED_BY
 from bot.settings import load_settings
 from bot.sim.slack_requests import view_state
-
-from .conftest import NAMESPACES, Stack, text_of
+from tests.stacks import NAMESPACES, Stack, text_of
 
 
 def with_state(view: dict[str, Any], typed: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
-from app.conftest import Stack
-from robustness.stacks import build_stack
+
+from tests.stacks import Stack, stack_maker
 
 
 @pytest.fixture
 def make_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
-    with ExitStack() as stacks:
-
-        def make(**settings: Any) -> Stack:
-            return stacks.enter_context(build_stack(tmp_path, **settings))
-
+    with stack_maker(tmp_path) as make:
         yield make

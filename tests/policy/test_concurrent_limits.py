@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app.conftest import Stack, text_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,8 +31,7 @@ from bot.policy import Policy, Usage, usage_before
 from bot.settings import load_settings
 from bot.sim.slack_requests import view_state, view_submission
 from bot.status import DeploymentStatus
-
-from .replicas import replicas
+from tests.stacks import Stack, replicas, text_of
 
 MakeStack = Callable[..., Stack]
 DGDS = "dynamographdeployments"

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from app.conftest import Stack, text_of
-from app.test_commands_flow import _deploy_directly
 
 from bot.audit import AUDIT_LOGGER
 from bot.blocks.ids import (
@@ -24,6 +22,7 @@ from bot.blocks.ids import (
     ACTION_PREVIEW_YAML,
 )
 from bot.sim.slack_requests import slash_command, view_state, view_submission
+from tests.stacks import Stack, deploy_directly, text_of
 
 MakeStack = Callable[..., Stack]
 
@@ -154,7 +153,7 @@ def test_only_the_requester_or_an_admin_deletes_and_each_try_is_audited(
 ) -> None:
     stack = make_stack(admins=["S0ADMINS"])
     stack.slack.set_usergroup("S0ADMINS", ["U0ADMIN"])
-    _deploy_directly(stack, "alices", user="U0ALICE")
+    deploy_directly(stack, "alices", user="U0ALICE")
     with caplog.at_level(logging.INFO, logger=AUDIT_LOGGER):
         refused = stack.replies(stack.click(ACTION_DELETE_DEPLOYMENT, "team-a/alices",
                                             user="U0BOB"))[0]  # fmt: skip
@@ -176,7 +175,7 @@ def test_the_requester_deletes_their_own_even_when_no_longer_a_deployer(
     make_stack: MakeStack,
 ) -> None:
     stack = make_stack(deployers=["U0CAROL"])
-    _deploy_directly(stack, "alices", user="U0ALICE")
+    deploy_directly(stack, "alices", user="U0ALICE")
     stack.replies(stack.click(ACTION_DELETE_DEPLOYMENT, "team-a/alices", user="U0ALICE"))
     assert stack.k8s.store.get("dynamographdeployments", "team-a", "alices") is None
 
@@ -215,7 +214,7 @@ def test_per_user_gpus_count_deployments_still_starting(make_stack: MakeStack) -
 
 def test_per_user_deployment_count_is_enforced_on_the_name_block(make_stack: MakeStack) -> None:
     stack = make_stack(max_deployments_per_user=1)
-    _deploy_directly(stack, "already", user="U0ALICE")
+    deploy_directly(stack, "already", user="U0ALICE")
     stack.command("deploy qwen3 0.6b")
     ack, _ = stack.submit(stack.opened_view())
     assert "already have 1 deployments" in ack["errors"]["name.0"]

@@ -10,10 +10,9 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from app.conftest import Stack
 from hypothesis import HealthCheck, settings
 
-from .stacks import build_stack
+from tests.stacks import Stack, build_stack
 
 settings.register_profile(
     "dynamote",

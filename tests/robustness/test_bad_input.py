@@ -14,8 +14,6 @@ import time
 from typing import Any
 
 import pytest
-from app.conftest import Stack, text_of
-from app.test_commands_flow import _deploy_directly
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,6 +28,7 @@ from bot.blocks.ids import (
 )
 from bot.request import RequestError, parse_request
 from bot.sim.slack_requests import block_actions, slash_command, view_state, view_submission
+from tests.stacks import Stack, deploy_directly, text_of
 
 from .conftest import PROFILE, ErrorLog
 
@@ -221,8 +220,8 @@ def test_clicks_inside_a_mutated_modal_never_crash(
 @pytest.fixture(scope="module")
 def bobs(shared_stack: Stack) -> tuple[str, str]:
     """A deployment of Bob's in an allowed namespace and one Dynamote-made in kube-system."""
-    _deploy_directly(shared_stack, "bobs", user="U0BOB")
-    _deploy_directly(shared_stack, "coredns", user="U0ALICE", ns="kube-system")
+    deploy_directly(shared_stack, "bobs", user="U0BOB")
+    deploy_directly(shared_stack, "coredns", user="U0ALICE", ns="kube-system")
     return ("team-a", "bobs")
 
 
@@ -271,6 +270,30 @@ def test_forged_button_values_never_crash_and_never_delete_what_is_not_yours(
 
 
 # --- targeted cases ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", [ACTION_LIST_PAGE, ACTION_MODELS_PAGE])
+@pytest.mark.parametrize(
+    "value",
+    ['{"page": Infinity}', '{"page": -Infinity}', '{"page": NaN}', '{"page": 1e308}',
+     '{"page": 2.5}', '{"page": -5}', '{"page": 99999999999999999999999}',
+     '{"page": "2"}', '{"engine": ["vllm"], "query": {"a": 1}}', "[]", "null"],
+)  # fmt: skip
+def test_a_forged_page_value_gets_a_page_not_an_error(
+    shared_stack: Stack, errors: ErrorLog, action: str, value: str
+) -> None:
+    # Found by the property test above: {"page": Infinity} made int() raise OverflowError.
+    name = f"page-{abs(hash((action, value)))}"
+    status, _, took = shared_stack.post(
+        block_actions([{"action_id": action, "type": "button", "value": value}],
+                      response_url=shared_stack.slack.response_url(name))
+    )  # fmt: skip
+    assert status == 200 and took < 3.0
+    [reply] = shared_stack.replies(name)
+    assert reply.get("blocks"), reply
+    settle(shared_stack)
+    assert_quiet(errors)
+
 
 
 @pytest.mark.parametrize(

@@ -12,14 +12,11 @@ import http.client
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from app.conftest import Stack, text_of
-from app.test_commands_flow import _deploy_directly
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -39,9 +36,9 @@ from bot.notify.pacer import Pacer
 from bot.request import parse_request
 from bot.sim.slack_requests import block_actions, view_state
 from bot.slack_client import retry_handlers
+from tests.stacks import Stack, deploy_directly, stack_maker, text_of
 
 from .conftest import ErrorLog
-from .stacks import build_stack
 
 DGDS = "dynamographdeployments"
 FAST = 3.0  # seconds within which a person hears back
@@ -51,12 +48,7 @@ MakeStack = Callable[..., Stack]
 
 @pytest.fixture
 def make_stack(tmp_path: Path) -> Iterator[MakeStack]:
-    with ExitStack() as stacks:
-
-        def make(**settings: Any) -> Stack:
-            settings.setdefault("api_version_cache_seconds", 0)
-            return stacks.enter_context(build_stack(tmp_path, **settings))
-
+    with stack_maker(tmp_path, api_version_cache_seconds=0) as make:
         yield make
 
 
@@ -143,7 +135,7 @@ def test_list_and_status_say_what_went_wrong_within_three_seconds(
     make_stack: MakeStack, fault: str, step: str, verb: str
 ) -> None:
     stack = make_stack()
-    _deploy_directly(stack, "qwen-here")
+    deploy_directly(stack, "qwen-here")
     inject(stack, fault, verb)
     started = time.time()
     reply, took = first_reply_after(stack, stack.command(step), started)
@@ -157,7 +149,7 @@ def test_a_delete_during_a_fault_is_answered_fast_and_leaves_the_dgd_untouched(
     make_stack: MakeStack, fault: str
 ) -> None:
     stack = make_stack()
-    _deploy_directly(stack, "qwen-keep")
+    deploy_directly(stack, "qwen-keep")
     inject(stack, fault, "delete")
     started = time.time()
     reply, took = first_reply_after(
@@ -178,7 +170,7 @@ def test_a_sweep_during_a_fault_reports_errors_and_never_raises(
     make_stack: MakeStack, fault: str
 ) -> None:
     stack = make_stack()
-    _deploy_directly(stack, "qwen-swept")
+    deploy_directly(stack, "qwen-swept")
     client = WebClient(token=stack.slack.token, base_url=stack.slack.url)
     notifier = Notifier(stack.cluster, client, stack.settings, pacer=Pacer(0))
     inject(stack, fault, "list")

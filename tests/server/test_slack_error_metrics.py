@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from app.conftest import Stack
-from robustness.stacks import build_stack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -24,6 +22,7 @@ from bot.policy_groups import GroupDirectory
 from bot.settings import load_settings
 from bot.sim.slack_api import SlackStandIn
 from bot.slack_client import failure_kind, method_of, retry_handlers
+from tests.stacks import Stack, build_stack
 
 ERRORS = "dynamote_slack_api_errors_total"
 RETRIES = "dynamote_slack_api_retries_total"

@@ -33,17 +33,16 @@ from websockets.sync.client import connect
 from bot.app import AppContext, build_bolt_app
 from bot.catalog import load_catalog
 from bot.cluster import Cluster
-from bot.dynamo import SlackOrigin, render_dgd
-from bot.request import parse_request
 from bot.runner import SOCKET_STALE_PINGS, _connect_socket_mode, _Connection, run_serve
 from bot.service import DeploymentService
 from bot.settings import Settings, load_settings
-from bot.sim.operator import SimOperator, make_ready
+from bot.sim.operator import SimOperator
 from bot.sim.slack_api import RecordedCall, SlackStandIn
 from bot.sim.slack_requests import slash_command
 from bot.sim.slack_socket import SocketLink, SocketModeStandIn
 from bot.sim.standin import StandIn, default_crd_path
 from bot.slack_client import make_web_client
+from tests import stacks
 
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-test"  # made up; the stand-in accepts it
 NAMESPACE = "team-a"
@@ -85,16 +84,7 @@ class SocketStack:
 
     def deploy_directly(self, name: str, *, user: str = "U0ALICE") -> None:
         """A ready deployment of `user`'s in the cluster, made without Slack."""
-        request = parse_request(
-            {"model": "Qwen/Qwen3-0.6B", "name": name, "namespace": NAMESPACE, "engine": "vllm"},
-            catalog=self.context.catalog,
-        )
-        manifest = render_dgd(
-            request,
-            image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
-            origin=SlackOrigin(user, "C0GENERAL"),
-        )
-        make_ready(self.k8s.store, manifest)
+        stacks.deploy_directly(self, name, user=user, ns=NAMESPACE)
 
 
 def send_command(

@@ -1,0 +1,383 @@
+"""The whole Slack app over real HTTP, for tests: signed requests in, the real server (waitress +
+Bolt) and listeners, the Kubernetes stand-in (with the simulated operator) behind the official
+client, and the Slack Web API stand-in behind slack_sdk.
+
+Two layers, so one app or several replicas of it can be assembled the same way:
+
+- :func:`stand_ins`: the Kubernetes stand-in, the operator and the Slack stand-in, which
+  replicas of one app share; it checks at the end that nothing sent to Slack broke a Block Kit
+  limit (unless told not to).
+- :func:`app_stack`: one app instance over given stand-ins (its own Cluster client,
+  AppContext, DeploymentService, Bolt app and HTTP server), driven through :class:`Stack`.
+
+Built from them: the ``stack`` fixture of ``tests/app``; :func:`build_stack`, with the
+production retry handlers and short Kubernetes timeouts, for the fault, policy and metrics
+tests; and :func:`replicas`, several app instances over one set of stand-ins.
+
+Import this module as ``tests.stacks`` (the project root is on ``sys.path``: the editable
+install's ``.pth`` and pytest's ``pythonpath``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+
+from bot.app import AppContext, build_bolt_app
+from bot.catalog import load_catalog
+from bot.cluster import Cluster
+from bot.dynamo import SlackOrigin, render_dgd
+from bot.health import Health
+from bot.request import parse_request
+from bot.server import HttpServer, build_wsgi_app, serve_http
+from bot.service import DeploymentService
+from bot.settings import Settings, load_settings
+from bot.sim.operator import SimOperator, make_ready
+from bot.sim.slack_api import SlackStandIn
+from bot.sim.slack_requests import (
+    SlackRequest,
+    block_actions,
+    event_callback,
+    slash_command,
+    view_state,
+    view_submission,
+)
+from bot.sim.standin import StandIn, default_crd_path
+from bot.slack_client import retry_handlers
+
+__all__ = [
+    "NAMESPACES",
+    "SECRET",
+    "InCluster",
+    "Stack",
+    "StandIns",
+    "app_stack",
+    "build_stack",
+    "deploy_directly",
+    "replicas",
+    "stack_maker",
+    "stack_settings",
+    "stand_ins",
+    "text_of",
+]
+
+SECRET = "app-tests-signing-secret"  # made up for these tests
+NAMESPACES = ("team-a", "team-b")
+_RESPONSE_NAMES = itertools.count(1)
+
+
+@dataclass
+class Stack:
+    """A running app and everything behind it, with helpers that act as Slack would."""
+
+    settings: Settings
+    k8s: StandIn
+    operator: SimOperator
+    slack: SlackStandIn
+    cluster: Cluster
+    context: AppContext
+    server: HttpServer
+    responses: dict[str, str] = field(default_factory=dict)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def post(self, request: SlackRequest) -> tuple[int, bytes, float]:
+        """POST to /slack/events; returns status, body and how long the answer took."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=15)
+        started = time.perf_counter()
+        try:
+            connection.request(
+                "POST", "/slack/events", body=request.body, headers=request.headers(SECRET)
+            )
+            answer = connection.getresponse()
+            body = answer.read()
+            return answer.status, body, time.perf_counter() - started
+        finally:
+            connection.close()
+
+    def command(self, text: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL") -> str:
+        """Run ``/dynamote text``; asserts the ack came fast; returns its response_url name."""
+        name = f"r{next(_RESPONSE_NAMES)}"
+        status, _, took = self.post(
+            slash_command(
+                text, user=user, channel=channel, response_url=self.slack.response_url(name)
+            )
+        )
+        assert status == 200 and took < 3.0, (status, took)
+        return name
+
+    def click(
+        self,
+        action_id: str,
+        value: str | None = None,
+        *,
+        user: str = "U0ALICE",
+        view: Mapping[str, Any] | None = None,
+        selected: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Click a button (or pick an option) in a message or, with ``view``, in a modal."""
+        name = f"r{next(_RESPONSE_NAMES)}"
+        action: dict[str, Any] = {"action_id": action_id, "type": "button"}
+        if value is not None:
+            action["value"] = value
+        if selected is not None:
+            action.update(type="static_select", selected_option=dict(selected))
+        status, _, took = self.post(
+            block_actions(
+                [action],
+                user=user,
+                view=view,
+                channel=None if view is not None else "C0GENERAL",
+                response_url=None if view is not None else self.slack.response_url(name),
+                container={"type": "view"} if view is not None else None,
+            )
+        )
+        assert status == 200 and took < 3.0, (status, took)
+        return name
+
+    def submit(
+        self,
+        view: Mapping[str, Any],
+        typed: Mapping[str, Any] | None = None,
+        *,
+        user: str = "U0ALICE",
+    ) -> tuple[dict[str, Any], float]:
+        """Submit a modal with what the person typed; returns the ack body and its time."""
+        submitted = dict(view)
+        submitted["state"] = {"values": view_state(view, typed)}
+        status, body, took = self.post(view_submission(submitted, user=user))
+        assert status == 200, (status, body)
+        return (json.loads(body) if body else {}), took
+
+    def event(self, event: Mapping[str, Any]) -> None:
+        status, _, _ = self.post(event_callback(event))
+        assert status == 200
+
+    # --- reading what Slack received -------------------------------------------------------
+
+    def replies(self, name: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """What the app posted to response_url ``name``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [
+                c.params for c in self.slack.calls("response_url") if c.path.endswith(f"/{name}")
+            ]
+            if len(found) >= count or time.monotonic() > deadline:
+                assert len(found) >= count, f"no reply on {name}; calls: {self.slack.calls()}"
+                return found
+            time.sleep(0.02)
+
+    def opened_view(self, number: int = 1) -> dict[str, Any]:
+        """The ``number``-th view opened, as Slack now holds it (after any updates)."""
+        opened = self.slack.wait_for("views.open", count=number)
+        view_id = str(opened[number - 1].response["view"]["id"])
+        view = self.slack.view(view_id)
+        assert view is not None
+        return view
+
+    def wait_for_dgd(self, namespace: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.k8s.store.get("dynamographdeployments", namespace, name)
+            if found is not None:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"DGD {namespace}/{name} was never created")
+
+
+def text_of(payload: Any) -> str:
+    """All text in a message or view payload, for assertions on what people read."""
+    parts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "text" and isinstance(item, str):
+                    parts.append(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and value.startswith("[{"):
+            walk(json.loads(value))
+
+    walk(payload)
+    return "\n".join(parts)
+
+
+class InCluster(Protocol):
+    """What :func:`deploy_directly` reads: a :class:`Stack`, or another stack with these."""
+
+    @property
+    def k8s(self) -> StandIn: ...
+
+    @property
+    def context(self) -> AppContext: ...
+
+
+def deploy_directly(
+    stack: InCluster, name: str, *, user: str = "U0ALICE", ns: str = "team-a"
+) -> None:
+    """A ready deployment of ``user``'s in the cluster, made without Slack."""
+    request = parse_request(
+        {"model": "Qwen/Qwen3-0.6B", "name": name, "namespace": ns, "engine": "vllm"},
+        catalog=stack.context.catalog,
+    )
+    manifest = render_dgd(
+        request,
+        image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
+        origin=SlackOrigin(user, "C0GENERAL"),
+    )
+    make_ready(stack.k8s.store, manifest)
+
+
+# --- assembling ----------------------------------------------------------------------------
+
+
+def stack_settings(**overrides: Any) -> Settings:
+    """Settings for a test stack; ``overrides`` are settings fields (``max_gpus_per_user=2``)."""
+    return load_settings(
+        **{
+            "namespaces": list(NAMESPACES),
+            "default_namespace": "team-a",
+            "slack_api_url": "http://127.0.0.1:1/api/",  # the Web client uses the stand-in
+            "sim_ready_after": 0.3,
+            **overrides,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class StandIns:
+    """What replicas of one app share: the cluster (and its operator) and Slack."""
+
+    k8s: StandIn
+    operator: SimOperator
+    slack: SlackStandIn
+    kubeconfig: Path
+
+
+@contextmanager
+def stand_ins(tmp_path: Path, *, check_block_kit: bool = True) -> Iterator[StandIns]:
+    """The Kubernetes stand-in (seeded with ``NAMESPACES``, the operator running) and the Slack
+    stand-in; with ``check_block_kit``, fails at the end if the app sent Block Kit over Slack's
+    limits."""
+    with (
+        StandIn(crd_path=default_crd_path(), seed_namespaces=NAMESPACES) as k8s,
+        SlackStandIn() as slack,
+    ):
+        kubeconfig = k8s.write_kubeconfig(tmp_path / "kubeconfig")
+        operator = SimOperator(k8s.store, ready_after=0.3, tick=0.02)
+        operator.start()
+        try:
+            yield StandIns(k8s, operator, slack, kubeconfig)
+        finally:
+            operator.stop()
+        if check_block_kit:
+            assert slack.violations() == [], "the app sent Block Kit over Slack's limits"
+
+
+@contextmanager
+def app_stack(
+    shared: StandIns,
+    settings: Settings,
+    *,
+    retrying: bool = False,
+    health: Health | None = None,
+    submit_budget_seconds: float = 2.0,
+) -> Iterator[Stack]:
+    """One running app instance over ``shared``; ``retrying``: the Web client has the
+    production retry handlers (``bot.slack_client.retry_handlers``), so 429s and 5xx are
+    retried as in production."""
+    slack = shared.slack
+    cluster = Cluster(shared.kubeconfig, settings=settings)
+    catalog = load_catalog()
+    context = AppContext(
+        settings=settings,
+        catalog=catalog,
+        service=DeploymentService(cluster=cluster, catalog=catalog, settings=settings),
+        submit_budget_seconds=submit_budget_seconds,
+    )
+    if retrying:
+        client = WebClient(
+            token=slack.token, base_url=slack.url, timeout=5, retry_handlers=retry_handlers()
+        )
+    else:
+        client = WebClient(token=slack.token, base_url=slack.url)
+    app = build_bolt_app(context, client=client, signing_secret=SECRET, socket_mode=False)
+    wsgi = build_wsgi_app(
+        health=health or Health(lambda: True), bolt_app=app, signing_secret=SECRET
+    )
+    server = serve_http(wsgi, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield Stack(settings, shared.k8s, shared.operator, slack, cluster, context, server)
+    finally:
+        server.close()
+        thread.join(timeout=10)
+        # Listeners still running would talk to stand-ins that are about to close and log
+        # errors into whichever test runs next.
+        app.listener_runner.listener_executor.shutdown(wait=True)
+        context.executor.shutdown(wait=True, cancel_futures=True)
+        cluster.close()
+
+
+@contextmanager
+def build_stack(
+    tmp_path: Path,
+    *,
+    health: Health | None = None,
+    submit_budget_seconds: float = 2.0,
+    **overrides: Any,
+) -> Iterator[Stack]:
+    """A running stack as production would talk to Slack (the retry handlers) and with short
+    Kubernetes timeouts, for fault tests; ``overrides`` are settings fields. Block Kit limits
+    are left for the test to check (``stack.slack.violations()``)."""
+    settings = stack_settings(**{"k8s_connect_timeout": 0.5, "k8s_read_timeout": 1.0, **overrides})
+    with (
+        stand_ins(tmp_path, check_block_kit=False) as shared,
+        app_stack(
+            shared,
+            settings,
+            retrying=True,
+            health=health,
+            submit_budget_seconds=submit_budget_seconds,
+        ) as stack,
+    ):
+        yield stack
+
+
+@contextmanager
+def stack_maker(tmp_path: Path, **defaults: Any) -> Iterator[Callable[..., Stack]]:
+    """``make(**settings)`` starts a :func:`build_stack` (``defaults`` then ``settings``); all
+    stop when this context ends."""
+    with ExitStack() as stacks:
+
+        def make(**settings: Any) -> Stack:
+            return stacks.enter_context(build_stack(tmp_path, **{**defaults, **settings}))
+
+        yield make
+
+
+@contextmanager
+def replicas(tmp_path: Path, count: int = 2, **overrides: Any) -> Iterator[list[Stack]]:
+    """``count`` replicas of the app behind one Service: separate processes in production, here
+    separate app instances (own AppContext, DeploymentService, Cluster client, HTTP server) over
+    one set of :func:`stand_ins`, which is what replicas of one app share. Each is a
+    :class:`Stack`, so a test drives each one as Slack would; ``overrides`` are settings
+    fields."""
+    settings = stack_settings(**overrides)
+    with stand_ins(tmp_path) as shared, ExitStack() as running:
+        yield [running.enter_context(app_stack(shared, settings)) for _ in range(count)]
