@@ -3,7 +3,9 @@
 Outside scripts rely on these subcommands and their flags, so keep them stable. Invalid input
 prints one message on stderr and exits 2, never a traceback. Heavy libraries (pydantic models,
 the Kubernetes and Slack clients) are imported inside the subcommand that needs them so that
-``dynamote --help`` stays fast.
+``dynamote --help`` stays fast. ``render`` and ``catalog`` read the settings with
+:func:`bot.settings_fields.read_settings` and never import pydantic-settings (about 0.1 s of
+their start; ``benchmarks/run.py startup``); tests/test_cli.py checks what they import.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.catalog import Catalog
+    from bot.settings_fields import SettingsFields
 
 __all__ = ["build_parser", "main"]
 
@@ -87,17 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cmd_catalog(args: argparse.Namespace) -> int:
-    from bot.catalog import load_catalog  # noqa: PLC0415
+def _settings_and_catalog() -> tuple[SettingsFields, Catalog]:
+    """The settings (read without pydantic-settings: see bot.settings_fields) and the catalog."""
+    from bot.catalog import default_catalog_path, load_catalog  # noqa: PLC0415
+    from bot.settings_fields import read_settings  # noqa: PLC0415
 
-    models = load_catalog().search(args.words, engine=args.engine)
+    settings = read_settings()  # a bad setting raises SettingsError: exit 2 (main)
+    return settings, load_catalog(settings.catalog or default_catalog_path())
+
+
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    _settings, catalog = _settings_and_catalog()
+    models = catalog.search(args.words, engine=args.engine)
     rows = [m.model_dump(by_alias=True, mode="json") for m in models]
     _print_document(rows, as_json=args.json)
     return 0
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from bot.catalog import load_catalog  # noqa: PLC0415
     from bot.dynamo import DEFAULT_API_VERSION, render_dgd  # noqa: PLC0415
     from bot.request import (  # noqa: PLC0415
         RequestError,
@@ -105,10 +118,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
         default_name,
         parse_request,
     )
-    from bot.settings import get_settings  # noqa: PLC0415
 
-    settings = get_settings()
-    catalog = load_catalog()
+    settings, catalog = _settings_and_catalog()
     model = catalog.get(args.model)
     if model is None:
         guesses = catalog.search(args.model.replace("/", " ").replace("-", " ").split()[:1])

@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.cli import main
-from bot.settings import get_settings
+from bot.settings import SettingsError, get_settings, load_settings
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -131,3 +132,104 @@ def test_help_does_not_import_the_slack_or_kubernetes_clients() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.stderr.strip().endswith("[]"), result.stderr
+
+
+# --- startup: render and catalog read the settings without pydantic-settings ----------------
+
+_MODULES_AFTER = (
+    "import json, sys\nfrom bot.cli import main\ncode = main(sys.argv[1:])\n"
+    "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {mods!r})),"
+    " file=sys.stderr)\nsys.exit(code)\n"
+)
+_NOT_ON_THE_RENDER_PATH = (
+    "pydantic_settings",
+    "bot.settings",
+    "asyncio",
+    "kubernetes",
+    "slack_bolt",
+    "slack_sdk",
+    "jsonschema",
+    "prometheus_client",
+    "apscheduler",
+    "waitress",
+)
+
+
+@pytest.mark.parametrize("args", [["render", "Qwen/Qwen3-0.6B"], ["catalog", "qwen"]])
+def test_render_and_catalog_do_not_import_pydantic_settings_or_the_clients(
+    args: list[str],
+) -> None:
+    modules = {m.split(".")[0] for m in _NOT_ON_THE_RENDER_PATH}
+    result = subprocess.run(
+        [sys.executable, "-c", _MODULES_AFTER.format(mods=modules), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(result.stdout)
+    loaded = set(json.loads(result.stderr.strip().splitlines()[-1]))
+    assert not loaded & set(_NOT_ON_THE_RENDER_PATH), loaded
+
+
+def test_render_reads_every_setting_it_uses_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DYNAMOTE_DEFAULT_NAMESPACE", "ml")
+    monkeypatch.setenv("DYNAMOTE_HF_SECRET", "hf-tok")
+    monkeypatch.setenv("DYNAMOTE_API_VERSION", "nvidia.com/v1alpha1")
+    monkeypatch.setenv("DYNAMOTE_IMAGE_REGISTRY", "registry.local/dynamo")
+    monkeypatch.setenv("DYNAMOTE_DYNAMO_VERSION", "0.7.1")
+    monkeypatch.setenv("DYNAMOTE_EPHEMERAL_STORAGE", "9Gi")
+    monkeypatch.setenv("DYNAMOTE_MAX_REPLICAS", "2")
+    assert main(["render", "Qwen/Qwen3-0.6B", "--router", "kv"]) == 0
+    dgd = yaml.safe_load(capsys.readouterr().out)
+    assert dgd["apiVersion"] == "nvidia.com/v1alpha1"
+    assert dgd["metadata"]["namespace"] == "ml"
+    worker = dgd["spec"]["services"]["VllmDecodeWorker"]
+    assert worker["envFromSecret"] == "hf-tok"
+    assert worker["extraPodSpec"]["mainContainer"]["image"] == (
+        "registry.local/dynamo/vllm-runtime:0.7.1"
+    )
+    assert "9Gi" in yaml.safe_dump(worker)
+    assert main(["render", "Qwen/Qwen3-0.6B", "--replicas", "3"]) == 2
+    assert "--replicas: must be between 1 and 2" in capsys.readouterr().err
+
+
+def test_render_and_catalog_read_the_catalog_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = json.loads((Path(__file__).parents[1] / "catalog" / "models.json").read_text())
+    qwen = next(m for m in shipped["models"] if m["id"] == "Qwen/Qwen3-0.6B")
+    path = tmp_path / "ops.json"
+    path.write_text(json.dumps({"models": [qwen]}))
+    monkeypatch.setenv("DYNAMOTE_CATALOG", str(path))
+    assert main(["catalog", "--json"]) == 0
+    assert [m["id"] for m in json.loads(capsys.readouterr().out)] == ["Qwen/Qwen3-0.6B"]
+    assert main(["render", "meta-llama/Llama-3.2-1B-Instruct"]) == 2
+    assert "unknown model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["render", "Qwen/Qwen3-0.6B"], ["catalog"]])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DYNAMOTE_MAX_REPLICAS", "lots"),
+        ("DYNAMOTE_API_VERSION", "nvidia.com/v2"),
+        ("DYNAMOTE_NAMESPACES", "Team_A"),
+        ("DYNAMOTE_SWEEP_INTERVAL", "soon"),  # not render's, but the whole configuration is checked
+        ("SLACK_API_URL", "not a url"),
+    ],
+)
+def test_a_bad_setting_stops_render_and_catalog_with_exit_2_and_the_serve_message(
+    monkeypatch: pytest.MonkeyPatch, command: list[str], variable: str, value: str
+) -> None:
+    result = _run(*command, env=dict(os.environ, **{variable: value}))
+    assert result.returncode == 2
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as serve:  # what `dynamote serve` and doctor would say
+        load_settings()
+    assert result.stderr == f"dynamote {command[0]}: {serve.value}\n"
+    assert result.stderr.startswith(f"dynamote {command[0]}: Invalid configuration:\n  {variable}")
