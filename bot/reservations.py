@@ -15,7 +15,7 @@ its create has finished, and every check counts the tickets it cannot yet see in
 
 A ticket not given back within ``keep_seconds`` stops counting (a bug must not lock a person
 out until restart). Across replicas this registry cannot help; see
-``bot/listeners/deploy_modal.py`` for the recount after the create.
+``bot/listeners/deploy_submission.py`` for the recount after the create.
 """
 
 from __future__ import annotations
