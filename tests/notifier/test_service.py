@@ -121,3 +121,29 @@ def test_two_bots_announce_each_change_once_and_the_follower_takes_over_from_a_d
     texts = [r["text"].split(":")[0] for r in replies(slack)]
     assert texts.count("two is running") == 1
     assert len(texts) == len(set(texts))
+
+
+def test_a_deletion_while_no_bot_runs_is_announced_by_the_next_bot_it_starts(
+    services: Callable[..., NotifierService],
+    deploy: Callable[..., tuple[dict[str, Any], str]],
+    live_operator: SimOperator,
+    slack: SlackStandIn,
+    standin: StandIn,
+) -> None:
+    first = services("bot-a")
+    _, card = deploy("gone")
+    wait_until(lambda: bool(running_replies(slack, "gone")))
+    # The ledger (a ConfigMap beside the Lease) names the card once the sweep after it ran.
+    ledger = f"{first.elector.name}-cards"
+    wait_until(lambda: standin.store.get("configmaps", first.elector.namespace, ledger) is not None)
+    first.stop()
+    standin.store.delete("dynamographdeployments", "default", "gone")
+
+    services("bot-b")
+
+    def told() -> list[dict[str, Any]]:
+        return [r for r in replies(slack, card) if "Deleted outside Dynamote" in r["text"]]
+
+    wait_until(lambda: bool(told()))
+    time.sleep(0.3)  # room for a duplicate to show up
+    assert len(told()) == 1
