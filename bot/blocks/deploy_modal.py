@@ -3,7 +3,7 @@
 Every initial value comes from the form, so a view rebuilt after a model change (with a new
 revision in its input block ids, see ``bot/blocks/ids.py``) shows what the user typed. The
 form's values, metadata and errors live in ``deploy_form``, the views shown after submit in
-``deploy_result``; both are re-exported here, the one module listeners import. Pure: no I/O.
+``deploy_result``. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -24,17 +24,6 @@ from bot.blocks.common import button, context, escape, header
 from bot.blocks.deploy_form import (
     DeployForm,
     ModalMetadata,
-    error_blocks,
-    initial_form,
-    read_deploy_form,
-    shown_model,
-    view_revision,
-    with_model,
-)
-from bot.blocks.deploy_result import (
-    build_deploy_done_view,
-    build_deploy_failed_view,
-    build_deploying_view,
 )
 from bot.blocks.ids import (
     ACTION_MODEL_SELECT,
@@ -62,22 +51,7 @@ from bot.blocks.inputs import Choice, input_block, number_input, option, radio, 
 from bot.catalog import ENGINE_LABELS, ENGINES, Catalog
 from bot.request import MAX_NAME_LENGTH, RequestLimits
 
-__all__ = [
-    "MODES",
-    "ROUTER_MODES",
-    "DeployForm",
-    "ModalMetadata",
-    "build_deploy_done_view",
-    "build_deploy_failed_view",
-    "build_deploy_modal",
-    "build_deploying_view",
-    "error_blocks",
-    "initial_form",
-    "read_deploy_form",
-    "shown_model",
-    "view_revision",
-    "with_model",
-]
+__all__ = ["MODES", "ROUTER_MODES", "build_deploy_modal"]
 
 MAX_OPTIONS = 100  # a static_select holds at most 100 options
 

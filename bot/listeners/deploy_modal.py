@@ -23,18 +23,22 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import AppContext
 from bot.audit import audit
-from bot.blocks.deploy_modal import (
+from bot.blocks.deploy_form import (
     DeployForm,
     ModalMetadata,
-    build_deploy_failed_view,
-    build_deploy_modal,
-    build_deploying_view,
     error_blocks,
     initial_form,
     read_deploy_form,
     shown_model,
     view_revision,
     with_model,
+)
+from bot.blocks.deploy_modal import (
+    build_deploy_modal,
+)
+from bot.blocks.deploy_result import (
+    build_deploy_failed_view,
+    build_deploying_view,
 )
 from bot.blocks.ids import (
     ACTION_MODEL_SELECT,

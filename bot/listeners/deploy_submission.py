@@ -28,8 +28,10 @@ from slack_sdk.models.views import View
 from bot.announce import post_card
 from bot.app import AppContext
 from bot.audit import audit
-from bot.blocks.deploy_modal import (
+from bot.blocks.deploy_form import (
     ModalMetadata,
+)
+from bot.blocks.deploy_result import (
     build_deploy_done_view,
     build_deploy_failed_view,
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.blocks.deploy_modal import (
+from bot.blocks.deploy_form import (
     DeployForm,
     ModalMetadata,
     error_blocks,

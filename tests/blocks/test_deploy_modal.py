@@ -9,12 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.blocks.deploy_modal import (
+from bot.blocks.deploy_form import (
     DeployForm,
     ModalMetadata,
-    build_deploy_modal,
     initial_form,
     read_deploy_form,
+)
+from bot.blocks.deploy_modal import (
+    build_deploy_modal,
 )
 from bot.blocks.ids import (
     ACTION_MODEL_SELECT,

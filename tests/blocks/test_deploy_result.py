@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from bot.blocks.deploy_modal import (
+from bot.blocks.deploy_form import (
     ModalMetadata,
+)
+from bot.blocks.deploy_result import (
     build_deploy_done_view,
     build_deploy_failed_view,
     build_deploying_view,
