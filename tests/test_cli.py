@@ -65,7 +65,8 @@ def test_render_takes_every_contract_flag(capsys: pytest.CaptureFixture[str]) ->
     code = main(
         [
             "render", "Qwen/Qwen3-0.6B", "--name", "q", "--namespace", "ml", "--engine", "sglang",
-            "--mode", "disaggregated", "--replicas", "2", "--router", "kv", "--gpus", "2",
+            "--mode", "disaggregated", "--replicas", "2", "--router", "round-robin",
+            "--gpus", "2",
             "--context-length", "8192", "--hf-secret", "hf-tok", "--served-model-name", "q3",
             "--enforce-eager", "--no-prefix-caching", "--trust-remote-code",
             "--api-version", "nvidia.com/v1alpha1",

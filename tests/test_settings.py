@@ -19,7 +19,7 @@ def test_defaults_are_usable_without_any_environment(monkeypatch: pytest.MonkeyP
     settings = load_settings()
     assert settings.default_namespace == "dynamo-system"
     assert settings.allowed_namespaces == ["dynamo-system"]
-    assert settings.image_for("trtllm") == "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.4.0"
+    assert settings.image_for("trtllm") == "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.4.2"
 
 
 def test_lists_are_comma_separated_and_images_can_be_overridden(
