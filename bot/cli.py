@@ -105,7 +105,7 @@ def _settings_and_catalog() -> tuple[SettingsFields, Catalog]:
 def _cmd_catalog(args: argparse.Namespace) -> int:
     _settings, catalog = _settings_and_catalog()
     models = catalog.search(args.words, engine=args.engine)
-    rows = [m.model_dump(by_alias=True, mode="json") for m in models]
+    rows = [m.model_dump(by_alias=True, mode="json", exclude_none=True) for m in models]
     _print_document(rows, as_json=args.json)
     return 0
 

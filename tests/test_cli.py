@@ -36,6 +36,7 @@ def test_catalog_prints_every_model_as_yaml(capsys: pytest.CaptureFixture[str]) 
     models = yaml.safe_load(capsys.readouterr().out)
     assert len(models) == 8
     assert set(models[0]) >= {"id", "contextLength", "supportedEngines", "minGpuMemory"}
+    assert "ephemeralStorage" not in models[0]  # optional fields left unset are not printed
 
 
 def test_catalog_filters_by_words_and_engine_and_prints_json(
