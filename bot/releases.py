@@ -102,17 +102,16 @@ class ReleaseRules:
     release: tuple[int, int]
     vllm_names: tuple[str, str, str]  # aggregated worker, decode, prefill
     image_admission: bool  # runtimeVersionOverride required on a non-semver image tag
-    worker_probes_by_default: bool  # the operator injects worker health checks
 
 
 _VLLM_EXAMPLE_NAMES = ("VllmDecodeWorker", "VllmDecodeWorker", "VllmPrefillWorker")
 _VLLM_1_6_NAMES = ("worker", "decode", "prefill")
 
 KNOWN_RELEASES: dict[tuple[int, int], ReleaseRules] = {
-    (1, 4): ReleaseRules((1, 4), _VLLM_EXAMPLE_NAMES, False, False),
-    (1, 5): ReleaseRules((1, 5), _VLLM_EXAMPLE_NAMES, True, True),
-    (1, 6): ReleaseRules((1, 6), _VLLM_1_6_NAMES, True, True),
-    (1, 7): ReleaseRules((1, 7), _VLLM_1_6_NAMES, True, True),
+    (1, 4): ReleaseRules((1, 4), _VLLM_EXAMPLE_NAMES, image_admission=False),
+    (1, 5): ReleaseRules((1, 5), _VLLM_EXAMPLE_NAMES, image_admission=True),
+    (1, 6): ReleaseRules((1, 6), _VLLM_1_6_NAMES, image_admission=True),
+    (1, 7): ReleaseRules((1, 7), _VLLM_1_6_NAMES, image_admission=True),
 }
 _OLDEST = min(KNOWN_RELEASES)
 _NEWEST = max(KNOWN_RELEASES)
