@@ -47,6 +47,13 @@ class Model(BaseModel):
     name: str = Field(min_length=1, max_length=60)
     description: str = Field(min_length=1, max_length=500)
     size: str = Field(min_length=1, max_length=30)
+    # Ephemeral storage per worker (a Kubernetes quantity); unset, it is sized from the
+    # weights (bot.dynamo.worker_ephemeral_storage).
+    ephemeral_storage: str | None = Field(
+        None,
+        alias="ephemeralStorage",
+        pattern=r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$",
+    )
     task: str = Field(min_length=1, max_length=40)
     parameters: str = Field(pattern=r"^\d+(\.\d+)?[MB]$")
     context_length: int = Field(alias="contextLength", ge=1, le=10_000_000)

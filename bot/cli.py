@@ -105,7 +105,7 @@ def _settings_and_catalog() -> tuple[SettingsFields, Catalog]:
 def _cmd_catalog(args: argparse.Namespace) -> int:
     _settings, catalog = _settings_and_catalog()
     models = catalog.search(args.words, engine=args.engine)
-    rows = [m.model_dump(by_alias=True, mode="json") for m in models]
+    rows = [m.model_dump(by_alias=True, mode="json", exclude_none=True) for m in models]
     _print_document(rows, as_json=args.json)
     return 0
 
@@ -125,12 +125,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
         guesses = catalog.search(args.model.replace("/", " ").replace("-", " ").split()[:1])
         hint = f"; did you mean {', '.join(m.id for m in guesses[:5])}?" if guesses else ""
         raise UsageError(f"unknown model {args.model!r}{hint} (see `dynamote catalog` for the ids)")
+    namespace = args.namespace or settings.default_namespace
     try:
         request = parse_request(
             {
                 "model": model.id,
-                "name": args.name if args.name is not None else default_name(model.id),
-                "namespace": args.namespace or settings.default_namespace,
+                "name": args.name if args.name is not None else default_name(model.id, namespace),
+                "namespace": namespace,
                 "engine": args.engine or model.supported_engines[0],
                 "mode": args.mode,
                 "replicas": args.replicas,
@@ -146,7 +147,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
                 "hfTokenSecret": args.hf_secret or settings.hf_secret,
             },
             catalog=catalog,
-            limits=RequestLimits(settings.max_replicas, settings.max_gpus_per_worker),
+            limits=RequestLimits(
+                settings.max_replicas, settings.max_gpus_per_worker, settings.dynamo_version
+            ),
         )
     except RequestError as exc:
         raise UsageError(_describe_request_errors(exc.errors)) from None
@@ -156,6 +159,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
         image=settings.image_for(request.engine),
         api_version=args.api_version or forced or DEFAULT_API_VERSION,
         ephemeral_storage=settings.ephemeral_storage,
+        dynamo_version=settings.dynamo_version,
+        model=model,
     )
     _print_document(manifest, as_json=False)
     return 0

@@ -4,7 +4,9 @@ Checks, in order: the Slack token (auth.test) and its scopes against :data:`SLAC
 Slack mode's credential; the Kubernetes API (reachable, server version); the Dynamo CRD (which
 versions are served, which one Dynamote will write); every permission of
 :data:`~bot.cluster.REQUIRED_PERMISSIONS` by SelfSubjectAccessReview, where it applies; the
-Hugging Face token secret in each allowed namespace; the catalog.
+Hugging Face token secret in each allowed namespace; the Dynamo release Dynamote targets
+(a release outside the rules it knows, or older than the operator found, is a warning); the
+catalog.
 
 Run it where the bot runs (``kubectl exec deploy/dynamote -n dynamote -- dynamote doctor``) so
 it asks with the bot's own service account and settings. Exit 0 when nothing failed (warnings
@@ -23,6 +25,7 @@ from bot.catalog import CatalogError, default_catalog_path, load_catalog
 from bot.cluster import Cluster, ClusterError, PermissionCheck
 from bot.cluster.errors import OPERATOR_INSTALL_HINT
 from bot.cluster.versions import choose_version
+from bot.releases import RuntimeVersion, coverage, image_tag, parse_runtime_version
 from bot.settings import Settings, env_name
 
 __all__ = ["SLACK_SCOPES", "Check", "run_checks", "run_doctor"]
@@ -191,6 +194,7 @@ def _cluster_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
     yield _crd_check(settings, status.dgd_versions_served)
     yield from _permission_checks(settings, cluster)
     yield from _secret_checks(settings, cluster)
+    yield _release_check(settings, cluster)
 
 
 def _crd_check(settings: Settings, served: tuple[str, ...]) -> Check:
@@ -286,6 +290,68 @@ def _secret_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
                 f"kubectl create secret generic {name} -n {namespace} "
                 "--from-literal=HF_TOKEN=<your Hugging Face token>",
             )
+
+
+# --- Dynamo release ------------------------------------------------------------------------
+
+# The operator's pod, as its Helm chart (deploy/helm/charts/platform/components/operator/
+# templates/deployment.yaml) makes it: label control-plane=controller-manager, a container
+# named manager whose image tag defaults to the chart's appVersion, the operator's version.
+_OPERATOR_SELECTOR = "control-plane=controller-manager"
+
+
+def _operator_version(cluster: Cluster, namespaces: list[str]) -> tuple[str, str] | None:
+    """(namespace, version) of a Dynamo operator pod the bot may read, or None."""
+    try:
+        pods = cluster.list_pods(namespaces, _OPERATOR_SELECTOR)
+    except ClusterError:
+        return None
+    for pod in pods:
+        containers = (pod.get("spec") or {}).get("containers") or []
+        for container in containers:
+            tag = image_tag(str(container.get("image") or ""))
+            if container.get("name") == "manager" and tag:
+                return str((pod.get("metadata") or {}).get("namespace", "")), tag
+    return None
+
+
+def _release_check(settings: Settings, cluster: Cluster) -> Check:
+    target = parse_runtime_version(settings.dynamo_version)  # validated with the settings
+    variable = env_name("dynamo_version")
+    uncovered = coverage(target)
+    if uncovered:
+        return Check(
+            "WARN",
+            f"Dynamo release: {uncovered}",
+            f"check the names, flags and admission rules of that release, or set {variable} "
+            "to a release Dynamote knows",
+        )
+    found = _operator_version(cluster, settings.allowed_namespaces)
+    where = "no operator pod readable in the allowed namespaces"
+    if found is not None:
+        namespace, text = found
+        try:
+            operator: RuntimeVersion | None = parse_runtime_version(text)
+        except ValueError:
+            operator = None
+        if operator is not None and operator.release > target.release:
+            return Check(
+                "WARN",
+                f"Dynamo release: the runtime images are {target.core}, older than the "
+                f"operator {operator.core} in namespace {namespace}",
+                f"set {variable} to a {operator.major}.{operator.minor} release (the operator "
+                "expects its own release's component names and flags)",
+            )
+        if operator is not None and operator.release < target.release:
+            return Check(
+                "WARN",
+                f"Dynamo release: Dynamote writes for {target.core}, newer than the operator "
+                f"{operator.core} in namespace {namespace}",
+                f"set {variable} to a {operator.major}.{operator.minor} release, or upgrade "
+                "the operator (one minor release at a time)",
+            )
+        where = f"operator {text} in namespace {namespace}"
+    return Check("OK", f"Dynamo release: Dynamote writes for {target.core} ({where})")
 
 
 # --- catalog -------------------------------------------------------------------------------

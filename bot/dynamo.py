@@ -1,20 +1,33 @@
 """DeploymentRequest -> DynamoGraphDeployment manifest, for nvidia.com/v1beta1 and v1alpha1.
 
-Modelled on the operator's own examples (``shared/dynamo/examples``): the same component
-names and types per engine and mode, ``python3 -m dynamo.<engine>`` with the examples'
-working dirs and flags, KV routing through ``DYN_ROUTER_MODE`` on the frontend plus the
-workers' KV-event flags, the HF token secret on every component, GPU limits and ephemeral
-storage on workers. The graph is first described engine- and version-neutrally
-(:class:`Component`), then written in the shape of the requested API version. Pure: no I/O.
+Modelled on the operator's own examples (``shared/dynamo/examples``): the component names
+and types per engine and mode that the targeted Dynamo release uses (:mod:`bot.releases`),
+``python3 -m dynamo.<engine>`` with the examples' working dirs and flags, KV routing through
+``DYN_ROUTER_MODE`` on the frontend plus the workers' KV-event flags, the HF token secret on
+every component, GPU limits and ephemeral storage sized from the model on workers, and
+``runtimeVersionOverride`` where the release's admission needs it. The graph is first
+described engine- and version-neutrally (:class:`Component`), then written in the shape of
+the requested API version. Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.catalog import Model
+from bot.releases import (
+    DEFAULT_DYNAMO_VERSION,
+    FRONTEND_NAME,
+    ComponentType,
+    image_needs_version_override,
+    parse_runtime_version,
+    rules_for,
+    worker_components,
+)
 from bot.request import DeploymentRequest
 
 __all__ = [
@@ -36,6 +49,7 @@ __all__ = [
     "graph_components",
     "label_value",
     "render_dgd",
+    "worker_ephemeral_storage",
 ]
 
 ApiVersion = Literal["nvidia.com/v1beta1", "nvidia.com/v1alpha1"]
@@ -55,10 +69,7 @@ ANNOTATION_CHANNEL = f"{PREFIX}/channel"
 ANNOTATION_THREAD = f"{PREFIX}/thread-ts"
 ANNOTATION_DELETED_BY = f"{PREFIX}/deleted-by"  # set just before Dynamote deletes a DGD
 
-ComponentType = Literal["frontend", "worker", "prefill", "decode"]
-
-# Per engine, from the examples: worker component names (aggregated, decode, prefill), the
-# working dir, the model flag, and the KV-events port.
+# Per engine, from the examples: the working dir, and the KV-events and transfer settings.
 _VLLM_KV_EVENTS = (
     '{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:20080",'
     '"enable_kv_cache_events":true}'
@@ -68,24 +79,53 @@ _NIXL_TRANSFER = '{"kv_connector":"NixlConnector","kv_role":"kv_both"}'
 _TRTLLM_ENGINE_CONFIG = "./examples/backends/trtllm/engine_configs/qwen3/{role}.yaml"
 
 
-@dataclass(frozen=True)
-class _EngineLayout:
-    aggregated: str
-    decode: str
-    prefill: str
-    working_dir: str
-
-
-_LAYOUTS: dict[str, _EngineLayout] = {
-    "vllm": _EngineLayout(
-        "VllmDecodeWorker",
-        "VllmDecodeWorker",
-        "VllmPrefillWorker",
-        "/workspace/examples/backends/vllm",
-    ),
-    "sglang": _EngineLayout("decode", "decode", "prefill", "/workspace/examples/backends/sglang"),
-    "trtllm": _EngineLayout("TRTLLMWorker", "decode", "prefill", "/workspace/"),
+_WORKING_DIRS = {
+    "vllm": "/workspace/examples/backends/vllm",
+    "sglang": "/workspace/examples/backends/sglang",
+    "trtllm": "/workspace/",
 }
+
+# Ephemeral storage per worker: the weights the worker downloads into the container, 20%
+# more (a repository often holds a little beside the weights used), and 4 GiB for the
+# engine's compile caches and logs; never under 10 GiB. A catalog entry's ephemeralStorage
+# replaces the estimate. The examples' 2Gi (with "increase this value for larger models")
+# fits no model of the catalog.
+STORAGE_FLOOR_GIB = 10
+STORAGE_WEIGHTS_FACTOR = 1.2
+STORAGE_EXTRA_GIB = 4
+_BYTES_PER_PARAMETER = 2  # bf16/fp16 weights
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I)
+_SIZE_UNITS = {
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+_PARAMETER_UNITS = {"M": 10**6, "B": 10**9}
+
+
+def _weights_bytes(model: Model) -> float:
+    """The catalog's download size when it is a byte size, else the parameters at 2 bytes."""
+    size = _SIZE.fullmatch(model.size)
+    if size:
+        return float(size[1]) * _SIZE_UNITS[size[2].lower()]
+    parameters = float(model.parameters[:-1]) * _PARAMETER_UNITS[model.parameters[-1]]
+    return parameters * _BYTES_PER_PARAMETER
+
+
+def worker_ephemeral_storage(model: Model | None) -> str:
+    """The ephemeral storage a worker of ``model`` requests (see the formula above)."""
+    if model is None:
+        return f"{STORAGE_FLOOR_GIB}Gi"
+    if model.ephemeral_storage:
+        return model.ephemeral_storage
+    weights_gib = _weights_bytes(model) / 2**30
+    gib = math.ceil(weights_gib * STORAGE_WEIGHTS_FACTOR) + STORAGE_EXTRA_GIB
+    return f"{max(gib, STORAGE_FLOOR_GIB)}Gi"
 
 
 @dataclass(frozen=True)
@@ -113,33 +153,47 @@ class Component:
     memory: str | None = None
     ephemeral_storage: str | None = None
     secret: str | None = None
+    runtime_version: str | None = None  # runtimeVersionOverride
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def graph_components(
-    request: DeploymentRequest, *, image: str, ephemeral_storage: str | None = "2Gi"
+    request: DeploymentRequest,
+    *,
+    image: str,
+    ephemeral_storage: str | None = None,
+    dynamo_version: str = DEFAULT_DYNAMO_VERSION,
+    model: Model | None = None,
 ) -> list[Component]:
-    """The frontend and the workers the request asks for, in the examples' order."""
+    """The frontend and the workers the request asks for, in the examples' order, named as
+    the targeted Dynamo release names them.
+
+    ``ephemeral_storage`` fixes every worker's request; without it the request is sized from
+    ``model`` (:func:`worker_ephemeral_storage`). ``runtime_version`` is set on every
+    component when the release's admission needs it: an image tag the operator cannot read
+    a version from.
+    """
+    version = parse_runtime_version(dynamo_version)
+    rules = rules_for(version)
+    override = (
+        version.core if rules.image_admission and image_needs_version_override(image) else None
+    )
+    storage = ephemeral_storage or worker_ephemeral_storage(model)
     frontend_env = (
         (("DYN_ROUTER_MODE", request.router_mode),) if request.router_mode != "none" else ()
     )
     components = [
         Component(
-            name="Frontend",
+            name=FRONTEND_NAME,
             type="frontend",
             replicas=1,
             image=image,
             env=frontend_env,
             secret=request.hf_token_secret,
+            runtime_version=override,
         )
     ]
-    layout = _LAYOUTS[request.engine]
-    roles: list[tuple[str, ComponentType]] = (
-        [(layout.aggregated, "worker")]
-        if request.mode == "aggregated"
-        else [(layout.decode, "decode"), (layout.prefill, "prefill")]
-    )
-    for name, role in roles:
+    for name, role in worker_components(request.engine, request.mode, rules):
         components.append(
             Component(
                 name=name,
@@ -148,11 +202,12 @@ def graph_components(
                 image=image,
                 command=("python3", "-m", f"dynamo.{request.engine}"),
                 args=tuple(_worker_args(request, role)),
-                working_dir=layout.working_dir,
+                working_dir=_WORKING_DIRS[request.engine],
                 gpus=request.gpus,
                 memory=request.memory,
-                ephemeral_storage=ephemeral_storage,
+                ephemeral_storage=storage,
                 secret=request.hf_token_secret,
+                runtime_version=override,
             )
         )
     return components
@@ -206,7 +261,8 @@ def _sglang_args(request: DeploymentRequest, role: ComponentType) -> list[str]:
     ]
     if request.trust_remote_code:
         args.append("--trust-remote-code")
-    args.append("--skip-tokenizer-init")
+    # No --skip-tokenizer-init, as in the newer examples: it turns SGLang's grammar backend
+    # off, so requests with response_format json_schema fail.
     if role in ("prefill", "decode"):
         args += [
             "--disaggregation-mode",
@@ -242,7 +298,9 @@ def _trtllm_args(request: DeploymentRequest, role: ComponentType) -> list[str]:
     if role in ("prefill", "decode"):
         args += ["--disaggregation-mode", role]
     if _publishes_kv_events(request, role):
-        args.append("--publish-events-and-metrics")
+        # The newer examples' spelling (Dynamo 1.3.0 and later); the examples' older
+        # --publish-events-and-metrics is a deprecated alias.
+        args.append("--publish-kv-events")
     if request.context_length:
         args += ["--max-seq-len", str(request.context_length)]
     return args
@@ -311,12 +369,15 @@ def _v1beta1_component(component: Component) -> dict[str, Any]:
         container["resources"] = {
             key: value for key, value in (("limits", limits), ("requests", requests)) if value
         }
-    return {
+    written: dict[str, Any] = {
         "name": component.name,
         "type": component.type,
         "replicas": component.replicas,
         "podTemplate": {"spec": {"containers": [container]}},
     }
+    if component.runtime_version:
+        written["runtimeVersionOverride"] = component.runtime_version
+    return written
 
 
 def _v1alpha1_service(component: Component) -> dict[str, Any]:
@@ -350,6 +411,8 @@ def _v1alpha1_service(component: Component) -> dict[str, Any]:
     if component.args:
         container["args"] = list(component.args)
     service["extraPodSpec"] = {"mainContainer": container}
+    if component.runtime_version:
+        service["runtimeVersionOverride"] = component.runtime_version
     return service
 
 
@@ -358,11 +421,20 @@ def render_dgd(
     *,
     image: str,
     api_version: ApiVersion = DEFAULT_API_VERSION,
-    ephemeral_storage: str | None = "2Gi",
+    ephemeral_storage: str | None = None,
     origin: SlackOrigin | None = None,
+    dynamo_version: str = DEFAULT_DYNAMO_VERSION,
+    model: Model | None = None,
 ) -> dict[str, Any]:
-    """The DGD manifest for a request, in the shape of ``api_version``."""
-    components = graph_components(request, image=image, ephemeral_storage=ephemeral_storage)
+    """The DGD manifest for a request, in the shape of ``api_version``, by the rules of the
+    Dynamo release ``dynamo_version`` (see :func:`graph_components`)."""
+    components = graph_components(
+        request,
+        image=image,
+        ephemeral_storage=ephemeral_storage,
+        dynamo_version=dynamo_version,
+        model=model,
+    )
     spec: dict[str, Any] = {"backendFramework": request.engine}
     if api_version == "nvidia.com/v1beta1":
         spec["components"] = [_v1beta1_component(c) for c in components]

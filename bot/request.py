@@ -25,16 +25,25 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from bot.catalog import ENGINE_LABELS, Catalog, Engine, Model
+from bot.catalog import ENGINE_LABELS, ENGINES, Catalog, Engine, Model
+from bot.naming import ComponentNames, max_dgd_name_length
+from bot.releases import (
+    DEFAULT_DYNAMO_VERSION,
+    KNOWN_RELEASES,
+    graph_component_names,
+    parse_runtime_version,
+    rules_for,
+)
 
 __all__ = [
-    "COMPONENT_SUFFIXES",
     "MAX_NAME_LENGTH",
     "RFC1123_LABEL",
+    "SAFE_NAME_LENGTH",
     "DeploymentRequest",
     "RequestError",
     "RequestLimits",
     "default_name",
+    "name_limit",
     "parse_engine_args",
     "parse_request",
 ]
@@ -51,17 +60,28 @@ ENGINE_ARG_FLAG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _FORBIDDEN_VALUE_CHARS = re.compile(r"[\x00-\x1f\x7f;|&$`<>\\]")
 _QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
 
-# Component names the manifests use, lowercased as the operator does for child resources.
-# The longest decides how long a deployment name may be (Service names fit 63 characters).
-COMPONENT_SUFFIXES = (
-    "frontend",
-    "vllmdecodeworker",
-    "vllmprefillworker",
-    "decode",
-    "prefill",
-    "trtllmworker",
-)
-MAX_NAME_LENGTH = 63 - 1 - max(len(s) for s in COMPONENT_SUFFIXES)
+_MODES: tuple[Mode, ...] = ("aggregated", "disaggregated")
+
+
+def name_limit(engine: str, mode: str, namespace: str, dynamo_version: str) -> ComponentNames:
+    """The longest deployment name whose derived object names fit 63 (bot.naming), and why."""
+    components = graph_component_names(engine, mode, rules_for(dynamo_version))
+    return max_dgd_name_length(namespace, components)
+
+
+def _limits_over_everything(namespace: str) -> list[int]:
+    return [
+        max_dgd_name_length(namespace, graph_component_names(engine, mode, rules)).limit
+        for engine in ENGINES
+        for mode in _MODES
+        for rules in KNOWN_RELEASES.values()
+    ]
+
+
+# The longest name any engine, mode and release allows (the form's input length), and the
+# longest that fits all of them in a short namespace (generated names stay within it).
+MAX_NAME_LENGTH = max(_limits_over_everything("a"))
+SAFE_NAME_LENGTH = min(_limits_over_everything("a"))
 
 # Flags Dynamote sets itself from the form; engine args may not override or duplicate them.
 RESERVED_FLAGS = frozenset(
@@ -97,10 +117,12 @@ MAX_ENGINE_ARGS = 32
 
 @dataclass(frozen=True)
 class RequestLimits:
-    """Bounds from settings: how many replicas and GPUs per worker one request may ask for."""
+    """Bounds from settings: how many replicas and GPUs per worker one request may ask for, and
+    the Dynamo release targeted (its component names bound the deployment name)."""
 
     max_replicas: int = 8
     max_gpus_per_worker: int = 8
+    dynamo_version: str = DEFAULT_DYNAMO_VERSION
 
 
 class RequestError(ValueError):
@@ -133,10 +155,10 @@ class DeploymentRequest(BaseModel):
 
     # Field order matters: later validators read earlier fields through ``info.data``.
     model: str
-    name: str
     namespace: str
     engine: Engine
     mode: Mode = "aggregated"
+    name: str
     replicas: int = 1
     router_mode: RouterMode = "none"
     gpus: int = 1
@@ -161,18 +183,28 @@ class DeploymentRequest(BaseModel):
 
     @field_validator("name")
     @classmethod
-    def _name_is_short_label(cls, value: str) -> str:
+    def _name_is_short_label(cls, value: str, info: ValidationInfo) -> str:
         if not value:
             raise _rule("give the deployment a name, e.g. qwen3-0-6b")
-        if len(value) > MAX_NAME_LENGTH:
-            raise _rule(
-                f"is {len(value)} characters; at most {MAX_NAME_LENGTH} are allowed so that "
-                "the names of its Services fit Kubernetes' 63-character limit"
-            )
         if not RFC1123_LABEL.fullmatch(value):
             raise _rule(
                 "use lowercase letters, digits and '-', starting and ending with a letter "
                 "or digit (e.g. my-model-1)"
+            )
+        engine, mode, namespace = (info.data.get(k) for k in ("engine", "mode", "namespace"))
+        if engine is None or mode is None or namespace is None:
+            if len(value) > MAX_NAME_LENGTH:  # the rest of the rule needs those fields
+                raise _rule(f"is {len(value)} characters; at most {MAX_NAME_LENGTH} are allowed")
+            return value
+        _, limits = _context(info)
+        version = parse_runtime_version(limits.dynamo_version)
+        limit = name_limit(engine, mode, namespace, limits.dynamo_version)
+        if len(value) > limit.limit:
+            raise _rule(
+                f"is {len(value)} characters; at most {limit.limit} fit for "
+                f"{ENGINE_LABELS[engine]} {mode} in namespace {namespace} (Dynamo "
+                f"{version.major}.{version.minor}): the operator derives {limit.because} "
+                "from it, and Kubernetes allows 63 characters there"
             )
         return value
 
@@ -264,6 +296,19 @@ class DeploymentRequest(BaseModel):
                 "trust_remote_code": "a trust-remote-code option",
             }[str(info.field_name)]
             raise _rule(f"Dynamo's TensorRT-LLM worker has no {what}; use vLLM or SGLang")
+        return value
+
+    @field_validator("enable_prefix_caching")
+    @classmethod
+    def _kv_router_needs_prefix_caching(cls, value: bool, info: ValidationInfo) -> bool:
+        # vLLM publishes KV events only while prefix caching is on, and SGLang has no radix
+        # cache to report on: the KV router would route blind.
+        if not value and info.data.get("router_mode") == "kv":
+            raise _rule(
+                "the KV router routes by the KV-cache events the workers publish, and they "
+                "publish none without prefix caching; keep prefix caching on, or choose the "
+                "round-robin router"
+            )
         return value
 
     @field_validator("engine_args", mode="before")
@@ -360,11 +405,15 @@ def parse_engine_args(text: str) -> dict[str, ArgValue]:
     return _check_engine_args(args)
 
 
-def default_name(model_id: str) -> str:
-    """A deployment name from a model id that already obeys the name rule (qwen3-0-6b)."""
+def default_name(model_id: str, namespace: str | None = None) -> str:
+    """A deployment name from a model id that obeys the name rule (qwen3-0-6b) for every
+    engine, mode and release, and in ``namespace`` when given."""
+    longest = SAFE_NAME_LENGTH
+    if namespace:
+        longest = min(longest, max_dgd_name_length(namespace, ()).limit)
     base = model_id.rsplit("/", 1)[-1].lower()
-    name = re.sub(r"[^a-z0-9]+", "-", base).strip("-")[:MAX_NAME_LENGTH].strip("-")
-    return name or "model"
+    name = re.sub(r"[^a-z0-9]+", "-", base).strip("-")[: max(longest, 1)].strip("-")
+    return name or "model"[: max(longest, 1)]
 
 
 _TYPE_MESSAGES = {

@@ -94,7 +94,10 @@ class DeploymentService:
 
     @property
     def limits(self) -> RequestLimits:
-        return RequestLimits(self.settings.max_replicas, self.settings.max_gpus_per_worker)
+        settings = self.settings
+        return RequestLimits(
+            settings.max_replicas, settings.max_gpus_per_worker, settings.dynamo_version
+        )
 
     @property
     def namespaces(self) -> list[str]:
@@ -181,6 +184,8 @@ class DeploymentService:
             api_version=self.cluster.dgd_api_version(),  # type: ignore[arg-type]
             ephemeral_storage=self.settings.ephemeral_storage,
             origin=origin,
+            dynamo_version=self.settings.dynamo_version,
+            model=self.catalog.get(request.model),
         )
 
     def check(self, request: DeploymentRequest) -> dict[str, str]:

@@ -52,6 +52,13 @@ CommaList = list[str]
 # --- policy (issue 7): what an ID in the policy lists looks like.
 _SLACK_PRINCIPAL = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
 _SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
+# An image reference: [host[:port]/]path[:tag][@algorithm:hex] (the OCI distribution grammar,
+# loosely: lowercase path components, a tag of up to 128 word characters, '.' and '-').
+_IMAGE_REFERENCE = re.compile(
+    r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,})?$"
+)
 
 # Fields that keep Slack's conventional names instead of the DYNAMOTE_ prefix.
 _SLACK_ENV = {
@@ -108,14 +115,16 @@ class SettingsFields(BaseModel):
 
     # --- Catalog and manifests -------------------------------------------------------------
     catalog: Path | None = None
-    dynamo_version: str = Field("1.4.0", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    # The Dynamo release targeted: the runtime image tag and the operator rules followed
+    # (bot.releases). A semantic version; other tags and digests go in image_<engine>.
+    dynamo_version: str = "1.4.2"
     image_registry: str = Field("nvcr.io/nvidia/ai-dynamo", min_length=1)
     image_vllm: str | None = None
     image_sglang: str | None = None
     image_trtllm: str | None = None
     max_replicas: int = Field(8, ge=1, le=1000)
     max_gpus_per_worker: int = Field(8, ge=1, le=64)
-    ephemeral_storage: str = Field("2Gi", min_length=1)
+    ephemeral_storage: str | None = None  # unset: sized per model (bot.dynamo)
     dynamo_reference: Path = DEFAULT_DYNAMO_REFERENCE
 
     # --- Notifier and simulator ------------------------------------------------------------
@@ -136,6 +145,32 @@ class SettingsFields(BaseModel):
     # --- logging (issue 6): bot/logs.py -----------------------------------------------------
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("dynamo_version")
+    @classmethod
+    def _dynamo_version_is_a_release(cls, value: str) -> str:
+        from bot.releases import parse_runtime_version  # noqa: PLC0415  (import cycle)
+
+        try:
+            parse_runtime_version(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc}. It is the runtime image tag and the release whose operator rules "
+                "Dynamote follows; to run another tag or a digest (latest, @sha256:...), set "
+                "DYNAMOTE_IMAGE_VLLM, _SGLANG or _TRTLLM to that image and keep this the "
+                "release it contains (Dynamote then writes runtimeVersionOverride)"
+            ) from None
+        return value
+
+    @field_validator("image_vllm", "image_sglang", "image_trtllm")
+    @classmethod
+    def _image_is_a_reference(cls, value: str | None) -> str | None:
+        if value is not None and not _IMAGE_REFERENCE.fullmatch(value):
+            raise ValueError(
+                "not an image reference: write registry/repository[:tag][@sha256:<digest>], "
+                "e.g. nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.2"
+            )
+        return value
 
     @field_validator("log_format", mode="before")
     @classmethod

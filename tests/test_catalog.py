@@ -101,6 +101,7 @@ def test_duplicate_ids_are_an_error_naming_both_entries() -> None:
         ({"parameters": "a lot"}, r"parameters: String should match"),
         ({"minGpuMemory": "eight"}, r"minGpuMemory: Input should be a valid integer"),
         ({"colour": "blue"}, r"colour: Extra inputs are not permitted"),
+        ({"ephemeralStorage": "20 GB"}, r"ephemeralStorage: String should match"),
     ],
 )
 def test_a_broken_entry_fails_with_index_field_and_reason(
@@ -143,3 +144,8 @@ def test_catalog_setting_points_at_the_operator_file(
         assert [m.id for m in load_catalog().models] == ["ops/only-model"]
     finally:
         get_settings.cache_clear()
+
+
+def test_an_entry_may_set_its_ephemeral_storage() -> None:
+    catalog = parse_catalog({"models": [_entry(ephemeralStorage="40Gi"), _entry(id="org/b")]})
+    assert [m.ephemeral_storage for m in catalog.models] == ["40Gi", None]

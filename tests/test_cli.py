@@ -36,6 +36,7 @@ def test_catalog_prints_every_model_as_yaml(capsys: pytest.CaptureFixture[str]) 
     models = yaml.safe_load(capsys.readouterr().out)
     assert len(models) == 8
     assert set(models[0]) >= {"id", "contextLength", "supportedEngines", "minGpuMemory"}
+    assert "ephemeralStorage" not in models[0]  # optional fields left unset are not printed
 
 
 def test_catalog_filters_by_words_and_engine_and_prints_json(
@@ -65,7 +66,8 @@ def test_render_takes_every_contract_flag(capsys: pytest.CaptureFixture[str]) ->
     code = main(
         [
             "render", "Qwen/Qwen3-0.6B", "--name", "q", "--namespace", "ml", "--engine", "sglang",
-            "--mode", "disaggregated", "--replicas", "2", "--router", "kv", "--gpus", "2",
+            "--mode", "disaggregated", "--replicas", "2", "--router", "round-robin",
+            "--gpus", "2",
             "--context-length", "8192", "--hf-secret", "hf-tok", "--served-model-name", "q3",
             "--enforce-eager", "--no-prefix-caching", "--trust-remote-code",
             "--api-version", "nvidia.com/v1alpha1",
@@ -95,6 +97,18 @@ def test_render_takes_every_contract_flag(capsys: pytest.CaptureFixture[str]) ->
         ),
         (["render", "Qwen/Qwen3-0.6B", "--context-length", "999999"], "--context-length:"),
         (["render", "Qwen/Qwen3-0.6B", "--engine-arg", "model=x"], "--engine-arg: model is set"),
+        (
+            ["render", "Qwen/Qwen3-0.6B", "--router", "kv", "--no-prefix-caching"],
+            "--prefix-caching: the KV router routes by the KV-cache events",
+        ),
+        (
+            ["render", "Qwen/Qwen3-0.6B", "--mode", "disaggregated", "--name", "a" * 37],
+            "--name: is 37 characters; at most 36 fit for vLLM disaggregated",
+        ),
+        (
+            ["render", "Qwen/Qwen3-0.6B", "--namespace", "n" * 40, "--name", "a" * 23],
+            "at most 22 fit",
+        ),
     ],
 )
 def test_invalid_render_input_exits_2_with_a_message_and_no_yaml(
@@ -233,3 +247,33 @@ def test_a_bad_setting_stops_render_and_catalog_with_exit_2_and_the_serve_messag
         load_settings()
     assert result.stderr == f"dynamote {command[0]}: {serve.value}\n"
     assert result.stderr.startswith(f"dynamote {command[0]}: Invalid configuration:\n  {variable}")
+
+
+def test_render_refuses_the_kv_router_without_prefix_caching_in_a_real_process() -> None:
+    result = _run("render", "Qwen/Qwen3-0.6B", "--router", "kv", "--no-prefix-caching")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "KV router" in result.stderr and "prefix caching" in result.stderr
+
+
+def test_render_writes_the_override_for_a_digest_image_on_a_1_5_operator(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = "nvcr.io/nvidia/ai-dynamo/vllm-runtime@sha256:" + "ab" * 32
+    monkeypatch.setenv("DYNAMOTE_IMAGE_VLLM", image)
+    monkeypatch.setenv("DYNAMOTE_DYNAMO_VERSION", "1.5.1")
+    assert main(["render", "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"]) == 0
+    dgd = yaml.safe_load(capsys.readouterr().out)
+    components = dgd["spec"]["components"]
+    assert {c["runtimeVersionOverride"] for c in components} == {"1.5.1"}
+    worker = components[1]["podTemplate"]["spec"]["containers"][0]
+    assert worker["image"] == image
+    assert worker["resources"]["requests"]["ephemeral-storage"] == "22Gi"
+
+
+def test_render_targets_the_release_components_of_1_6(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DYNAMOTE_DYNAMO_VERSION", "1.6.2")
+    assert main(["render", "Qwen/Qwen3-0.6B", "--name", "a" * 47]) == 0
+    dgd = yaml.safe_load(capsys.readouterr().out)
+    assert [c["name"] for c in dgd["spec"]["components"]] == ["Frontend", "worker"]

@@ -12,6 +12,7 @@ from bot.catalog import default_catalog_path, load_catalog
 from bot.request import (
     MAX_NAME_LENGTH,
     RFC1123_LABEL,
+    SAFE_NAME_LENGTH,
     DeploymentRequest,
     RequestError,
     RequestLimits,
@@ -85,9 +86,37 @@ def test_names_must_be_rfc1123_labels(name: str) -> None:
 
 
 def test_a_name_too_long_for_its_services_says_the_maximum() -> None:
-    message = _errors(name="a" * (MAX_NAME_LENGTH + 1))["name"]
-    assert f"at most {MAX_NAME_LENGTH}" in message
-    assert _request(name="a" * MAX_NAME_LENGTH).name
+    # vLLM aggregated on Dynamo 1.4: <name>-vllmdecodeworker-<8 hex> must fit 63.
+    message = _errors(name="a" * 38)["name"]
+    assert "at most 37" in message and "vllmdecodeworker" in message and "63" in message
+    assert _request(name="a" * 37).name
+
+
+def test_no_name_is_longer_than_the_longest_any_engine_mode_or_release_allows() -> None:
+    limits = RequestLimits(4, 2, "1.6.0")
+    data = {"model": "Qwen/Qwen3-0.6B", "namespace": "a", "engine": "sglang"}
+    assert parse_request({**data, "name": "a" * MAX_NAME_LENGTH}, catalog=CATALOG, limits=limits)
+    with pytest.raises(RequestError, match=f"at most {MAX_NAME_LENGTH} "):
+        parse_request({**data, "name": "a" * (MAX_NAME_LENGTH + 1)}, catalog=CATALOG, limits=limits)
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang"])
+def test_the_kv_router_without_prefix_caching_is_refused_saying_why(engine: str) -> None:
+    message = _errors(engine=engine, routerMode="kv", enablePrefixCaching=False)[
+        "enablePrefixCaching"
+    ]
+    assert "KV router" in message and "prefix caching" in message and "round-robin" in message
+    assert _request(engine=engine, routerMode="kv").enable_prefix_caching
+    assert _request(engine=engine, routerMode="round-robin", enablePrefixCaching=False)
+
+
+@given(st.text(max_size=300), st.from_regex(r"[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?", fullmatch=True))
+def test_a_default_name_fits_its_namespace_for_every_engine_and_mode(
+    model_id: str, namespace: str
+) -> None:
+    name = default_name(model_id, namespace)
+    assert RFC1123_LABEL.fullmatch(name)
+    assert len(name) <= SAFE_NAME_LENGTH and len(f"{namespace}-{name}") <= 63
 
 
 def test_namespace_and_secret_names_are_checked() -> None:
@@ -136,7 +165,7 @@ def test_valid_options_are_kept() -> None:
     request = _request(
         mode="disaggregated",
         replicas="2",
-        routerMode="kv",
+        routerMode="round-robin",
         gpus=2,
         contextLength=8192,
         memory="16Gi",

@@ -19,7 +19,7 @@ def test_defaults_are_usable_without_any_environment(monkeypatch: pytest.MonkeyP
     settings = load_settings()
     assert settings.default_namespace == "dynamo-system"
     assert settings.allowed_namespaces == ["dynamo-system"]
-    assert settings.image_for("trtllm") == "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.4.0"
+    assert settings.image_for("trtllm") == "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.4.2"
 
 
 def test_lists_are_comma_separated_and_images_can_be_overridden(
@@ -42,6 +42,9 @@ def test_lists_are_comma_separated_and_images_can_be_overridden(
         ("DYNAMOTE_API_VERSION", "nvidia.com/v2"),
         ("SLACK_API_URL", "not a url"),
         ("DYNAMOTE_MAX_REPLICAS", "0"),
+        ("DYNAMOTE_DYNAMO_VERSION", "latest"),
+        ("DYNAMOTE_DYNAMO_VERSION", "1.4"),
+        ("DYNAMOTE_IMAGE_VLLM", "nvcr.io/vllm runtime:1.4.2"),
     ],
 )
 def test_a_wrong_value_names_the_variable(
@@ -163,3 +166,30 @@ def test_every_setting_is_defined_once_and_read_as_plain_text() -> None:
     for name, field in SettingsFields.model_fields.items():
         for kind in _kinds(field.annotation):
             assert kind in plain or get_origin(kind) is Literal, (name, kind)
+
+
+def test_a_non_release_dynamo_version_is_refused_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DYNAMOTE_DYNAMO_VERSION", "latest")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert "MAJOR.MINOR.PATCH" in message and "DYNAMOTE_IMAGE_VLLM" in message
+    assert "runtimeVersionOverride" in message
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "nvcr.io/nvidia/ai-dynamo/vllm-runtime@sha256:" + "ab" * 32,
+        "nvcr.io/nvidia/ai-dynamo/vllm-runtime:latest",
+        "localhost:5000/team/vllm-runtime:1.4.2-custom@sha256:" + "cd" * 32,
+        "vllm-runtime",
+    ],
+)
+def test_an_image_by_digest_or_any_tag_is_accepted(
+    monkeypatch: pytest.MonkeyPatch, image: str
+) -> None:
+    monkeypatch.setenv("DYNAMOTE_IMAGE_VLLM", image)
+    assert load_settings().image_for("vllm") == image

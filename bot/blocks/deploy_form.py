@@ -151,7 +151,7 @@ def initial_form(
     known = catalog.get(model.id) or model
     return DeployForm(
         model=known.id,
-        name=default_name(known.id),
+        name=default_name(known.id, namespace),
         namespace=namespace,
         engine=known.supported_engines[0],
         hf_token_secret=hf_secret,
@@ -170,9 +170,9 @@ def with_model(form: DeployForm, catalog: Catalog, model_id: str) -> DeployForm:
     if new is not None and engine not in new.supported_engines:
         engine = new.supported_engines[0]
     name = form.name
-    untouched = form.model is not None and name.strip() == default_name(form.model)
+    untouched = form.model is not None and name.strip() == default_name(form.model, form.namespace)
     if not name.strip() or untouched:
-        name = default_name(new_id)
+        name = default_name(new_id, form.namespace)
     return replace(form, model=new_id, engine=engine, name=name)
 
 

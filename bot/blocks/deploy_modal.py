@@ -49,7 +49,7 @@ from bot.blocks.ids import (
 )
 from bot.blocks.inputs import Choice, input_block, number_input, option, radio, text_input
 from bot.catalog import ENGINE_LABELS, ENGINES, Catalog
-from bot.request import MAX_NAME_LENGTH, RequestLimits
+from bot.request import MAX_NAME_LENGTH, SAFE_NAME_LENGTH, RequestLimits
 
 __all__ = ["MODES", "ROUTER_MODES", "build_deploy_modal"]
 
@@ -214,8 +214,10 @@ def build_deploy_modal(
                 BLOCK_NAME, form.name, placeholder="e.g. qwen3-0-6b", max_length=MAX_NAME_LENGTH
             ),
             revision=revision,
-            hint=f"Up to {MAX_NAME_LENGTH} lowercase letters, digits and '-', starting and "
-            "ending with a letter or digit.",
+            hint="Use lowercase letters, digits and '-', starting and ending with a letter or "
+            f"digit. Up to {SAFE_NAME_LENGTH} characters always fit; the exact limit (at most "
+            f"{MAX_NAME_LENGTH}) depends on engine, mode and namespace, as Kubernetes names "
+            "derived from it must fit 63 characters.",
         ),
         input_block(
             BLOCK_NAMESPACE, "Namespace", _namespace_select(namespaces, form), revision=revision
