@@ -7,12 +7,13 @@ settings the bot under test runs with, or the bot rightly treats it as unverifie
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from bot.provenance import Provenance
+from bot.provenance import Provenance, claim_of
 from bot.settings_fields import SettingsFields
 
-__all__ = ["PROVENANCE_KEY", "signed"]
+__all__ = ["PROVENANCE_KEY", "signed", "signed_changes"]
 
 PROVENANCE_KEY = "tests-provenance-key-made-up-0123456789abcdef"  # made up for these tests
 
@@ -22,3 +23,11 @@ def signed(manifest: Mapping[str, Any], settings: SettingsFields) -> dict[str, A
     provenance = Provenance.from_settings(settings)
     assert provenance.can_sign, "these settings have no provenance key: set provenance_key"
     return provenance.signed_manifest(manifest)
+
+
+def signed_changes(
+    dgd: Mapping[str, Any], settings: SettingsFields, **changes: str | None
+) -> dict[str, str | None]:
+    """The annotations Dynamote patches onto ``dgd`` to change its claim (``deleted_by``,
+    ``channel``, ``thread_ts``...), signed: what ``DeploymentService`` writes."""
+    return Provenance.from_settings(settings).annotations(replace(claim_of(dgd), **changes))
