@@ -46,6 +46,7 @@ __all__ = [
     "Provenance",
     "Standing",
     "claim_of",
+    "hkdf_sha256",
 ]
 
 ANNOTATION_PROVENANCE = "dynamote.dev/provenance"
@@ -114,10 +115,10 @@ def claim_of(dgd: Mapping[str, Any]) -> Claim:
     )
 
 
-def _derive(secret: str, source: str) -> bytes:
-    """HKDF-SHA256 (RFC 5869), one block: a key for provenance only, bound to its source."""
-    prk = hmac.new(_SALT, secret.encode(), hashlib.sha256).digest()
-    return hmac.new(prk, source.encode() + b"\x01", hashlib.sha256).digest()
+def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes) -> bytes:
+    """HKDF-SHA256 (RFC 5869) with a 32-byte output: extract, then one block of expand."""
+    prk = hmac.new(salt, ikm, hashlib.sha256).digest()
+    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
 
 
 class Provenance:
@@ -137,7 +138,9 @@ class Provenance:
         for source, secret in zip(KEY_SOURCES, candidates, strict=True):
             value = secret.get_secret_value().strip() if secret is not None else ""
             if value:
-                return cls(_derive(value, source), source=source)
+                # Bound to provenance and to the variable: never the secret itself.
+                key = hkdf_sha256(value.encode(), salt=_SALT, info=source.encode())
+                return cls(key, source=source)
         return cls(None)
 
     @property

@@ -180,9 +180,9 @@ def test_a_refused_delete_of_an_unlabelled_dgd_writes_nothing_and_is_audited(
         by_button = stack.replies(stack.click(ACTION_DELETE_DEPLOYMENT, "team-a/handmade",
                                               user="U0ADMIN"))[0]  # fmt: skip
         by_command = stack.replies(stack.command("delete handmade", user="U0ADMIN"))[0]
+    assert dgd_writes(stack) == []  # not even a deleted-by mark set and taken back
     for reply in (by_button, by_command):
         assert MISSING.format(name="handmade") in text_of(reply)
-    assert dgd_writes(stack) == []
     after = stack.k8s.store.get(DGDS, "team-a", "handmade")
     assert after is not None
     # (The operator writes its status meanwhile; the bot wrote nothing.)
