@@ -41,6 +41,7 @@ from bot.settings_fields import SettingsFields
 __all__ = [
     "ANNOTATION_PROVENANCE",
     "KEY_SOURCES",
+    "MIN_KEY_LENGTH",
     "Claim",
     "NoProvenanceKey",
     "Provenance",
@@ -54,6 +55,7 @@ VERSION = "v1"
 # Where the key comes from, first found wins (the variables' names, as people set them).
 KEY_SOURCES = ("DYNAMOTE_PROVENANCE_KEY", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
 _SALT = b"dynamote.dev/provenance"
+MIN_KEY_LENGTH = 32  # characters of DYNAMOTE_PROVENANCE_KEY that doctor asks for
 
 Standing = Literal["verified", "unverified", "unmanaged"]
 
