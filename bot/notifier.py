@@ -254,6 +254,8 @@ class Notifier:
         version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
         if self._quiet.get(key) == version and key in self._known:
             return None
+        if self._provenance.standing(dgd) != "verified":
+            return None  # not announced (see _consider); its pods need not be read either
         slim = slim_dgd(dgd)
         if not operator_ready(slim):
             return slim

@@ -137,6 +137,7 @@ def _delete(
     user, channel = actor_of(body)
     namespace: str | None = None
     name: str | None = None
+    found: Deployment | None = None
     try:
         namespace, name = _target(_action_value(body), dynamote)
         found = find_deployment(
@@ -155,10 +156,12 @@ def _delete(
             namespace, name, by_user=user, unverified=not found.verified
         )
     except Exception as error:
-        outcome: Outcome = "denied" if isinstance(error, NamespaceNotAllowed) else "failed"
-        if not isinstance(error, NotDynamotes):  # find_deployment audited it
+        refused = isinstance(error, NamespaceNotAllowed | NotDynamotes)
+        outcome: Outcome = "denied" if refused else "failed"
+        reason = error.audit_reason if isinstance(error, NotDynamotes) else str(error)
+        if found is not None or not isinstance(error, NotDynamotes):  # else already audited
             audit(Action.DELETE.value, user=user, channel=channel, namespace=namespace,
-                  name=name, outcome=outcome, reason=str(error))  # fmt: skip
+                  name=name, outcome=outcome, reason=reason)  # fmt: skip
         reply(
             explain(error, doing="delete that deployment"),
             body=body,
