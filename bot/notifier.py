@@ -225,7 +225,9 @@ class Notifier:
             self._versions = (reading.dgd_version, reading.pod_version)
         items = list(run.items)
         for dgd in reading.dgds:
-            item = self._consider(dgd, reading.pods_of(key_of(dgd)), run.now)
+            # A full sweep's DGDs all passed triage, which checked their provenance.
+            pods = reading.pods_of(key_of(dgd))
+            item = self._consider(dgd, pods, run.now, checked=reading.complete)
             if item is not None:
                 items.append(item)
         trouble: dict[str, list[str]] = {}
@@ -255,24 +257,28 @@ class Notifier:
         if self._quiet.get(key) == version and key in self._known:
             return None
         if self._provenance.standing(dgd) != "verified":
+            self._quiet.pop(key, None)
             return None  # not announced (see _consider); its pods need not be read either
         slim = slim_dgd(dgd)
         if not operator_ready(slim):
             return slim
-        item = self._consider(slim, [], run.now)
+        item = self._consider(slim, [], run.now, checked=True)
         if item is not None:
             run.items.append(item)
         return None
 
     def _consider(
-        self, dgd: dict[str, Any], pods: list[dict[str, Any]], now: datetime
+        self, dgd: dict[str, Any], pods: list[dict[str, Any]], now: datetime, *, checked: bool
     ) -> _Item | None:
-        """The DGD's item when something may need sending; None (the usual case) otherwise."""
+        """The DGD's item when something may need sending; None (the usual case) otherwise.
+
+        ``checked``: its provenance was verified already (triage); else it is checked here.
+        """
         key = key_of(dgd)
         version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
         if self._quiet.get(key) == version and key in self._known:
             return None  # unchanged since it was Running with everything announced
-        if self._provenance.standing(dgd) != "verified":
+        if not checked and self._provenance.standing(dgd) != "verified":
             # Not announced. A Known record from when it verified stays, so its deletion
             # is still told in its real thread.
             self._quiet.pop(key, None)
