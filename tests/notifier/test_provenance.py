@@ -15,6 +15,7 @@ from bot.notify.state import ANNOTATION_NOTIFIED
 from bot.provenance import ANNOTATION_PROVENANCE, Provenance
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
+from bot.sim.standin import StandIn
 from tests.signing import signed_changes
 
 from .conftest import CHANNEL, NAMESPACE, REQUESTER, Bot, make_settings, manifest, replies
@@ -150,3 +151,18 @@ def test_a_late_card_goes_to_the_requesters_dm_when_its_channel_is_not_allowed(
     assert annotations[ANNOTATION_CHANNEL] == card.response["channel"]
     assert annotations[ANNOTATION_THREAD] == card.response["ts"]
     assert Provenance.from_settings(bot.settings).standing(recorded) == "verified"
+
+
+def test_a_sweep_reads_no_pods_for_a_planted_dgd_still_starting(
+    bot: Bot, standin: StandIn, version: str
+) -> None:
+    planted(bot.cluster, version, "planted")  # never reconciled: not ready, pods unknown
+    notifier = bot.notifier()
+    standin.reset_api_calls()
+    notifier.sweep()
+    assert [k for k in standin.api_calls() if k[1] == "pods"] == []
+    # A signed one in the same state does need its pods read: the check above can fail.
+    bot.cluster.create_dgd(manifest(version, "signed"))
+    standin.reset_api_calls()
+    notifier.sweep()
+    assert [k for k in standin.api_calls() if k[1] == "pods"] == [("list", "pods")]
