@@ -131,6 +131,9 @@ def test_an_admin_sees_a_forged_dgd_marked_unverified_without_its_claimed_owner(
     listed = stack.replies(stack.command("list all", user="U0ADMIN"))[0]
     assert "planted" in text_of(listed) and "unverified" in text_of(listed)
     assert "U0VICTIM" not in json.dumps(listed)
+    prompt = stack.replies(stack.command("delete planted", user="U0ADMIN"))[0]
+    assert "unverified" in text_of(prompt) and "U0VICTIM" not in json.dumps(prompt)
+    assert stack.slack.violations() == []
 
 
 def test_lists_show_a_forged_dgd_to_nobody_but_admins(make_stack: MakeStack) -> None:
