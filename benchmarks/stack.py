@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
 SECRET = "benchmark-signing-secret"  # made up; the load generator signs with it
 NAMESPACES = ("team-a", "team-b")
 IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
+PROVENANCE_KEY = "benchmarks-provenance-key-made-up-0123456789"  # made up for benchmarks
 SEEDED = 10  # ready DGDs per namespace, so `list` and `status` read real objects
 
 
@@ -65,7 +66,9 @@ def seed_name(index: int) -> str:
 def _seed(store: Any) -> None:
     from bot.catalog import load_catalog  # noqa: PLC0415
     from bot.dynamo import SlackOrigin, render_dgd  # noqa: PLC0415
+    from bot.provenance import Provenance  # noqa: PLC0415
     from bot.request import parse_request  # noqa: PLC0415
+    from bot.settings import load_settings  # noqa: PLC0415
     from bot.sim.operator import make_ready  # noqa: PLC0415
 
     catalog = load_catalog()
@@ -75,11 +78,13 @@ def _seed(store: Any) -> None:
     )
     origin = SlackOrigin(user="U0ALICE", channel="C0GENERAL", thread_ts=None)
     template = render_dgd(request, image=IMAGE, origin=origin)
+    # Signed as Dynamote signs what it creates, so the app shows them as its own.
+    signer = Provenance.from_settings(load_settings(provenance_key=PROVENANCE_KEY))
     for namespace in NAMESPACES:
         for index in range(SEEDED):
             dgd = copy.deepcopy(template)
             dgd["metadata"].update(name=seed_name(index), namespace=namespace)
-            make_ready(store, dgd, with_pods=True)
+            make_ready(store, signer.signed_manifest(dgd), with_pods=True)
 
 
 @contextmanager
@@ -161,6 +166,7 @@ def _our_bolt(kubeconfig: str, slack_url: str, token: str, *, handoff: bool) -> 
         default_namespace=NAMESPACES[0],
         slack_api_url="http://127.0.0.1:1/api/",  # the Web client below uses the stand-in
         sim_ready_after=0.3,
+        provenance_key=PROVENANCE_KEY,
     )
     cluster = Cluster(kubeconfig, settings=settings)
     catalog = load_catalog()

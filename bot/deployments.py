@@ -1,7 +1,9 @@
 """Deployment: one DGD that Dynamote manages, as people see it in Slack. Pure: no I/O.
 
 Joins what the DGD carries (the request annotation, the Slack origin) with the status that
-``bot.status`` derives, and knows the commands that reach the model once it runs.
+``bot.status`` derives, and knows the commands that reach the model once it runs. Who asked
+and where its card is are taken only from a DGD whose provenance verified
+(``bot.provenance``); an unverified one has neither.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Deployment:
     request: Mapping[str, Any] = field(default_factory=dict)  # the stored request, as JSON
     annotations: Mapping[str, str] = field(default_factory=dict)
     resource_version: str | None = None
+    verified: bool = True  # False: Dynamote cannot tell who asked (no requester, no card)
 
     @property
     def key(self) -> str:
@@ -74,9 +77,14 @@ def deployment_from(
     pods: Sequence[Mapping[str, Any]] = (),
     events: Sequence[Mapping[str, Any]] = (),
     *,
+    verified: bool,
     now: datetime | None = None,
 ) -> Deployment:
-    """A Deployment from a DGD as the API returns it, its pods and their events."""
+    """A Deployment from a DGD as the API returns it, its pods and their events.
+
+    ``verified``: whether the DGD's provenance checked out; when not, the requester and card
+    place it claims are left out, so nothing downstream can ping, count or post on them.
+    """
     metadata = dgd.get("metadata") or {}
     annotations: dict[str, str] = dict(metadata.get("annotations") or {})
     labels = metadata.get("labels") or {}
@@ -93,13 +101,14 @@ def deployment_from(
             or "unknown"
         ),
         served_model_name=str(request.get("servedModelName") or model),
-        requester=annotations.get(ANNOTATION_REQUESTER),
-        channel=annotations.get(ANNOTATION_CHANNEL),
-        thread_ts=annotations.get(ANNOTATION_THREAD),
+        requester=annotations.get(ANNOTATION_REQUESTER) if verified else None,
+        channel=annotations.get(ANNOTATION_CHANNEL) if verified else None,
+        thread_ts=annotations.get(ANNOTATION_THREAD) if verified else None,
         status=compute_status(dgd, pods, events, now=now),
         request=request,
         annotations=annotations,
         resource_version=metadata.get("resourceVersion"),
+        verified=verified,
     )
 
 

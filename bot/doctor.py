@@ -1,12 +1,12 @@
 """`dynamote doctor`: is this installation able to work? One line per check, OK or a fix.
 
 Checks, in order: the Slack token (auth.test) and its scopes against :data:`SLACK_SCOPES`; the
-Slack mode's credential; the Kubernetes API (reachable, server version); the Dynamo CRD (which
-versions are served, which one Dynamote will write); every permission of
-:data:`~bot.cluster.REQUIRED_PERMISSIONS` by SelfSubjectAccessReview, where it applies; the
-Hugging Face token secret in each allowed namespace; the Dynamo release Dynamote targets
-(a release outside the rules it knows, or older than the operator found, is a warning); the
-catalog.
+Slack mode's credential; the key that signs deployments' provenance; the Kubernetes API
+(reachable, server version); the Dynamo CRD (which versions are served, which one Dynamote will
+write); every permission of :data:`~bot.cluster.REQUIRED_PERMISSIONS` by SelfSubjectAccessReview,
+where it applies; the Hugging Face token secret in each allowed namespace; the Dynamo release
+Dynamote targets (a release outside the rules it knows, or older than the operator found, is a
+warning); the catalog.
 
 Run it where the bot runs (``kubectl exec deploy/dynamote -n dynamote -- dynamote doctor``) so
 it asks with the bot's own service account and settings. Exit 0 when nothing failed (warnings
@@ -90,6 +90,7 @@ def run_checks(
 ) -> Iterator[Check]:
     """Every check, as it completes (a slow cluster shows the Slack lines first)."""
     yield from _slack_checks(settings)
+    yield _provenance_check(settings)
     with Cluster(kubeconfig, settings=settings) as cluster:
         yield from _cluster_checks(settings, cluster)
     yield _catalog_check(settings)
@@ -174,6 +175,40 @@ def _scopes_check(headers: Mapping[str, Any]) -> Check:
 
 def _value(secret: Any) -> str:
     return str(secret.get_secret_value()).strip() if secret is not None else ""
+
+
+_NEW_KEY = (
+    "put DYNAMOTE_PROVENANCE_KEY (openssl rand -hex 32) in the dynamote-slack Secret; "
+    "deployments signed with the old key show as unverified until redeployed"
+)
+
+
+def _provenance_check(settings: Settings) -> Check:
+    """Which key signs who owns each deployment (bot.provenance)."""
+    from bot.provenance import MIN_KEY_LENGTH, Provenance  # noqa: PLC0415
+
+    source = Provenance.from_settings(settings).source
+    if source is None:
+        return Check(
+            "FAIL",
+            "Provenance key: none (DYNAMOTE_PROVENANCE_KEY, SLACK_SIGNING_SECRET and "
+            "SLACK_BOT_TOKEN are all unset), so no deployment can be verified",
+            _NEW_KEY,
+        )
+    if source != "DYNAMOTE_PROVENANCE_KEY":
+        return Check(
+            "WARN",
+            f"Provenance key: derived from {source}; rotating it leaves every deployment "
+            "unverified",
+            _NEW_KEY,
+        )
+    if len(_value(settings.provenance_key)) < MIN_KEY_LENGTH:
+        return Check(
+            "WARN",
+            f"Provenance key: DYNAMOTE_PROVENANCE_KEY is shorter than {MIN_KEY_LENGTH} characters",
+            _NEW_KEY,
+        )
+    return Check("OK", "Provenance key: DYNAMOTE_PROVENANCE_KEY is set")
 
 
 # --- Kubernetes ----------------------------------------------------------------------------

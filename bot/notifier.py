@@ -5,7 +5,11 @@ DGD's status (``bot.status``), decides what to announce (``bot.notify.changes``)
 record on the DGD (``bot.notify.state``), sends it (``bot.notify.sender``, paced), and only
 after Slack accepted it merge-patches the record back with the resourceVersion it read. A
 failure leaves the change unannounced for a later sweep; errors are collected and logged,
-never raised. A DGD without a card gets one late; a deleted DGD gets a last reply.
+never raised. A DGD without a card gets one late (in its channel only if that is an allowed
+one, else by DM); a deleted DGD gets a last reply.
+
+Only DGDs whose provenance verifies (``bot.provenance``) are announced: the requester and
+channel on any other are someone's say-so. The late card's place is written signed.
 
 When, what, where (STYLE.md 7): status decides, ``bot.blocks`` renders, this module sends.
 """
@@ -54,6 +58,7 @@ from bot.notify.reading import Key, Reading, key_of, read_all, read_events, read
 from bot.notify.sender import Sender, SendError
 from bot.notify.state import ANNOTATION_NOTIFIED, Announced, decode, encode
 from bot.notify.trouble import log_tail_source, operator_ready, troubled_pods
+from bot.provenance import Provenance, claim_of
 from bot.settings import Settings
 from bot.status import compute_status
 
@@ -121,6 +126,8 @@ class Notifier:
     ) -> None:
         self._cluster = cluster
         self._namespaces = list(settings.allowed_namespaces)
+        self._channels = frozenset(settings.allowed_channels)  # empty: every channel
+        self._provenance = Provenance.from_settings(settings)
         self._pending_timeout = timedelta(seconds=settings.pending_timeout)
         self._now = now
         self._may_send = may_send
@@ -165,10 +172,17 @@ class Notifier:
         with self._lock:
             if not self._may_send():
                 return
-            self._known.pop(key_of(dgd), None)
+            known = self._known.pop(key_of(dgd), None)
+            uid = str((dgd.get("metadata") or {}).get("uid", ""))
+            if self._provenance.standing(dgd) == "verified":
+                stub = stub_of(dgd)
+            elif known is not None and known.uid == uid:
+                stub = known.stub  # changed by hand since it was last verified
+            else:
+                return  # never Dynamote's to announce
             run = _Run(self._now(), [])
             try:
-                self._count(self._deletions.announce(stub_of(dgd), run.now, run.errors), run)
+                self._count(self._deletions.announce(stub, run.now, run.errors), run)
                 self._deletions.keep_ledger(
                     self._known.values(), run.now, run.errors, full_sweep=False
                 )
@@ -211,7 +225,9 @@ class Notifier:
             self._versions = (reading.dgd_version, reading.pod_version)
         items = list(run.items)
         for dgd in reading.dgds:
-            item = self._consider(dgd, reading.pods_of(key_of(dgd)), run.now)
+            # A full sweep's DGDs all passed triage, which checked their provenance.
+            pods = reading.pods_of(key_of(dgd))
+            item = self._consider(dgd, pods, run.now, checked=reading.complete)
             if item is not None:
                 items.append(item)
         trouble: dict[str, list[str]] = {}
@@ -240,22 +256,33 @@ class Notifier:
         version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
         if self._quiet.get(key) == version and key in self._known:
             return None
+        if self._provenance.standing(dgd) != "verified":
+            self._quiet.pop(key, None)
+            return None  # not announced (see _consider); its pods need not be read either
         slim = slim_dgd(dgd)
         if not operator_ready(slim):
             return slim
-        item = self._consider(slim, [], run.now)
+        item = self._consider(slim, [], run.now, checked=True)
         if item is not None:
             run.items.append(item)
         return None
 
     def _consider(
-        self, dgd: dict[str, Any], pods: list[dict[str, Any]], now: datetime
+        self, dgd: dict[str, Any], pods: list[dict[str, Any]], now: datetime, *, checked: bool
     ) -> _Item | None:
-        """The DGD's item when something may need sending; None (the usual case) otherwise."""
+        """The DGD's item when something may need sending; None (the usual case) otherwise.
+
+        ``checked``: its provenance was verified already (triage); else it is checked here.
+        """
         key = key_of(dgd)
         version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
         if self._quiet.get(key) == version and key in self._known:
             return None  # unchanged since it was Running with everything announced
+        if not checked and self._provenance.standing(dgd) != "verified":
+            # Not announced. A Known record from when it verified stays, so its deletion
+            # is still told in its real thread.
+            self._quiet.pop(key, None)
+            return None
         known = known_from(dgd, self._known.get(key))
         self._known[key] = known
         annotations = (dgd.get("metadata") or {}).get("annotations") or {}
@@ -313,7 +340,8 @@ class Notifier:
 
     def _announce(self, item: _Item, run: _Run) -> None:
         """Card (late), reply, card redraw, then the record: each only after Slack took it."""
-        deployment = deployment_from(item.dgd, item.pods, item.events, now=run.now)
+        # Items are made only of verified DGDs (_consider).
+        deployment = deployment_from(item.dgd, item.pods, item.events, verified=True, now=run.now)
         uid = str((item.dgd.get("metadata") or {}).get("uid", ""))
         announced = item.announced
         place = self._card_place(deployment, uid)
@@ -350,16 +378,22 @@ class Notifier:
     def _late_card(
         self, item: _Item, deployment: Deployment, uid: str, run: _Run
     ) -> tuple[str, str]:
-        """Post the card the deploy never got, and record where it is at once."""
+        """Post the card the deploy never got, and record where it is at once, signed.
+
+        In the deployment's channel only if it is an allowed one (a list was set since it
+        was created, or it was a DM); else in the requester's DM.
+        """
         user = deployment.requester or ""
-        place = self._sender.card(
-            build_status_card(deployment), channel=deployment.channel, user=user
-        )
+        channel = deployment.channel
+        if channel and self._channels and channel not in self._channels:
+            channel = None
+        place = self._sender.card(build_status_card(deployment), channel=channel, user=user)
         self._placed[uid] = place
         run.cards += 1
         self._changes += 1
+        claim = replace(claim_of(item.dgd), channel=place[0], thread_ts=place[1])
         item.dgd["metadata"]["resourceVersion"] = self._record(
-            item.dgd, {ANNOTATION_CHANNEL: place[0], ANNOTATION_THREAD: place[1]}
+            item.dgd, self._provenance.annotations(claim)
         )
         self._placed.pop(uid, None)
         return place
@@ -392,7 +426,7 @@ class Notifier:
             return None, None
         return tail, pod
 
-    def _record(self, dgd: Mapping[str, Any], annotations: dict[str, str]) -> str:
+    def _record(self, dgd: Mapping[str, Any], annotations: Mapping[str, str | None]) -> str:
         """Merge-patch annotations with the DGD's resourceVersion; returns the new one.
 
         On Conflict (the operator wrote its status meanwhile) the DGD is read again and the

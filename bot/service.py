@@ -6,6 +6,12 @@ request against the cluster (server-side dry run, HF secret present) and maps wh
 says onto the form's fields. Cluster failures surface as :class:`bot.cluster.ClusterError`,
 whose messages are safe to show in Slack.
 
+Only Dynamote's own DGDs reach people: a DGD without the managed-by label, or (unless an admin
+asks) one whose provenance does not verify (``bot.provenance``), is answered as missing
+(:class:`NotDynamotes`) before its pods are read and before anything is written to it. Every
+create signs who asked and from where; every write of the card's place or of who deleted it
+signs them again.
+
 The reads of a deploy check are independent (one DGD list per namespace for the per-user
 limits, the HF secret, the server-side dry run), so they run at once on a small pool the
 service owns. Only single cluster calls run there, never work that waits on the pool, so the
@@ -18,6 +24,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,18 +41,13 @@ from bot.cluster import (
     NotFound,
 )
 from bot.deployments import Deployment, deployment_from
-from bot.dynamo import (
-    ANNOTATION_CHANNEL,
-    ANNOTATION_DELETED_BY,
-    ANNOTATION_THREAD,
-    SlackOrigin,
-    render_dgd,
-)
+from bot.dynamo import SlackOrigin, render_dgd
+from bot.provenance import Claim, Provenance, Standing, claim_of
 from bot.request import RFC1123_LABEL, DeploymentRequest, RequestLimits
 from bot.reservations import Reservations
 from bot.settings import Settings
 
-__all__ = ["DeploymentService", "NameInvalid", "NamespaceNotAllowed"]
+__all__ = ["DeploymentService", "NameInvalid", "NamespaceNotAllowed", "NotDynamotes"]
 
 # Concurrent cluster reads of deploy checks; more queue (each check needs namespaces + 2).
 READ_WORKERS = 8
@@ -57,6 +59,25 @@ class NamespaceNotAllowed(ValueError):  # noqa: N818  (reads as what happened)
 
 class NameInvalid(ValueError):  # noqa: N818  (reads as what happened)
     """The text cannot be a deployment name, so no cluster call is made for it."""
+
+
+class NotDynamotes(NotFound):
+    """Not a DGD Dynamote may show or touch (``standing``: unmanaged, or unverified for a
+    non-admin). The message is the one a missing DGD gets, so it tells nothing of the DGD."""
+
+    def __init__(self, namespace: str, name: str, standing: Standing) -> None:
+        super().__init__(
+            f'There is no deployment "{name}" in namespace "{namespace}".',
+            status=404,
+            reason="NotFound",
+        )
+        self.standing = standing
+
+    @property
+    def audit_reason(self) -> str:
+        if self.standing == "unmanaged":
+            return "not created by Dynamote (no managed-by label)"
+        return "its provenance does not verify (not signed by Dynamote)"
 
 
 def _pods_by_deployment(pods: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], list[Any]]:
@@ -84,6 +105,7 @@ class DeploymentService:
         self.catalog = catalog
         self.settings = settings
         self._now = now
+        self.provenance = Provenance.from_settings(settings)
         # Deploys this process has let through but not yet created (per-user limits).
         self.reservations = Reservations()
         self._reads = ThreadPoolExecutor(
@@ -129,45 +151,78 @@ class DeploymentService:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def list_deployments(self, namespaces: Sequence[str] | None = None) -> list[Deployment]:
-        """Every managed deployment in the namespaces: two API calls per namespace."""
+    def deployment_of(
+        self,
+        dgd: Mapping[str, Any],
+        pods: Sequence[Mapping[str, Any]] = (),
+        events: Sequence[Mapping[str, Any]] = (),
+    ) -> Deployment:
+        """The Deployment of a DGD, its requester and card place only if its provenance holds."""
+        verified = self.provenance.verify(dgd)
+        return deployment_from(dgd, pods, events, verified=verified, now=self._now())
+
+    def list_deployments(
+        self, namespaces: Sequence[str] | None = None, *, unverified: bool = False
+    ) -> list[Deployment]:
+        """Every verified deployment in the namespaces (``unverified``: every managed one, for
+        admins): two API calls per namespace."""
         scope = list(namespaces or self.namespaces)
-        dgds = self.cluster.list_managed_dgds(scope)
+        dgds = [
+            dgd
+            for dgd in self.cluster.list_managed_dgds(scope)
+            if unverified or self.provenance.verify(dgd)
+        ]
         pods = _pods_by_deployment(self.cluster.list_pods(scope, DGD_NAME_LABEL)) if dgds else {}
         now = self._now()
-        deployments = [deployment_from(dgd, pods.get(_key(dgd), ()), now=now) for dgd in dgds]
+        deployments = [self.deployment_of(dgd, pods.get(_key(dgd), ())) for dgd in dgds]
         return sorted(deployments, key=lambda d: (d.created_at or now, d.name), reverse=True)
 
     def start_listing_for_limits(self) -> Callable[[], list[Deployment]]:
         """Start listing every managed DGD, one call per namespace at once; call the answer
-        to wait for them. No pods: usage needs only the requester and the spec's GPUs.
+        to wait for the verified ones (an unverified DGD counts against nobody). No pods:
+        usage needs only the requester and the spec's GPUs.
 
         A failure raises the first namespace's error, as listing them in turn would.
         """
         pages = [self._reads.submit(self.cluster.list_managed_dgds, [ns]) for ns in self.namespaces]
 
         def wait() -> list[Deployment]:
-            now = self._now()
-            return [deployment_from(dgd, now=now) for page in pages for dgd in page.result()]
+            dgds = [dgd for page in pages for dgd in page.result()]
+            return [self.deployment_of(dgd) for dgd in dgds if self.provenance.verify(dgd)]
 
         return wait
 
     def deployments_for(
-        self, *, scope: str, user: str, namespace: str | None = None
+        self, *, scope: str, user: str, namespace: str | None = None, unverified: bool = False
     ) -> list[Deployment]:
-        """What a list shows: ``all`` or the user's (``mine``), in one namespace or all."""
+        """What a list shows: ``all`` or the user's (``mine``), in one namespace or all;
+        ``unverified`` (admins) adds the unverified ones to ``all``."""
         namespaces = [self.namespace_for(namespace)] if namespace else self.namespaces
-        deployments = self.list_deployments(namespaces)
-        return deployments if scope == "all" else [d for d in deployments if d.requester == user]
+        if scope != "all":
+            return [d for d in self.list_deployments(namespaces) if d.requester == user]
+        return self.list_deployments(namespaces, unverified=unverified)
 
-    def get_deployment(self, namespace: str, name: str) -> Deployment:
-        """One deployment with its pods and their events (for details and announcements)."""
+    def get_deployment(self, namespace: str, name: str, *, unverified: bool = False) -> Deployment:
+        """One deployment with its pods and their events (for details and announcements).
+
+        NotDynamotes, before its pods are read, for a DGD without the managed-by label and,
+        unless ``unverified`` (admins), for one whose provenance does not verify.
+        """
+        return self._read(namespace, name, unverified=unverified)[1]
+
+    def _read(
+        self, namespace: str, name: str, *, unverified: bool
+    ) -> tuple[dict[str, Any], Deployment]:
         self.check_name(name)
         dgd = self.cluster.get_dgd(namespace, name)
+        standing = self.provenance.standing(dgd)
+        if standing == "unmanaged" or (standing == "unverified" and not unverified):
+            raise NotDynamotes(namespace, name, standing)
         pods = self.cluster.list_dgd_pods(namespace, name)
         names = [str((p.get("metadata") or {}).get("name", "")) for p in pods]
         events = self.cluster.list_pod_events(namespace, names)
-        return deployment_from(dgd, pods, events, now=self._now())
+        verified = standing == "verified"
+        return dgd, deployment_from(dgd, pods, events, verified=verified, now=self._now())
 
     def cluster_status(self) -> ClusterStatus:
         return self.cluster.cluster_status()
@@ -231,8 +286,10 @@ class DeploymentService:
         return problems
 
     def create(self, request: DeploymentRequest, origin: SlackOrigin | None) -> dict[str, Any]:
-        """Create the DGD for real; returns it as stored."""
-        return self.cluster.create_dgd(self.manifest(request, origin))
+        """Create the DGD for real, who asked and from where signed; returns it as stored."""
+        return self.cluster.create_dgd(
+            self.provenance.signed_manifest(self.manifest(request, origin))
+        )
 
     def withdraw(self, created: Mapping[str, Any]) -> None:
         """Delete a DGD this process has just created (it broke a per-user limit after all).
@@ -247,10 +304,18 @@ class DeploymentService:
             self.cluster.delete_dgd(namespace, name, uid=uid)
 
     def record_card(self, dgd: Mapping[str, Any], *, channel: str, ts: str) -> None:
-        """Store the status card's place on the DGD, re-reading once if it changed meanwhile."""
+        """Store the status card's place on the DGD, signed with the rest of its claim,
+        re-reading once if it changed meanwhile.
+
+        ``dgd`` is the one this process created; the claim written is taken from it, never
+        from a re-read, so what someone else wrote meanwhile is not signed.
+        """
+        if not self.provenance.verify(dgd):
+            raise ClusterError("Dynamote did not sign this deployment; its card is not recorded.")
         metadata = dgd.get("metadata") or {}
         namespace, name = str(metadata["namespace"]), str(metadata["name"])
-        annotations = {ANNOTATION_CHANNEL: channel, ANNOTATION_THREAD: ts}
+        claim = replace(claim_of(dgd), channel=channel, thread_ts=ts)
+        annotations = self.provenance.annotations(claim)
         version = str(metadata.get("resourceVersion", ""))
         for _ in range(3):
             try:
@@ -263,35 +328,49 @@ class DeploymentService:
                 version = str((current.get("metadata") or {}).get("resourceVersion", ""))
         raise ClusterError(f"Could not record the status card on {name}: it kept changing.")
 
-    def delete(self, namespace: str, name: str, *, by_user: str) -> Deployment:
+    def delete(
+        self, namespace: str, name: str, *, by_user: str, unverified: bool = False
+    ) -> Deployment:
         """Delete a managed deployment; returns it as it was (for GPUs freed and its card).
 
-        Who deleted it is written on the DGD first, so the notifier, which announces every
-        deletion in the card's thread, can say who it was.
+        The DGD is read and judged first (:meth:`get_deployment`): one that is not Dynamote's
+        (or, unless ``unverified``, not verified) raises NotDynamotes with nothing written.
+        Who deleted a verified one is then written on it, signed, so the notifier, which
+        announces every deletion in the card's thread, can say who it was. An unverified one
+        has no card to tell, so nothing is written on it.
         """
-        deployment = self.get_deployment(namespace, name)
+        dgd, deployment = self._read(namespace, name, unverified=unverified)
+        uid = str((dgd.get("metadata") or {}).get("uid") or "") or None
+        claim = claim_of(dgd)
         marked: dict[str, Any] | None = None
-        if deployment.resource_version:
+        if deployment.verified and deployment.resource_version:
             # Changed meanwhile (Conflict): the deletion is still announced, without a name.
             with contextlib.suppress(Conflict):
                 marked = self.cluster.patch_dgd_annotations(
                     namespace,
                     name,
-                    {ANNOTATION_DELETED_BY: by_user},
+                    self.provenance.annotations(replace(claim, deleted_by=by_user)),
                     resource_version=deployment.resource_version,
                 )
         try:
-            self.cluster.delete_dgd(namespace, name)
+            # The uid read above: a same-named DGD made since is not the one judged here.
+            self.cluster.delete_dgd(namespace, name, uid=uid)
         except ClusterError:
             # Not deleted: take the mark back, or a later deletion would name the wrong person.
             if marked is not None:
-                version = str((marked.get("metadata") or {}).get("resourceVersion", ""))
-                with contextlib.suppress(ClusterError):
-                    self.cluster.patch_dgd_annotations(
-                        namespace, name, {ANNOTATION_DELETED_BY: None}, resource_version=version
-                    )
+                self._unmark(marked, replace(claim, deleted_by=None))
             raise
         return deployment
+
+    def _unmark(self, marked: Mapping[str, Any], claim: Claim) -> None:
+        version = str((marked.get("metadata") or {}).get("resourceVersion", ""))
+        with contextlib.suppress(ClusterError):
+            self.cluster.patch_dgd_annotations(
+                claim.namespace,
+                claim.name,
+                self.provenance.annotations(claim),
+                resource_version=version,
+            )
 
 
 def _key(dgd: Mapping[str, Any]) -> tuple[str, str]:

@@ -191,6 +191,9 @@ class SettingsFields(BaseModel):
     max_gpus_per_user: int | None = Field(None, ge=1, le=100_000)
     max_deployments_per_user: int | None = Field(None, ge=1, le=10_000)
     group_cache_seconds: float = Field(60.0, ge=0, le=3600)  # usergroups.users.list is Tier 2
+    # Signs who owns each DGD (bot/provenance.py); unset: derived from SLACK_SIGNING_SECRET,
+    # else SLACK_BOT_TOKEN. Changing it leaves existing deployments unverified.
+    provenance_key: SecretStr | None = None
 
     @field_validator("deployers", "admins", "allowed_channels", mode="before")
     @classmethod

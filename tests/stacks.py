@@ -54,6 +54,7 @@ from bot.sim.slack_requests import (
 )
 from bot.sim.standin import StandIn, default_crd_path
 from bot.slack_client import retry_handlers
+from tests.signing import PROVENANCE_KEY, signed
 
 __all__ = [
     "NAMESPACES",
@@ -239,7 +240,7 @@ def deploy_directly(
         image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
         origin=SlackOrigin(user, "C0GENERAL"),
     )
-    make_ready(stack.k8s.store, manifest)
+    make_ready(stack.k8s.store, signed(manifest, stack.context.settings))
 
 
 # --- assembling ----------------------------------------------------------------------------
@@ -253,6 +254,7 @@ def stack_settings(**overrides: Any) -> Settings:
             "default_namespace": "team-a",
             "slack_api_url": "http://127.0.0.1:1/api/",  # the Web client uses the stand-in
             "sim_ready_after": 0.3,
+            "provenance_key": PROVENANCE_KEY,
             **overrides,
         }
     )

@@ -13,7 +13,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.blocks.common import Message, age, badge, context, escape, mention, section, truncate
-from bot.blocks.rows import delete_button, engine_label, replicas, view_button
+from bot.blocks.rows import delete_button, engine_label, replicas, requested_by, view_button
 from bot.deployments import Deployment
 
 __all__ = ["build_delete_prompt", "build_deleted_notice"]
@@ -40,7 +40,7 @@ def build_delete_prompt(deployment: Deployment, *, now: datetime) -> Message:
             replicas(deployment),
             f"{_gpus(status.gpus)}",
             age(deployment.created_at, now),
-            f"by {mention(deployment.requester)}",
+            f"by {requested_by(deployment)}",
         ]
     )
     blocks: list[Block] = [

@@ -26,12 +26,11 @@ from bot.blocks.common import (
     context,
     escape,
     header,
-    mention,
     section,
     text_sections,
     truncate,
 )
-from bot.blocks.rows import delete_button, engine_label, replicas
+from bot.blocks.rows import delete_button, engine_label, replicas, requested_by
 from bot.deployments import Deployment, endpoint_commands
 from bot.status import Condition, PodStatus
 
@@ -56,7 +55,7 @@ def _summary(deployment: Deployment, now: datetime) -> SectionBlock:
         _field("Model", f"`{escape(truncate(deployment.model, 150))}`"),
         _field("Engine", engine_label(deployment.engine)),
         _field("Namespace", f"`{escape(truncate(deployment.namespace, 63))}`"),
-        _field("Requested by", mention(deployment.requester)),
+        _field("Requested by", requested_by(deployment)),
         _field("Age", age(deployment.created_at, now)),
         _field("Mode", _request_value(deployment, "mode", "aggregated")),
         _field(

@@ -30,6 +30,7 @@ __all__ = [
     "deployment_row",
     "engine_label",
     "replicas",
+    "requested_by",
     "view_button",
 ]
 
@@ -65,6 +66,13 @@ def delete_confirm(deployment: Deployment) -> ConfirmObject:
     )
 
 
+def requested_by(deployment: Deployment) -> str:
+    """Who asked; for an unverified DGD (only admins see one), a warning instead of a name."""
+    if not deployment.verified:
+        return ":warning: _unverified: Dynamote did not sign who deployed it_"
+    return mention(deployment.requester)
+
+
 def view_button(deployment: Deployment) -> ButtonElement:
     return button("View", ACTION_VIEW_DEPLOYMENT, deployment.key)
 
@@ -87,7 +95,7 @@ def deployment_row(deployment: Deployment, *, now: datetime) -> list[Block]:
             f"`{escape(truncate(deployment.model, 150))}` on {engine_label(deployment.engine)}",
             replicas(deployment),
             age(deployment.created_at, now),
-            f"by {mention(deployment.requester)}",
+            f"by {requested_by(deployment)}",
         ]
     )
     text = (

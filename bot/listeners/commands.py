@@ -31,10 +31,11 @@ from bot.commands import (
     subcommand_of,
 )
 from bot.listeners.deploy_modal import open_deploy_modal
-from bot.listeners.deployments import list_message
+from bot.listeners.deployments import find_deployment, list_message
 from bot.listeners.guard import command_action, guarded, may_delete
 from bot.listeners.replies import explain, reply
 from bot.metrics import COMMANDS
+from bot.policy import Action
 
 __all__ = ["handle_command", "register"]
 
@@ -86,6 +87,7 @@ def _dispatch(
 ) -> None:
     service = dynamote.service
     user = str(body.get("user_id", ""))
+    channel = str(body.get("channel_id") or "") or None
 
     def answer(message: Message) -> None:
         reply(message, body=body, respond=respond, client=client)
@@ -107,12 +109,20 @@ def _dispatch(
                 respond=respond,
             )
         case ListDeployments(scope=scope, namespace=namespace):
-            answer(list_message(dynamote, scope=scope, user=user, namespace=namespace, page=0))
+            answer(
+                list_message(dynamote, client, scope=scope, user=user, namespace=namespace, page=0)
+            )
         case Status(name=name, namespace=namespace):
-            deployment = service.get_deployment(service.namespace_for(namespace), name)
+            deployment = find_deployment(
+                dynamote, client, action=Action.READ, user=user, channel=channel,
+                namespace=service.namespace_for(namespace), name=service.check_name(name),
+            )  # fmt: skip
             answer(build_details(deployment, now=dynamote.now()))
         case Delete(name=name, namespace=namespace):
-            deployment = service.get_deployment(service.namespace_for(namespace), name)
+            deployment = find_deployment(
+                dynamote, client, action=Action.DELETE, user=user, channel=channel,
+                namespace=service.namespace_for(namespace), name=service.check_name(name),
+            )  # fmt: skip
             allowed = may_delete(dynamote, client, user=user, target=deployment)
             if not allowed.allowed:  # say so now rather than after the confirm dialog
                 answer(build_denial(allowed, title="You cannot delete that deployment"))

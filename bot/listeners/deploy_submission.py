@@ -37,7 +37,7 @@ from bot.blocks.deploy_result import (
 )
 from bot.blocks.status_card import build_status_card
 from bot.cluster import ClusterError
-from bot.deployments import deployment_from
+from bot.deployments import Deployment, deployment_from
 from bot.dynamo import SlackOrigin
 from bot.listeners.guard import policy_of
 from bot.metrics import DEPLOYMENTS_CREATED, MODAL_SUBMISSIONS
@@ -161,12 +161,16 @@ class Submission:
         time.sleep(max(0.0, created_by + SETTLE_SECONDS - time.monotonic()))
         try:
             listed = self.dynamote.service.start_listing_for_limits()()
-            earlier = usage_before(deployment_from(created, now=self.dynamote.now()), listed)
+            earlier = usage_before(self._deployment(created), listed)
         except Exception:
             # This process's check passed; without a list there is nothing more to go on.
             log.warning("Could not recount after creating %s", self.request.name, exc_info=True)
             return {}
         return policy_of(self.dynamote).may_deploy_more(earlier, self.request.total_gpus)
+
+    def _deployment(self, created: dict[str, Any]) -> Deployment:
+        verified = self.dynamote.service.provenance.verify(created)
+        return deployment_from(created, verified=verified, now=self.dynamote.now())
 
     def _withdraw(self, created: dict[str, Any]) -> bool:
         """Delete the DGD just created; False (it stays, announced as usual) if that fails."""
@@ -185,7 +189,7 @@ class Submission:
 
     def _post_card(self, created: dict[str, Any]) -> tuple[str, str] | None:
         try:
-            card = build_status_card(deployment_from(created, now=self.dynamote.now()))
+            card = build_status_card(self._deployment(created))
             return post_card(
                 self.client,
                 card.as_kwargs(),

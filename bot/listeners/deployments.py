@@ -1,7 +1,9 @@
 """Buttons on deployment lists, details and the catalog: view, delete, page, browse.
 
 Delete arrives here only after Slack's confirm dialog (danger style) was accepted; the status
-card's thread then says who deleted the deployment.
+card's thread then says who deleted the deployment. Only Dynamote's own DGDs are shown or
+deleted (:func:`find_deployment`): admins also see, marked, those whose provenance does not
+verify; a refused look or delete is audited and answered as for a missing deployment.
 """
 
 from __future__ import annotations
@@ -29,14 +31,15 @@ from bot.blocks.ids import (
 from bot.blocks.models import build_models
 from bot.blocks.policy import build_denial
 from bot.deployments import Deployment
-from bot.listeners.guard import actor_of, guarded, may_delete
+from bot.listeners.guard import actor_of, guarded, may_delete, sees_unverified
 from bot.listeners.replies import explain, reply
 from bot.metrics import DEPLOYMENTS_DELETED
 from bot.policy import Action
-from bot.service import NamespaceNotAllowed
+from bot.service import NamespaceNotAllowed, NotDynamotes
 
 __all__ = [
     "audit_delete",
+    "find_deployment",
     "handle_browse_models",
     "handle_delete",
     "handle_list_page",
@@ -89,10 +92,36 @@ def _acked_then(work: Work, *, doing: str) -> Callable[..., None]:
     return handler
 
 
+def find_deployment(
+    dynamote: AppContext,
+    client: WebClient,
+    *,
+    action: Action,
+    user: str,
+    channel: str | None,
+    namespace: str,
+    name: str,
+) -> Deployment:
+    """The deployment ``user`` named, as they may see it: an admin also gets an unverified
+    one. A DGD that is not theirs to see raises NotDynamotes (audited as a refused ``action``),
+    whose message is the one a missing deployment gets."""
+    unverified = sees_unverified(dynamote, client, user=user)
+    try:
+        return dynamote.service.get_deployment(namespace, name, unverified=unverified)
+    except NotDynamotes as refused:
+        audit(action.value, user=user, channel=channel, namespace=namespace, name=name,
+              outcome="denied", reason=refused.audit_reason)  # fmt: skip
+        raise
+
+
 def _view(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext) -> None:
     try:
         namespace, name = _target(_action_value(body), dynamote)
-        deployment = dynamote.service.get_deployment(namespace, name)
+        user, channel = actor_of(body)
+        deployment = find_deployment(
+            dynamote, client, action=Action.READ, user=user, channel=channel,
+            namespace=namespace, name=name,
+        )  # fmt: skip
         reply(
             build_details(deployment, now=dynamote.now()), body=body, respond=respond, client=client
         )
@@ -108,9 +137,13 @@ def _delete(
     user, channel = actor_of(body)
     namespace: str | None = None
     name: str | None = None
+    found: Deployment | None = None
     try:
         namespace, name = _target(_action_value(body), dynamote)
-        found = dynamote.service.get_deployment(namespace, name)
+        found = find_deployment(
+            dynamote, client, action=Action.DELETE, user=user, channel=channel,
+            namespace=namespace, name=name,
+        )  # fmt: skip
         allowed = may_delete(dynamote, client, user=user, target=found)
         if not allowed.allowed:
             audit_delete(found, user=user, channel=channel, outcome="denied", reason=allowed.text)
@@ -119,11 +152,16 @@ def _delete(
                 body=body, respond=respond, client=client,
             )  # fmt: skip
             return
-        deployment = dynamote.service.delete(namespace, name, by_user=user)
+        deployment = dynamote.service.delete(
+            namespace, name, by_user=user, unverified=not found.verified
+        )
     except Exception as error:
-        outcome: Outcome = "denied" if isinstance(error, NamespaceNotAllowed) else "failed"
-        audit(Action.DELETE.value, user=user, channel=channel, namespace=namespace, name=name,
-              outcome=outcome, reason=str(error))  # fmt: skip
+        refused = isinstance(error, NamespaceNotAllowed | NotDynamotes)
+        outcome: Outcome = "denied" if refused else "failed"
+        reason = error.audit_reason if isinstance(error, NotDynamotes) else str(error)
+        if found is not None or not isinstance(error, NotDynamotes):  # else already audited
+            audit(Action.DELETE.value, user=user, channel=channel, namespace=namespace,
+                  name=name, outcome=outcome, reason=reason)  # fmt: skip
         reply(
             explain(error, doing="delete that deployment"),
             body=body,
@@ -144,6 +182,7 @@ def _list_page(
         page = _page_value(body)
         message = list_message(
             dynamote,
+            client,
             scope="all" if page.get("scope") == "all" else "mine",
             user=_user(body),
             namespace=str(page.get("namespace") or "") or None,
@@ -155,10 +194,20 @@ def _list_page(
 
 
 def list_message(
-    dynamote: AppContext, *, scope: str, user: str, namespace: str | None, page: int
+    dynamote: AppContext,
+    client: WebClient,
+    *,
+    scope: str,
+    user: str,
+    namespace: str | None,
+    page: int,
 ) -> Message:
-    """The deployment list a person asked for, as a message (commands and buttons)."""
-    deployments = dynamote.service.deployments_for(scope=scope, user=user, namespace=namespace)
+    """The deployment list a person asked for, as a message (commands and buttons); ``all``
+    shows admins the unverified deployments too."""
+    unverified = scope == "all" and sees_unverified(dynamote, client, user=user)
+    deployments = dynamote.service.deployments_for(
+        scope=scope, user=user, namespace=namespace, unverified=unverified
+    )
     return build_deployment_list(
         deployments, scope=scope, namespace=namespace, page=page, now=dynamote.now()
     )
@@ -182,7 +231,9 @@ def _my_deployments(
     body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
     try:
-        message = list_message(dynamote, scope="mine", user=_user(body), namespace=None, page=0)
+        message = list_message(
+            dynamote, client, scope="mine", user=_user(body), namespace=None, page=0
+        )
         reply(message, body=body, respond=respond, client=client)
     except Exception as error:
         reply(

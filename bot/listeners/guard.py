@@ -27,7 +27,6 @@ from bot.audit import audit
 from bot.blocks.deploy_form import ModalMetadata, error_blocks
 from bot.blocks.ids import BLOCK_MODEL, base_block_id
 from bot.blocks.policy import build_denial
-from bot.cluster import is_managed
 from bot.commands import CommandError, Deploy, parse_command
 from bot.deployments import Deployment
 from bot.listeners.replies import reply
@@ -42,6 +41,7 @@ __all__ = [
     "guarded",
     "may_delete",
     "policy_of",
+    "sees_unverified",
     "warm_groups",
 ]
 
@@ -119,19 +119,19 @@ def decide(
 def may_delete(
     dynamote: AppContext, client: WebClient, *, user: str, target: Deployment
 ) -> Decision:
-    """The requester or an admin (admin groups looked up, cached); never a DGD Dynamote did
-    not create (the cluster layer refuses those too; saying so here is clearer)."""
-    if target.requester is None and not is_managed(
-        dynamote.service.cluster.get_dgd(target.namespace, target.name)
-    ):
-        return Decision(
-            False,
-            f"`{target.name}` in `{target.namespace}` was not created by Dynamote, so Dynamote "
-            "will not delete it; its owner can, with kubectl.",
-        )
+    """The requester or an admin (admin groups looked up, cached). ``target`` is one of
+    Dynamote's (``DeploymentService.get_deployment`` refuses the rest); an unverified one has
+    no requester, so only an admin deletes it."""
     policy = policy_of(dynamote)
     membership = _membership(dynamote, client, policy, user, Action.DELETE)
     return policy.may_delete(user=user, requester=target.requester, membership=membership)
+
+
+def sees_unverified(dynamote: AppContext, client: WebClient, *, user: str) -> bool:
+    """Whether ``user`` is an admin, who sees (marked) and may delete DGDs whose provenance
+    does not verify; a group that cannot be looked up counts as not theirs."""
+    policy = policy_of(dynamote)
+    return policy.is_admin(user, _membership(dynamote, client, policy, user, Action.DELETE))
 
 
 def _membership(

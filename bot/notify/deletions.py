@@ -66,7 +66,8 @@ class Deletions:
         uid = str(metadata.get("uid", ""))
         if uid in self._told:
             return 0
-        deployment = deployment_from(stub, now=now)
+        # Stubs come only from verified DGDs (the notifier) or the bot's own ledger.
+        deployment = deployment_from(stub, verified=True, now=now)
         place = self._placed.get(uid)
         if deployment.channel and deployment.thread_ts:
             place = (deployment.channel, deployment.thread_ts)

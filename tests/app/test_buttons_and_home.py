@@ -64,7 +64,8 @@ def test_delete_refuses_a_dgd_dynamote_did_not_create(stack: Stack) -> None:
         },
     )
     text = text_of(stack.replies(stack.click(ACTION_DELETE_DEPLOYMENT, "team-a/handmade"))[0])
-    assert "not created by Dynamote" in text
+    # Nothing of it is shown: the answer a missing deployment gets.
+    assert 'There is no deployment "handmade" in namespace "team-a"' in text
     assert stack.k8s.store.get("dynamographdeployments", "team-a", "handmade") is not None
 
 

@@ -22,6 +22,7 @@ from bot.doctor import SLACK_SCOPES, run_doctor
 from bot.settings import Settings, load_settings
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
+from tests.signing import PROVENANCE_KEY
 
 from .conftest import MANIFESTS, PROJECT
 
@@ -56,6 +57,7 @@ def settings_for(slack: SlackStandIn, **overrides: Any) -> Settings:
         "k8s_connect_timeout": 1.0,
         "k8s_read_timeout": 2.0,
         "catalog": None,
+        "provenance_key": PROVENANCE_KEY,
     }
     return load_settings(**(values | overrides))
 
@@ -249,6 +251,39 @@ def test_no_slack_mode_credential_fails(slack: SlackStandIn, kubeconfig: Path) -
 
     assert code == 1
     assert failures(lines)[0].startswith("FAIL Slack mode: neither SLACK_APP_TOKEN")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"provenance_key": None}, "WARN Provenance key: derived from SLACK_BOT_TOKEN"),
+        (
+            {"provenance_key": None, "slack_signing_secret": "made-up-signing-secret"},
+            "WARN Provenance key: derived from SLACK_SIGNING_SECRET",
+        ),
+        (
+            {"provenance_key": "short-made-up-key"},
+            "WARN Provenance key: DYNAMOTE_PROVENANCE_KEY is shorter than 32 characters",
+        ),
+    ],
+)
+def test_a_derived_or_short_provenance_key_warns_with_how_to_set_one(
+    slack: SlackStandIn, kubeconfig: Path, overrides: dict[str, Any], expected: str
+) -> None:
+    code, lines = doctor(settings_for(slack, **overrides), kubeconfig)
+
+    assert code == 0
+    [warned] = [line for line in lines if not line.startswith("OK")]
+    assert warned.startswith(expected) and "openssl rand -hex 32" in warned
+    assert "made-up" not in "\n".join(lines)  # never the secret itself
+
+
+def test_no_provenance_key_at_all_fails(slack: SlackStandIn, kubeconfig: Path) -> None:
+    settings = settings_for(slack, provenance_key=None, slack_bot_token=None)
+    code, lines = doctor(settings, kubeconfig)
+
+    assert code == 1
+    assert any(line.startswith("FAIL Provenance key: none") for line in failures(lines))
 
 
 def test_the_scopes_in_code_are_the_bot_scopes_of_the_slack_app_manifest() -> None:

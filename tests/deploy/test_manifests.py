@@ -141,7 +141,12 @@ def test_slack_credentials_come_from_the_secret_and_only_the_bot_token_is_requir
         if "secretKeyRef" in env.get("valueFrom", {})
     }
 
-    assert set(from_secret) == {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"}
+    assert set(from_secret) == {
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "DYNAMOTE_PROVENANCE_KEY",
+    }
     assert {ref["name"] for ref in from_secret.values()} == {"dynamote-slack"}
     assert all(ref["key"] == name for name, ref in from_secret.items())
     assert [n for n, ref in from_secret.items() if not ref.get("optional")] == ["SLACK_BOT_TOKEN"]

@@ -25,6 +25,7 @@ from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 from bot.slack_client import retry_handlers
+from tests.signing import PROVENANCE_KEY, signed
 
 from .conftest import PROJECT
 
@@ -41,6 +42,7 @@ def settings() -> Settings:
         k8s_connect_timeout=1.0,
         k8s_read_timeout=2.0,
         slack_channel_interval=0.0,
+        provenance_key=PROVENANCE_KEY,
     )
 
 
@@ -177,9 +179,10 @@ def _dgd(cluster: Cluster, *, thread_ts: str) -> dict[str, object]:
         {"model": "Qwen/Qwen3-0.6B", "name": "qwen", "namespace": NAMESPACE, "engine": "vllm"},
         catalog=load_catalog(),
     )
-    return render_dgd(
+    rendered = render_dgd(
         request,
         image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
         api_version=cluster.dgd_api_version(),
         origin=SlackOrigin(user="U0ALICE", channel=CHANNEL, thread_ts=thread_ts),  # type: ignore[arg-type]
     )
+    return signed(rendered, settings())

@@ -26,6 +26,7 @@ from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
+from tests.signing import PROVENANCE_KEY, signed
 
 NAMESPACE = "default"
 CHANNEL = "C0DEPLOYS"
@@ -62,6 +63,7 @@ def make_settings(**overrides: Any) -> Settings:
         "sweep_interval": 10.0,
         "pending_timeout": 600.0,
         "slack_channel_interval": 1.0,
+        "provenance_key": PROVENANCE_KEY,
     }
     values.update(overrides)
     return load_settings(**values)
@@ -169,7 +171,7 @@ def manifest(
     thread_ts: str | None = None,
     requester: str = REQUESTER,
 ) -> dict[str, Any]:
-    """A DGD as the deploy modal renders it, in the API version under test."""
+    """A DGD as the deploy modal creates it (signed), in the API version under test."""
     request = parse_request(
         {
             "model": model,
@@ -183,12 +185,13 @@ def manifest(
         limits=RequestLimits(max_gpus_per_worker=64) if gpus > 8 else None,
     )
     origin = SlackOrigin(user=requester, channel=channel, thread_ts=thread_ts)
-    return render_dgd(
+    rendered = render_dgd(
         request,
         image=image,
         api_version=f"nvidia.com/{version}",
         origin=origin,  # type: ignore[arg-type]
     )
+    return signed(rendered, make_settings())
 
 
 @pytest.fixture

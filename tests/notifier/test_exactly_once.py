@@ -6,10 +6,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_DELETED_BY, ANNOTATION_THREAD
+from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD
 from bot.sim.operator import SimOperator, make_ready
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
+from tests.signing import signed_changes
 
 from .conftest import (
     CHANNEL,
@@ -122,10 +123,10 @@ def test_a_dgd_that_vanished_between_sweeps_is_announced_with_who_deleted_it(
 ) -> None:
     notifier = bot.notifier()
     dgd, card = deploy("qwen")
-    patched = bot.cluster.patch_dgd_annotations(
+    patched = bot.cluster.patch_dgd_annotations(  # as DeploymentService.delete marks it
         NAMESPACE,
         "qwen",
-        {ANNOTATION_DELETED_BY: "U0BOB"},
+        signed_changes(dgd, bot.settings, deleted_by="U0BOB"),
         resource_version=dgd["metadata"]["resourceVersion"],
     )
     assert patched

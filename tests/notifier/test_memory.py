@@ -29,8 +29,8 @@ def _dgd(version: str = "7") -> dict[str, object]:
 
 def test_a_card_string_gives_back_what_the_deletion_reply_and_card_show() -> None:
     dgd = _dgd()
-    full = deployment_from(dgd, now=NOW)
-    again = deployment_from(stub_of(dgd), now=NOW)
+    full = deployment_from(dgd, verified=True, now=NOW)
+    again = deployment_from(stub_of(dgd), verified=True, now=NOW)
     for field in ("name", "namespace", "model", "engine", "requester", "channel", "thread_ts"):
         assert getattr(again, field) == getattr(full, field), field
     assert stub_of(dgd)["metadata"]["annotations"][ANNOTATION_DELETED_BY] == "U2"
@@ -51,4 +51,4 @@ def test_a_damaged_card_string_still_gives_a_stub() -> None:
     for card in ("", "not json", json.dumps({"a": 1}), json.dumps([1, None])):
         stub = Known("u", "1", card).stub
         assert stub["metadata"]["uid"] == "u"
-        deployment_from(stub, now=NOW)  # never raises
+        deployment_from(stub, verified=True, now=NOW)  # never raises

@@ -301,7 +301,7 @@ def test_a_dgd_whose_card_was_never_posted_gets_a_late_card_from_the_notifier(
     )
     stack.slack.fail("chat.postMessage", "internal_error", times=1)  # the bot "crashes" here
     client = WebClient(token=stack.slack.token, base_url=stack.slack.url)
-    card = build_status_card(deployment_from(created)).as_kwargs()
+    card = build_status_card(deployment_from(created, verified=True)).as_kwargs()
     with pytest.raises(SlackApiError):
         post_card(client, card, channel="C0GENERAL", user="U0ALICE")
     assert ANNOTATION_THREAD not in stack.wait_for_dgd("team-a", "orphan")["metadata"].get(
