@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from slack_bolt import Ack, App
 
-from bot.runner import AppDeps, run_serve
+from bot.runner import AppDeps, AppFactory, run_serve
 from bot.settings import Settings, load_settings
 from bot.sim.slack_api import SlackStandIn
 
@@ -82,21 +82,30 @@ test_app_factory.__test__ = False  # type: ignore[attr-defined]  # not a test, d
 class Running:
     """run_serve in a thread until stopped."""
 
-    def __init__(self, settings: Settings, *, http: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http: bool = True,
+        health_port: int | None = None,
+        app_factory: AppFactory = test_app_factory,
+    ) -> None:
         self.port = free_port()
+        self.health_port = health_port
         self.stop = threading.Event()
         self.code: int | None = None
         self.factory_deps: list[AppDeps] = []
 
         def factory(deps: AppDeps) -> App:
             self.factory_deps.append(deps)
-            return test_app_factory(deps)
+            return app_factory(deps)
 
         def run() -> None:
             self.code = run_serve(
                 simulate=True,
                 http=http,
                 port=self.port,
+                health_port=health_port,
                 settings=settings,
                 app_factory=factory,
                 stop=self.stop,
@@ -109,19 +118,15 @@ class Running:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.health_port or self.port}"
+
     def finish(self) -> int | None:
         self.stop.set()
         self.thread.join(timeout=20)
         assert not self.thread.is_alive(), "run_serve did not return after stop"
         return self.code
-
-
-@pytest.fixture
-def sim_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "sim" / "kubeconfig"
-    monkeypatch.setenv("DYNAMOTE_SIM_KUBECONFIG", str(path))
-    monkeypatch.setenv("DYNAMOTE_BIND_HOST", "127.0.0.1")
-    return path
 
 
 def settings_for(standin: SlackStandIn, **overrides: object) -> Settings:
@@ -187,6 +192,65 @@ def test_with_an_app_token_serve_uses_socket_mode_and_serves_no_slack_events(
         assert deps.socket_mode is True
     finally:
         assert served.finish() == 0
+
+
+def test_with_a_health_port_health_is_served_there_and_the_events_port_has_slack_events_alone(
+    slack_standin: SlackStandIn, sim_kubeconfig: Path
+) -> None:
+    served = Running(settings_for(slack_standin), health_port=free_port())
+    try:
+        wait_until(lambda: answers(f"{served.health_url}/readyz"))
+        body = slash_command_body()
+        request = urllib.request.Request(
+            f"{served.url}/slack/events", data=body, headers=signed_headers(body), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert (answer.status, answer.read()) == (200, b"ok")
+
+        assert get(f"{served.health_url}/healthz") == (200, b"ok\n")
+        assert get(f"{served.health_url}/metrics")[0] == 200
+        assert get(f"{served.health_url}/slack/events")[0] == 404
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert get(f"{served.url}{path}")[0] == 404, path
+    finally:
+        assert served.finish() == 0
+
+
+def test_the_health_port_setting_is_used_when_no_flag_is_given(
+    slack_standin: SlackStandIn, sim_kubeconfig: Path
+) -> None:
+    health_port = free_port()
+    served = Running(settings_for(slack_standin, health_port=health_port))
+    try:
+        wait_until(lambda: answers(f"http://127.0.0.1:{health_port}/healthz"))
+        assert get(f"{served.url}/healthz")[0] == 404
+    finally:
+        assert served.finish() == 0
+
+
+def test_socket_mode_with_a_health_port_listens_on_the_health_port_only(
+    slack_standin: SlackStandIn, sim_kubeconfig: Path
+) -> None:
+    slack_standin.add_token("xapp-1-test")
+    settings = settings_for(slack_standin, slack_app_token="xapp-1-test")
+    served = Running(settings, http=False, health_port=free_port())
+    try:
+        wait_until(lambda: answers(f"{served.health_url}/healthz"))
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", served.port), 2):
+            pass
+    finally:
+        assert served.finish() == 0
+
+
+def test_a_health_port_equal_to_the_port_exits_2_saying_so(
+    slack_standin: SlackStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = settings_for(slack_standin)
+
+    code = run_serve(simulate=True, http=True, port=3000, health_port=3000, settings=settings)
+
+    assert code == 2
+    assert "health port (3000) must differ from --port" in capsys.readouterr().err
 
 
 def test_socket_mode_exits_2_when_slack_rejects_the_app_token(
