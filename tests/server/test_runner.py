@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from slack_bolt import Ack, App
 
+from bot.cli import main
 from bot.runner import AppDeps, AppFactory, run_serve
 from bot.settings import Settings, load_settings
 from bot.sim.slack_api import SlackStandIn
@@ -358,13 +359,26 @@ def test_dynamote_serve_simulate_http_starts_answers_and_exits_0_on_sigterm(
 ) -> None:
     if importlib.util.find_spec("bot.app") is None:
         pytest.skip("bot.app (the lead's build_app) does not exist yet")
-    port = free_port()
+    port, health_port = free_port(), free_port()
     process = serve_process(
-        ["-m", "bot.cli", "serve", "--simulate", "--http", "--port", str(port)],
+        [
+            *("-m", "bot.cli", "serve", "--simulate", "--http"),
+            *("--port", str(port), "--health-port", str(health_port)),
+        ],
         process_env(slack_standin, tmp_path),
     )
 
-    assert_serves_then_stops_on_sigterm(process, port)
+    assert_serves_then_stops_on_sigterm(process, health_port)
+
+
+@pytest.mark.parametrize("value", ["0", "65536", "-1"])
+def test_serve_refuses_a_health_port_out_of_range_with_exit_2(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["serve", "--health-port", value])
+
+    assert code == 2
+    assert f"--health-port {value}: give a port between 1 and 65535" in capsys.readouterr().err
 
 
 def test_run_serve_in_its_own_process_exits_0_on_sigterm_with_any_app_factory(
