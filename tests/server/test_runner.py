@@ -24,7 +24,7 @@ from slack_bolt import Ack, App
 
 from bot.cli import main
 from bot.runner import AppDeps, AppFactory, run_serve
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, get_settings, load_settings
 from bot.sim.slack_api import SlackStandIn
 
 from .conftest import SIGNING_SECRET, signed_headers, slash_command_body
@@ -395,3 +395,17 @@ def test_run_serve_in_its_own_process_exits_0_on_sigterm_with_any_app_factory(
     process = serve_process(["-c", script], process_env(slack_standin, tmp_path))
 
     assert_serves_then_stops_on_sigterm(process, port)
+
+
+def test_a_bad_dynamote_health_port_stops_serve_with_exit_2_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    get_settings.cache_clear()
+    monkeypatch.setenv("DYNAMOTE_HEALTH_PORT", "70000")
+    try:
+        code = main(["serve"])
+    finally:
+        get_settings.cache_clear()
+
+    assert code == 2
+    assert "DYNAMOTE_HEALTH_PORT" in capsys.readouterr().err
