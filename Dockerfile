@@ -32,16 +32,18 @@ FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/dynamote/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    DYNAMOTE_BIND_HOST=0.0.0.0
+    DYNAMOTE_BIND_HOST=0.0.0.0 \
+    DYNAMOTE_HEALTH_PORT=8080
 # A fixed numeric UID/GID, so Kubernetes can check runAsNonRoot without resolving names.
 RUN groupadd --system --gid 10001 dynamote \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin dynamote
 COPY --from=build /opt/dynamote /opt/dynamote
 USER 10001:10001
-EXPOSE 3000
+# 3000: POST /slack/events (HTTP mode); 8080: /healthz, /readyz, /metrics (DYNAMOTE_HEALTH_PORT).
+EXPOSE 3000 8080
 # For `docker run`; Kubernetes ignores it and uses the Deployment's probes.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=2)"]
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"]
 ENTRYPOINT ["dynamote"]
 CMD ["serve"]

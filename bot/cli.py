@@ -83,7 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--http", action="store_true", help="HTTP mode even when SLACK_APP_TOKEN is set"
     )
     serve.add_argument(
-        "--port", type=int, default=3000, help="port for /healthz, /readyz, /metrics (and HTTP)"
+        "--port", type=int, default=3000, help="port for /slack/events (HTTP mode) and health"
+    )
+    serve.add_argument(
+        "--health-port",
+        type=int,
+        help="own port for /healthz, /readyz, /metrics (default: DYNAMOTE_HEALTH_PORT or --port)",
     )
 
     sub.add_parser(
@@ -204,7 +209,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: give a port between 1 and 65535 (or 0 for any)")
-    return run_serve(simulate=args.simulate, http=args.http, port=args.port)
+    if args.health_port is not None and not 1 <= args.health_port <= 65535:
+        raise UsageError(f"--health-port {args.health_port}: give a port between 1 and 65535")
+    return run_serve(
+        simulate=args.simulate, http=args.http, port=args.port, health_port=args.health_port
+    )
 
 
 def _cmd_doctor(_args: argparse.Namespace) -> int:

@@ -286,11 +286,13 @@ def _describe(check: PermissionCheck) -> str:
 def _rbac_fix(check: PermissionCheck) -> str:
     if check.namespace is None:
         return "apply the ClusterRole and ClusterRoleBinding dynamote (manifests/rbac.yaml)"
-    if check.group == "coordination.k8s.io":
+    if check.group == "coordination.k8s.io" or check.resource == "configmaps":
         return (
-            f"let the bot get, create and update leases.coordination.k8s.io in namespace "
-            f"{check.namespace} (Role dynamote-leader-election, manifests/rbac.yaml), or point "
-            f"{env_name('lease_namespace')} at the namespace that Role is in"
+            f"let the bot create leases.coordination.k8s.io and configmaps in namespace "
+            f"{check.namespace}, and get and update the ones its resourceNames list (Role "
+            f"dynamote-leader-election, manifests/rbac.yaml; they follow "
+            f"{env_name('lease_name')}), or point {env_name('lease_namespace')} at the "
+            "namespace that Role is in"
         )
     return (
         f"apply the Role and RoleBinding dynamote in namespace {check.namespace} "

@@ -7,10 +7,19 @@ because logger filters do not see records that propagate up from child loggers.
 
 Each record has ``time``, ``level``, ``logger``, ``message`` and every ``extra`` field the call
 passed (audit fields such as ``user`` or ``namespace``); in text mode the extras follow the
-message as ``key=value``. Redacted, whatever logs it: Slack tokens (``xox?-...``, ``xapp-...``),
-bearer tokens, JWTs (service account tokens), Hugging Face tokens (``hf_...`` and anything
-written ``HF_TOKEN=...``), and the configured Slack secrets by value (the signing secret has
-no recognisable shape).
+message as ``key=value``. Redacted, whatever logs it and at every level: Slack tokens
+(``xox?-...``, ``xapp-...``), bearer tokens, JWTs (service account tokens), Hugging Face tokens
+(``hf_...`` and anything written ``HF_TOKEN=...``), the configured Slack secrets by value (the
+signing secret has no recognisable shape), and capability URLs, whose address is the secret:
+Slack's ``response_url``s and incoming webhooks (``hooks.slack.com/...``, and any URL with
+their ``/commands|actions|services/T.../...`` path), any value given as ``response_url``, and
+token-like query parameters (``?token=``, ``&sig=``...). Each is matched as written, inside
+JSON (``\\/``) and form-encoded (``%2F``), since Bolt and slack_sdk log raw bodies at DEBUG.
+
+Text lines cannot be forged: the text formatter writes control characters (newlines, carriage
+returns, escape sequences) in messages as ``\\n``, ``\\x1b``..., and indents every line of a
+traceback, so a line that starts at its first column is always the start of a record. JSON
+escapes them by itself.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ __all__ = [
     "RedactingFilter",
     "TextFormatter",
     "configure_logging",
+    "escape_controls",
     "redact",
 ]
 
@@ -38,7 +48,43 @@ REDACTED = "[REDACTED]"
 # Literal secrets shorter than this are not replaced: "abc" would blank out ordinary words.
 MIN_SECRET_LENGTH = 6
 
+# A slash in a URL as logged: plain, JSON-escaped, or percent-encoded.
+_SLASH = r"(?:/|\\/|%2[Ff])"
+# A URL value up to where it ends in plain text, JSON or a form (", ', &, or their escapes).
+_URL_VALUE = r"(?:(?!%2[2Cc]|%26|%27|\\\")[^\s\"'&,<>])+"
+_CAPABILITY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Slack's response_urls, incoming webhooks and workflow triggers: the path is the secret.
+    (
+        re.compile(rf"(?i)(hooks\.slack(?:-gov)?\.com)(?:{_SLASH}[A-Za-z0-9_-]+)+"),
+        r"\1/" + REDACTED,
+    ),
+    (
+        re.compile(
+            rf"{_SLASH}(commands|actions|services|triggers|workflows){_SLASH}T[A-Z0-9]+"
+            rf"(?:{_SLASH}[A-Za-z0-9_-]+)+"
+        ),
+        r"/\1/" + REDACTED,
+    ),
+    # Whatever URL is given as a response_url (any host: Slack's, a proxy's, a stand-in's).
+    (
+        re.compile(
+            rf"(?i)(response_urls?(?:[\"'\s:=+\[{{]|\\\"|%22|%3A|%3D|%5B|%7B)*)https?{_URL_VALUE}"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # Query parameters that carry a credential: signed links, OAuth codes, API keys.
+    (
+        re.compile(
+            r"(?i)((?:[?&]|%3F|%26)(?:access_token|refresh_token|id_token|token|code|sig|"
+            r"signature|x-amz-signature|x-amz-credential|x-amz-security-token|api_key|apikey|"
+            r"key|client_secret|secret|password)(?:=|%3D))" + _URL_VALUE
+        ),
+        r"\1" + REDACTED,
+    ),
+)
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    *_CAPABILITY_PATTERNS,
     (re.compile(r"xox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]+"), REDACTED),  # Slack bot/user/refresh
     (re.compile(r"xapp-[A-Za-z0-9-]+"), REDACTED),  # Slack app-level token
     (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),
@@ -56,6 +102,13 @@ _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None)._
 
 _HANDLER_MARK = "_dynamote_handler"
 
+# Characters that end a line, or move or restyle a terminal's cursor: C0, DEL, C1, and the
+# Unicode line and paragraph separators (str.splitlines splits on several of them).
+_CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL_ESCAPES |= {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+# What JSON leaves raw (it escapes only below U+0020) but splitlines() would split on.
+_JSON_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every known secret value and token-shaped string replaced."""
@@ -65,6 +118,16 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def escape_controls(text: str) -> str:
+    """``text`` on one line: control characters written as escapes (``\\n``, ``\\x1b``...)."""
+    return text.translate(_CONTROL_ESCAPES)
+
+
+def _indented(block: str) -> str:
+    """A traceback or stack below a record: each line escaped and indented."""
+    return "\n".join("    " + escape_controls(line) for line in block.splitlines())
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -124,23 +187,26 @@ class JsonFormatter(logging.Formatter):
             document["exception"] = record.exc_text
         if record.stack_info:
             document["stack"] = record.stack_info
-        return json.dumps(document, default=str, ensure_ascii=False)
+        return json.dumps(document, default=str, ensure_ascii=False).translate(_JSON_LINE_BREAKS)
 
 
 class TextFormatter(logging.Formatter):
-    """``<time> <LEVEL> <logger>: <message> key=value ...``, traceback on the lines after."""
+    """``<time> <LEVEL> <logger>: <message> key=value ...``, traceback indented on the lines
+    after; a message's control characters are escaped (see the module docstring)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = f"{_utc_time(record)} {record.levelname} {record.name}: {record.getMessage()}"
+        message = escape_controls(f"{record.name}: {record.getMessage()}")
+        line = f"{_utc_time(record)} {record.levelname} {message}"
+        # repr() escapes control characters itself.
         extras = " ".join(f"{k}={v!r}" for k, v in extra_fields(record).items())
         if extras:
-            line = f"{line} {extras}"
+            line = f"{line} {escape_controls(extras)}"
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            line = f"{line}\n{record.exc_text}"
+            line = f"{line}\n{_indented(record.exc_text)}"
         if record.stack_info:
-            line = f"{line}\n{record.stack_info}"
+            line = f"{line}\n{_indented(record.stack_info)}"
         return line
 
 

@@ -3,7 +3,10 @@
 Modes (DESIGN.md, "Command-line contract"): Socket Mode when ``SLACK_APP_TOKEN`` is set and
 ``--http`` is not given, else HTTP mode (needs ``SLACK_SIGNING_SECRET``). Either way the WSGI
 app of bot.server answers /healthz, /readyz and /metrics on ``--port``; in HTTP mode it also
-takes ``POST /slack/events``.
+takes ``POST /slack/events``. With a health port (``--health-port`` or
+``DYNAMOTE_HEALTH_PORT``) those three move to a second waitress server of their own (own
+socket, event loop and worker threads), so nothing sent to ``--port`` can hold up a probe;
+``--port`` then serves /slack/events alone, and is not opened at all in Socket Mode.
 
 Who calls auth.test: this runner, once, in a background thread that retries until Slack
 answers, then marks bot.health ready. The App factory builds the App with
@@ -38,11 +41,13 @@ from bot.cluster import Cluster
 from bot.health import Health
 from bot.logs import configure_logging
 from bot.scheduler import NotifierService
-from bot.server import EVENTS_PATH, build_wsgi_app, serve_http
+from bot.server import EVENTS_PATH, HttpServer, build_wsgi_app, serve_http
 from bot.settings import Settings, SettingsError, get_settings
 from bot.slack_client import make_web_client
 
 if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
+
     from slack_bolt import App
     from slack_sdk import WebClient
 
@@ -58,6 +63,7 @@ SIM_KUBECONFIG_ENV = "DYNAMOTE_SIM_KUBECONFIG"
 FATAL_AUTH_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 )
+HEALTH_THREADS = 2  # the health server's workers: probes and scrapes answer in milliseconds
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
 # Socket Mode: the client pings Slack this often (Bolt's default is 10 s), and a connection
@@ -128,12 +134,14 @@ def run_serve(
     simulate: bool,
     http: bool,
     port: int,
+    health_port: int | None = None,
     settings: Settings | None = None,
     app_factory: AppFactory | None = None,
     stop: threading.Event | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM (or ``stop`` is set); returns the exit code.
 
+    ``health_port`` None: the settings' ``health_port`` (None there too: health on ``port``).
     ``stop`` lets a test run this in a thread; signal handlers are installed only when this
     runs in the main thread.
     """
@@ -143,6 +151,13 @@ def run_serve(
         settings = settings or get_settings()
         configure_logging(settings)  # first: every later record is formatted and redacted
         socket_mode = _choose_mode(settings, http=http)
+        health_port = settings.health_port if health_port is None else health_port
+        if health_port is not None and health_port == port:
+            raise _StartupError(
+                f"the health port ({health_port}) must differ from --port: give "
+                "--health-port (DYNAMOTE_HEALTH_PORT) another port, or leave it unset to "
+                "serve health on --port"
+            )
         factory = app_factory or _default_app_factory()
         with (
             _signals_set(stop),
@@ -153,7 +168,7 @@ def run_serve(
                 cluster=cluster,
                 factory=factory,
                 socket_mode=socket_mode,
-                port=port,
+                ports=(port, health_port),
                 stop=stop,
                 outcome=outcome,
             )
@@ -207,7 +222,7 @@ def _serve(
     cluster: Cluster,
     factory: AppFactory,
     socket_mode: bool,
-    port: int,
+    ports: tuple[int, int | None],
     stop: threading.Event,
     outcome: list[_StartupError],
 ) -> None:
@@ -218,21 +233,21 @@ def _serve(
     app = factory(
         AppDeps(settings, cluster, web_client, health, socket_mode, notifier.note_home_opened)
     )
-    wsgi = build_wsgi_app(
-        health=health,
-        bolt_app=None if socket_mode else app,
-        signing_secret=None if socket_mode else _secret(settings.slack_signing_secret),
+    servers = _http_servers(settings, app, health, socket_mode=socket_mode, ports=ports)
+    distinct = list(dict.fromkeys(servers.values()))  # one server has both roles by default
+    threads = [
+        threading.Thread(target=server.run, name=f"dynamote-http-{server.port}", daemon=True)
+        for server in distinct
+    ]
+    for thread in threads:
+        thread.start()
+    mode = (
+        "Socket Mode"
+        if socket_mode
+        else f"HTTP mode, POST {EVENTS_PATH} on {servers['events'].url}"
     )
-    host = settings.bind_host
-    try:
-        server = serve_http(wsgi, host=host, port=port)
-    except OSError as error:
-        raise _StartupError(f"cannot listen on {host}:{port}: {error}") from error
-    serving = threading.Thread(target=server.run, name="dynamote-http", daemon=True)
-    serving.start()
-    mode = "Socket Mode" if socket_mode else f"HTTP mode, POST {EVENTS_PATH}"
     print(
-        f"dynamote serve: {mode}; /healthz /readyz /metrics on {server.url}",
+        f"dynamote serve: {mode}; /healthz /readyz /metrics on {servers['health'].url}",
         flush=True,
     )
 
@@ -258,9 +273,55 @@ def _serve(
         if socket_handler is not None:
             socket_handler.close()
         notifier.stop()
-        server.close()
-        serving.join(timeout=10)
+        for server in distinct:
+            server.close()
+        for thread in threads:
+            thread.join(timeout=10)
         authenticating.join(timeout=1)
+
+
+def _http_servers(
+    settings: Settings,
+    app: App,
+    health: Health,
+    *,
+    socket_mode: bool,
+    ports: tuple[int, int | None],
+) -> dict[str, HttpServer]:
+    """The listening servers by role, "health" and (HTTP mode) "events": one server for both
+    without a health port; bound, not yet serving."""
+    port, health_port = ports
+    signing_secret = None if socket_mode else _secret(settings.slack_signing_secret)
+    bolt_app = None if socket_mode else app
+    if health_port is None:
+        wsgi = build_wsgi_app(health=health, bolt_app=bolt_app, signing_secret=signing_secret)
+        shared = _listen(settings.bind_host, port, wsgi)
+        return {"health": shared} if socket_mode else {"health": shared, "events": shared}
+    servers = {
+        "health": _listen(
+            settings.bind_host,
+            health_port,
+            build_wsgi_app(health=health),
+            threads=HEALTH_THREADS,
+        )
+    }
+    if not socket_mode:
+        events = build_wsgi_app(
+            health=health, bolt_app=bolt_app, signing_secret=signing_secret, health_routes=False
+        )
+        try:
+            servers["events"] = _listen(settings.bind_host, port, events)
+        except _StartupError:
+            servers["health"].close()
+            raise
+    return servers
+
+
+def _listen(host: str, port: int, wsgi: WSGIApplication, *, threads: int = 8) -> HttpServer:
+    try:
+        return serve_http(wsgi, host=host, port=port, threads=threads)
+    except OSError as error:
+        raise _StartupError(f"cannot listen on {host}:{port}: {error}") from error
 
 
 def _notifier(settings: Settings, cluster: Cluster, web_client: WebClient) -> NotifierService:

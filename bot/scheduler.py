@@ -23,6 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from slack_sdk import WebClient
 
 from bot.cluster import Cluster
+from bot.cluster.permissions import card_ledger_name
 from bot.leader import LeaderElector, default_identity
 from bot.notifier import Notifier
 from bot.notify.ledger import CardLedger
@@ -110,7 +111,7 @@ class NotifierService:
         )
         pacer = Pacer(settings.slack_channel_interval, sleep=self._stopping.wait)
         ledger = CardLedger(
-            cluster, namespace=self.elector.namespace, name=f"{settings.lease_name}-cards"
+            cluster, namespace=self.elector.namespace, name=card_ledger_name(settings.lease_name)
         )
         self.notifier = Notifier(
             cluster, web_client, settings, pacer=pacer, may_send=self._may_send, ledger=ledger

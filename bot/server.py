@@ -4,16 +4,21 @@ Routes: ``POST /slack/events`` (HTTP mode only) goes to Bolt's WSGI adapter; ``G
 answers while the process is up; ``GET /readyz`` is 200 or 503 with the reason (bot.health);
 ``GET /metrics`` is bot.metrics' registry in Prometheus text format. Anything else is 404, or
 405 for a known path with the wrong method. No web framework: four routes do not need one.
+With ``health_routes=False`` the app has /slack/events alone: the runner then serves the
+health routes from a second server on their own port, so clients of /slack/events (anyone who
+can reach it) can never delay or fail the probes.
 
 Why a guard in front of Bolt: a request that fails any check below is refused before Bolt (and
 so any listener) sees it, so it can have no side effect: body over the size limit -> 413,
 missing ``X-Slack-Signature``/``X-Slack-Request-Timestamp`` -> 401, timestamp more than 5
 minutes away -> 401, body neither form-encoded nor JSON -> 400, bad signature -> 401, a
 signature already seen within the window (a replay) -> 401. Bolt verifies the signature again.
+The replay memory is this process's: another replica does not know what this one saw.
 
 Why waitress (see :func:`serve_http`): a production WSGI server in pure Python, threaded, with
 request-size limits, nothing to compile, one process, so the readiness and replay state above
-is shared by every request. Bolt's own ``App.start()`` is a development server.
+is shared by every request. Bolt's own ``App.start()`` is a development server. How it is set
+up for clients that are slow on purpose: see :func:`serve_http`.
 """
 
 from __future__ import annotations
@@ -41,8 +46,10 @@ if TYPE_CHECKING:
     from slack_bolt import App
 
 __all__ = [
+    "CONNECTION_LIMIT",
     "EVENTS_PATH",
     "MAX_BODY_BYTES",
+    "REQUEST_DEADLINE_SECONDS",
     "SIGNATURE_MAX_AGE_SECONDS",
     "DynamoteWsgi",
     "HttpServer",
@@ -56,10 +63,25 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few KiB; modal state stays far below this
+# Slack's largest body is an interaction payload carrying a whole view: views.* refuse a view
+# over 250 KB (view_too_large), form encoding makes a view's JSON about 1.5 times longer
+# (measured on this app's modals), and Slack adds the typed state, which this app's inputs
+# keep to a few KB: about 400 KB at most. This app's largest, a deploy modal submitted with
+# every text input full, is 20 KB.
+MAX_BODY_BYTES = 512 * 1024
 SIGNATURE_MAX_AGE_SECONDS = 300  # Slack's rule: reject timestamps more than 5 minutes away
 REPLAY_MAX_ENTRIES = 50_000
 ACCEPTED_CONTENT_TYPES = ("application/x-www-form-urlencoded", "application/json")
+# Slack sends a request in one go and waits 3 s for the answer: one still arriving after this
+# is not one Slack waits for (serve_http).
+REQUEST_DEADLINE_SECONDS = 5.0
+# Open connections served at once; body memory is bounded by this times MAX_BODY_BYTES.
+CONNECTION_LIMIT = 300
+# An idle keep-alive connection is closed after this; longer than the 60 s after which common
+# proxies (ingress-nginx, AWS ALB) drop their idle upstream connections, so they close first.
+IDLE_TIMEOUT_SECONDS = 75
+# Slack's request headers are under 2 KB; a proxy in front adds a few forwarding headers.
+MAX_HEADER_BYTES = 16 * 1024
 _TEXT = "text/plain; charset=utf-8"
 
 
@@ -216,6 +238,7 @@ class DynamoteWsgi:
         signing_secret: str | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         clock: Callable[[], float] = time.time,
+        health_routes: bool = True,
     ) -> None:
         self._health = health
         # (guard, Bolt's WSGI adapter) in HTTP mode; None in Socket Mode.
@@ -227,11 +250,13 @@ class DynamoteWsgi:
 
             guard = SlackRequestGuard(signing_secret, max_body_bytes=max_body_bytes, clock=clock)
             self._events = (guard, SlackRequestHandler(bolt_app, path=EVENTS_PATH))
-        self._routes: dict[str, Callable[[WSGIEnvironment, StartResponse], list[bytes]]] = {
-            "/healthz": self._healthz,
-            "/readyz": self._readyz,
-            "/metrics": self._metrics,
-        }
+        self._routes: dict[str, Callable[[WSGIEnvironment, StartResponse], list[bytes]]] = {}
+        if health_routes:
+            self._routes = {
+                "/healthz": self._healthz,
+                "/readyz": self._readyz,
+                "/metrics": self._metrics,
+            }
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -312,14 +337,17 @@ def build_wsgi_app(
     signing_secret: str | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     clock: Callable[[], float] = time.time,
+    health_routes: bool = True,
 ) -> DynamoteWsgi:
-    """The WSGI app; without ``bolt_app`` (Socket Mode) there is no /slack/events route."""
+    """The WSGI app; without ``bolt_app`` (Socket Mode) there is no /slack/events route, and
+    with ``health_routes=False`` there are no /healthz, /readyz, /metrics."""
     return DynamoteWsgi(
         health=health,
         bolt_app=bolt_app,
         signing_secret=signing_secret,
         max_body_bytes=max_body_bytes,
         clock=clock,
+        health_routes=health_routes,
     )
 
 
@@ -407,18 +435,58 @@ def serve_http(
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> HttpServer:
     """Bind ``host:port`` (0 = any free port, see ``.port``) and return the server, not yet
-    serving: call ``.run()`` (blocking, e.g. in a thread) and ``.close()`` to stop."""
-    from waitress import create_server  # noqa: PLC0415  (only serve needs it)
+    serving: call ``.run()`` (blocking, e.g. in a thread) and ``.close()`` to stop.
 
-    server = create_server(
-        wsgi_app,
+    Set up for clients that are slow on purpose. Each request must arrive whole within
+    ``REQUEST_DEADLINE_SECONDS`` of its first byte (or of the connect, for a connection's
+    first request), else its connection is closed (bot.http_deadline): waitress alone closes
+    only connections that send nothing. Up to ``CONNECTION_LIMIT`` connections are served at
+    once; past it new ones wait in the listen backlog until a slot frees, which the deadline
+    bounds. A body is at most ``max_body_bytes`` and is kept in memory while it arrives, never
+    spooled to a temporary file, so held bodies cost at most CONNECTION_LIMIT times that.
+    """
+    from waitress.adjustments import Adjustments  # noqa: PLC0415  (only serve needs it)
+    from waitress.task import ThreadedTaskDispatcher  # noqa: PLC0415
+
+    from bot.http_deadline import DeadlineServer  # noqa: PLC0415
+
+    # waitress refuses a body of max_request_body_size bytes or more, and spools one of
+    # inbuf_overflow bytes or more to a temporary file: one past the limit each, so a body
+    # the app accepts is read whole into memory and a larger one is refused (413) unread.
+    body_cap = max_body_bytes + 1
+    adjustments = Adjustments(
         host=host,
         port=port,
         threads=threads,
-        # waitress refuses larger bodies itself (413) before buffering them, chunked or not.
-        max_request_body_size=max_body_bytes,
+        max_request_body_size=body_cap,
+        inbuf_overflow=body_cap,
+        max_request_header_size=MAX_HEADER_BYTES,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=IDLE_TIMEOUT_SECONDS,
+        cleanup_interval=1,  # how often overdue and idle connections are looked for
+        asyncore_use_poll=True,  # select() cannot watch file descriptors past 1023
         ident="dynamote",
         expose_tracebacks=False,
         clear_untrusted_proxy_headers=True,
     )
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(threads)
+    server = DeadlineServer(
+        wsgi_app,
+        request_deadline=REQUEST_DEADLINE_SECONDS,
+        on_overdue=_count_overdue,
+        map={},
+        dispatcher=dispatcher,
+        adj=adjustments,
+        sockinfo=adjustments.listen[0],
+    )
     return HttpServer(server)
+
+
+def _count_overdue(closed: int) -> None:
+    metrics.HTTP_REJECTED.labels(reason="too_slow").inc(closed)
+    logger.warning(
+        "Closed %d connection(s) whose request took over %.0f s to arrive",
+        closed,
+        REQUEST_DEADLINE_SECONDS,
+    )

@@ -103,6 +103,8 @@ class SettingsFields(BaseModel):
     command: str = Field("/dynamote", pattern=r"^/[a-z0-9_-]{1,31}$")
     # Where `dynamote serve` listens; a pod sets 0.0.0.0 so probes and Slack can reach it.
     bind_host: str = Field("127.0.0.1", min_length=1)
+    # /healthz, /readyz and /metrics on their own port (`serve --health-port`); None: --port.
+    health_port: int | None = Field(None, ge=1, le=65535)
 
     # --- Cluster -------------------------------------------------------------------------
     default_namespace: str = Field("dynamo-system", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

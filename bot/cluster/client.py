@@ -48,6 +48,7 @@ from bot.cluster.permissions import (
     PermissionCheck,
     access_review,
     check_from_review,
+    resource_name,
 )
 from bot.cluster.slim import slim_dgd, slim_pod
 from bot.cluster.versions import VersionCache, choose_version, group_versions, serves_dgds
@@ -499,7 +500,9 @@ class Cluster:
         """
         checks = []
         for permission in REQUIRED_PERMISSIONS:
-            name = self._settings.hf_secret if permission.only_hf_secret else ""
+            name = resource_name(
+                permission, hf_secret=self._settings.hf_secret, lease_name=self._settings.lease_name
+            )
             for namespace in self._where(permission, namespaces, lease_namespace):
                 review = self._api.json(
                     Target("create", "selfsubjectaccessreviews", "authorization.k8s.io"),

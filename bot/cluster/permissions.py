@@ -8,6 +8,12 @@ SelfSubjectAccessReview. Change a call in the client, change this list.
 Not listed, because every authenticated account may use them (``system:discovery`` and
 ``system:public-info-viewer``): the non-resource URLs ``/version``, ``/apis`` and
 ``/apis/nvidia.com[/...]`` that the client reads to pick the DGD version.
+
+``named``: the permission is granted for one object only (RBAC ``resourceNames``), found with
+:func:`resource_name`: the HF token secret, the leader Lease, the card ledger ConfigMap. Not
+``create``: Kubernetes RBAC cannot limit ``create`` by name (the name is not known when the
+request is authorized), so creating Leases and ConfigMaps is granted in the bot's namespace,
+which holds nothing else of value; reading and overwriting is limited to the bot's own two.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ __all__ = [
     "Permission",
     "PermissionCheck",
     "access_review",
+    "card_ledger_name",
+    "resource_name",
 ]
 
 DGD_GROUP = "nvidia.com"
@@ -30,18 +38,41 @@ DGD_PLURAL = "dynamographdeployments"
 # Where a permission must hold: in each namespace Dynamote deploys to, in the bot's own
 # namespace (it holds the leader-election Lease and the notifier's card ledger), or cluster-wide.
 Scope = Literal["deployments", "lease", "cluster"]
+# The one object a permission is limited to (see the module docstring); "" = any object.
+Named = Literal["", "hf_secret", "lease", "card_ledger"]
 
 
 @dataclass(frozen=True)
 class Permission:
-    """One RBAC rule the bot needs. ``only_hf_secret``: grant it with resourceNames."""
+    """One RBAC rule the bot needs; with ``named``, grant it with resourceNames."""
 
     verb: str
     group: str
     resource: str
     subresource: str = ""
     scope: Scope = "deployments"
-    only_hf_secret: bool = False
+    named: Named = ""
+
+    @property
+    def only_hf_secret(self) -> bool:
+        return self.named == "hf_secret"
+
+
+def card_ledger_name(lease_name: str) -> str:
+    """The notifier's card ledger ConfigMap, named after the leader Lease."""
+    return f"{lease_name}-cards"
+
+
+def resource_name(permission: Permission, *, hf_secret: str, lease_name: str) -> str:
+    """The object ``permission`` is limited to, "" when none: what the RBAC rule lists in
+    resourceNames, and what an access review for it asks about."""
+    names = {
+        "": "",
+        "hf_secret": hf_secret,
+        "lease": lease_name,
+        "card_ledger": card_ledger_name(lease_name),
+    }
+    return names[permission.named]
 
 
 @dataclass(frozen=True)
@@ -73,13 +104,18 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
     Permission("watch", "", "pods"),  # watch_pods
     Permission("get", "", "pods", "log"),  # pod_log_tail
     Permission("list", "", "events"),  # list_pod_events
-    Permission("get", "", "secrets", only_hf_secret=True),  # secret_exists
-    Permission("get", "coordination.k8s.io", "leases", scope="lease"),  # get_lease
+    Permission("get", "", "secrets", named="hf_secret"),  # secret_exists
+    Permission("get", "coordination.k8s.io", "leases", scope="lease", named="lease"),  # get_lease
     Permission("create", "coordination.k8s.io", "leases", scope="lease"),  # create_lease
-    Permission("update", "coordination.k8s.io", "leases", scope="lease"),  # replace_lease
-    Permission("get", "", "configmaps", scope="lease"),  # get_config_map (the card ledger)
+    Permission(
+        "update", "coordination.k8s.io", "leases", scope="lease", named="lease"
+    ),  # replace_lease
+    # The card ledger (bot.notify.ledger), the only ConfigMap the bot reads or writes.
+    Permission("get", "", "configmaps", scope="lease", named="card_ledger"),  # get_config_map
     Permission("create", "", "configmaps", scope="lease"),  # create_config_map
-    Permission("update", "", "configmaps", scope="lease"),  # replace_config_map
+    Permission(
+        "update", "", "configmaps", scope="lease", named="card_ledger"
+    ),  # replace_config_map
     Permission(
         "create", "authorization.k8s.io", "selfsubjectaccessreviews", scope="cluster"
     ),  # check_permissions

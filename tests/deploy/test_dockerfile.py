@@ -162,9 +162,10 @@ def test_it_listens_on_all_interfaces_on_the_exposed_port_and_checks_healthz(
     ports = deployment_container()["containers"][0]["ports"]  # type: ignore[index]
 
     assert "DYNAMOTE_BIND_HOST=0.0.0.0" in env
-    assert values(final, "EXPOSE") == ["3000"]
-    assert "http://127.0.0.1:3000/healthz" in healthcheck
-    assert ports[0]["containerPort"] == 3000
+    assert "DYNAMOTE_HEALTH_PORT=8080" in env
+    assert values(final, "EXPOSE") == ["3000 8080"]
+    assert "http://127.0.0.1:8080/healthz" in healthcheck
+    assert [p["containerPort"] for p in ports] == [3000, 8080]
 
 
 def test_dependencies_are_installed_from_pyproject_before_the_sources_are_copied(

@@ -8,6 +8,7 @@ import json
 import logging
 import threading
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from slack_bolt import App
@@ -16,8 +17,10 @@ from bot.logs import REDACTED, configure_logging, redact
 from bot.runner import AppDeps, run_serve
 from bot.settings import Settings, load_settings
 from bot.sim.slack_api import SlackStandIn
+from bot.sim.slack_requests import slash_command
 from bot.sim.standin import StandIn
 from bot.slack_client import make_web_client
+from tests.stacks import build_stack
 
 BOT_TOKEN = "xoxb-1234567890-0987654321-SeCrEtBoTtOkEn"
 APP_TOKEN = "xapp-1-A0123456-0987654321-SeCrEtApPtOkEn"
@@ -209,3 +212,111 @@ def run_in_thread(current: Settings, app_factory: object) -> int | None:
     stop.set()
     thread.join(timeout=10)
     return result[0] if result else None
+
+
+# Shapes from Slack's payloads: a slash command's response_url, an incoming webhook.
+RESPONSE_URL_SECRET = "ankvsRb42WKnKPRp002FeyTx"
+RESPONSE_URL = f"https://hooks.slack.com/commands/T0DYNAMOTE/3977594927231/{RESPONSE_URL_SECRET}"
+WEBHOOK_SECRET = "XXXXXXXXXXXXXXXXXXXXXXXX"
+WEBHOOK = f"https://hooks.slack.com/services/T00000000/B00000000/{WEBHOOK_SECRET}"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"Sending a request - url: {RESPONSE_URL}, body: {{}}", RESPONSE_URL_SECRET),
+        (f"posting to {WEBHOOK}", WEBHOOK_SECRET),
+        (json.dumps({"response_url": RESPONSE_URL}).replace("/", "\\/"), RESPONSE_URL_SECRET),
+        (urlencode({"response_url": RESPONSE_URL, "text": "x"}), RESPONSE_URL_SECRET),
+        (
+            urlencode({"payload": json.dumps({"response_urls": [{"response_url": RESPONSE_URL}]})}),
+            RESPONSE_URL_SECRET,
+        ),
+        # Any host: what makes it a capability is that it was given as a response_url.
+        ('{"response_url": "http://127.0.0.1:9/response/r1"}', "/response/r1"),
+        ("GET https://example.com/f?X-Amz-Signature=abc123def&X-Amz-Date=1", "abc123def"),
+        ("oauth.v2.access?client_id=1&code=4242.5151.abcdef", "4242.5151.abcdef"),
+        ("fetch https://files.example.com/a?token=s3cr3t-t0ken", "s3cr3t-t0ken"),
+    ],
+)
+def test_capability_urls_are_redacted_at_debug(text: str, secret: str) -> None:
+    stream = io.StringIO()
+    configure_logging(settings(log_level="DEBUG"), stream=stream)
+
+    logging.getLogger("slack_sdk.webhook.client").debug("%s", text)
+
+    output = stream.getvalue()
+    assert secret not in output, output
+    assert REDACTED in output
+
+
+def test_a_url_without_a_credential_is_kept() -> None:
+    text = "GET /api/v1/namespaces/team-a/pods?labelSelector=a%3Db&watch=true"
+
+    assert redact(text) == text
+
+
+FORGED = "2026-01-01T00:00:00.000Z INFO dynamote.audit: delete team-a/x by U0ADMIN: deleted"
+
+
+def test_a_newline_in_a_text_message_cannot_forge_a_record() -> None:
+    stream = io.StringIO()
+    configure_logging(settings(), stream=stream)
+    log = logging.getLogger("dynamote.audit")
+
+    log.warning("denied %s", f"qwen\n{FORGED}", extra={"deployment": f"x\r\n{FORGED}"})
+    log.warning("escape \x1b[2J\x1b[H and separators \u2028 \x85 stay on the line")
+
+    lines = logged(stream)
+    assert len(lines) == 2, lines
+    assert "\\n2026-01-01T00:00:00.000Z INFO" in lines[0]
+    assert "\\x1b[2J" in lines[1] and "\\u2028" in lines[1] and "\\x85" in lines[1]
+    assert not any(line.startswith(FORGED) for line in lines)
+
+
+def test_a_traceback_is_indented_so_a_newline_in_its_message_forges_nothing() -> None:
+    stream = io.StringIO()
+    configure_logging(settings(), stream=stream)
+
+    try:
+        raise ValueError(f"bad name qwen\n{FORGED}")
+    except ValueError:
+        logging.getLogger("bot.listeners").exception("Failed to delete")
+
+    first, *rest = logged(stream)
+    assert first.endswith("ERROR bot.listeners: Failed to delete")
+    assert rest and all(line.startswith("    ") for line in rest), rest
+    assert any(line.strip() == FORGED for line in rest)  # kept, but visibly inside the record
+
+
+def test_json_lines_stay_one_per_record_even_with_unicode_line_separators() -> None:
+    stream = io.StringIO()
+    configure_logging(settings(log_format="json"), stream=stream)
+
+    logging.getLogger("bot.x").warning("a\u2028b\u2029c\x85d\ne")
+
+    (line,) = logged(stream)
+    assert json.loads(line)["message"] == "a\u2028b\u2029c\x85d\ne"
+
+
+def test_bolt_and_slack_sdk_debug_output_of_a_real_command_shows_no_response_url(
+    tmp_path: Path,
+) -> None:
+    stream = io.StringIO()
+    with build_stack(tmp_path, log_level="DEBUG") as stack:
+        configure_logging(stack.settings, stream=stream)
+        # A response_url shaped as Slack's, served by the stand-in.
+        secret = "AbCdEfGhIjKlMnOpQrStUvWx"
+        name = f"commands/T0DYNAMOTE/3977594927231/{secret}"
+        command = slash_command(f"help\n{FORGED}", response_url=stack.slack.response_url(name))
+
+        status, _, _ = stack.post(command)
+        stack.replies(name)
+
+    output = stream.getvalue()
+    assert status == 200
+    assert "slack_sdk.webhook" in output  # the reply's DEBUG lines were logged...
+    assert secret not in output, output  # ...without the capability in the URL
+    lines = output.splitlines()
+    assert not any(line.startswith(FORGED) for line in lines)
+    assert all(line[:4].isdigit() or line.startswith("    ") for line in lines), lines

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bot.catalog import parse_catalog
+from bot.cli import build_parser
 from bot.settings import Settings, env_name
 
 from .conftest import MANIFESTS, PROJECT
@@ -44,6 +45,7 @@ def test_kubectl_kustomize_renders_the_base() -> None:
         "ConfigMap",
         "Deployment",
         "Namespace",
+        "NetworkPolicy",
         "Role",
         "RoleBinding",
         "Service",
@@ -56,16 +58,31 @@ def test_the_deployment_runs_two_replicas_of_dynamote_serve(
 ) -> None:
     assert one(docs, "Deployment", "dynamote")["spec"]["replicas"] == 2
     assert container["args"][0] == "serve"
-    assert container["ports"] == [{"name": "http", "containerPort": 3000, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "http", "containerPort": 3000, "protocol": "TCP"},
+        {"name": "health", "containerPort": 8080, "protocol": "TCP"},
+    ]
 
 
-def test_readiness_and_liveness_probe_the_health_endpoints_with_room_for_their_answer(
+def test_the_container_ports_are_the_ones_dynamote_serve_is_told(
+    docs: list[Doc], container: dict[str, Any]
+) -> None:
+    args = build_parser().parse_args(container["args"])
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    template = one(docs, "Deployment", "dynamote")["spec"]["template"]
+
+    assert (args.port, args.health_port) == (ports["http"], ports["health"])
+    assert template["metadata"]["annotations"]["prometheus.io/port"] == str(ports["health"])
+
+
+def test_readiness_and_liveness_probe_the_health_port_with_room_for_their_answer(
     container: dict[str, Any],
 ) -> None:
     ready, live = container["readinessProbe"], container["livenessProbe"]
 
-    assert ready["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert live["httpGet"] == {"path": "/healthz", "port": "http"}
+    # On the health port: slow clients of the events port cannot make a probe fail.
+    assert ready["httpGet"] == {"path": "/readyz", "port": "health"}
+    assert live["httpGet"] == {"path": "/healthz", "port": "health"}
     # /readyz answers within 0.8 s (bot.health.DEFAULT_PROBE_WAIT_SECONDS).
     assert ready["timeoutSeconds"] >= 1 and live["timeoutSeconds"] >= 1
     assert live["initialDelaySeconds"] >= ready["initialDelaySeconds"]

@@ -1,7 +1,7 @@
 """The rendered RBAC grants exactly REQUIRED_PERMISSIONS: nothing missing, nothing extra.
 
 One source of truth: ``bot/cluster/permissions.py`` declares what the code calls; the
-expected rules are built from it (``scope`` says where, ``only_hf_secret`` adds resourceNames)
+expected rules are built from it (``scope`` says where, ``named`` adds resourceNames)
 and compared, per namespace, with the Roles and ClusterRoles bound to the bot's
 ServiceAccount in ``kubectl kustomize manifests/`` (or the files themselves without kubectl).
 """
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from bot.cluster import REQUIRED_PERMISSIONS
+from bot.cluster.permissions import resource_name
 from bot.settings import Settings, load_settings
 
 from .conftest import MANIFESTS
@@ -40,7 +41,10 @@ def expected_grants(settings: Settings) -> Grants:
         resource = permission.resource
         if permission.subresource:
             resource = f"{resource}/{permission.subresource}"
-        names = (settings.hf_secret,) if permission.only_hf_secret else ()
+        named = resource_name(
+            permission, hf_secret=settings.hf_secret, lease_name=settings.lease_name
+        )
+        names = (named,) if named else ()
         rule = (permission.group, resource, permission.verb, names)
         places: list[str | None] = {
             "deployments": list(settings.allowed_namespaces),
@@ -229,3 +233,34 @@ def test_an_overlay_adds_a_namespace_with_the_documented_recipe(tmp_path: Path) 
 
     assert settings_of(docs).allowed_namespaces == ["dynamo-system", "team-a"]
     assert (missing, extra) == ([], [])
+
+
+def test_the_bot_may_read_and_write_only_its_own_configmap_and_lease(docs: list[Doc]) -> None:
+    settings = settings_of(docs)
+    lease_namespace = settings.lease_namespace or settings.default_namespace
+    rules = rendered_grants(docs)[lease_namespace]
+    touched = {(resource, verb, names) for group, resource, verb, names in rules}
+    ledger = f"{settings.lease_name}-cards"  # bot.scheduler's card ledger
+
+    # `create` cannot be limited by name in Kubernetes RBAC; everything else is.
+    assert {r for r in touched if r[0] == "configmaps"} == {
+        ("configmaps", "create", ()),
+        ("configmaps", "get", (ledger,)),
+        ("configmaps", "update", (ledger,)),
+    }
+    assert {r for r in touched if r[0] == "leases"} == {
+        ("leases", "create", ()),
+        ("leases", "get", (settings.lease_name,)),
+        ("leases", "update", (settings.lease_name,)),
+    }
+
+
+def test_a_lease_renamed_without_its_resource_names_shows_as_missing(docs: list[Doc]) -> None:
+    renamed = copy.deepcopy(docs)
+    one(renamed, "ConfigMap", "dynamote-settings")["data"]["DYNAMOTE_LEASE_NAME"] = "other"
+
+    missing, extra = differences(expected_grants(settings_of(renamed)), rendered_grants(renamed))
+
+    assert "dynamote: ('', 'configmaps', 'get', ('other-cards',))" in missing
+    assert "dynamote: ('coordination.k8s.io', 'leases', 'update', ('other',))" in missing
+    assert "dynamote: ('', 'configmaps', 'get', ('dynamote-notifier-cards',))" in extra

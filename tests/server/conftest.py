@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -20,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot.health import Health
-from bot.server import HttpServer, build_wsgi_app, serve_http
+from bot.server import MAX_BODY_BYTES, HttpServer, build_wsgi_app, serve_http
 from bot.sim.slack_api import SlackStandIn
 
 SIGNING_SECRET = "test-signing-secret"  # a made-up secret for these tests only
@@ -132,6 +133,15 @@ def make_bolt_app(client: WebClient, listener: Listener) -> App:
 
 
 @pytest.fixture
+def sim_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`dynamote serve --simulate` writes its kubeconfig here and listens on 127.0.0.1."""
+    path = tmp_path / "sim" / "kubeconfig"
+    monkeypatch.setenv("DYNAMOTE_SIM_KUBECONFIG", str(path))
+    monkeypatch.setenv("DYNAMOTE_BIND_HOST", "127.0.0.1")
+    return path
+
+
+@pytest.fixture
 def slack_standin() -> Iterator[SlackStandIn]:
     with SlackStandIn() as standin:
         yield standin
@@ -145,7 +155,7 @@ def serve() -> Iterator[Callable[..., Served]]:
     def start(
         *,
         bolt_client: WebClient | None = None,
-        max_body_bytes: int = 1 << 20,
+        max_body_bytes: int = MAX_BODY_BYTES,
         server_max_body_bytes: int | None = None,
     ) -> Served:
         clock, probe, listener = FakeClock(), Probe(), Listener()

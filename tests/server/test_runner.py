@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 from slack_bolt import Ack, App
 
-from bot.runner import AppDeps, run_serve
-from bot.settings import Settings, load_settings
+from bot.cli import main
+from bot.runner import AppDeps, AppFactory, run_serve
+from bot.settings import Settings, get_settings, load_settings
 from bot.sim.slack_api import SlackStandIn
 
 from .conftest import SIGNING_SECRET, signed_headers, slash_command_body
@@ -82,21 +83,30 @@ test_app_factory.__test__ = False  # type: ignore[attr-defined]  # not a test, d
 class Running:
     """run_serve in a thread until stopped."""
 
-    def __init__(self, settings: Settings, *, http: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http: bool = True,
+        health_port: int | None = None,
+        app_factory: AppFactory = test_app_factory,
+    ) -> None:
         self.port = free_port()
+        self.health_port = health_port
         self.stop = threading.Event()
         self.code: int | None = None
         self.factory_deps: list[AppDeps] = []
 
         def factory(deps: AppDeps) -> App:
             self.factory_deps.append(deps)
-            return test_app_factory(deps)
+            return app_factory(deps)
 
         def run() -> None:
             self.code = run_serve(
                 simulate=True,
                 http=http,
                 port=self.port,
+                health_port=health_port,
                 settings=settings,
                 app_factory=factory,
                 stop=self.stop,
@@ -109,19 +119,15 @@ class Running:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.health_port or self.port}"
+
     def finish(self) -> int | None:
         self.stop.set()
         self.thread.join(timeout=20)
         assert not self.thread.is_alive(), "run_serve did not return after stop"
         return self.code
-
-
-@pytest.fixture
-def sim_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "sim" / "kubeconfig"
-    monkeypatch.setenv("DYNAMOTE_SIM_KUBECONFIG", str(path))
-    monkeypatch.setenv("DYNAMOTE_BIND_HOST", "127.0.0.1")
-    return path
 
 
 def settings_for(standin: SlackStandIn, **overrides: object) -> Settings:
@@ -187,6 +193,65 @@ def test_with_an_app_token_serve_uses_socket_mode_and_serves_no_slack_events(
         assert deps.socket_mode is True
     finally:
         assert served.finish() == 0
+
+
+def test_with_a_health_port_health_is_served_there_and_the_events_port_has_slack_events_alone(
+    slack_standin: SlackStandIn, sim_kubeconfig: Path
+) -> None:
+    served = Running(settings_for(slack_standin), health_port=free_port())
+    try:
+        wait_until(lambda: answers(f"{served.health_url}/readyz"))
+        body = slash_command_body()
+        request = urllib.request.Request(
+            f"{served.url}/slack/events", data=body, headers=signed_headers(body), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert (answer.status, answer.read()) == (200, b"ok")
+
+        assert get(f"{served.health_url}/healthz") == (200, b"ok\n")
+        assert get(f"{served.health_url}/metrics")[0] == 200
+        assert get(f"{served.health_url}/slack/events")[0] == 404
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert get(f"{served.url}{path}")[0] == 404, path
+    finally:
+        assert served.finish() == 0
+
+
+def test_the_health_port_setting_is_used_when_no_flag_is_given(
+    slack_standin: SlackStandIn, sim_kubeconfig: Path
+) -> None:
+    health_port = free_port()
+    served = Running(settings_for(slack_standin, health_port=health_port))
+    try:
+        wait_until(lambda: answers(f"http://127.0.0.1:{health_port}/healthz"))
+        assert get(f"{served.url}/healthz")[0] == 404
+    finally:
+        assert served.finish() == 0
+
+
+def test_socket_mode_with_a_health_port_listens_on_the_health_port_only(
+    slack_standin: SlackStandIn, sim_kubeconfig: Path
+) -> None:
+    slack_standin.add_token("xapp-1-test")
+    settings = settings_for(slack_standin, slack_app_token="xapp-1-test")
+    served = Running(settings, http=False, health_port=free_port())
+    try:
+        wait_until(lambda: answers(f"{served.health_url}/healthz"))
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", served.port), 2):
+            pass
+    finally:
+        assert served.finish() == 0
+
+
+def test_a_health_port_equal_to_the_port_exits_2_saying_so(
+    slack_standin: SlackStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = settings_for(slack_standin)
+
+    code = run_serve(simulate=True, http=True, port=3000, health_port=3000, settings=settings)
+
+    assert code == 2
+    assert "health port (3000) must differ from --port" in capsys.readouterr().err
 
 
 def test_socket_mode_exits_2_when_slack_rejects_the_app_token(
@@ -294,13 +359,26 @@ def test_dynamote_serve_simulate_http_starts_answers_and_exits_0_on_sigterm(
 ) -> None:
     if importlib.util.find_spec("bot.app") is None:
         pytest.skip("bot.app (the lead's build_app) does not exist yet")
-    port = free_port()
+    port, health_port = free_port(), free_port()
     process = serve_process(
-        ["-m", "bot.cli", "serve", "--simulate", "--http", "--port", str(port)],
+        [
+            *("-m", "bot.cli", "serve", "--simulate", "--http"),
+            *("--port", str(port), "--health-port", str(health_port)),
+        ],
         process_env(slack_standin, tmp_path),
     )
 
-    assert_serves_then_stops_on_sigterm(process, port)
+    assert_serves_then_stops_on_sigterm(process, health_port)
+
+
+@pytest.mark.parametrize("value", ["0", "65536", "-1"])
+def test_serve_refuses_a_health_port_out_of_range_with_exit_2(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["serve", "--health-port", value])
+
+    assert code == 2
+    assert f"--health-port {value}: give a port between 1 and 65535" in capsys.readouterr().err
 
 
 def test_run_serve_in_its_own_process_exits_0_on_sigterm_with_any_app_factory(
@@ -317,3 +395,17 @@ def test_run_serve_in_its_own_process_exits_0_on_sigterm_with_any_app_factory(
     process = serve_process(["-c", script], process_env(slack_standin, tmp_path))
 
     assert_serves_then_stops_on_sigterm(process, port)
+
+
+def test_a_bad_dynamote_health_port_stops_serve_with_exit_2_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    get_settings.cache_clear()
+    monkeypatch.setenv("DYNAMOTE_HEALTH_PORT", "70000")
+    try:
+        code = main(["serve"])
+    finally:
+        get_settings.cache_clear()
+
+    assert code == 2
+    assert "DYNAMOTE_HEALTH_PORT" in capsys.readouterr().err
