@@ -9,8 +9,9 @@ Who calls auth.test: this runner, once, in a background thread that retries unti
 answers, then records the answer in the App's ``SlackIdentity`` (bot.slack_identity) and marks
 bot.health ready. The App authorizes requests from that identity, so building it does no network
 I/O, no request waits on auth.test before its ack, and Slack being briefly down at start does
-not crash the process: /healthz answers and /readyz says what is missing. A token Slack rejects (``invalid_auth`` and friends) stops the process with exit 2,
-since no retry can fix it.
+not crash the process: /healthz answers and /readyz says what is missing. A token Slack
+rejects (``invalid_auth`` and friends) stops the process with exit 2, since no retry can fix
+it.
 
 ``--simulate`` starts the Kubernetes API stand-in and the simulated operator in this process
 and points the cluster client at them. SIGINT/SIGTERM stop everything; the exit code is 0.
