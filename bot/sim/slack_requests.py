@@ -241,7 +241,10 @@ def block_actions(
 
 
 def slack_view(view: Mapping[str, Any]) -> dict[str, Any]:
-    """``view`` as Slack holds it and sends it back: the fields Slack adds, where missing."""
+    """``view`` as Slack holds it and sends it back: the fields Slack adds, where missing.
+
+    Without a ``state``, its state is what Slack holds for a view nobody has touched yet.
+    """
     view_id = str(view.get("id") or _new_id("V"))
     held: dict[str, Any] = {
         "id": view_id,
@@ -250,7 +253,7 @@ def slack_view(view: Mapping[str, Any]) -> dict[str, Any]:
         "blocks": [],
         "private_metadata": "",
         "callback_id": "",
-        "state": {"values": {}},
+        "state": view["state"] if "state" in view else {"values": view_state(view)},
         "hash": f"{int(time.time())}.{view_id[-8:]}",
         "title": {"type": "plain_text", "text": "View Title", "emoji": True},
         "clear_on_close": False,
