@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from websockets.sync.client import connect
 
 from bot.sim.slack_requests import (
     SlackRequest,
@@ -24,6 +25,7 @@ from bot.sim.slack_requests import (
     view_state,
     view_submission,
 )
+from bot.sim.slack_socket import SocketModeStandIn
 from tests.slack.payloads import all_cases, case, load
 
 # Lists whose items are the app's own blocks: compared as lists, not item by item.
@@ -243,3 +245,24 @@ def test_the_socket_mode_payload_of_a_command_is_its_form_fields() -> None:
     assert list(payload) == list(real)
     assert all(isinstance(value, str) for value in payload.values())
     assert json.loads(json.dumps(payload)) == payload
+
+
+def test_the_socket_mode_stand_in_sends_envelopes_shaped_as_slacks() -> None:
+    envelopes = load("socket_mode")["cases"]
+    with (
+        SocketModeStandIn() as socket_mode,
+        connect(socket_mode.connection_url(), proxy=None, open_timeout=2) as client,
+    ):
+        client.recv(timeout=2)  # hello
+        socket_mode.wait_connected(1)
+        for name, real in envelopes.items():
+            socket_mode.post_envelope(
+                real["type"],
+                {"type": name},
+                accepts_response_payload=real["accepts_response_payload"],
+            )
+            sent = json.loads(client.recv(timeout=2))
+
+            assert sent.keys() == real.keys(), name
+            assert {k: type(v) for k, v in sent.items()} == {k: type(v) for k, v in real.items()}
+            assert sent["accepts_response_payload"] == real["accepts_response_payload"], name
