@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltContext
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.logger.messages import (
+    warning_client_prioritized_and_token_skipped,
+    warning_token_skipped,
+)
 from slack_sdk import WebClient
 
 from bot import listeners
@@ -22,6 +25,7 @@ from bot.catalog import Catalog, load_catalog
 from bot.service import DeploymentService
 from bot.settings import Settings
 from bot.slack_client import counted
+from bot.slack_identity import SlackIdentity
 
 if TYPE_CHECKING:
     from bot.runner import AppDeps
@@ -33,15 +37,19 @@ log = logging.getLogger(__name__)
 
 
 class _TokenFromEnvironment(logging.Filter):
-    """Drops Bolt's "As you gave `client` as well, `token` will be unused." and nothing else.
+    """Drops Bolt's two warnings that a token will be unused, and nothing else.
 
     Why a filter: Dynamote never passes ``token``, but Bolt reads SLACK_BOT_TOKEN from the
     environment itself whenever ``token`` is not given, and warns on every start even though
-    the client we pass carries that same token. No App argument turns the lookup off.
+    the client we pass carries that same token; it warns again that the client's token is
+    ignored because ``authorize`` is given, while that authorize returns the same token. No
+    App argument turns either off.
     """
 
+    _DROPPED = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        return record.getMessage() not in self._DROPPED
 
 
 def _quiet_token_warning() -> None:
@@ -84,14 +92,25 @@ class AppContext:
 
 
 def build_bolt_app(
-    shared: AppContext, *, client: WebClient, signing_secret: str | None, socket_mode: bool
+    shared: AppContext,
+    *,
+    client: WebClient,
+    signing_secret: str | None,
+    socket_mode: bool,
+    identity: SlackIdentity | None = None,
 ) -> App:
-    """The App with every listener; ``socket_mode`` turns request signing checks off."""
+    """The App with every listener; ``socket_mode`` turns request signing checks off.
+
+    ``identity`` authorizes each request without calling Slack (bot.slack_identity); the
+    runner records its start-up auth.test answer there. Without one, requests are authorized
+    from the client's token alone.
+    """
     _quiet_token_warning()
+    identity = identity or SlackIdentity(client.token or "")
     app = App(
         client=counted(client),  # Bolt copies its handlers into each listener's client
         signing_secret=signing_secret or "",
-        token_verification_enabled=False,  # the runner calls auth.test itself, once
+        authorize=identity.authorizer(),  # no auth.test before any ack
         request_verification_enabled=not socket_mode,
         process_before_response=False,
         ignoring_self_events_enabled=True,
@@ -122,6 +141,7 @@ def build_app(deps: AppDeps) -> App:
         client=deps.web_client,
         signing_secret=secret.get_secret_value() if secret else None,
         socket_mode=socket_mode,
+        identity=deps.identity,
     )
     from bot.listeners.guard import warm_groups  # noqa: PLC0415  (guard imports this module)
 

@@ -9,11 +9,12 @@ socket, event loop and worker threads), so nothing sent to ``--port`` can hold u
 ``--port`` then serves /slack/events alone, and is not opened at all in Socket Mode.
 
 Who calls auth.test: this runner, once, in a background thread that retries until Slack
-answers, then marks bot.health ready. The App factory builds the App with
-``token_verification_enabled=False`` so that building it does no network I/O and Slack being
-briefly down at start does not crash the process: /healthz answers and /readyz says what is
-missing. A token Slack rejects (``invalid_auth`` and friends) stops the process with exit 2,
-since no retry can fix it.
+answers, then records the answer in the App's ``SlackIdentity`` (bot.slack_identity) and marks
+bot.health ready. The App authorizes requests from that identity, so building it does no network
+I/O, no request waits on auth.test before its ack, and Slack being briefly down at start does
+not crash the process: /healthz answers and /readyz says what is missing. A token Slack
+rejects (``invalid_auth`` and friends) stops the process with exit 2, since no retry can fix
+it.
 
 ``--simulate`` starts the Kubernetes API stand-in and the simulated operator in this process
 and points the cluster client at them. SIGINT/SIGTERM stop everything; the exit code is 0.
@@ -44,6 +45,7 @@ from bot.scheduler import NotifierService
 from bot.server import EVENTS_PATH, HttpServer, build_wsgi_app, serve_http
 from bot.settings import Settings, SettingsError, get_settings
 from bot.slack_client import make_web_client
+from bot.slack_identity import SlackIdentity
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
@@ -83,6 +85,8 @@ class AppDeps:
     socket_mode: bool
     # Called with a user id when that user opens App Home (the notifier keeps it fresh).
     home_opened: Callable[[str], None] | None = None
+    # The bot's identity; the runner records its start-up auth.test answer here.
+    identity: SlackIdentity | None = None
 
 
 AppFactory = Callable[[AppDeps], "App"]
@@ -230,8 +234,11 @@ def _serve(
     health.refresh()  # warm the Kubernetes client up before the first /readyz
     web_client = make_web_client(settings)
     notifier = _notifier(settings, cluster, web_client)
+    identity = SlackIdentity(web_client.token or "")
     app = factory(
-        AppDeps(settings, cluster, web_client, health, socket_mode, notifier.note_home_opened)
+        AppDeps(
+            settings, cluster, web_client, health, socket_mode, notifier.note_home_opened, identity
+        )
     )
     servers = _http_servers(settings, app, health, socket_mode=socket_mode, ports=ports)
     distinct = list(dict.fromkeys(servers.values()))  # one server has both roles by default
@@ -257,7 +264,7 @@ def _serve(
 
     authenticating = threading.Thread(
         target=_authenticate,
-        args=(web_client, health, stop, fail),
+        args=(web_client, health, identity, stop, fail),
         name="dynamote-slack-auth",
         daemon=True,
     )
@@ -344,6 +351,7 @@ def _notifier(settings: Settings, cluster: Cluster, web_client: WebClient) -> No
 def _authenticate(
     web_client: WebClient,
     health: Health,
+    identity: SlackIdentity,
     stop: threading.Event,
     fail: Callable[[_StartupError], None],
 ) -> None:
@@ -363,6 +371,10 @@ def _authenticate(
             logger.exception("Failed to call auth.test; retrying in %.0f s", delay)
         else:
             logger.info("Slack auth ok: bot %s in team %s", answer.get("user"), answer.get("team"))
+            identity.record(
+                answer.data if isinstance(answer.data, dict) else {},
+                scopes=answer.headers.get("x-oauth-scopes"),
+            )
             health.mark_slack_ready()
             return
         if stop.wait(delay):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hmac
 import io
-import json
 import logging
 import threading
 import time
@@ -33,12 +32,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
 from bot import metrics
 from bot.health import Health
+from bot.slack_body import read_body
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -199,27 +198,9 @@ def _content_length(environ: WSGIEnvironment) -> int | None:
     return length if length >= 0 else None
 
 
-_OBJECT_FIELDS = ("event", "view", "user", "team", "channel", "container", "enterprise")
-
-
 def _well_formed(text: str, content_type: str) -> bool:
-    """JSON bodies are a JSON object; a form's ``payload`` field, when there is one, too."""
-    if content_type.split(";", 1)[0].strip().lower() == "application/json":
-        candidate: str | None = text
-    else:
-        candidate = parse_qs(text).get("payload", [None])[0]
-    if candidate is None:
-        return True
-    try:
-        parsed = json.loads(candidate)
-    except ValueError:
-        return False
-    if not isinstance(parsed, dict):
-        return False
-    # Fields Bolt reads without checking their type; Slack always sends them as objects.
-    objects = all(isinstance(parsed[k], dict) for k in _OBJECT_FIELDS if k in parsed)
-    actions = parsed.get("actions", [])
-    return objects and isinstance(actions, list) and all(isinstance(a, dict) for a in actions)
+    """A body Slack could have sent: see bot.slack_body.read_body."""
+    return read_body(text, content_type) is not None
 
 
 def _accepted_content_type(content_type: str) -> bool:
@@ -246,10 +227,10 @@ class DynamoteWsgi:
         if bolt_app is not None:
             if not signing_secret:
                 raise ValueError("HTTP mode needs the signing secret to check requests")
-            from slack_bolt.adapter.wsgi import SlackRequestHandler  # noqa: PLC0415
+            from bot.bolt_handler import SlackEventsHandler  # noqa: PLC0415  (loads Bolt)
 
             guard = SlackRequestGuard(signing_secret, max_body_bytes=max_body_bytes, clock=clock)
-            self._events = (guard, SlackRequestHandler(bolt_app, path=EVENTS_PATH))
+            self._events = (guard, SlackEventsHandler(bolt_app, path=EVENTS_PATH))
         self._routes: dict[str, Callable[[WSGIEnvironment, StartResponse], list[bytes]]] = {}
         if health_routes:
             self._routes = {

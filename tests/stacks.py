@@ -55,6 +55,7 @@ from bot.sim.slack_requests import (
 from bot.sim.standin import StandIn, default_crd_path
 from bot.slack_client import retry_handlers
 from tests.signing import PROVENANCE_KEY, signed
+from tests.slack.payloads import view_ack_problems
 
 __all__ = [
     "NAMESPACES",
@@ -158,7 +159,10 @@ class Stack:
         submitted["state"] = {"values": view_state(view, typed)}
         status, body, took = self.post(view_submission(submitted, user=user))
         assert status == 200, (status, body)
-        return (json.loads(body) if body else {}), took
+        ack = json.loads(body) if body else {}
+        # The ack is a view or inline errors Slack shows: held to the same limits as any view.
+        assert view_ack_problems(ack, submitted) == [], ack
+        return ack, took
 
     def event(self, event: Mapping[str, Any]) -> None:
         status, _, _ = self.post(event_callback(event))

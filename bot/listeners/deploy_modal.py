@@ -67,6 +67,7 @@ __all__ = [
     "handle_model_select",
     "handle_open_deploy",
     "handle_preview",
+    "handle_view_closed",
     "open_deploy_modal",
     "register",
 ]
@@ -81,6 +82,13 @@ def register(app: App) -> None:
     app.action(ACTION_MODEL_SELECT, middleware=deploying)(handle_model_select)
     app.action(ACTION_PREVIEW_YAML, middleware=deploying)(handle_preview)
     app.view(CALLBACK_DEPLOY, middleware=deploying)(handle_deploy_submission)
+    # Slack sends view_closed only for views opened with notify_on_close, which Dynamote never
+    # sets; should one come, it is acked (an unacked one is an error on Slack's side).
+    app.view_closed(CALLBACK_DEPLOY)(handle_view_closed)
+
+
+def handle_view_closed(ack: Ack) -> None:
+    ack()
 
 
 # --- opening -------------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+"""Bolt's WSGI handler for POST /slack/events, reading bodies with bot.slack_body.
+
+Bolt parses each body itself, and reads any form containing the text ``payload`` as an
+interactivity form (see bot.slack_body); this handler replaces that reading with
+:func:`bot.slack_body.read_body`'s, while Bolt still checks the signature over the raw body.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.request.internals import build_context
+
+from bot.slack_body import read_body
+
+__all__ = ["SlackEventsHandler"]
+
+
+class SlackEventsHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, except that Bolt gets the body as :func:`read_body` reads it."""
+
+    def __init__(self, app: App, path: str) -> None:
+        super().__init__(app, path=path)
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        raw = request.get_body()
+        bolt_request = BoltRequest(
+            body=raw, query=request.query_string, headers=request.get_headers()
+        )
+        body = read_body(raw, bolt_request.content_type or "")
+        if body is not None and body != bolt_request.body:
+            # Bolt's signature check reads raw_body, which stays as Slack signed it; the
+            # listeners and Bolt's matchers read body and context.
+            bolt_request.body = body
+            bolt_request.context = build_context(BoltContext(), body)
+        return self.app.dispatch(bolt_request)
