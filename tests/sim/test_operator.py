@@ -607,7 +607,8 @@ def test_a_component_without_an_image_makes_the_operator_report_failed(
     status = status_of(store)
     assert (status.phase, status.reason) == (
         "Failed",
-        "failed to reconcile Dynamo components deployments: component VllmDecodeWorker has no image",
+        "failed to reconcile Dynamo components deployments: "
+        "component VllmDecodeWorker has no image",
     )
 
 
@@ -963,9 +964,9 @@ def test_a_transient_reconcile_failure_reads_failed_then_recovers_by_itself(
     assert ("components" if version == "v1beta1" else "services") not in status
     condition = ready_condition(store)
     assert condition["reason"] == "failed_to_reconcile_the_resources"
-    assert 'Operation cannot be fulfilled on deployments.apps "qwen-frontend"' in condition[
-        "message"
-    ]
+    assert (
+        'Operation cannot be fulfilled on deployments.apps "qwen-frontend"' in condition["message"]
+    )
     retrying = status_now(store)
     assert retrying.phase == "Deploying"
     assert "operator retrying: failed to reconcile" in retrying.reason
