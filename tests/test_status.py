@@ -685,3 +685,46 @@ def test_ten_thousand_ready_deployments_take_well_under_a_second() -> None:
     for dgd in dgds:
         compute_status(dgd, pods)
     assert time.process_time() - started < 1.0
+
+
+# --- statuses as the operator writes them (tests/fixtures/dgd_status_shapes.yaml) -----------
+
+SHAPES = Path(__file__).resolve().parent / "fixtures" / "dgd_status_shapes.yaml"
+
+
+def _shape_cases() -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = yaml.safe_load(SHAPES.read_text())["cases"]
+    return cases
+
+
+def _as_version(status: dict[str, Any], version: str) -> dict[str, Any]:
+    """The v1beta1 status as v1alpha1 writes it: ``services``, with ``componentName``."""
+    status = dict(status)
+    if version == "v1alpha1" and "components" in status:
+        status["services"] = {
+            name: {**entry, "componentName": entry["componentNames"][0]}
+            for name, entry in status.pop("components").items()
+        }
+    return status
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("case", _shape_cases(), ids=lambda case: str(case["name"]))
+def test_each_status_shape_the_operator_writes_gets_its_phase(
+    version: str, case: dict[str, Any]
+) -> None:
+    dgd = make_dgd(version)
+    status = _as_version(case["status"], version)
+    for condition in status.get("conditions", []):
+        condition["lastTransitionTime"] = CREATED
+    dgd["status"] = status
+    pods = []
+    if case["pods_ready"] is not None:
+        pods = [
+            make_pod("qwen-frontend-6d5f-a", "Frontend", ready=case["pods_ready"] >= 1),
+            make_pod("qwen-vllmdecodeworker-1a2b3c4d-7c9e-b", ready=case["pods_ready"] >= 2),
+        ]
+    now = CREATED_AT + timedelta(seconds=case["age"])
+    result = compute_status(dgd, pods, now=now)
+    assert result.phase == case["phase"], case["rule"]
+    assert result.reason.startswith(case["reason"]), result.reason

@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.sim.discovery import DGD_RESOURCE
 from bot.sim.operator_plan import ComponentPlan
-from bot.sim.operator_pods import carry_timestamps, component_prefix, condition
+from bot.sim.operator_pods import carry_timestamps, component_prefix, condition, dynamo_namespace
 from bot.sim.store import Store
 
 __all__ = [
@@ -56,6 +56,7 @@ def dgd_status(
         entry: Obj = {
             "componentKind": "Deployment",
             "componentNames": [resource],
+            "runtimeNamespace": dynamo_namespace(meta.get("namespace", "default"), meta["name"]),
             "replicas": plan.replicas,
             "updatedReplicas": updated,
             "readyReplicas": ready,

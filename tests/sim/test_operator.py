@@ -271,6 +271,7 @@ def test_the_status_has_the_shape_of_the_dgds_version(
     expected = {
         "componentKind": "Deployment",
         "componentNames": [object_name],
+        "runtimeNamespace": f"{NS}-qwen",
         "replicas": 2,
         "updatedReplicas": 2,
         "readyReplicas": 2,
