@@ -130,9 +130,7 @@ def test_the_webhook_refuses_a_v1alpha1_service_without_an_image(
     ]
 
 
-def test_a_1_4_operator_admits_the_placeholder_tag(
-    crd_path: Path | None, tmp_path: Path
-) -> None:
+def test_a_1_4_operator_admits_the_placeholder_tag(crd_path: Path | None, tmp_path: Path) -> None:
     with StandIn(crd_path=crd_path, operator_version="1.4.2") as standin:
         configuration = client.Configuration()
         configuration.host = standin.url
