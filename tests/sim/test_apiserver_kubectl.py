@@ -190,5 +190,8 @@ def test_kubectl_gets_the_frontend_service_once_the_dgd_is_ready(
             "jsonpath={.subsets[0].addresses[0].targetRef.name}",
         )
         assert ready.stdout.startswith("vllm-agg-frontend-")
+        endpoints = kubectl(kubeconfig, "get", "endpoints", "vllm-agg-frontend").stdout
+        assert endpoints.splitlines()[0].split() == ["NAME", "ENDPOINTS", "AGE"]
+        assert endpoints.splitlines()[1].split()[1].endswith(":8000")
     finally:
         operator.stop()
