@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.status import FAILURE_GRACE, Condition, compute_status
+from bot.status import FAILURE_GRACE, RECONCILE_RETRY_WINDOW, Condition, compute_status
 
 VERSIONS = ["v1beta1", "v1alpha1"]
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "dynamo" / "examples"
@@ -31,6 +31,7 @@ def make_dgd(
     ready: str | None = None,
     ready_reason: str = "",
     ready_message: str = "",
+    ready_since: str | None = None,
     replica_status: dict[str, tuple[int, int]] | None = None,
     deleting: bool = False,
 ) -> dict[str, Any]:
@@ -44,6 +45,8 @@ def make_dgd(
         status["conditions"] = [
             {"type": "Ready", "status": ready, "reason": ready_reason, "message": ready_message}
         ]
+        if ready_since:
+            status["conditions"][0]["lastTransitionTime"] = ready_since
     if replica_status is not None:
         key = "components" if version == "v1beta1" else "services"
         status[key] = {
@@ -282,9 +285,29 @@ def test_an_error_event_seen_twice_is_failed_before_the_grace_period_ends(versio
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_an_image_pull_back_off_needs_no_grace_period(version: str) -> None:
+@pytest.mark.parametrize("waiting", ["ErrImagePull", "ImagePullBackOff"])
+def test_an_image_whose_first_pull_failed_is_pending_naming_the_image(
+    version: str, waiting: str
+) -> None:
+    pod = make_pod("qwen-vllmdecodeworker-0-b", waiting=waiting)
+    event = make_event(pod["metadata"]["name"], "Failed", "Failed to pull image", count=1)
+    status = compute_status(make_dgd(version), [pod], [event], now=CREATED_AT)
+    assert (status.phase, status.reason) == ("Pending", f"image pull failed: {IMAGE} (retrying)")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_image_pull_back_off_after_a_second_failed_pull_is_failed(version: str) -> None:
     pod = make_pod("qwen-vllmdecodeworker-0-b", waiting="ImagePullBackOff")
-    assert compute_status(make_dgd(version), [pod], now=CREATED_AT).phase == "Failed"
+    event = make_event(pod["metadata"]["name"], "Failed", "Failed to pull image", count=2)
+    status = compute_status(make_dgd(version), [pod], [event], now=CREATED_AT)
+    assert (status.phase, status.reason) == ("Failed", f"image pull failed: {IMAGE}")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_image_pull_back_off_past_the_grace_period_is_failed(version: str) -> None:
+    pod = make_pod("qwen-vllmdecodeworker-0-b", waiting="ImagePullBackOff")
+    now = CREATED_AT + FAILURE_GRACE
+    assert compute_status(make_dgd(version), [pod], now=now).phase == "Failed"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -321,6 +344,74 @@ def test_a_failing_pod_beats_a_ready_condition(version: str) -> None:
     pods = [*ready_pods(), make_pod("qwen-vllmdecodeworker-1-c", waiting="ImagePullBackOff")]
     dgd = make_dgd(version, state="successful", ready="True")
     assert compute_status(dgd, pods).phase == "Failed"
+
+
+# --- a reconcile error the operator is still retrying ----------------------------------------
+
+RECONCILE_ERROR = (
+    "failed to reconcile Dynamo components deployments: Operation cannot be fulfilled on "
+    'deployments.apps "qwen-frontend": the object has been modified; please apply your '
+    "changes to the latest version and try again"
+)
+
+
+def failed_reconcile(version: str, **kwargs: Any) -> dict[str, Any]:
+    """What the operator writes after a reconcile error: no components, Ready False since..."""
+    return make_dgd(
+        version,
+        state="failed",
+        ready="False",
+        ready_reason="failed_to_reconcile_the_resources",
+        ready_message=RECONCILE_ERROR,
+        ready_since=CREATED,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_reconcile_error_within_the_retry_window_is_not_failed(version: str) -> None:
+    now = CREATED_AT + RECONCILE_RETRY_WINDOW - timedelta(seconds=1)
+    pods = [make_pod("qwen-frontend-0-a", "Frontend", ready=True), make_pod("qwen-w-0-b")]
+    status = compute_status(failed_reconcile(version), pods, now=now)
+    assert status.phase == "Deploying"
+    assert status.reason == f"1/2 replicas ready; operator retrying: {RECONCILE_ERROR}"[:199] + "…"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_reconcile_error_within_the_window_with_every_pod_ready_is_running(
+    version: str,
+) -> None:
+    now = CREATED_AT + timedelta(seconds=5)
+    status = compute_status(failed_reconcile(version), ready_pods(), now=now)
+    assert (status.phase, status.reason) == ("Running", "ready")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_reconcile_error_that_outlasts_the_window_is_failed_with_its_message(
+    version: str,
+) -> None:
+    now = CREATED_AT + RECONCILE_RETRY_WINDOW
+    status = compute_status(failed_reconcile(version), ready_pods(), now=now)
+    assert status.phase == "Failed"
+    assert status.reason.startswith("failed to reconcile Dynamo components deployments:")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_reconcile_error_judged_without_a_clock_is_failed(version: str) -> None:
+    assert compute_status(failed_reconcile(version), ready_pods()).phase == "Failed"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_failure_the_operator_does_not_retry_is_failed_at_once(version: str) -> None:
+    dgd = make_dgd(
+        version,
+        state="failed",
+        ready="False",
+        ready_reason="unsupported_workload_provider",
+        ready_since=CREATED,
+    )
+    status = compute_status(dgd, ready_pods(), now=CREATED_AT)
+    assert (status.phase, status.reason) == ("Failed", "unsupported_workload_provider")
 
 
 # --- 3. Running -----------------------------------------------------------------------------
@@ -594,3 +685,46 @@ def test_ten_thousand_ready_deployments_take_well_under_a_second() -> None:
     for dgd in dgds:
         compute_status(dgd, pods)
     assert time.process_time() - started < 1.0
+
+
+# --- statuses as the operator writes them (tests/fixtures/dgd_status_shapes.yaml) -----------
+
+SHAPES = Path(__file__).resolve().parent / "fixtures" / "dgd_status_shapes.yaml"
+
+
+def _shape_cases() -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = yaml.safe_load(SHAPES.read_text())["cases"]
+    return cases
+
+
+def _as_version(status: dict[str, Any], version: str) -> dict[str, Any]:
+    """The v1beta1 status as v1alpha1 writes it: ``services``, with ``componentName``."""
+    status = dict(status)
+    if version == "v1alpha1" and "components" in status:
+        status["services"] = {
+            name: {**entry, "componentName": entry["componentNames"][0]}
+            for name, entry in status.pop("components").items()
+        }
+    return status
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("case", _shape_cases(), ids=lambda case: str(case["name"]))
+def test_each_status_shape_the_operator_writes_gets_its_phase(
+    version: str, case: dict[str, Any]
+) -> None:
+    dgd = make_dgd(version)
+    status = _as_version(case["status"], version)
+    for condition in status.get("conditions", []):
+        condition["lastTransitionTime"] = CREATED
+    dgd["status"] = status
+    pods = []
+    if case["pods_ready"] is not None:
+        pods = [
+            make_pod("qwen-frontend-6d5f-a", "Frontend", ready=case["pods_ready"] >= 1),
+            make_pod("qwen-vllmdecodeworker-1a2b3c4d-7c9e-b", ready=case["pods_ready"] >= 2),
+        ]
+    now = CREATED_AT + timedelta(seconds=case["age"])
+    result = compute_status(dgd, pods, now=now)
+    assert result.phase == case["phase"], case["rule"]
+    assert result.reason.startswith(case["reason"]), result.reason

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bot.sim.admission import LATEST_OPERATOR_VERSION
 from bot.sim.discovery import ApiResource, Catalog
 from bot.sim.faults import Faults
 from bot.sim.resources import ObjectHandlers
@@ -125,12 +126,19 @@ class ApiServer:
     """Owns the listening socket and answers requests from the store."""
 
     def __init__(
-        self, store: Store, faults: Faults, catalog: Catalog, schemas: DgdSchemas, *, port: int = 0
+        self,
+        store: Store,
+        faults: Faults,
+        catalog: Catalog,
+        schemas: DgdSchemas,
+        *,
+        port: int = 0,
+        operator_version: str = LATEST_OPERATOR_VERSION,
     ) -> None:
         self.store = store
         self.faults = faults
         self.catalog = catalog
-        self.objects = ObjectHandlers(store, catalog, schemas)
+        self.objects = ObjectHandlers(store, catalog, schemas, operator_version=operator_version)
         self.port = port
         self.stopping = threading.Event()
         self._http: _HttpServer | None = None

@@ -53,6 +53,10 @@ def _core_resources() -> list[ApiResource]:
             "", "v1", "pods", "Pod", True, short_names=("po",), subresources=("log", "status")
         ),
         ApiResource("", "v1", "events", "Event", True, short_names=("ev",)),
+        ApiResource(
+            "", "v1", "services", "Service", True, short_names=("svc",), subresources=("status",)
+        ),
+        ApiResource("", "v1", "endpoints", "Endpoints", True, short_names=("ep",)),
         ApiResource("", "v1", "secrets", "Secret", True),
         ApiResource("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
         ApiResource(

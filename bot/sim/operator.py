@@ -1,20 +1,27 @@
 """A simulated Dynamo operator: reconciles DGDs in the stand-in Store into pods, events, status.
 
 Dynamote only ever sees the operator from outside: the DGD's ``status`` (``state``, a ``Ready``
-condition, per-component replica counts), the pods it creates (with the operator's labels) and
-the Kubernetes events about those pods. This module produces exactly that, so the bot, its
-tests and ``dynamote sim`` exercise the same paths as against a real cluster (NOTES.md):
+condition, per-component replica counts), the objects it creates (pods and Services with the
+operator's names and labels) and the Kubernetes events about the pods. This module produces
+exactly that, as strictly as the real operator, so the bot, its tests and ``dynamote sim``
+exercise the same paths as against a real cluster:
 
-- one pod per component replica, named ``<dgd>-<component-lower>-<n>-<suffix>``, container
-  ``main``, walking Pending (ContainerCreating) -> Running -> Ready over ``ready_after`` seconds;
+- per component, a Service and ``replicas`` pods named after the component's Deployment,
+  ``<dgd>-<component lowercased>`` plus ``-<worker hash>`` on worker, prefill and decode
+  components; pods walk Pending (ContainerCreating) -> Running -> Ready over ``ready_after``
+  seconds, and each Service's Endpoints list its pods (ready ones as ``addresses``);
+- a name the API server would refuse (a Service name over 63 characters, a label value over
+  63) fails the reconcile with the API server's message, as the real operator's does;
 - a scheduler over ``nodes x gpus_per_node`` GPUs shared by all DGDs; a pod that does not fit
   (too many GPUs, none free, or a catalog model larger than its GPUs' memory) stays Pending
   with ``PodScheduled=False`` and a ``FailedScheduling`` event;
 - a missing HF secret gives ``CreateContainerConfigError`` until the secret appears; an image
-  tag the simulator does not know gives ``ErrImagePull`` then ``ImagePullBackOff``;
-- ``status.state`` is ``pending`` until every replica is ready, then ``successful``; it is
-  ``failed`` only when the operator itself cannot render the DGD (a component without image).
-  Like the real operator it does not look into pod failures: ``bot.status`` does that.
+  whose registry host ends in ``.invalid`` gives ``ErrImagePull``, then ``ImagePullBackOff``;
+- ``status.state`` is ``pending`` until every replica is ready, then ``successful``; a reconcile
+  error (a refused name, a component without image, or an injected transient failure, see
+  ``fail_reconciles``) writes ``failed`` with ``failed_to_reconcile_the_resources``, and the
+  next reconcile that succeeds writes ``pending``/``successful`` again. Like the real operator
+  it does not look into pod failures: ``bot.status`` does that.
 
 Cost: work is driven by Store notifications plus a timer per DGD still in transition, so DGDs
 that are ready (or stuck waiting for something external) cost nothing per ``reconcile_once``.
@@ -23,7 +30,8 @@ This module is the reconcile loop (``SimOperator``) and the public entry point; 
 drives live beside it, each importing only those above it in this list:
 
 - ``operator_plan``: a DGD spec of either API version -> ``ComponentPlan`` per component;
-- ``operator_pods``: pod objects, their statuses at each stage, worker logs;
+- ``operator_pods``: pod objects, their labels and statuses at each stage, worker logs;
+- ``operator_services``: each component's Service and Endpoints, and names the API refuses;
 - ``operator_status``: the DGD status, written only when it changes;
 - ``operator_scheduling``: GPUs per simulated node (``GpuPool``);
 - ``operator_kubelet``: container stages, pod writes and Warning events (``Kubelet``);
@@ -32,21 +40,22 @@ drives live beside it, each importing only those above it in this list:
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.sim.operator_kubelet import DEFAULT_IMAGE_TAGS, Kubelet
+from bot.sim.operator_kubelet import Kubelet
 from bot.sim.operator_plan import ComponentPlan, SpecError, plan_components
 from bot.sim.operator_pods import (
     LABEL_COMPONENT,
     LABEL_DGD,
-    LABEL_SELECTOR,
     SPEC_HASH_ANNOTATION,
+    component_prefix,
     render_pod,
     replica_index,
     unschedulable_status,
@@ -54,6 +63,7 @@ from bot.sim.operator_pods import (
 )
 from bot.sim.operator_ready import make_ready
 from bot.sim.operator_scheduling import GpuPool, PodTracks
+from bot.sim.operator_services import name_problems, render_endpoints, render_service
 from bot.sim.operator_status import (
     DGD,
     dgd_status,
@@ -61,10 +71,10 @@ from bot.sim.operator_status import (
     is_settled,
     write_status_if_changed,
 )
-from bot.sim.store import NotFoundError, Store, WatchEvent
+from bot.sim.store import AlreadyExists, NotFoundError, Store, WatchEvent
 
 __all__ = [
-    "DEFAULT_IMAGE_TAGS",
+    "CONFLICT_MESSAGE",
     "ComponentPlan",
     "SimOperator",
     "SpecError",
@@ -75,6 +85,13 @@ __all__ = [
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace, name)
 _log = logging.getLogger(__name__)
+# How the operator wraps an error of its component reconcile, and the usual transient one: an
+# optimistic-concurrency conflict on a Deployment it writes (the API server's 409 wording).
+_RECONCILE_ERROR = "failed to reconcile Dynamo components deployments: {}"
+CONFLICT_MESSAGE = (
+    'Operation cannot be fulfilled on deployments.apps "{name}": the object has been '
+    "modified; please apply your changes to the latest version and try again"
+)
 
 
 class SimOperator:
@@ -88,17 +105,19 @@ class SimOperator:
         gpu_memory_gib: int = 80,
         nodes: int = 3,
         gpus_per_node: int = 8,
-        known_image_tags: Collection[str] = DEFAULT_IMAGE_TAGS,
+        transient_failure: float = 0.0,
         tick: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``transient_failure`` > 0: every DGD's reconciles fail for that many seconds after
+        the operator first sees it, then succeed (``DYNAMOTE_SIM_TRANSIENT_FAILURE``)."""
         self._store = store
         self._gpus = GpuPool(
             nodes=nodes, gpus_per_node=gpus_per_node, gpu_memory_gib=gpu_memory_gib
         )
-        self._kubelet = Kubelet(
-            store, ready_after=max(ready_after, 0.0), known_image_tags=known_image_tags
-        )
+        self._kubelet = Kubelet(store, ready_after=max(ready_after, 0.0))
+        self._transient_failure = max(transient_failure, 0.0)
+        self._failing: dict[Key, tuple[float, str | None]] = {}  # until (clock), message
         self._tick = tick
         self._clock = clock
         self._tracks = PodTracks(self._gpus)
@@ -145,6 +164,19 @@ class SimOperator:
             self._wake.wait(self._tick)
             self._wake.clear()
 
+    def fail_reconciles(
+        self, namespace: str, name: str, *, seconds: float, message: str | None = None
+    ) -> None:
+        """Make the DGD's reconciles fail for ``seconds`` from now, then recover by themselves.
+
+        While failing, the operator writes what the real one writes after a reconcile error
+        (state ``failed``, reason ``failed_to_reconcile_the_resources``, the error as message;
+        by default a Deployment update conflict); pods and Services carry on as they are.
+        """
+        with self._reconcile_lock:
+            self._failing[(namespace, name)] = (self._clock() + seconds, message)
+        self._mark([(namespace, name)])
+
     # ----- reconciling ---------------------------------------------------------------------
 
     def reconcile_once(self) -> int:
@@ -187,8 +219,13 @@ class SimOperator:
         try:
             plans = plan_components(dgd)
         except SpecError as error:
-            write_status_if_changed(self._store, dgd, failed_status(dgd, str(error)))
+            self._fail(dgd, str(error))
             return math.inf
+        refused = name_problems(key[1], key[0], plans)
+        if refused is not None:  # the API server refuses what the operator would create
+            self._fail(dgd, refused)
+            return math.inf
+        self._sync_services(dgd, plans)
         pods = self._list_pods(key)
         self._forget_vanished(key, {p["metadata"]["name"] for p in pods})
         self._blocked.discard(key)
@@ -203,8 +240,75 @@ class SimOperator:
                 ready += is_pod_ready
                 deadline = min(deadline, pod_deadline)
             counts[plan.name] = (updated, ready)
+        self._sync_endpoints(key)
+        failing_until = self._failing_until(key, dgd, now)
+        if failing_until is not None:
+            name = component_prefix(key[1], plans[0]) if plans else key[1]
+            message = self._failing[key][1] or CONFLICT_MESSAGE.format(name=name)
+            self._fail(dgd, message)
+            return min(deadline, failing_until)
         write_status_if_changed(self._store, dgd, dgd_status(dgd, plans, counts))
         return deadline
+
+    def _failing_until(self, key: Key, dgd: Obj, now: float) -> float | None:
+        """When an injected reconcile failure of this DGD ends, or None when there is none."""
+        if key not in self._failing and self._transient_failure and not dgd.get("status"):
+            self._failing[key] = (now + self._transient_failure, None)
+        until = self._failing.get(key, (-math.inf, None))[0]
+        return until if now < until else None
+
+    def _fail(self, dgd: Obj, error: str) -> None:
+        """What the operator writes after a reconcile that returned ``error``."""
+        message = _RECONCILE_ERROR.format(error)
+        write_status_if_changed(self._store, dgd, failed_status(dgd, message))
+
+    def _sync_services(self, dgd: Obj, plans: tuple[ComponentPlan, ...]) -> None:
+        """Create each component's Service; delete those of components (or hashes) gone."""
+        namespace, name = dgd["metadata"]["namespace"], dgd["metadata"]["name"]
+        wanted = {component_prefix(name, plan): plan for plan in plans}
+        selector = f"{LABEL_DGD}={name}"
+        existing = {
+            s["metadata"]["name"]: s for s in self._store.list("services", namespace, selector)[0]
+        }
+        for service_name in existing.keys() - wanted.keys():
+            for plural in ("services", "endpoints"):
+                with contextlib.suppress(NotFoundError):
+                    self._store.delete(plural, namespace, service_name)
+        for service_name, plan in wanted.items():
+            service = render_service(dgd, plan)
+            current = existing.get(service_name)
+            if current is None:
+                with contextlib.suppress(AlreadyExists):
+                    self._store.create("services", service)
+            elif current.get("spec") != service["spec"]:
+
+                def replace_spec(obj: Obj, spec: Obj = service["spec"]) -> None:
+                    obj["spec"] = spec
+
+                self._store.update("services", namespace, service_name, replace_spec)
+
+    def _sync_endpoints(self, key: Key) -> None:
+        """Each Service's Endpoints from the pods its selector matches, written on change."""
+        namespace, name = key
+        services, _ = self._store.list("services", namespace, f"{LABEL_DGD}={name}")
+        for service in services:
+            selector = ",".join(f"{k}={v}" for k, v in service["spec"]["selector"].items())
+            pods, _ = self._store.list("pods", namespace, label_selector=selector)
+            endpoints = render_endpoints(service, pods)
+            current = self._store.get("endpoints", namespace, service["metadata"]["name"])
+            if current is None:
+                with contextlib.suppress(AlreadyExists):
+                    self._store.create("endpoints", endpoints)
+            elif current.get("subsets") != endpoints.get("subsets"):
+
+                def replace_subsets(obj: Obj, new: Obj = endpoints) -> None:
+                    obj.pop("subsets", None)
+                    if "subsets" in new:
+                        obj["subsets"] = new["subsets"]
+
+                self._store.update(
+                    "endpoints", namespace, service["metadata"]["name"], replace_subsets
+                )
 
     def _list_pods(self, key: Key) -> list[Obj]:
         """The pods labelled with the DGD's name."""
@@ -218,7 +322,7 @@ class SimOperator:
         for pod in pods:
             meta = pod["metadata"]
             component = meta.get("labels", {}).get(LABEL_COMPONENT)
-            index = replica_index(meta["name"], meta["labels"].get(LABEL_SELECTOR, ""))
+            index = replica_index(pod)
             if component not in components or index is None:
                 self._delete_pod(meta["namespace"], meta["name"])
                 continue
@@ -254,7 +358,7 @@ class SimOperator:
         if stage.blocked:
             self._blocked.add(key)
         for reason, message in stage.events:
-            self._kubelet.emit(pod, reason, message)
+            self._kubelet.emit(pod, reason, message, count=stage.event_count)
         # A started container has printed something: `kubectl logs` shows it.
         log = worker_log(plan, *key) if stage.status["phase"] == "Running" else None
         self._kubelet.write_pod(pod, node=track.node, status=stage.status, log=log)
@@ -280,6 +384,11 @@ class SimOperator:
         """The DGD is gone: so are its pods and their events."""
         for pod in self._list_pods(key):
             self._delete_pod(key[0], pod["metadata"]["name"])
+        for plural in ("services", "endpoints"):
+            for obj in self._store.list(plural, key[0], f"{LABEL_DGD}={key[1]}")[0]:
+                with contextlib.suppress(NotFoundError):
+                    self._store.delete(plural, key[0], obj["metadata"]["name"])
+        self._failing.pop(key, None)
         self._forget_vanished(key, set())
         self._tracks.forget(key)
         self._observed_generation.pop(key, None)

@@ -5,7 +5,11 @@ back from the pod status and events (``bot.status``, ``bot.advice``):
 
 - a missing HF secret gives ``CreateContainerConfigError`` (and a ``Failed`` event) until the
   secret appears;
-- an image tag the simulator does not know gives ``ErrImagePull``, then ``ImagePullBackOff``;
+- an image whose registry host ends in ``.invalid`` (a name that never resolves, RFC 2606), or
+  one tagged ``my-tag`` (the operator's examples' placeholder, never published), fails to
+  pull: ``ErrImagePull``, then ``ImagePullBackOff``, the kubelet retrying every
+  ``ready_after`` seconds and counting each failure on its ``Failed`` event, as the real
+  kubelet's back-off does (its 10 s doubling to 5 min, scaled to the simulation);
 - otherwise ContainerCreating -> Running -> Ready over ``ready_after`` seconds.
 
 ``Kubelet.stage`` decides where a pod is without writing to the Store; the caller records what
@@ -18,11 +22,11 @@ from __future__ import annotations
 import contextlib
 import math
 import zlib
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sim.operator_plan import ComponentPlan, image_tag
+from bot.sim.operator_plan import ComponentPlan
 from bot.sim.operator_pods import (
     LABEL_DGD,
     carry_timestamps,
@@ -34,9 +38,10 @@ from bot.sim.operator_scheduling import PodTrack, node_name
 from bot.sim.resources import POD_LOG_ANNOTATION
 from bot.sim.store import NotFoundError, Store
 
-__all__ = ["DEFAULT_IMAGE_TAGS", "Kubelet", "Stage"]
+__all__ = ["Kubelet", "Stage", "pull_error"]
 
-DEFAULT_IMAGE_TAGS = ("0.6.1", "0.7.1", "1.3.0", "1.4.0", "my-tag")
+PLACEHOLDER_TAG = "my-tag"
+_PULL_RETRIES = 5  # failed pulls counted before the simulation stops scheduling retries
 
 Obj = dict[str, Any]
 
@@ -50,18 +55,16 @@ class Stage:
     next_change: float = math.inf  # clock time the stage changes by itself
     blocked: bool = False  # waiting for something outside the operator (a secret)
     events: tuple[tuple[str, str], ...] = ()  # (reason, message) of Warning events to emit
+    event_count: int = 1  # how often the events above have happened so far
 
 
 class Kubelet:
     """Runs the containers of scheduled pods and writes their status and events."""
 
-    def __init__(
-        self, store: Store, *, ready_after: float, known_image_tags: Collection[str]
-    ) -> None:
+    def __init__(self, store: Store, *, ready_after: float) -> None:
         self._store = store
         self._ready_after = ready_after
-        self._known_tags = frozenset(known_image_tags)
-        self._emitted: dict[tuple[str, str], set[str]] = {}  # pod -> reasons of its events
+        self._emitted: dict[tuple[str, str], dict[str, int]] = {}  # pod -> reason -> count
 
     def stage(
         self, pod: Obj, plan: ComponentPlan, track: PodTrack, now: float, *, namespace: str
@@ -75,9 +78,9 @@ class Kubelet:
                 status = waiting_status(pod, node, "CreateContainerConfigError", message)
                 return Stage(status, blocked=True, events=(("Failed", f"Error: {message}"),))
             image = str(plan.container.get("image", ""))
-            tag = image_tag(image)
-            if tag is not None and tag not in self._known_tags:
-                return self._pull_failure(pod, image, track, node, now)
+            failure = pull_error(image)
+            if failure is not None:
+                return self._pull_failure(pod, image, failure, track, node=node, now=now)
             track.started = now
         elapsed = now - track.started
         if elapsed >= self._ready_after:
@@ -110,15 +113,30 @@ class Kubelet:
         meta = pod["metadata"]
         self._store.update("pods", meta["namespace"], meta["name"], apply)
 
-    def emit(self, pod: Obj, reason: str, message: str, *, source: str = "kubelet") -> None:
-        """One Warning event per pod and reason (the real ones repeat with a growing count)."""
+    def emit(
+        self, pod: Obj, reason: str, message: str, *, source: str = "kubelet", count: int = 1
+    ) -> None:
+        """One Warning event per pod and reason; a repeat raises its count, as on a cluster."""
         meta = pod["metadata"]
         namespace, pod_name = meta["namespace"], meta["name"]
-        reasons = self._emitted.setdefault((namespace, pod_name), set())
-        if reason in reasons:
+        reasons = self._emitted.setdefault((namespace, pod_name), {})
+        seen = reasons.get(reason)
+        if seen is None:
+            reasons[reason] = count
+            event = _render_event(pod, reason, message, source=source)
+            event["count"] = count
+            self._store.create("events", event)
             return
-        reasons.add(reason)
-        self._store.create("events", _render_event(pod, reason, message, source=source))
+        if count <= seen:
+            return
+        reasons[reason] = count
+
+        def repeat(obj: Obj) -> None:
+            obj["count"] = count
+            obj["lastTimestamp"] = wall_time()
+
+        with contextlib.suppress(NotFoundError):
+            self._store.update("events", namespace, _event_name(pod_name, reason), repeat)
 
     def forget(self, namespace: str, pod_name: str) -> None:
         """The pod is gone: delete the events emitted about it."""
@@ -127,21 +145,52 @@ class Kubelet:
             with contextlib.suppress(NotFoundError):
                 self._store.delete("events", namespace, _event_name(pod_name, reason))
 
-    def _pull_failure(self, pod: Obj, image: str, track: PodTrack, node: int, now: float) -> Stage:
+    def _pull_failure(
+        self, pod: Obj, image: str, error: str, track: PodTrack, *, node: int, now: float
+    ) -> Stage:
+        """ErrImagePull, then ImagePullBackOff until the next try, which fails again."""
         if track.pull_failed is None:
             track.pull_failed = now
-        pull_error = (
-            f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to pull '
-            f'and unpack image "{image}": failed to resolve reference "{image}": {image}: '
-            "not found"
-        )
-        backoff_at = track.pull_failed + self._ready_after / 2
-        if now < backoff_at:
-            status = waiting_status(pod, node, "ErrImagePull", pull_error)
-            return Stage(status, next_change=backoff_at, events=(("Failed", pull_error),))
+        interval = self._ready_after
+        elapsed = now - track.pull_failed
+        tries = _PULL_RETRIES if interval <= 0 else min(int(elapsed // interval) + 1, _PULL_RETRIES)
+        if interval <= 0:
+            tries = max(tries, 2)  # no time passes in this simulation: the retry is immediate
+        failed = f'Failed to pull image "{image}": {error}'
+        next_try = track.pull_failed + tries * interval if tries < _PULL_RETRIES else math.inf
+        if interval > 0 and elapsed - (tries - 1) * interval < interval / 2:
+            status = waiting_status(pod, node, "ErrImagePull", failed)
+            backoff_at = track.pull_failed + (tries - 1) * interval + interval / 2
+            return Stage(
+                status, next_change=backoff_at, events=(("Failed", failed),), event_count=tries
+            )
         backoff = f'Back-off pulling image "{image}"'
         status = waiting_status(pod, node, "ImagePullBackOff", backoff)
-        return Stage(status, events=(("Failed", pull_error), ("BackOff", backoff)))
+        events = (("Failed", failed), ("BackOff", backoff))
+        return Stage(status, next_change=next_try, events=events, event_count=tries)
+
+
+def pull_error(image: str) -> str | None:
+    """Why pulling ``image`` fails (containerd's wording), or None when it pulls."""
+    name = image.split("@", 1)[0]
+    first, _, rest = name.partition("/")
+    host = first if rest and ("." in first or ":" in first or first == "localhost") else ""
+    registry = host.split(":", 1)[0]
+    reference = image if host else f"docker.io/{'' if rest else 'library/'}{image}"
+    if registry.endswith(".invalid"):
+        repository, _, tag = rest.rpartition(":") if ":" in rest else (rest, "", "latest")
+        return (
+            f'failed to pull and unpack image "{reference}": failed to resolve reference '
+            f'"{reference}": failed to do request: Head "https://{host}/v2/{repository}/'
+            f'manifests/{tag}": dial tcp: lookup {registry}: no such host'
+        )
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last and last.split(":", 1)[1] == PLACEHOLDER_TAG:
+        return (
+            f'rpc error: code = NotFound desc = failed to pull and unpack image "{reference}": '
+            f'failed to resolve reference "{reference}": {reference}: not found'
+        )
+    return None
 
 
 def _render_event(pod: Mapping[str, Any], reason: str, message: str, *, source: str) -> Obj:

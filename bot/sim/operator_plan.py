@@ -11,10 +11,11 @@ component without image or main container) is refused with ``SpecError``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.sim.store import copy_json
@@ -22,6 +23,8 @@ from bot.sim.store import copy_json
 __all__ = [
     "FRONTEND_PORT",
     "GPU",
+    "SYSTEM_PORT",
+    "WORKER_TYPES",
     "ComponentPlan",
     "SpecError",
     "image_tag",
@@ -29,7 +32,12 @@ __all__ = [
 ]
 
 GPU = "nvidia.com/gpu"
-FRONTEND_PORT = 8000
+FRONTEND_PORT = 8000  # DynamoServicePort, named "http"
+SYSTEM_PORT = 9090  # the worker system/health port, named "system"
+# Components whose objects carry the worker hash (isWorkerComponent in the operator's
+# api/v1beta1/worker_hash.go): every worker generation gets its own Deployment and Service.
+WORKER_TYPES = frozenset({"worker", "prefill", "decode"})
+_WORKER_HASH_VERSION = "dgd-worker-rollout-v2"
 
 Obj = dict[str, Any]
 
@@ -51,19 +59,54 @@ class ComponentPlan:
     secrets: tuple[str, ...]
     model: str | None
     spec_hash: str
+    worker_hash: str | None = None  # set on worker, prefill and decode components
 
     @property
     def resource_name(self) -> str:
-        """``<component>`` as it appears in child resource names: lowercased, dots -> hyphens."""
-        return self.name.lower().replace(".", "-")
+        """``<component>`` as it appears in child resource names, with the worker hash.
+
+        Lowercased, dots -> hyphens (``NormalizeKubeResourceName``), and ``-<8 hex>`` on
+        worker components, as the operator names their Deployment, Service and selector label.
+        """
+        base = self.name.lower().replace(".", "-")
+        return f"{base}-{self.worker_hash}" if self.worker_hash else base
+
+    @property
+    def is_worker(self) -> bool:
+        return self.type in WORKER_TYPES or self.sub_type in ("prefill", "decode")
 
 
 def plan_components(dgd: Mapping[str, Any]) -> tuple[ComponentPlan, ...]:
     """The components of a DGD of either API version, in spec order. Raises SpecError."""
     spec = dgd.get("spec") or {}
     if "components" in spec:
-        return tuple(_plan_v1beta1(c) for c in spec.get("components") or [])
-    return tuple(_plan_v1alpha1(n, s or {}) for n, s in (spec.get("services") or {}).items())
+        plans = tuple(_plan_v1beta1(c) for c in spec.get("components") or [])
+    else:
+        services = (spec.get("services") or {}).items()
+        plans = tuple(_plan_v1alpha1(n, s or {}) for n, s in services)
+    hashed = worker_hash(spec, plans)
+    return tuple(replace(p, worker_hash=hashed) if p.is_worker else p for p in plans)
+
+
+def worker_hash(spec: Mapping[str, Any], plans: tuple[ComponentPlan, ...]) -> str:
+    """8 hex digits of a SHA-256 over the worker components' specs, as the operator hashes them.
+
+    The operator (``ComputeDGDWorkersSpecHash``) hashes a versioned JSON document of the
+    backend framework and each worker's pod-shaping fields, keyed by component name and with
+    replicas left out, so scaling keeps the name and a new image or flag makes a new one.
+    The same shape here, over the rendered main containers: deterministic, not byte-equal.
+    """
+    document = {
+        "version": _WORKER_HASH_VERSION,
+        "backendFramework": spec.get("backendFramework") or "",
+        "workers": {
+            plan.name: {"type": plan.sub_type or plan.type, "container": plan.container}
+            for plan in sorted(plans, key=lambda p: p.name)
+            if plan.is_worker
+        },
+    }
+    data = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(data).hexdigest()[:8]
 
 
 def image_tag(image: str) -> str | None:
@@ -137,6 +180,8 @@ def _plan(
         raise SpecError(f"component {name} has no image")
     if component_type == "frontend":
         _inject_frontend(container)
+    else:
+        _inject_system_port(container)
     return ComponentPlan(
         name=name,
         type=component_type,
@@ -153,10 +198,19 @@ def _plan(
 def _inject_frontend(container: Obj) -> None:
     """What the operator adds to a frontend (NOTES.md, "How each engine's worker is launched")."""
     container.setdefault("command", ["python3", "-m", "dynamo.frontend"])
-    container.setdefault("ports", [{"name": "http", "containerPort": FRONTEND_PORT}])
+    container.setdefault(
+        "ports", [{"name": "http", "containerPort": FRONTEND_PORT, "protocol": "TCP"}]
+    )
     env = container.setdefault("env", [])
     if not any(e.get("name") == "DYN_HTTP_PORT" for e in env):
         env.append({"name": "DYN_HTTP_PORT", "value": str(FRONTEND_PORT)})
+
+
+def _inject_system_port(container: Obj) -> None:
+    """The system (health, metrics) port the operator gives every non-frontend container."""
+    ports = container.setdefault("ports", [])
+    if not any(p.get("name") == "system" for p in ports):
+        ports.append({"name": "system", "containerPort": SYSTEM_PORT, "protocol": "TCP"})
 
 
 def _model_argument(args: list[Any]) -> str | None:

@@ -1,8 +1,9 @@
 """Rendering the pods of the simulated operator: names, labels, statuses at each stage, logs.
 
 Pure functions from a DGD and a ``ComponentPlan`` to the JSON a real cluster would hold, which
-is all Dynamote reads (``bot.status``): a pod named ``<dgd>-<component>-<n>-<suffix>`` with the
-operator's labels and a ``main`` container, the status the kubelet gives it (Unschedulable,
+is all Dynamote reads (``bot.status``): a pod named as its Deployment names it,
+``<dgd>-<component>[-<worker hash>]-<pod-template-hash>-<suffix>``, with the operator's labels
+and a ``main`` container, the status the kubelet gives it (Unschedulable,
 waiting with a reason, running, ready), and the lines a started worker prints. The RFC 3339
 clock, condition builder and timestamp carrying live here too, because the DGD status
 (``operator_status``) is written the same way. Nothing here touches the Store.
@@ -10,6 +11,7 @@ clock, condition builder and timestamp carrying live here too, because the DGD s
 
 from __future__ import annotations
 
+import hashlib
 import time
 import zlib
 from collections.abc import Mapping
@@ -23,12 +25,16 @@ from bot.sim.store import copy_json
 __all__ = [
     "LABEL_COMPONENT",
     "LABEL_DGD",
+    "LABEL_DYNAMO_NAMESPACE",
     "LABEL_SELECTOR",
+    "LABEL_TYPE",
     "SPEC_HASH_ANNOTATION",
     "carry_timestamps",
     "component_prefix",
     "condition",
+    "dynamo_namespace",
     "is_ready",
+    "pod_labels",
     "render_pod",
     "replica_index",
     "running_status",
@@ -45,9 +51,13 @@ LABEL_TYPE = "nvidia.com/dynamo-component-type"
 LABEL_SUB_TYPE = "nvidia.com/dynamo-sub-component-type"
 LABEL_DYNAMO_NAMESPACE = "nvidia.com/dynamo-namespace"
 LABEL_SELECTOR = "nvidia.com/selector"
+LABEL_WORKER_HASH = "nvidia.com/dynamo-worker-hash"
+LABEL_METRICS = "nvidia.com/metrics-enabled"
+LABEL_TEMPLATE_HASH = "pod-template-hash"  # what a Deployment's ReplicaSet adds
 # The simulator's own bookkeeping: which spec a pod was rendered from (a real operator keeps
-# this on its Deployments' pod-template hash).
+# this on its Deployments' pod-template hash) and which replica it is.
 SPEC_HASH_ANNOTATION = "sim.dynamote.dev/spec-hash"
+REPLICA_ANNOTATION = "sim.dynamote.dev/replica"
 _SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet Kubernetes uses for pod suffixes
 
 Obj = dict[str, Any]
@@ -100,29 +110,42 @@ def component_prefix(dgd_name: str, plan: ComponentPlan) -> str:
     return f"{dgd_name}-{plan.resource_name}"
 
 
+def pod_labels(dgd_name: str, namespace: str, plan: ComponentPlan) -> dict[str, str]:
+    """The labels the operator puts on the component's pods (consts.go, the DCD renderer)."""
+    labels = {
+        LABEL_DGD: dgd_name,
+        LABEL_COMPONENT: plan.name,
+        LABEL_TYPE: plan.type,
+        LABEL_DYNAMO_NAMESPACE: dynamo_namespace(namespace, dgd_name),
+        LABEL_SELECTOR: component_prefix(dgd_name, plan),
+        LABEL_METRICS: "true",
+    }
+    if plan.sub_type:
+        labels[LABEL_SUB_TYPE] = plan.sub_type
+    if plan.worker_hash:
+        labels[LABEL_WORKER_HASH] = plan.worker_hash
+    return labels
+
+
 def render_pod(dgd: Mapping[str, Any], plan: ComponentPlan, index: int) -> Obj:
     """Replica ``index`` of ``plan`` as the operator creates it: Pending, not yet scheduled."""
     meta = dgd["metadata"]
     dgd_name, namespace = meta["name"], meta.get("namespace", "default")
     prefix = component_prefix(dgd_name, plan)
-    labels = {
-        LABEL_DGD: dgd_name,
-        LABEL_COMPONENT: plan.name,
-        LABEL_TYPE: plan.type,
-        LABEL_DYNAMO_NAMESPACE: _dynamo_namespace(namespace, dgd_name),
-        LABEL_SELECTOR: prefix,
-    }
-    if plan.sub_type:
-        labels[LABEL_SUB_TYPE] = plan.sub_type
+    template_hash = _suffix(plan.spec_hash, length=10)
+    labels = {**pod_labels(dgd_name, namespace, plan), LABEL_TEMPLATE_HASH: template_hash}
     seed = f"{meta.get('uid', '')}/{plan.spec_hash}/{index}"
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": f"{prefix}-{index}-{_suffix(seed)}",
+            "name": f"{prefix}-{template_hash}-{_suffix(seed)}",
             "namespace": namespace,
             "labels": labels,
-            "annotations": {SPEC_HASH_ANNOTATION: plan.spec_hash},
+            "annotations": {
+                SPEC_HASH_ANNOTATION: plan.spec_hash,
+                REPLICA_ANNOTATION: str(index),
+            },
         },
         "spec": {
             "containers": [copy_json(plan.container)],
@@ -133,10 +156,9 @@ def render_pod(dgd: Mapping[str, Any], plan: ComponentPlan, index: int) -> Obj:
     }
 
 
-def replica_index(pod_name: str, prefix: str) -> int | None:
-    """``<prefix>-<n>-<suffix>`` -> n."""
-    rest = pod_name[len(prefix) + 1 :] if pod_name.startswith(prefix + "-") else ""
-    index = rest.split("-", 1)[0]
+def replica_index(pod: Mapping[str, Any]) -> int | None:
+    """Which replica of its component the pod is (the simulator's annotation), or None."""
+    index = str(((pod.get("metadata") or {}).get("annotations") or {}).get(REPLICA_ANNOTATION))
     return int(index) if index.isascii() and index.isdigit() else None
 
 
@@ -176,12 +198,12 @@ def worker_log(plan: ComponentPlan, namespace: str, dgd_name: str) -> str:
     engine = next((a for a in plan.container.get("command") or [] if "dynamo." in str(a)), "")
     source = engine or "dynamo"
     model = plan.model or "unknown model"
-    dynamo_namespace = _dynamo_namespace(namespace, dgd_name)
+    runtime_namespace = dynamo_namespace(namespace, dgd_name)
     return (
-        f"INFO {source}: Starting worker in namespace {dynamo_namespace}\n"
+        f"INFO {source}: Starting worker in namespace {runtime_namespace}\n"
         f"INFO {source}: Loading model {model} on {plan.gpus} GPU(s)\n"
         f"INFO {source}: Model {model} loaded\n"
-        f"INFO {source}: Registered endpoint {dynamo_namespace}.backend.generate\n"
+        f"INFO {source}: Registered endpoint {runtime_namespace}.backend.generate\n"
     )
 
 
@@ -215,15 +237,15 @@ def _scheduled_status(
     }
 
 
-def _dynamo_namespace(namespace: str, dgd_name: str) -> str:
-    """The Dynamo namespace the operator gives a DGD's components."""
-    return f"{namespace}-{dgd_name}"
+def dynamo_namespace(namespace: str, dgd_name: str) -> str:
+    """The Dynamo namespace the operator gives a DGD's components (dots become hyphens)."""
+    return f"{namespace}-{dgd_name}".replace(".", "-")
 
 
-def _suffix(seed: str) -> str:
-    value = zlib.crc32(seed.encode())
+def _suffix(seed: str, *, length: int = 5) -> str:
+    value = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big")
     chars = []
-    for _ in range(5):
+    for _ in range(length):
         value, digit = divmod(value, len(_SUFFIX_CHARS))
         chars.append(_SUFFIX_CHARS[digit])
     return "".join(chars)

@@ -1,10 +1,16 @@
 """The DGD status the simulated operator writes: state, Ready condition, replica counts.
 
-This is the operator's whole report as Dynamote sees it (``bot.status``): ``state`` is
-``pending`` until every replica is ready, then ``successful``, and ``failed`` only when the DGD
-cannot be rendered; the ``Ready`` condition says which components lag; per-component counts sit
-under ``status.components`` (v1beta1) or ``status.services`` with the deprecated
-``componentName`` (v1alpha1). Writes go to the status subresource and only when something
+This is the operator's whole report as Dynamote sees it (``bot.status``), written as the
+operator's ``Reconcile`` writes it (``internal/controller/dynamographdeployment_controller.go``
+and ``dgd_workload_result.go``): ``state`` is ``pending`` until every replica is ready, then
+``successful`` with ``Ready`` reason ``all_resources_are_ready``; while not ready the reason is
+``some_resources_are_not_ready`` and the message lists the lagging resources by name. A
+reconcile that returns an error writes ``state: failed``, ``Ready=False`` with reason
+``failed_to_reconcile_the_resources`` and the error as message, drops the per-component status
+and leaves ``observedGeneration`` where it was. Per-component counts sit under
+``status.components`` (v1beta1) or ``status.services`` with the deprecated ``componentName``
+(v1alpha1). Conditions keep their ``lastTransitionTime`` while their status stays the same
+(``meta.SetStatusCondition``). Writes go to the status subresource and only when something
 changed, so a settled DGD costs nothing and raises no watch event.
 """
 
@@ -15,12 +21,20 @@ from typing import Any
 
 from bot.sim.discovery import DGD_RESOURCE
 from bot.sim.operator_plan import ComponentPlan
-from bot.sim.operator_pods import carry_timestamps, component_prefix, condition
+from bot.sim.operator_pods import carry_timestamps, component_prefix, condition, dynamo_namespace
 from bot.sim.store import Store
 
-__all__ = ["DGD", "dgd_status", "failed_status", "is_settled", "write_status_if_changed"]
+__all__ = [
+    "DGD",
+    "RECONCILE_FAILED",
+    "dgd_status",
+    "failed_status",
+    "is_settled",
+    "write_status_if_changed",
+]
 
 DGD = DGD_RESOURCE
+RECONCILE_FAILED = "failed_to_reconcile_the_resources"
 
 Obj = dict[str, Any]
 
@@ -36,12 +50,13 @@ def dgd_status(
     alpha = "services" in (dgd.get("spec") or {})
     components: Obj = {}
     not_ready = []
-    for plan in plans:
+    for plan in sorted(plans, key=lambda p: component_prefix(meta["name"], p)):
         updated, ready = counts.get(plan.name, (0, 0))
         resource = component_prefix(meta["name"], plan)
         entry: Obj = {
             "componentKind": "Deployment",
             "componentNames": [resource],
+            "runtimeNamespace": dynamo_namespace(meta.get("namespace", "default"), meta["name"]),
             "replicas": plan.replicas,
             "updatedReplicas": updated,
             "readyReplicas": ready,
@@ -51,15 +66,14 @@ def dgd_status(
             entry["componentName"] = resource  # deprecated, still required by v1alpha1
         components[plan.name] = entry
         if ready < plan.replicas:
-            not_ready.append(f"{plan.name}: {ready}/{plan.replicas} ready")
+            not_ready.append(f"{resource}: {ready}/{plan.replicas} replicas ready")
     generation = meta.get("generation", 1)
     if not_ready:
         message = "Resources not ready: " + "; ".join(not_ready)
-        ready_condition = _ready(generation, False, "some_resources_are_not_ready", message)
+        ready_condition = condition("Ready", False, "some_resources_are_not_ready", message)
     else:
-        ready_condition = _ready(
-            generation, True, "all_resources_are_ready", "All resources are ready"
-        )
+        message = "All resources are ready"
+        ready_condition = condition("Ready", True, "all_resources_are_ready", message)
     return {
         "state": "pending" if not_ready else "successful",
         "observedGeneration": generation,
@@ -69,10 +83,19 @@ def dgd_status(
 
 
 def failed_status(dgd: Mapping[str, Any], message: str) -> Obj:
-    """The status of a DGD the operator cannot render: state ``failed``, and why."""
-    generation = dgd["metadata"].get("generation", 1)
-    ready_condition = _ready(generation, False, "reconcile_failed", message)
-    return {"state": "failed", "observedGeneration": generation, "conditions": [ready_condition]}
+    """The status after a reconcile that returned an error: state ``failed``, and the error.
+
+    The operator sets ``observedGeneration`` only after a reconcile that succeeded, and its
+    per-component status comes from the (empty) result of the failed one.
+    """
+    status: Obj = {
+        "state": "failed",
+        "conditions": [condition("Ready", False, RECONCILE_FAILED, message)],
+    }
+    observed = (dgd.get("status") or {}).get("observedGeneration")
+    if observed is not None:
+        status["observedGeneration"] = observed
+    return status
 
 
 def write_status_if_changed(store: Store, dgd: Mapping[str, Any], status: Obj) -> None:
@@ -98,10 +121,3 @@ def is_settled(dgd: Mapping[str, Any]) -> bool:
     status = dgd.get("status") or {}
     generation = dgd["metadata"].get("generation")
     return status.get("state") == "successful" and status.get("observedGeneration") == generation
-
-
-def _ready(generation: Any, ok: bool, reason: str, message: str) -> Obj:
-    """The DGD's ``Ready`` condition, for ``generation``."""
-    result = condition("Ready", ok, reason, message)
-    result["observedGeneration"] = generation
-    return result

@@ -19,12 +19,19 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from bot.sim.admission import LATEST_OPERATOR_VERSION, WEBHOOK_NAME, admission_causes
 from bot.sim.discovery import DGD_RESOURCE, ApiResource, Catalog
 from bot.sim.patches import PatchError, apply_json_patch, apply_merge_patch
 from bot.sim.routing import ApiRequest, Response
 from bot.sim.statuses import ApiError
 from bot.sim.store import AlreadyExists, Conflict, NotFoundError, Store, copy_json
-from bot.sim.validation import Cause, DgdSchemas, name_causes
+from bot.sim.validation import (
+    Cause,
+    DgdSchemas,
+    dns1035_label_causes,
+    label_value_causes,
+    name_causes,
+)
 
 __all__ = ["DGD_LABEL", "POD_LOG_ANNOTATION", "ObjectHandlers"]
 
@@ -49,10 +56,18 @@ def _has_status_subresource(resource: ApiResource) -> bool:
 class ObjectHandlers:
     """The verbs on stored objects. One instance serves every request thread."""
 
-    def __init__(self, store: Store, catalog: Catalog, schemas: DgdSchemas) -> None:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        schemas: DgdSchemas,
+        *,
+        operator_version: str = LATEST_OPERATOR_VERSION,
+    ) -> None:
         self.store = store
         self.catalog = catalog
         self.schemas = schemas
+        self.operator_version = operator_version  # whose admission webhook judges DGDs
 
     # ----- reads --------------------------------------------------------------------------
 
@@ -101,6 +116,8 @@ class ObjectHandlers:
             _fold_string_data(obj)
         if resource.plural == DGD_RESOURCE:
             self._validate_dgd(request, resource, obj, response)
+        else:
+            _validate_core_names(resource, obj)
         if request.dry_run:
             # The real server runs every check of a create, the taken name included.
             name = obj["metadata"].get("name", "")
@@ -285,6 +302,12 @@ class ObjectHandlers:
             raise ApiError.invalid(
                 resource.kind, resource.group, obj.get("metadata", {}).get("name", ""), causes
             )
+        # Validating webhooks run after the schema: the operator's judges the images.
+        denied = admission_causes(obj, self.operator_version)
+        if denied:
+            invalid = ApiError.invalid(resource.kind, resource.group, meta.get("name", ""), denied)
+            message = f'admission webhook "{WEBHOOK_NAME}" denied the request: {invalid}'
+            raise ApiError(422, message, "Invalid", invalid.body.get("details"))
 
     def _body_object(self, request: ApiRequest, resource: ApiResource) -> Json:
         obj = _decode_json(request.body)
@@ -318,10 +341,24 @@ class ObjectHandlers:
     def _delete_dependents(self, namespace: str | None, dgd_name: str) -> None:
         """What ownerReference garbage collection does; tolerant of the operator racing us."""
         selector = f"{DGD_LABEL}={dgd_name}"
-        for plural in ("pods", "events"):
+        for plural in ("pods", "events", "services", "endpoints"):
             for obj in self.store.list(plural, namespace, selector)[0]:
                 with contextlib.suppress(NotFoundError):  # the operator got there first
                     self.store.delete(plural, namespace, obj["metadata"]["name"])
+
+
+def _validate_core_names(resource: ApiResource, obj: Json) -> None:
+    """Services need a DNS-1035 label as name; every object's label values must fit 63."""
+    meta = obj.get("metadata") or {}
+    name = str(meta.get("name") or "")
+    causes: list[Cause] = []
+    if resource.plural == "services" and name:
+        causes += dns1035_label_causes(name)
+    labels = meta.get("labels") or {}
+    if isinstance(labels, dict):
+        causes += label_value_causes({str(k): str(v) for k, v in labels.items()})
+    if causes:
+        raise ApiError.invalid(resource.kind, resource.group, name, causes)
 
 
 def _check_type_meta(obj: Json, resource: ApiResource) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 from types import FrameType
 
 from bot.settings import get_settings
-from bot.sim.operator import DEFAULT_IMAGE_TAGS, SimOperator
+from bot.sim.operator import SimOperator
+from bot.sim.sim_env import operator_version, transient_failure
 from bot.sim.standin import StandIn, default_crd_path
 
 __all__ = ["run_sim", "start_simulation"]
@@ -24,12 +25,12 @@ def start_simulation(
 ) -> tuple[StandIn, SimOperator]:
     """The stand-in and the simulated operator, both running; stop them in reverse order."""
     settings = get_settings()
-    standin = StandIn(port=port, crd_path=default_crd_path()).start()
-    tags = {*DEFAULT_IMAGE_TAGS, settings.dynamo_version}  # the tag Dynamote writes must pull
+    failing_for, version = transient_failure(), operator_version()  # checked before starting
+    standin = StandIn(port=port, crd_path=default_crd_path(), operator_version=version).start()
     operator = SimOperator(
         standin.store,
         ready_after=settings.sim_ready_after if ready_after is None else ready_after,
-        known_image_tags=tags,
+        transient_failure=failing_for,
     )
     operator.start()
     return standin, operator

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
+from bot.sim.admission import LATEST_OPERATOR_VERSION
 from bot.sim.apiserver import ApiServer
 from bot.sim.discovery import Catalog
 from bot.sim.faults import Faults
@@ -46,7 +47,9 @@ class StandIn(Running):
         crd_path: Path | None = None,
         seed_namespaces: Sequence[str] = ("default", "dynamo-system"),
         hf_secret: str | None = "hf-token-secret",  # noqa: S107 (a secret name)
+        operator_version: str = LATEST_OPERATOR_VERSION,
     ) -> None:
+        """``operator_version``: whose admission webhook judges DGDs (``bot.sim.admission``)."""
         unknown = [v for v in dgd_versions if v not in SUPPORTED_VERSIONS]
         if unknown or not dgd_versions:
             raise ValueError(f"dgd_versions must be a non-empty subset of {SUPPORTED_VERSIONS}")
@@ -54,7 +57,14 @@ class StandIn(Running):
         self.faults = Faults()
         schemas = DgdSchemas(crd_path)
         self._catalog = Catalog(schemas.crd, list(dgd_versions), "127.0.0.1:0")
-        self._server = ApiServer(self.store, self.faults, self._catalog, schemas, port=port)
+        self._server = ApiServer(
+            self.store,
+            self.faults,
+            self._catalog,
+            schemas,
+            port=port,
+            operator_version=operator_version,
+        )
         self._seed(seed_namespaces, hf_secret)
 
     @property

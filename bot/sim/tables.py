@@ -1,8 +1,9 @@
 """Server-side Tables, what `kubectl get` asks for (`Accept: ...;as=Table`).
 
 DGDs get the CRD's printer columns (Ready, Backend, Age), pods get kubectl's familiar READY,
-STATUS, RESTARTS, AGE, and everything else NAME and AGE. Without Tables kubectl would print
-only names; with them `kubectl get dgd,pods` against the stand-in looks like a real cluster.
+STATUS, RESTARTS, AGE, Services TYPE, CLUSTER-IP, PORT(S), Endpoints the ready ENDPOINTS, and
+everything else NAME and AGE. Without Tables kubectl would print only names; with them
+`kubectl get dgd,pods` against the stand-in looks like a real cluster.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def build_table(
         if plural == "pods":
             columns += [_column(name, "string") for name in ("Ready", "Status", "Restarts")]
             paths += [_POD_READY, _POD_STATUS, _POD_RESTARTS]
+        elif plural == "services":
+            columns += [_column(name, "string") for name in ("Type", "Cluster-IP", "Port(s)")]
+            paths += [".spec.type", ".spec.clusterIP", _SERVICE_PORTS]
+        elif plural == "endpoints":
+            columns.append(_column("Endpoints", "string"))
+            paths.append(_READY_ENDPOINTS)
         columns.append(_column("Age", "date", "creation time"))
         paths.append(".metadata.creationTimestamp")
     rows = [
@@ -91,6 +98,8 @@ def human_age(timestamp: Any, now: datetime | None = None) -> str:
 
 
 _POD_READY, _POD_STATUS, _POD_RESTARTS = "<pod-ready>", "<pod-status>", "<pod-restarts>"
+_SERVICE_PORTS = "<service-ports>"
+_READY_ENDPOINTS = "<ready-endpoints>"
 
 
 def _pod_cell(pod: Json, path: str) -> Any:
@@ -109,9 +118,30 @@ def _pod_cell(pod: Json, path: str) -> Any:
     return (pod.get("status") or {}).get("phase", "Unknown")
 
 
+def _service_ports(service: Json) -> str:
+    """`8000/TCP`, as kubectl's PORT(S) column shows a ClusterIP Service's ports."""
+    ports = (service.get("spec") or {}).get("ports") or []
+    return ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
+
+
+def _ready_endpoints(endpoints: Json) -> str:
+    """`10.244.0.7:8000`: the ready addresses with their ports, as kubectl's ENDPOINTS shows."""
+    shown = [
+        f"{address.get('ip')}:{port.get('port')}"
+        for subset in endpoints.get("subsets") or []
+        for address in subset.get("addresses") or []
+        for port in subset.get("ports") or []
+    ]
+    return ",".join(shown) or "<none>"
+
+
 def _cell(obj: Json, path: str, column_type: str) -> Any:
     if path.startswith("<pod-"):
         return _pod_cell(obj, path)
+    if path == _SERVICE_PORTS:
+        return _service_ports(obj)
+    if path == _READY_ENDPOINTS:
+        return _ready_endpoints(obj)
     value = _json_path(obj, path)
     if column_type == "date" and value is not None:
         return human_age(value)

@@ -28,6 +28,8 @@ __all__ = [
     "Cause",
     "DgdSchemas",
     "SchemaCheck",
+    "dns1035_label_causes",
+    "label_value_causes",
     "load_crd",
     "name_causes",
 ]
@@ -97,6 +99,48 @@ def name_causes(name: str) -> list[Cause]:
         )
         return [Cause("FieldValueInvalid", message, "metadata.name")]
     return []
+
+
+# The apimachinery validators (k8s.io/apimachinery/pkg/util/validation) and their messages.
+_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_MAX_LABEL = 63
+_TOO_LONG = f"must be no more than {_MAX_LABEL} characters"
+_DNS1035_MESSAGE = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
+    "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+    "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+)
+_LABEL_VALUE_MESSAGE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    "'my_value',  or '12345', regex used for validation is "
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+
+
+def dns1035_label_causes(name: str, path: str = "metadata.name") -> list[Cause]:
+    """What the API server says about a Service name that is not a DNS-1035 label."""
+    causes = []
+    if len(name) > _MAX_LABEL:
+        causes.append(Cause("FieldValueInvalid", f'Invalid value: "{name}": {_TOO_LONG}', path))
+    if not _DNS1035_LABEL.match(name):
+        message = f'Invalid value: "{name}": {_DNS1035_MESSAGE}'
+        causes.append(Cause("FieldValueInvalid", message, path))
+    return causes
+
+
+def label_value_causes(labels: dict[str, str], path: str = "metadata.labels") -> list[Cause]:
+    """What the API server says about label values over 63 characters or of the wrong shape."""
+    causes = []
+    for value in labels.values():
+        if len(value) > _MAX_LABEL:
+            message = f'Invalid value: "{value}": {_TOO_LONG}'
+            causes.append(Cause("FieldValueInvalid", message, path))
+        if not _LABEL_VALUE.match(value):
+            message = f'Invalid value: "{value}": {_LABEL_VALUE_MESSAGE}'
+            causes.append(Cause("FieldValueInvalid", message, path))
+    return causes
 
 
 # ----- pruning -----------------------------------------------------------------------------

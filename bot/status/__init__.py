@@ -11,6 +11,11 @@ and one actionable line. It accepts raw JSON as the API returns it (camelCase), 
 Phase rules, first match wins:
 
 1. ``metadata.deletionTimestamp`` is set -> **Terminating**.
+   (A ``failed`` state whose ``Ready`` reason says the operator requeued a reconcile error,
+   such as ``failed_to_reconcile_the_resources``, is the operator *retrying* for
+   :data:`RECONCILE_RETRY_WINDOW` from the condition's ``lastTransitionTime``; see
+   ``bot.status.retry``. Meanwhile the operator's state and ``Ready`` are set aside, the rules
+   below judge by the pods, and Pending/Deploying say "operator retrying: <error>".)
 2. **Failed** when any of:
    a. ``status.state`` is ``failed``;
    b. the ``Ready`` condition is ``False`` with a reason that names a failure (contains
@@ -22,11 +27,12 @@ Phase rules, first match wins:
    d. a container is in ``CrashLoopBackOff`` with at least :data:`CRASH_LOOP_RESTARTS`
       restarts.
    A failure that has not persisted yet leaves the phase to the rules below, with the error
-   in the reason ("... (retrying)").
+   in the reason ("... (retrying)"); an image that does not pull yet is **Pending** with it.
 3. **Running** when the operator says ready (``Ready`` condition ``True`` or ``state``
    ``successful``) and ready replicas >= desired replicas. When the operator has reported
    nothing at all (no state, no conditions), all desired replicas ready by the pods suffices.
-4. **Pending** when no pod exists yet, or a pod is unschedulable
+4. **Pending** when no pod exists yet, or a pod's image does not pull (yet), or a pod is
+   unschedulable
    (its ``PodScheduled`` condition is ``False``, or a ``FailedScheduling`` event names it
    while it has no node), or the ``Ready`` reason is ``insufficient_capacity``.
 5. Otherwise **Deploying** ("2/3 replicas ready").
@@ -46,6 +52,7 @@ from typing import Any
 from bot.status.model import (
     CRASH_LOOP_RESTARTS,
     FAILURE_GRACE,
+    RECONCILE_RETRY_WINDOW,
     Condition,
     DeploymentStatus,
     Phase,
@@ -59,11 +66,13 @@ from bot.status.pods import (
     unschedulable_message,
 )
 from bot.status.raw import as_dict, one_line, parse_time
+from bot.status.retry import operator_retrying
 from bot.status.spec import components_of, conditions_of, frontend_service_of, replica_counts
 
 __all__ = [
     "CRASH_LOOP_RESTARTS",
     "FAILURE_GRACE",
+    "RECONCILE_RETRY_WINDOW",
     "Condition",
     "DeploymentStatus",
     "Phase",
@@ -141,8 +150,11 @@ def _phase(
         return "Terminating", _terminating_reason(pod_count)
     state = status.get("state")
     ready_condition = next((c for c in conditions if c.type == "Ready"), None)
+    retrying = operator_retrying(status, now)
+    if retrying is not None:  # not the operator's last word yet: judge by the pods
+        state, ready_condition = None, None
     if state == "failed":
-        message = ready_condition.message if ready_condition else ""
+        message = ready_condition.message or ready_condition.reason if ready_condition else ""
         return "Failed", one_line(message) or "the operator reports the deployment failed"
     if ready_condition and ready_condition.status == "False" and _names_failure(ready_condition):
         return "Failed", one_line(ready_condition.message) or ready_condition.reason
@@ -155,11 +167,16 @@ def _phase(
     operator_silent = not state and ready_condition is None
     if ready >= desired and (operator_ready or (operator_silent and desired > 0)):
         return "Running", "ready" if desired else "scaled to 0 replicas"
+    retry_note = f"; operator retrying: {retrying}" if retrying else ""
+    if failure and failure.pending:
+        return "Pending", one_line(f"{failure.reason} (retrying){retry_note}")
     pending_reason = _pending_reason(troubled, events, ready_condition, pod_count=pod_count)
     if pending_reason:
-        return "Pending", pending_reason
+        return "Pending", one_line(pending_reason + retry_note)
     progress = f"{ready}/{desired} replicas ready"
-    return "Deploying", f"{progress}; {failure.reason} (retrying)" if failure else progress
+    if failure:
+        progress = f"{progress}; {failure.reason} (retrying)"
+    return "Deploying", one_line(progress + retry_note)
 
 
 def _terminating_reason(pods_left: int) -> str:

@@ -25,8 +25,11 @@ __all__ = ["by_name", "first_pod_failure", "read_pod", "scheduling_reason", "uns
 
 _IMAGE_ERRORS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"})
 _CONFIG_ERRORS = frozenset({"CreateContainerConfigError", "CreateContainerError"})
-# Back-offs mean the kubelet already failed more than once: no grace needed.
-_ALREADY_PERSISTENT = frozenset({"ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff"})
+# Errors no retry can clear: no grace needed. An image pull that failed (ErrImagePull, then
+# ImagePullBackOff while the kubelet waits to try again) persists once a second pull failed
+# too (its Failed event counts 2) or it has lasted FAILURE_GRACE: one failed pull can be a
+# registry hiccup.
+_ALREADY_PERSISTENT = frozenset({"InvalidImageName", "CrashLoopBackOff"})
 
 _NODES_AVAILABLE = re.compile(r"^(\d+)/(\d+) nodes are available")
 _MISSING_OBJECT = re.compile(r'(secret|configmap)s? "([^"]+)" not found', re.IGNORECASE)
@@ -96,11 +99,11 @@ def _container_failure(
     if why in _IMAGE_ERRORS:
         image = str(container.get("image") or _spec_image(pod, container.get("name")))
         reason = f"image pull failed: {image}"
-    elif why in _CONFIG_ERRORS:
+        return PodFailure(reason, persisting=_persists(why, pod, events, now), pending=True)
+    if why in _CONFIG_ERRORS:
         reason = _config_reason(str(waiting.get("message") or ""))
-    else:
-        return None
-    return PodFailure(reason, persisting=_persists(why, pod, events, now))
+        return PodFailure(reason, persisting=_persists(why, pod, events, now))
+    return None
 
 
 def _crash_reason(container: Mapping[str, Any], restarts: int) -> str:

@@ -31,13 +31,13 @@ MANAGED_FIELDS = [
     {"manager": "dynamo-operator", "operation": "Update", "fieldsV1": {"f:status": {".": {}}}}
 ]
 
-# (name, request overrides, image): healthy, disaggregated, missing secret, unknown image tag,
-# more GPUs than a node has.
+# (name, request overrides, image): healthy, disaggregated, missing secret, an image on a
+# registry that does not resolve, more GPUs than a node has.
 SCENARIOS: list[tuple[str, dict[str, Any], str]] = [
     ("ok", {}, GOOD_IMAGE),
     ("disagg", {"mode": "disaggregated"}, GOOD_IMAGE),
     ("nosecret", {"hfTokenSecret": "missing-secret"}, GOOD_IMAGE),
-    ("badimage", {}, "nvcr.io/nvidia/ai-dynamo/vllm-runtime:0.0.0-nope"),
+    ("badimage", {}, "registry.example.invalid/ai-dynamo/vllm-runtime:1.4.0"),
     ("toobig", {"gpus": 8}, GOOD_IMAGE),
 ]
 

@@ -11,6 +11,7 @@ import pytest
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
+from bot.status import FAILURE_GRACE
 
 from .conftest import NAMESPACE, Bot, FakeClock, make_settings, replies
 
@@ -81,20 +82,27 @@ def test_a_missing_hf_secret_fails_with_the_command_that_creates_it(
     ) in text
 
 
-def test_an_unknown_image_tag_fails_with_check_the_image_tag(
+def test_an_image_that_does_not_pull_is_pending_then_failed_with_check_the_image_tag(
     bot: Bot,
     deploy: Callable[..., tuple[dict[str, Any], str]],
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
-    image = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:9.9.9-nope"
-    deploy("badtag", image=image)
+    image = "registry.example.invalid/ai-dynamo/vllm-runtime:1.4.0"
+    deploy("badimage", image=image)
     operator.reconcile_once()
     bot.clock.advance(6)  # ErrImagePull turns into ImagePullBackOff
     operator.reconcile_once()
-    bot.notifier().sweep()
+    notifier = bot.notifier()
+    notifier.sweep()
+    assert replies(slack) == []  # one failed pull: Pending (the card says so), no reply
+
+    bot.clock.advance(5)  # the kubelet's second pull fails too
+    operator.reconcile_once()
+    bot.offset = FAILURE_GRACE + timedelta(seconds=1)  # the sweep judges by the pods' times
+    notifier.sweep()
     [reply] = replies(slack)
     text = str(reply["blocks"])
     assert f"image pull failed: {image}" in text
     assert "check the image tag" in text
-    assert reply["text"].startswith("badtag failed")
+    assert reply["text"].startswith("badimage failed")

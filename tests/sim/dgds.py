@@ -6,6 +6,12 @@ from typing import Any
 
 GROUP = "nvidia.com"
 PLURAL = "dynamographdeployments"
+# The operator's webhook (1.5 and later) wants an image with a release tag on every component.
+IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
+
+
+def _pod_template() -> dict[str, Any]:
+    return {"spec": {"containers": [{"name": "main", "image": IMAGE}]}}
 
 
 def v1beta1_dgd(name: str = "demo", *, replicas: int = 1, **labels: str) -> dict[str, Any]:
@@ -16,8 +22,18 @@ def v1beta1_dgd(name: str = "demo", *, replicas: int = 1, **labels: str) -> dict
         "spec": {
             "backendFramework": "vllm",
             "components": [
-                {"name": "Frontend", "type": "frontend", "replicas": 1},
-                {"name": "VllmDecodeWorker", "type": "worker", "replicas": replicas},
+                {
+                    "name": "Frontend",
+                    "type": "frontend",
+                    "replicas": 1,
+                    "podTemplate": _pod_template(),
+                },
+                {
+                    "name": "VllmDecodeWorker",
+                    "type": "worker",
+                    "replicas": replicas,
+                    "podTemplate": _pod_template(),
+                },
             ],
         },
     }
@@ -30,10 +46,15 @@ def v1alpha1_dgd(name: str = "demo-alpha", *, replicas: int = 1) -> dict[str, An
         "metadata": {"name": name},
         "spec": {
             "services": {
-                "Frontend": {"componentType": "frontend", "replicas": 1},
+                "Frontend": {
+                    "componentType": "frontend",
+                    "replicas": 1,
+                    "extraPodSpec": {"mainContainer": {"image": IMAGE}},
+                },
                 "VllmDecodeWorker": {
                     "componentType": "worker",
                     "replicas": replicas,
+                    "extraPodSpec": {"mainContainer": {"image": IMAGE}},
                     "envFromSecret": "hf-token-secret",
                     "resources": {"limits": {"gpu": "1"}},
                 },

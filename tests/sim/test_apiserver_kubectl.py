@@ -1,5 +1,7 @@
 """kubectl 1.32 against the stand-in: apply every upstream example, get, re-apply, delete.
 
+The examples carry the placeholder tag ``my-tag``, which operators before 1.5 admit: most tests
+run a stand-in with a 1.4 operator's admission; those with the newest rules say so.
 Skipped when kubectl is not installed or the Dynamo reference folder is absent.
 """
 
@@ -9,11 +11,14 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from bot.sim.admission import LATEST_OPERATOR_VERSION, OVERRIDE_REQUIRED
+from bot.sim.operator import SimOperator
 from bot.sim.standin import StandIn
 
 from .dgds import PLURAL
@@ -34,6 +39,20 @@ def kubectl(kubeconfig: Path, *args: str, ok: bool = True) -> subprocess.Complet
     if ok:
         assert done.returncode == 0, done.stderr
     return done
+
+
+@pytest.fixture
+def standin(crd_path: Path | None) -> Iterator[StandIn]:
+    """The examples' operator line: a 1.4 webhook, which admits the placeholder tag."""
+    with StandIn(crd_path=crd_path, operator_version="1.4.2") as running:
+        yield running
+
+
+@pytest.fixture
+def newest(crd_path: Path | None, tmp_path: Path) -> Iterator[tuple[StandIn, Path]]:
+    """A stand-in with the newest operator's admission rules, and a kubeconfig for it."""
+    with StandIn(crd_path=crd_path, operator_version=LATEST_OPERATOR_VERSION) as running:
+        yield running, running.write_kubeconfig(tmp_path / "newest-kubeconfig")
 
 
 def example_names(folder: Path) -> set[str]:
@@ -117,3 +136,62 @@ def test_kubectl_wait_sees_the_ready_condition_arrive_through_a_watch(
     waited = kubectl(kubeconfig, "wait", "--for=condition=Ready", "dgd/vllm-agg", "--timeout=10s")
     writer.join()
     assert "condition met" in waited.stdout
+
+
+def test_the_newest_operator_refuses_the_placeholder_tag_until_the_override_is_set(
+    newest: tuple[StandIn, Path], dynamo_reference: Path, tmp_path: Path
+) -> None:
+    standin, kubeconfig = newest
+    example = dynamo_reference / "examples" / "vllm-agg.yaml"
+    refused = kubectl(kubeconfig, "apply", "-f", str(example), ok=False)
+    assert refused.returncode != 0
+    assert f"spec.components[1].runtimeVersionOverride: Required value: {OVERRIDE_REQUIRED}" in (
+        refused.stderr
+    )
+    assert standin.store.get(PLURAL, "default", "vllm-agg") is None
+
+    manifest = yaml.safe_load(example.read_text())
+    for component in manifest["spec"]["components"]:
+        component["runtimeVersionOverride"] = "1.4.0"
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(yaml.safe_dump(manifest))
+    assert " created" in kubectl(kubeconfig, "apply", "-f", str(fixed)).stdout
+
+
+def test_kubectl_gets_the_frontend_service_once_the_dgd_is_ready(
+    newest: tuple[StandIn, Path], dynamo_reference: Path, tmp_path: Path
+) -> None:
+    standin, kubeconfig = newest
+    manifest = yaml.safe_load((dynamo_reference / "examples" / "vllm-agg.yaml").read_text())
+    for component in manifest["spec"]["components"]:
+        main = component["podTemplate"]["spec"]["containers"][0]
+        main["image"] = main["image"].replace(":my-tag", ":1.4.0")
+    path = tmp_path / "agg.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    operator = SimOperator(standin.store, ready_after=0.2, tick=0.02)
+    operator.start()
+    try:
+        kubectl(kubeconfig, "apply", "-f", str(path))
+        kubectl(kubeconfig, "wait", "--for=condition=Ready", "dgd/vllm-agg", "--timeout=20s")
+        table = kubectl(kubeconfig, "get", "svc", "vllm-agg-frontend").stdout.splitlines()
+        assert table[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "PORT(S)", "AGE"]
+        assert table[1].split()[:2] == ["vllm-agg-frontend", "ClusterIP"]
+        assert table[1].split()[3] == "8000/TCP"
+        port = kubectl(
+            kubeconfig, "get", "svc", "vllm-agg-frontend", "-o", "jsonpath={.spec.ports[0].name}"
+        )
+        assert port.stdout == "http"
+        ready = kubectl(
+            kubeconfig,
+            "get",
+            "endpoints",
+            "vllm-agg-frontend",
+            "-o",
+            "jsonpath={.subsets[0].addresses[0].targetRef.name}",
+        )
+        assert ready.stdout.startswith("vllm-agg-frontend-")
+        endpoints = kubectl(kubeconfig, "get", "endpoints", "vllm-agg-frontend").stdout
+        assert endpoints.splitlines()[0].split() == ["NAME", "ENDPOINTS", "AGE"]
+        assert endpoints.splitlines()[1].split()[1].endswith(":8000")
+    finally:
+        operator.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ import pytest
 import yaml
 
 from bot.catalog import load_catalog
-from bot.sim.operator import DEFAULT_IMAGE_TAGS, SimOperator, make_ready
+from bot.sim.operator import SimOperator, make_ready
+from bot.sim.operator_pods import replica_index
 from bot.sim.resources import POD_LOG_ANNOTATION
 from bot.sim.store import Store
 from bot.status import DeploymentStatus, compute_status
@@ -174,6 +176,24 @@ def status_of(store: Store, name: str = "qwen") -> DeploymentStatus:
     return compute_status(dgd, pods, events)
 
 
+def worker_hash(store: Store) -> str:
+    """The worker hash in the DGD's status (the worker's object name ends with it)."""
+    for entry in (dgd_status(store).get("components") or dgd_status(store)["services"]).values():
+        name = entry["componentNames"][0]
+        if "worker" in name:
+            return str(name.rsplit("-", 1)[1])
+    raise AssertionError("no worker in the status")
+
+
+def status_now(store: Store, name: str = "qwen") -> DeploymentStatus:
+    """The status as the notifier judges it: with the wall clock the pods' times are in."""
+    dgd = store.get(DGD, NS, name)
+    assert dgd is not None
+    pods = pods_of(store, name)
+    events = [e for p in pods for e in events_of(store, p["metadata"]["name"])]
+    return compute_status(dgd, pods, events, now=datetime.now(UTC))
+
+
 def dgd_status(store: Store, name: str = "qwen") -> dict[str, Any]:
     dgd = store.get(DGD, NS, name)
     assert dgd is not None
@@ -246,16 +266,19 @@ def test_the_status_has_the_shape_of_the_dgds_version(
     assert status["observedGeneration"] == 1
     assert ("services" if version == "v1beta1" else "components") not in status
     worker = replica_status(store, version)["VllmDecodeWorker"]
+    (object_name,) = worker["componentNames"]
+    assert re.fullmatch(r"qwen-vllmdecodeworker-[0-9a-f]{8}", object_name)
     expected = {
         "componentKind": "Deployment",
-        "componentNames": ["qwen-vllmdecodeworker"],
+        "componentNames": [object_name],
+        "runtimeNamespace": f"{NS}-qwen",
         "replicas": 2,
         "updatedReplicas": 2,
         "readyReplicas": 2,
         "availableReplicas": 2,
     }
     if version == "v1alpha1":
-        expected["componentName"] = "qwen-vllmdecodeworker"
+        expected["componentName"] = object_name
     assert worker == expected
     assert status_of(store).replicas_ready == 3
 
@@ -268,13 +291,21 @@ def test_pods_carry_the_operators_labels_a_main_container_and_a_node(
     step(operator, clock, to=0)
 
     (pod,) = worker_pods(store)
-    assert re.fullmatch(r"qwen-vllmdecodeworker-0-[a-z0-9]{5}", pod["metadata"]["name"])
-    assert pod["metadata"]["labels"] == {
+    labels = pod["metadata"]["labels"]
+    worker_hash = labels["nvidia.com/dynamo-worker-hash"]
+    assert re.fullmatch(r"[0-9a-f]{8}", worker_hash)
+    object_name = f"qwen-vllmdecodeworker-{worker_hash}"
+    # A Deployment's pod: <deployment>-<pod-template-hash>-<suffix>
+    assert re.fullmatch(rf"{object_name}-[a-z0-9]{{10}}-[a-z0-9]{{5}}", pod["metadata"]["name"])
+    assert labels == {
         "nvidia.com/dynamo-graph-deployment-name": "qwen",
         "nvidia.com/dynamo-component": "VllmDecodeWorker",
         "nvidia.com/dynamo-component-type": "worker",
         "nvidia.com/dynamo-namespace": f"{NS}-qwen",
-        "nvidia.com/selector": "qwen-vllmdecodeworker",
+        "nvidia.com/selector": object_name,
+        "nvidia.com/dynamo-worker-hash": worker_hash,
+        "nvidia.com/metrics-enabled": "true",
+        "pod-template-hash": pod["metadata"]["name"].split("-")[-2],
     }
     (container,) = pod["spec"]["containers"]
     assert (container["name"], container["image"]) == ("main", IMAGE)
@@ -313,7 +344,7 @@ def test_the_frontend_gets_the_operators_command_and_port(
     frontend = next(p for p in pods_of(store) if "frontend" in p["metadata"]["name"])
     (container,) = frontend["spec"]["containers"]
     assert container["command"] == ["python3", "-m", "dynamo.frontend"]
-    assert container["ports"] == [{"name": "http", "containerPort": 8000}]
+    assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
     assert status_of(store).frontend_service == "qwen-frontend"
 
 
@@ -501,33 +532,55 @@ def test_a_missing_hf_secret_fails_the_container_until_the_secret_exists(
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_an_unknown_image_tag_gives_err_image_pull_then_image_pull_back_off(
+def test_an_image_on_an_invalid_registry_fails_to_pull_until_dynamote_calls_it_failed(
     version: str, store: Store, operator: SimOperator, clock: FakeClock
 ) -> None:
-    image = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:9.9.9"
+    image = "registry.example.invalid/ai-dynamo/vllm-runtime:1.4.0"
     store.create(DGD, make_dgd(version, image=image))
     step(operator, clock, to=0)
 
     (pod,) = worker_pods(store)
     assert container_state(pod)["waiting"]["reason"] == "ErrImagePull"
     (event,) = events_of(store, pod["metadata"]["name"])
-    assert event["reason"] == "Failed"
+    assert (event["reason"], event["count"]) == ("Failed", 1)
     assert event["message"].startswith(f'Failed to pull image "{image}": ')
-    assert event["message"].endswith("not found")
-    assert status_of(store).reason == f"image pull failed: {image}"
+    assert event["message"].endswith("lookup registry.example.invalid: no such host")
+    first_pull = status_now(store)
+    assert (first_pull.phase, first_pull.reason) == (
+        "Pending",
+        f"image pull failed: {image} (retrying)",
+    )
 
     step(operator, clock, to=READY_AFTER / 2)
     (pod,) = worker_pods(store)
     assert container_state(pod)["waiting"]["reason"] == "ImagePullBackOff"
     reasons = {e["reason"] for e in events_of(store, pod["metadata"]["name"])}
     assert reasons == {"Failed", "BackOff"}
+    assert status_now(store).phase == "Pending"  # one failed pull may be a registry hiccup
+
+    step(operator, clock, to=READY_AFTER)  # the kubelet's second pull fails too
+    failed = next(e for e in events_of(store, pod["metadata"]["name"]) if e["reason"] == "Failed")
+    assert failed["count"] == 2
     assert dgd_status(store)["state"] == "pending"
-    status = status_of(store)
+    assert ready_condition(store)["status"] == "False"
+    status = status_now(store)
     assert (status.phase, status.reason) == ("Failed", f"image pull failed: {image}")
 
 
-@pytest.mark.parametrize("tag", DEFAULT_IMAGE_TAGS)
-def test_the_known_dynamo_tags_pull(
+def test_the_examples_placeholder_tag_is_not_found_at_the_registry(
+    store: Store, operator: SimOperator, clock: FakeClock
+) -> None:
+    image = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag"
+    store.create(DGD, make_dgd("v1beta1", image=image))
+    step(operator, clock, to=0)
+    (pod,) = worker_pods(store)
+    assert container_state(pod)["waiting"]["reason"] == "ErrImagePull"
+    (event,) = events_of(store, pod["metadata"]["name"])
+    assert event["message"].endswith(f"{image}: not found")
+
+
+@pytest.mark.parametrize("tag", ["1.4.0", "1.7.1", "9.9.9", "1.4.0-cuda13"])
+def test_any_release_tag_on_a_real_registry_pulls(
     tag: str, store: Store, operator: SimOperator, clock: FakeClock
 ) -> None:
     store.create(DGD, make_dgd("v1beta1", image=f"nvcr.io/nvidia/ai-dynamo/vllm-runtime:{tag}"))
@@ -549,9 +602,15 @@ def test_a_component_without_an_image_makes_the_operator_report_failed(
     step(operator, clock, to=0)
 
     assert dgd_status(store)["state"] == "failed"
+    assert ready_condition(store)["reason"] == "failed_to_reconcile_the_resources"
+    assert "observedGeneration" not in dgd_status(store)  # set only by a reconcile that worked
     assert pods_of(store) == []
     status = status_of(store)
-    assert (status.phase, status.reason) == ("Failed", "component VllmDecodeWorker has no image")
+    assert (status.phase, status.reason) == (
+        "Failed",
+        "failed to reconcile Dynamo components deployments: "
+        "component VllmDecodeWorker has no image",
+    )
 
 
 # --- deletion, scaling, spec changes --------------------------------------------------------
@@ -593,7 +652,8 @@ def test_scaling_up_and_down_adds_and_removes_replicas(
     store.update(DGD, NS, "qwen", lambda o: worker_spec(o).update(replicas=1))
     step(operator, clock, to=READY_AFTER * 3 + 1)
     (pod,) = worker_pods(store)
-    assert pod["metadata"]["name"].startswith("qwen-vllmdecodeworker-0-")
+    assert replica_index(pod) == 0  # the surplus replicas went, the first one stays
+    assert pod["metadata"]["labels"]["nvidia.com/dynamo-worker-hash"] == worker_hash(store)
     assert replica_status(store, version)["VllmDecodeWorker"]["replicas"] == 1
     assert status_of(store).phase == "Running"
 
@@ -775,3 +835,173 @@ def test_the_status_written_validates_against_the_operators_crd(
         step(operator, clock, to=now)
         jsonschema.validate(dgd_status(store), status_schema)
     operator.stop()
+
+
+# --- Services, names, reconcile errors --------------------------------------------------------
+
+
+def services_of(store: Store, name: str = "qwen") -> dict[str, dict[str, Any]]:
+    services, _ = store.list("services", NS, label_selector=f"{LABEL_DGD}={name}")
+    return {s["metadata"]["name"]: s for s in services}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_each_component_gets_a_service_named_as_the_operator_names_it(
+    version: str, store: Store, operator: SimOperator, clock: FakeClock
+) -> None:
+    store.create(DGD, make_dgd(version, disaggregated=True))
+    step(operator, clock, to=0)
+
+    hashed = worker_hash(store)
+    services = services_of(store)
+    assert set(services) == {
+        "qwen-frontend",
+        f"qwen-vllmdecodeworker-{hashed}",
+        f"qwen-vllmprefillworker-{hashed}",
+    }
+    frontend = services["qwen-frontend"]["spec"]
+    assert frontend["type"] == "ClusterIP"
+    assert frontend["ports"] == [
+        {"name": "http", "port": 8000, "protocol": "TCP", "targetPort": "http"}
+    ]
+    assert frontend["selector"] == {
+        "nvidia.com/dynamo-component-type": "frontend",
+        "nvidia.com/dynamo-namespace": f"{NS}-qwen",
+        "nvidia.com/dynamo-component": "Frontend",
+    }
+    worker = services[f"qwen-vllmdecodeworker-{hashed}"]["spec"]
+    assert worker["ports"][0]["name"] == "system"
+    assert worker["selector"] == {"nvidia.com/selector": f"qwen-vllmdecodeworker-{hashed}"}
+    assert status_of(store).frontend_service in services
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_frontend_endpoints_list_its_pod_once_it_is_ready(
+    version: str, store: Store, operator: SimOperator, clock: FakeClock
+) -> None:
+    store.create(DGD, make_dgd(version))
+    step(operator, clock, to=0)
+    step(operator, clock, to=READY_AFTER / 2)  # running, not ready yet
+    endpoints = store.get("endpoints", NS, "qwen-frontend")
+    assert endpoints is not None
+    (subset,) = endpoints["subsets"]
+    assert "addresses" not in subset and len(subset["notReadyAddresses"]) == 1
+
+    step(operator, clock, to=READY_AFTER)
+    endpoints = store.get("endpoints", NS, "qwen-frontend")
+    assert endpoints is not None
+    (subset,) = endpoints["subsets"]
+    (address,) = subset["addresses"]
+    (pod,) = [p for p in pods_of(store) if p["metadata"]["name"].startswith("qwen-frontend-")]
+    assert address["ip"] == pod["status"]["podIP"]
+    assert address["targetRef"]["name"] == pod["metadata"]["name"]
+    assert subset["ports"] == [{"name": "http", "port": 8000, "protocol": "TCP"}]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_new_worker_spec_gets_a_new_hash_and_scaling_keeps_it(
+    version: str, store: Store, operator: SimOperator, clock: FakeClock
+) -> None:
+    store.create(DGD, make_dgd(version))
+    step(operator, clock, to=0)
+    first = worker_hash(store)
+
+    store.update(DGD, NS, "qwen", lambda o: worker_spec(o).update(replicas=2))
+    step(operator, clock, to=1)
+    assert worker_hash(store) == first
+
+    def new_model(obj: dict[str, Any]) -> None:
+        spec = worker_spec(obj)
+        main = (
+            spec["podTemplate"]["spec"]["containers"][0]
+            if version == "v1beta1"
+            else spec["extraPodSpec"]["mainContainer"]
+        )
+        main["args"] = ["--model", "Qwen/Qwen3-8B"]
+
+    store.update(DGD, NS, "qwen", new_model)
+    step(operator, clock, to=2)
+    second = worker_hash(store)
+    assert second != first
+    assert set(services_of(store)) == {"qwen-frontend", f"qwen-vllmdecodeworker-{second}"}
+    assert {p["metadata"]["labels"]["nvidia.com/selector"] for p in worker_pods(store)} == {
+        f"qwen-vllmdecodeworker-{second}"
+    }
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_name_the_api_server_refuses_fails_the_reconcile_with_its_message(
+    version: str, store: Store, operator: SimOperator, clock: FakeClock
+) -> None:
+    name = "a-deployment-name-long-enough-that-its-worker-service-is-too-long"  # 64 characters
+    store.create(DGD, make_dgd(version, name=name))
+    step(operator, clock, to=0)
+
+    status = dgd_status(store, name)
+    assert status["state"] == "failed"
+    condition = ready_condition(store, name)
+    assert (condition["status"], condition["reason"]) == (
+        "False",
+        "failed_to_reconcile_the_resources",
+    )
+    assert condition["message"].startswith(
+        f'failed to reconcile Dynamo components deployments: Service "{name}-frontend" is invalid'
+    )
+    assert "must be no more than 63 characters" in condition["message"]
+    assert pods_of(store, name) == [] and services_of(store, name) == {}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_transient_reconcile_failure_reads_failed_then_recovers_by_itself(
+    version: str, store: Store, operator: SimOperator, clock: FakeClock
+) -> None:
+    store.create(DGD, make_dgd(version))
+    step(operator, clock, to=0)
+    operator.fail_reconciles(NS, "qwen", seconds=READY_AFTER * 2)
+    step(operator, clock, to=1)
+
+    status = dgd_status(store)
+    assert status["state"] == "failed"
+    assert ("components" if version == "v1beta1" else "services") not in status
+    condition = ready_condition(store)
+    assert condition["reason"] == "failed_to_reconcile_the_resources"
+    assert (
+        'Operation cannot be fulfilled on deployments.apps "qwen-frontend"' in condition["message"]
+    )
+    retrying = status_now(store)
+    assert retrying.phase == "Deploying"
+    assert "operator retrying: failed to reconcile" in retrying.reason
+
+    step(operator, clock, to=READY_AFTER)  # the pods carry on meanwhile
+    assert dgd_status(store)["state"] == "failed"
+    assert status_now(store).phase == "Running"
+
+    step(operator, clock, to=READY_AFTER * 2)  # the failure ends at its time, unprompted
+    assert dgd_status(store)["state"] == "successful"
+    assert ready_condition(store)["reason"] == "all_resources_are_ready"
+
+
+def test_the_transient_failure_setting_fails_each_new_dgd_for_a_while(
+    store: Store, clock: FakeClock
+) -> None:
+    operator = SimOperator(store, ready_after=READY_AFTER, transient_failure=5.0, clock=clock)
+    store.create(DGD, make_dgd("v1beta1"))
+    step(operator, clock, to=0)
+    assert dgd_status(store)["state"] == "failed"
+    step(operator, clock, to=5.0)
+    assert dgd_status(store)["state"] == "pending"
+    operator.stop()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_deleting_a_dgd_removes_its_services_and_endpoints(
+    version: str, store: Store, operator: SimOperator, clock: FakeClock
+) -> None:
+    store.create(DGD, make_dgd(version))
+    step(operator, clock, to=0)
+    assert services_of(store) and store.list("endpoints", NS)[0]
+
+    store.delete(DGD, NS, "qwen")
+    step(operator, clock, to=1)
+    assert services_of(store) == {}
+    assert store.list("endpoints", NS)[0] == []

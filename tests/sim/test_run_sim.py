@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from kubernetes import client, config
+
+from bot.sim.admission import LATEST_OPERATOR_VERSION
+from bot.sim.sim_env import operator_version, transient_failure
 
 SCRIPT = """
 import sys
@@ -42,3 +47,39 @@ def test_run_sim_writes_a_working_kubeconfig_and_exits_cleanly_on_sigterm(
         stdout, stderr = process.communicate(timeout=15)
     assert process.returncode == 0, stderr
     assert f"kubeconfig written to {kubeconfig}" in stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DYNAMOTE_SIM_OPERATOR_VERSION", "latest", "set it like 1.4.2 or 1.5.0"),
+        ("DYNAMOTE_SIM_TRANSIENT_FAILURE", "soon", "must be a number of seconds from 0 to 3600"),
+        ("DYNAMOTE_SIM_TRANSIENT_FAILURE", "-1", "must be a number of seconds from 0 to 3600"),
+    ],
+)
+def test_a_bad_simulation_setting_stops_dynamote_sim_with_exit_2_and_says_why(
+    variable: str, value: str, expected: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "sim", "--kubeconfig", str(tmp_path / "kc")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, variable: value},
+    )
+    assert done.returncode == 2
+    assert f"{variable}={value!r}" in done.stderr and expected in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "kc").exists()
+
+
+def test_the_simulation_settings_reach_the_stand_in_and_the_operator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DYNAMOTE_SIM_OPERATOR_VERSION", "1.4.2")
+    monkeypatch.setenv("DYNAMOTE_SIM_TRANSIENT_FAILURE", "30")
+    assert (operator_version(), transient_failure()) == ("1.4.2", 30.0)
+    monkeypatch.delenv("DYNAMOTE_SIM_OPERATOR_VERSION")
+    monkeypatch.delenv("DYNAMOTE_SIM_TRANSIENT_FAILURE")
+    assert (operator_version(), transient_failure()) == (LATEST_OPERATOR_VERSION, 0.0)

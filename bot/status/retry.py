@@ -1,0 +1,49 @@
+"""Whether the operator's ``failed`` is a reconcile it is still retrying. Pure.
+
+The operator writes ``state: failed`` with ``Ready=False`` and reason
+``failed_to_reconcile_the_resources`` (or another of :data:`RETRIED_REASONS`) after every
+reconcile that returned an error, requeues it with back-off, and writes ``pending`` or
+``successful`` again once one succeeds. So ``failed`` with such a reason is not final: it is
+"retrying" until it has lasted :data:`RECONCILE_RETRY_WINDOW`, measured from the ``Ready``
+condition's ``lastTransitionTime``.
+
+That time moves only when ``Ready`` changes status (``meta.SetStatusCondition``): after a
+Ready deployment hiccups it is the moment of the error, but on a deployment whose ``Ready``
+was already ``False`` (still coming up) it is when ``Ready`` went ``False``, so there the window
+counts from then and an error late in a long rollout is judged at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.status.model import RECONCILE_RETRY_WINDOW, RETRIED_REASONS
+from bot.status.raw import as_dict, as_list, one_line, parse_time
+
+__all__ = ["operator_retrying"]
+
+
+def operator_retrying(status: Mapping[str, Any], now: datetime | None) -> str | None:
+    """The operator's error while it is still retrying it; None when it is not (or no more).
+
+    ``now`` None judges the snapshot as it stands: a ``failed`` state is final then.
+    """
+    if status.get("state") != "failed" or now is None:
+        return None
+    ready = next((c for c in as_list(status.get("conditions")) if c.get("type") == "Ready"), None)
+    if (
+        ready is None
+        or ready.get("status") != "False"
+        or ready.get("reason") not in RETRIED_REASONS
+    ):
+        return None
+    since = parse_time(as_dict(ready).get("lastTransitionTime"))
+    if since is None:
+        return None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    if now - since >= RECONCILE_RETRY_WINDOW:
+        return None
+    return one_line(str(ready.get("message") or ready.get("reason")))
