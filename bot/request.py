@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import (
@@ -26,12 +26,14 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from bot.catalog import ENGINE_LABELS, Catalog, Engine, Model
+from bot.engine_args import DYNAMOTE_FLAGS, EngineArgError, EngineArgRules, check_args
 
 __all__ = [
     "COMPONENT_SUFFIXES",
     "MAX_NAME_LENGTH",
     "RFC1123_LABEL",
     "DeploymentRequest",
+    "Privileges",
     "RequestError",
     "RequestLimits",
     "default_name",
@@ -63,35 +65,8 @@ COMPONENT_SUFFIXES = (
 )
 MAX_NAME_LENGTH = 63 - 1 - max(len(s) for s in COMPONENT_SUFFIXES)
 
-# Flags Dynamote sets itself from the form; engine args may not override or duplicate them.
-RESERVED_FLAGS = frozenset(
-    {
-        "model",
-        "model-path",
-        "served-model-name",
-        "disaggregation-mode",
-        "disaggregation-transfer-backend",
-        "disaggregation-bootstrap-port",
-        "kv-transfer-config",
-        "kv-events-config",
-        "extra-engine-args",
-        "tensor-parallel-size",
-        "tp",
-        "tp-size",
-        "max-model-len",
-        "context-length",
-        "max-seq-len",
-        "enforce-eager",
-        "disable-cuda-graph",
-        "enable-prefix-caching",
-        "no-enable-prefix-caching",
-        "disable-radix-cache",
-        "trust-remote-code",
-        "publish-events-and-metrics",
-        "host",
-        "port",
-    }
-)
+# Flags Dynamote sets itself; engine args may not override or duplicate them (bot.engine_args).
+RESERVED_FLAGS = DYNAMOTE_FLAGS
 MAX_ENGINE_ARGS = 32
 
 
@@ -101,6 +76,19 @@ class RequestLimits:
 
     max_replicas: int = 8
     max_gpus_per_worker: int = 8
+
+
+@dataclass(frozen=True)
+class Privileges:
+    """What the person asking may use, from settings and whether they are an admin.
+
+    The defaults are the shipped rules for a deployer who is not an admin.
+    """
+
+    admin: bool = False
+    engine_args: EngineArgRules = field(default_factory=EngineArgRules)
+    # The HF token Secrets a deployment may mount: the configured one and DYNAMOTE_HF_SECRETS.
+    hf_secrets: tuple[str, ...] = ("hf-token-secret",)
 
 
 class RequestError(ValueError):
@@ -118,6 +106,10 @@ def _rule(message: str) -> PydanticCustomError:
 def _context(info: ValidationInfo) -> tuple[Catalog, RequestLimits]:
     context = info.context or {}
     return context["catalog"], context.get("limits", RequestLimits())
+
+
+def _privileges(info: ValidationInfo) -> Privileges:
+    return (info.context or {}).get("privileges") or Privileges()
 
 
 class DeploymentRequest(BaseModel):
@@ -266,21 +258,50 @@ class DeploymentRequest(BaseModel):
             raise _rule(f"Dynamo's TensorRT-LLM worker has no {what}; use vLLM or SGLang")
         return value
 
+    @field_validator("trust_remote_code")
+    @classmethod
+    def _remote_code_allowed(cls, value: bool, info: ValidationInfo) -> bool:
+        # Remote code runs in a pod that holds the HF token: only for catalog entries that
+        # need it, or for admins.
+        model = _validated_model(info)
+        if value and model and not model.trust_remote_code and not _privileges(info).admin:
+            raise _rule(
+                f"{model.name} does not need remote code (the catalog does not allow it); "
+                "untick Trust remote code, or ask an admin to deploy it"
+            )
+        return value
+
     @field_validator("engine_args", mode="before")
     @classmethod
-    def _engine_args_are_flat(cls, value: object) -> object:
+    def _engine_args_are_flat(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
-            return parse_engine_args(value)
-        if not isinstance(value, Mapping):
+            args = parse_engine_args(value)
+        elif isinstance(value, Mapping):
+            args = _check_engine_args(value)
+        else:
             raise _rule("give flag=value pairs")
-        return _check_engine_args(value)
+        engine = info.data.get("engine")
+        if engine is None:  # the engine's own error says what to fix first
+            return args
+        privileges = _privileges(info)
+        try:
+            return check_args(engine, args, privileges.engine_args, admin=privileges.admin)
+        except EngineArgError as refused:
+            raise _rule(str(refused)) from None
 
     @field_validator("hf_token_secret")
     @classmethod
-    def _secret_is_subdomain(cls, value: str) -> str:
+    def _secret_is_subdomain(cls, value: str, info: ValidationInfo) -> str:
         if not value or len(value) > 253 or not RFC1123_SUBDOMAIN.fullmatch(value):
             raise _rule(
                 "a Secret name is lowercase letters, digits, '-' and '.', e.g. hf-token-secret"
+            )
+        # Its keys become the workers' environment: only Secrets meant for the HF token.
+        allowed = _privileges(info).hf_secrets
+        if value not in allowed:
+            raise _rule(
+                f"Dynamote mounts only the HF token Secret(s) set up for it: "
+                f"{', '.join(allowed[:5])}; ask an admin to add yours to DYNAMOTE_HF_SECRETS"
             )
         return value
 
@@ -323,8 +344,6 @@ def _check_engine_args(args: Mapping[Any, Any]) -> dict[str, ArgValue]:
                 f"{str(flag)[:40]!r} is not a flag name: use lowercase letters, digits and '-', "
                 "without leading dashes (e.g. max-num-seqs=64)"
             )
-        if flag in RESERVED_FLAGS:
-            raise _rule(f"{flag} is set by Dynamote from the form; use the form's field instead")
         if value is False:
             raise _rule(f"{flag}=false: to turn a switch off, give its negative flag instead")
         if not isinstance(value, str | int | float | bool):
@@ -395,12 +414,12 @@ def parse_request(
     *,
     catalog: Catalog,
     limits: RequestLimits | None = None,
+    privileges: Privileges | None = None,
 ) -> DeploymentRequest:
     """Validate form or CLI data (camelCase keys) into a request, or raise RequestError."""
+    context = {"catalog": catalog, "limits": limits or RequestLimits(), "privileges": privileges}
     try:
-        return DeploymentRequest.model_validate(
-            dict(data), context={"catalog": catalog, "limits": limits or RequestLimits()}
-        )
+        return DeploymentRequest.model_validate(dict(data), context=context)
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():

@@ -55,10 +55,10 @@ from bot.listeners.deploy_submission import (
     give_back,
     origin_of,
 )
-from bot.listeners.guard import guarded, policy_of
+from bot.listeners.guard import guarded, is_admin, policy_of
 from bot.listeners.replies import explain, reply
 from bot.metrics import MODAL_SUBMISSIONS
-from bot.policy import Action
+from bot.policy import Action, privileges_of
 from bot.request import DeploymentRequest, RequestError, parse_request
 from bot.service import NamespaceNotAllowed
 
@@ -246,7 +246,8 @@ def handle_preview(ack: Ack, body: dict[str, Any], client: WebClient, dynamote: 
     metadata = _metadata(view)
     form = read_deploy_form((view.get("state") or {}).get("values") or {})
     try:
-        request = _parse(form, dynamote)
+        user = str((body.get("user") or {}).get("id", ""))
+        request = _parse(form, dynamote, client, user)
         manifest = dynamote.service.manifest(request, origin_of(metadata))
     except (RequestError, ClusterError, NamespaceNotAllowed) as error:
         problems = _problems(error)
@@ -276,7 +277,7 @@ def handle_deploy_submission(
     metadata = replace(_metadata(view), user_id=str((body.get("user") or {}).get("id", "")))
     form = read_deploy_form((view.get("state") or {}).get("values") or {})
     try:
-        request = _parse(form, dynamote)
+        request = _parse(form, dynamote, client, metadata.user_id)
     except RequestError as invalid:
         MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
         ack(response_action="errors", errors=error_blocks(invalid.errors, metadata.revision))
@@ -371,9 +372,17 @@ def _audit_denial(
     )
 
 
-def _parse(form: DeployForm, dynamote: AppContext) -> DeploymentRequest:
+def _parse(
+    form: DeployForm, dynamote: AppContext, client: WebClient, user: str
+) -> DeploymentRequest:
     service = dynamote.service
-    request = parse_request(form.to_request_data(), catalog=dynamote.catalog, limits=service.limits)
+    admin = bool(user) and is_admin(dynamote, client, user=user)
+    request = parse_request(
+        form.to_request_data(),
+        catalog=dynamote.catalog,
+        limits=service.limits,
+        privileges=privileges_of(dynamote.settings, admin=admin),
+    )
     service.namespace_for(request.namespace)
     return request
 

@@ -40,6 +40,7 @@ __all__ = [
     "command_action",
     "decide",
     "guarded",
+    "is_admin",
     "may_delete",
     "policy_of",
     "warm_groups",
@@ -132,6 +133,12 @@ def may_delete(
     policy = policy_of(dynamote)
     membership = _membership(dynamote, client, policy, user, Action.DELETE)
     return policy.may_delete(user=user, requester=target.requester, membership=membership)
+
+
+def is_admin(dynamote: AppContext, client: WebClient, *, user: str) -> bool:
+    """Whether ``user`` is an admin (admin groups looked up, cached: the guard just did)."""
+    policy = policy_of(dynamote)
+    return policy.is_admin(user, _membership(dynamote, client, policy, user, Action.DELETE))
 
 
 def _membership(
