@@ -89,6 +89,7 @@ def run_checks(
     yield from _slack_checks(settings)
     with Cluster(kubeconfig, settings=settings) as cluster:
         yield from _cluster_checks(settings, cluster)
+    yield _policy_check(settings)
     yield _catalog_check(settings)
 
 
@@ -303,3 +304,30 @@ def _catalog_check(settings: Settings) -> Check:
             f"{env_name('catalog')} to use the catalog shipped with Dynamote",
         )
     return Check("OK", f"Catalog: {len(catalog.models)} models from {path}")
+
+
+# --- policy --------------------------------------------------------------------------------
+
+
+def _policy_check(settings: Settings) -> Check:
+    from bot.policy import open_policy_warning  # noqa: PLC0415  (the app's modules: slow)
+
+    lifted = [
+        env_name(name)
+        for name in ("max_gpus_per_deployment", "max_gpus_per_user", "max_deployments_per_user")
+        if getattr(settings, name) is None
+    ]
+    problems = [p for p in (open_policy_warning(settings),) if p]
+    if lifted:
+        problems.append(f"no limit set by {', '.join(lifted)}")
+    if problems:
+        return Check(
+            "WARN",
+            "Policy: " + "; ".join(problems),
+            f"set {env_name('deployers')} and {env_name('admins')}, and a number for each limit",
+        )
+    return Check(
+        "OK",
+        f"Policy: {len(settings.deployers)} deployer(s), {len(settings.admins)} admin(s), "
+        f"at most {settings.max_gpus_per_deployment} GPUs per deployment",
+    )

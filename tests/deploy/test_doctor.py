@@ -56,6 +56,9 @@ def settings_for(slack: SlackStandIn, **overrides: Any) -> Settings:
         "k8s_connect_timeout": 1.0,
         "k8s_read_timeout": 2.0,
         "catalog": None,
+        # A healthy installation names its deployers and admins (an open policy is a WARN).
+        "deployers": ["U0DEPLOYER"],
+        "admins": ["U0ADMIN"],
     }
     return load_settings(**(values | overrides))
 
