@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 from collections.abc import Iterable
 from typing import IO, Any
 
+from bot.redaction import MIN_SECRET_LENGTH, REDACTED, redact
 from bot.settings import Settings
 
 __all__ = [
@@ -34,19 +34,6 @@ __all__ = [
     "redact",
 ]
 
-REDACTED = "[REDACTED]"
-# Literal secrets shorter than this are not replaced: "abc" would blank out ordinary words.
-MIN_SECRET_LENGTH = 6
-
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"xox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]+"), REDACTED),  # Slack bot/user/refresh
-    (re.compile(r"xapp-[A-Za-z0-9-]+"), REDACTED),  # Slack app-level token
-    (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),
-    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), REDACTED),  # JWT
-    (re.compile(r"""(?i)(HF_TOKEN["']?\s*[=:]\s*["']?)[^\s"',;}]+"""), r"\1" + REDACTED),
-    (re.compile(r"\bhf_[A-Za-z0-9]{20,}"), REDACTED),  # Hugging Face access token
-)
-
 # Attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
@@ -55,16 +42,6 @@ _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None)._
 }
 
 _HANDLER_MARK = "_dynamote_handler"
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every known secret value and token-shaped string replaced."""
-    for secret in secrets:
-        if len(secret) >= MIN_SECRET_LENGTH:
-            text = text.replace(secret, REDACTED)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
