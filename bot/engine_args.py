@@ -46,6 +46,7 @@ __all__ = [
     "EngineArgError",
     "EngineArgRules",
     "FlagSpec",
+    "allowed_hints",
     "check_args",
     "parse_rule_entries",
 ]
@@ -335,9 +336,10 @@ KNOWN_FLAGS: frozenset[str] = (
     DYNAMOTE_FLAGS | _RISKY_FLAGS | frozenset(name for specs in LIBRARY.values() for name in specs)
 )
 
-# A flag whose name says it carries a secret: its value would be stored on the DGD, in the
-# request annotation, readable by anyone who can read the deployment.
-_SECRET_NAME = re.compile(r"(token|secret|password|passwd|api-key|credential|private-key)")
+# Words of a flag name that say it carries a secret (hf-token, api-key): its value would be
+# stored on the DGD, in the request annotation, readable by anyone who can read the deployment.
+_SECRET_WORDS = frozenset({"token", "secret", "password", "passwd", "credential", "credentials"})
+_LABELS = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM"}
 
 
 @dataclass(frozen=True)
@@ -375,31 +377,38 @@ def check_args(
 
 
 def _refusal(flag: str, engine: str, allowed: Iterable[str]) -> str:
+    # Short: a modal shows the first 150 characters of an error.
     listed = _allowed_text(engine, allowed)
     if flag in DYNAMOTE_FLAGS:
         field_name = _FORM_FIELD.get(flag)
-        where = f"use the form's {field_name} field" if field_name else "it cannot be changed"
+        where = f"use the {field_name} field" if field_name else "it cannot be changed"
         return f"{flag} is set by Dynamote; {where}. {listed}"
-    if _SECRET_NAME.search(flag):
-        return (
-            f"{flag} would carry a secret, and engine args are stored on the deployment for "
-            f"anyone who can read it; the HF token comes from the HF token Secret. {listed}"
-        )
+    if _carries_secret(flag):
+        return f"{flag} would store a secret on the deployment; the HF token comes from its Secret."
     longer = sorted(k for k in KNOWN_FLAGS if k != flag and k.startswith(flag))
-    if longer:
-        return (
-            f"{flag} is an abbreviation of {_names(longer)} (engines accept abbreviations); "
-            f"write flags in full, and only those allowed. {listed}"
-        )
-    return f"{flag} is not allowed for {engine}. {listed}"
+    if longer and flag not in KNOWN_FLAGS:
+        return f"{flag} abbreviates {_names(longer)}; write flags in full. {listed}"
+    return f"{flag} is not allowed for {_LABELS.get(engine, engine)}. {listed}"
+
+
+def _carries_secret(flag: str) -> bool:
+    words = set(flag.split("-"))
+    return bool(words & _SECRET_WORDS) or "api-key" in flag or "private-key" in flag
 
 
 def _allowed_text(engine: str, allowed: Iterable[str]) -> str:
+    """The allowed flags, most useful first (the library's order); a wrong value's error
+    says what that flag takes."""
+    names = [name for name in LIBRARY.get(engine, {}) if name in set(allowed)]
+    if not names:
+        return f"No extra engine args are allowed for {_LABELS.get(engine, engine)}."
+    return "Allowed: " + ", ".join(names)
+
+
+def allowed_hints(engine: str, allowed: Iterable[str]) -> list[str]:
+    """``flag=low..high``, ``flag=a|b`` or ``flag`` for each allowed flag, for help texts."""
     specs = LIBRARY.get(engine, {})
-    hints = [specs[name].hint for name in sorted(allowed) if name in specs]
-    if not hints:
-        return f"No extra engine args are allowed for {engine}."
-    return "Allowed: " + ", ".join(hints)
+    return [spec.hint for name, spec in specs.items() if name in set(allowed)]
 
 
 def _names(flags: list[str]) -> str:

@@ -118,6 +118,7 @@ def open_deploy_modal(
         limits=service.limits,
         metadata=metadata,
         notice=notice,
+        engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
     # Only now ask the cluster what the person should know before filling the form.
@@ -231,6 +232,7 @@ def _update_modal(
         limits=service.limits,
         metadata=metadata,
         notice=notice,
+        engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
     )
     try:
         client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
