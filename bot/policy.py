@@ -27,8 +27,6 @@ from datetime import UTC, datetime
 from enum import Enum
 
 from bot.deployments import Deployment
-from bot.engine_args import DEFAULT_ALLOWED, EngineArgRules, parse_rule_entries
-from bot.request import Privileges
 from bot.settings import Settings
 
 __all__ = [
@@ -40,7 +38,6 @@ __all__ = [
     "Usage",
     "is_group",
     "open_policy_warning",
-    "privileges_of",
     "usage_before",
     "usage_of",
 ]
@@ -134,17 +131,6 @@ def usage_before(deployment: Deployment, deployments: Iterable[Deployment]) -> U
 
 
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)  # a DGD without a creationTimestamp sorts first
-
-
-def privileges_of(settings: Settings, *, admin: bool) -> Privileges:
-    """What a deployer may put in a request (engine args, HF Secrets); admins may do more."""
-    allowed = (
-        DEFAULT_ALLOWED
-        if settings.engine_args is None
-        else parse_rule_entries(settings.engine_args)
-    )
-    rules = EngineArgRules(allowed, parse_rule_entries(settings.admin_engine_args))
-    return Privileges(admin=admin, engine_args=rules, hf_secrets=settings.hf_secret_names)
 
 
 def open_policy_warning(settings: Settings) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import (
@@ -26,7 +26,8 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from bot.catalog import ENGINE_LABELS, Catalog, Engine, Model
-from bot.engine_args import DYNAMOTE_FLAGS, EngineArgError, EngineArgRules, check_args
+from bot.engine_args import DYNAMOTE_FLAGS, EngineArgError, check_args
+from bot.privileges import Privileges
 
 __all__ = [
     "COMPONENT_SUFFIXES",
@@ -76,19 +77,6 @@ class RequestLimits:
 
     max_replicas: int = 8
     max_gpus_per_worker: int = 8
-
-
-@dataclass(frozen=True)
-class Privileges:
-    """What the person asking may use, from settings and whether they are an admin.
-
-    The defaults are the shipped rules for a deployer who is not an admin.
-    """
-
-    admin: bool = False
-    engine_args: EngineArgRules = field(default_factory=EngineArgRules)
-    # The HF token Secrets a deployment may mount: the configured one and DYNAMOTE_HF_SECRETS.
-    hf_secrets: tuple[str, ...] = ("hf-token-secret",)
 
 
 class RequestError(ValueError):

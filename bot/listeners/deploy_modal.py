@@ -58,7 +58,8 @@ from bot.listeners.deploy_submission import (
 from bot.listeners.guard import guarded, is_admin, policy_of
 from bot.listeners.replies import explain, reply
 from bot.metrics import MODAL_SUBMISSIONS
-from bot.policy import Action, privileges_of
+from bot.policy import Action
+from bot.privileges import privileges_of
 from bot.request import DeploymentRequest, RequestError, parse_request
 from bot.service import NamespaceNotAllowed
 
