@@ -324,3 +324,17 @@ def test_dynamote_doctor_as_a_process_exits_0_on_a_healthy_installation(
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("\nOK ") >= 8
     assert slack.token not in done.stdout + done.stderr
+
+
+def test_an_open_policy_and_a_lifted_limit_are_a_warning(
+    slack: SlackStandIn, kubeconfig: Path
+) -> None:
+    settings = settings_for(slack, deployers=[], admins=[], max_gpus_per_user="none")
+    code, lines = doctor(settings, kubeconfig)
+    assert code == 0
+    (warning,) = [line for line in lines if line.startswith("WARN")]
+    assert warning.startswith("WARN Policy: DYNAMOTE_DEPLOYERS and DYNAMOTE_ADMINS are empty")
+    assert "no limit set by DYNAMOTE_MAX_GPUS_PER_USER" in warning
+    assert "OK Policy: 1 deployer(s), 1 admin(s), at most 8 GPUs per deployment" in "\n".join(
+        doctor(settings_for(slack), kubeconfig)[1]
+    )

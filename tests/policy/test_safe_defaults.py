@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.settings import load_settings
+from bot.settings import SettingsError, load_settings
 from tests.stacks import NAMESPACES, Stack, app_stack, stand_ins
 
 DGDS = "dynamographdeployments"
@@ -182,3 +182,22 @@ def test_admins_may_use_the_admin_engine_args_and_deployers_may_not(tmp_path: Pa
             user="U0ADMIN",
         )  # fmt: skip
         assert "endpoint is set by Dynamote" in _errors(ack)["engine_args"]
+
+
+def test_the_shipped_limits_and_how_to_lift_one() -> None:
+    shipped = load_settings()
+    assert (
+        shipped.max_gpus_per_deployment,
+        shipped.max_gpus_per_user,
+        shipped.max_deployments_per_user,
+    ) == (8, 8, 3)
+    assert shipped.open_policy
+    lifted = load_settings(max_gpus_per_deployment="none", max_deployments_per_user="Unlimited")
+    assert lifted.max_gpus_per_deployment is None and lifted.max_deployments_per_user is None
+    assert not load_settings(admins=["U0ADMIN"]).open_policy
+
+
+def test_hf_secret_names_are_checked_at_start() -> None:
+    with pytest.raises(SettingsError) as bad:
+        load_settings(hf_secrets="ok-name,Not A Name")
+    assert "DYNAMOTE_HF_SECRETS" in str(bad.value) and "Not A Name" in str(bad.value)
