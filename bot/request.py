@@ -3,7 +3,8 @@
 The modal, the CLI and the tests all go through :func:`parse_request`. It returns a valid,
 frozen request or raises :class:`RequestError` with one message per field (keyed by the
 camelCase field name the form and the CLI use), each saying what is wrong and how to fix it.
-Pure: no I/O; the catalog and the limits are passed in.
+Pure: no I/O; the catalog, the limits and what the person may use (bot.privileges) are
+passed in.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from bot.catalog import ENGINE_LABELS, Catalog, Engine, Model
-from bot.engine_args import DYNAMOTE_FLAGS, EngineArgError, check_args
+from bot.engine_args import EngineArgError, check_args
 from bot.privileges import Privileges
 
 __all__ = [
@@ -66,8 +67,6 @@ COMPONENT_SUFFIXES = (
 )
 MAX_NAME_LENGTH = 63 - 1 - max(len(s) for s in COMPONENT_SUFFIXES)
 
-# Flags Dynamote sets itself; engine args may not override or duplicate them (bot.engine_args).
-RESERVED_FLAGS = DYNAMOTE_FLAGS
 MAX_ENGINE_ARGS = 32
 
 
