@@ -13,7 +13,8 @@ is performance tuning only; settings may replace it and allow admins more (``DYN
 Why abbreviations matter: the engines parse with argparse, which takes any unambiguous prefix
 of a flag (``allow_abbrev``), so ``served-model`` reaches ``--served-model-name``. An exact
 flag wins over prefixes, so an allowed flag is safe; anything else is refused, and a prefix
-of a known flag is named as such. :data:`DYNAMOTE_FLAGS` (what Dynamote sets from the form)
+of a known flag is named as such. (vLLM's FlexibleArgumentParser, ``vllm/utils``, also reads
+``_`` as ``-`` and ``--flag.key value`` as JSON; flag names here have neither.) :data:`DYNAMOTE_FLAGS` (what Dynamote sets from the form)
 stay refused for everyone, admins included; settings cannot allow them either.
 
 Flag names and value ranges, from the engines' sources:
