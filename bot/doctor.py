@@ -274,10 +274,11 @@ def _secret_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
             continue
         if exists:
             yield Check("OK", f"HF secret {name} exists in namespace {namespace}")
-        elif exists is None:
+        elif exists is None:  # deployments naming it are refused: it cannot be checked
             yield Check(
-                "WARN",
-                f"HF secret {name} in namespace {namespace}: unknown (the bot may not read it)",
+                "FAIL",
+                f"HF secret {name} in namespace {namespace}: unknown (the bot may not read it, "
+                "so it refuses deployments that name it)",
                 f"grant get on secrets with resourceNames [{name}] in {namespace}",
             )
         else:

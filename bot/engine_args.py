@@ -14,8 +14,9 @@ Why abbreviations matter: the engines parse with argparse, which takes any unamb
 of a flag (``allow_abbrev``), so ``served-model`` reaches ``--served-model-name``. An exact
 flag wins over prefixes, so an allowed flag is safe; anything else is refused, and a prefix
 of a known flag is named as such. (vLLM's FlexibleArgumentParser, ``vllm/utils``, also reads
-``_`` as ``-`` and ``--flag.key value`` as JSON; flag names here have neither.) :data:`DYNAMOTE_FLAGS` (what Dynamote sets from the form)
-stay refused for everyone, admins included; settings cannot allow them either.
+``_`` as ``-`` and ``--flag.key value`` as JSON; flag names here have neither.)
+:data:`DYNAMOTE_FLAGS` (what Dynamote sets from the form) stay refused for everyone, admins
+included; settings cannot allow them either.
 
 Flag names and value ranges, from the engines' sources:
 - vLLM: ``vllm/engine/arg_utils.py`` (EngineArgs: one flag per field) and

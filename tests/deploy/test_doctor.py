@@ -175,7 +175,8 @@ def test_a_forbidden_secret_read_fails_rbac_and_leaves_the_secret_unknown(
 
     assert code == 1
     assert any("may not get secrets named hf-token-secret" in line for line in failures(lines))
-    assert "WARN HF secret hf-token-secret in namespace team-a: unknown" in "\n".join(lines)
+    # unknown is a failure: the bot refuses deployments naming a Secret it cannot check
+    assert "FAIL HF secret hf-token-secret in namespace team-a: unknown" in "\n".join(lines)
 
 
 def test_a_missing_hf_secret_fails_with_the_kubectl_command_that_creates_it(
