@@ -213,7 +213,7 @@ def build_deploy_modal(
 ) -> View:
     """The deploy modal showing ``form``; ``notice`` is a line on top (progress or warning).
 
-    ``engine_args_allowed``: the extra engine args everyone may use (the shipped list when None).
+    ``engine_args_allowed``: the extra engine args everyone may use (None: the shipped list).
     """
     revision = metadata.revision
     model = catalog.get(form.model) if form.model else None

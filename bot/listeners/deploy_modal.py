@@ -379,7 +379,11 @@ def _parse(
     form: DeployForm, dynamote: AppContext, client: WebClient, user: str
 ) -> DeploymentRequest:
     service = dynamote.service
-    admin = bool(user) and is_admin(dynamote, client, user=user)
+    try:
+        admin = bool(user) and is_admin(dynamote, client, user=user)
+    except Exception:  # an admin's extras are not worth a failed submission: a deployer's
+        log.warning("Could not check whether %s is an admin", user, exc_info=True)
+        admin = False
     request = parse_request(
         form.to_request_data(),
         catalog=dynamote.catalog,
