@@ -23,10 +23,10 @@ REDACTED = "[REDACTED]"
 # Literal secrets shorter than this are not replaced: "abc" would blank out ordinary words.
 MIN_SECRET_LENGTH = 6
 
-# A name that says its value is a secret: HF_TOKEN, SLACK_BOT_TOKEN, DB_PASSWORD, api-key,
-# client_secret... Plural "tokens" (max_num_batched_tokens) is not one.
-_SECRET_NAME = (
-    r"[A-Za-z0-9_.-]*?(?:token|secret|passwd|password|api[_-]?key|access[_-]?key"  # noqa: S105
+# The end of a name that says its value is a secret: HF_TOKEN, SLACK_BOT_TOKEN, DB_PASSWORD,
+# api-key, client_secret... Plural "tokens" (max_num_batched_tokens) and "tokenizer" are not.
+_SECRET_WORD = (
+    r"(?:token|secret|passwd|password|api[_-]?key|access[_-]?key"  # noqa: S105
     r"|private[_-]?key|credentials?)"
 )
 
@@ -43,10 +43,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), REDACTED),  # JWT
     (
-        re.compile(rf"""(?i)\b({_SECRET_NAME}["']?\s*[=:]\s*["']?)[^\s"',;}}]+"""),
+        re.compile(rf"""(?i)({_SECRET_WORD}["']?\s*[=:]\s*["']?)[^\s"',;}}]+"""),
         r"\1" + REDACTED,
     ),
-    (re.compile(rf"(?i)(--{_SECRET_NAME}\s+)[^\s-]\S*"), r"\1" + REDACTED),  # --hf-token VALUE
+    (re.compile(rf"(?i)(--[A-Za-z0-9_.-]*{_SECRET_WORD}\s+)[^\s-]\S*"), r"\1" + REDACTED),
     (re.compile(r"\bhf_[A-Za-z0-9]{20,}"), REDACTED),  # Hugging Face access token
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), REDACTED),  # GitHub token
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{30,}"), REDACTED),  # GitHub fine-grained token
