@@ -167,6 +167,9 @@ def _our_bolt(kubeconfig: str, slack_url: str, token: str, *, handoff: bool) -> 
         slack_api_url="http://127.0.0.1:1/api/",  # the Web client below uses the stand-in
         sim_ready_after=0.3,
         provenance_key=PROVENANCE_KEY,
+        # One person deploys many times here: no per-person limits, as these numbers always had.
+        max_gpus_per_user=None,
+        max_deployments_per_user=None,
     )
     cluster = Cluster(kubeconfig, settings=settings)
     catalog = load_catalog()

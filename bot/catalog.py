@@ -58,6 +58,9 @@ class Model(BaseModel):
     parameters: str = Field(pattern=r"^\d+(\.\d+)?[MB]$")
     context_length: int = Field(alias="contextLength", ge=1, le=10_000_000)
     license: str = Field(min_length=1, max_length=80)
+    # Whether deployers may tick "Trust remote code" (the model's own Python code runs in
+    # a pod that holds the HF token); admins may for any model.
+    trust_remote_code: bool = Field(False, alias="trustRemoteCode", strict=True)
     supported_engines: tuple[Engine, ...] = Field(alias="supportedEngines", min_length=1)
     min_gpu_memory: int = Field(alias="minGpuMemory", ge=1, le=4096, description="GiB")
 

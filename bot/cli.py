@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +118,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     from bot.dynamo import DEFAULT_API_VERSION, render_dgd  # noqa: PLC0415
+    from bot.privileges import privileges_of  # noqa: PLC0415
     from bot.request import (  # noqa: PLC0415
         RequestError,
         RequestLimits,
@@ -154,6 +156,12 @@ def _cmd_render(args: argparse.Namespace) -> int:
             catalog=catalog,
             limits=RequestLimits(
                 settings.max_replicas, settings.max_gpus_per_worker, settings.dynamo_version
+            ),
+            # The operator's own tool, and it creates nothing: an admin's rules, and the
+            # Secret named on the command line.
+            privileges=replace(
+                privileges_of(settings, admin=True),
+                hf_secrets=(*settings.hf_secret_names, args.hf_secret or settings.hf_secret),
             ),
         )
     except RequestError as exc:

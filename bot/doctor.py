@@ -93,6 +93,7 @@ def run_checks(
     yield _provenance_check(settings)
     with Cluster(kubeconfig, settings=settings) as cluster:
         yield from _cluster_checks(settings, cluster)
+    yield _policy_check(settings)
     yield _catalog_check(settings)
 
 
@@ -314,10 +315,11 @@ def _secret_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
             continue
         if exists:
             yield Check("OK", f"HF secret {name} exists in namespace {namespace}")
-        elif exists is None:
+        elif exists is None:  # deployments naming it are refused: it cannot be checked
             yield Check(
-                "WARN",
-                f"HF secret {name} in namespace {namespace}: unknown (the bot may not read it)",
+                "FAIL",
+                f"HF secret {name} in namespace {namespace}: unknown (the bot may not read it, "
+                "so it refuses deployments that name it)",
                 f"grant get on secrets with resourceNames [{name}] in {namespace}",
             )
         else:
@@ -406,3 +408,30 @@ def _catalog_check(settings: Settings) -> Check:
             f"{env_name('catalog')} to use the catalog shipped with Dynamote",
         )
     return Check("OK", f"Catalog: {len(catalog.models)} models from {path}")
+
+
+# --- policy --------------------------------------------------------------------------------
+
+
+def _policy_check(settings: Settings) -> Check:
+    from bot.policy import open_policy_warning  # noqa: PLC0415  (the app's modules: slow)
+
+    lifted = [
+        env_name(name)
+        for name in ("max_gpus_per_deployment", "max_gpus_per_user", "max_deployments_per_user")
+        if getattr(settings, name) is None
+    ]
+    problems = [p for p in (open_policy_warning(settings),) if p]
+    if lifted:
+        problems.append(f"no limit set by {', '.join(lifted)}")
+    if problems:
+        return Check(
+            "WARN",
+            "Policy: " + "; ".join(problems),
+            f"set {env_name('deployers')} and {env_name('admins')}, and a number for each limit",
+        )
+    return Check(
+        "OK",
+        f"Policy: {len(settings.deployers)} deployer(s), {len(settings.admins)} admin(s), "
+        f"at most {settings.max_gpus_per_deployment} GPUs per deployment",
+    )

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 from collections.abc import Iterable
 from typing import IO, Any
 
+from bot.redaction import MIN_SECRET_LENGTH, REDACTED, redact
 from bot.settings import Settings
 
 __all__ = [
@@ -43,55 +43,6 @@ __all__ = [
     "escape_controls",
     "redact",
 ]
-
-REDACTED = "[REDACTED]"
-# Literal secrets shorter than this are not replaced: "abc" would blank out ordinary words.
-MIN_SECRET_LENGTH = 6
-
-# A slash in a URL as logged: plain, JSON-escaped, or percent-encoded.
-_SLASH = r"(?:/|\\/|%2[Ff])"
-# A URL value up to where it ends in plain text, JSON or a form (", ', &, or their escapes).
-_URL_VALUE = r"(?:(?!%2[2Cc]|%26|%27|\\\")[^\s\"'&,<>])+"
-_CAPABILITY_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Slack's response_urls, incoming webhooks and workflow triggers: the path is the secret.
-    (
-        re.compile(rf"(?i)(hooks\.slack(?:-gov)?\.com)(?:{_SLASH}[A-Za-z0-9_-]+)+"),
-        r"\1/" + REDACTED,
-    ),
-    (
-        re.compile(
-            rf"{_SLASH}(commands|actions|services|triggers|workflows){_SLASH}T[A-Z0-9]+"
-            rf"(?:{_SLASH}[A-Za-z0-9_-]+)+"
-        ),
-        r"/\1/" + REDACTED,
-    ),
-    # Whatever URL is given as a response_url (any host: Slack's, a proxy's, a stand-in's).
-    (
-        re.compile(
-            rf"(?i)(response_urls?(?:[\"'\s:=+\[{{]|\\\"|%22|%3A|%3D|%5B|%7B)*)https?{_URL_VALUE}"
-        ),
-        r"\1" + REDACTED,
-    ),
-    # Query parameters that carry a credential: signed links, OAuth codes, API keys.
-    (
-        re.compile(
-            r"(?i)((?:[?&]|%3F|%26)(?:access_token|refresh_token|id_token|token|code|sig|"
-            r"signature|x-amz-signature|x-amz-credential|x-amz-security-token|api_key|apikey|"
-            r"key|client_secret|secret|password)(?:=|%3D))" + _URL_VALUE
-        ),
-        r"\1" + REDACTED,
-    ),
-)
-
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    *_CAPABILITY_PATTERNS,
-    (re.compile(r"xox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]+"), REDACTED),  # Slack bot/user/refresh
-    (re.compile(r"xapp-[A-Za-z0-9-]+"), REDACTED),  # Slack app-level token
-    (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + REDACTED),
-    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), REDACTED),  # JWT
-    (re.compile(r"""(?i)(HF_TOKEN["']?\s*[=:]\s*["']?)[^\s"',;}]+"""), r"\1" + REDACTED),
-    (re.compile(r"\bhf_[A-Za-z0-9]{20,}"), REDACTED),  # Hugging Face access token
-)
 
 # Attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -108,16 +59,6 @@ _CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *ran
 _CONTROL_ESCAPES |= {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 # What JSON leaves raw (it escapes only below U+0020) but splitlines() would split on.
 _JSON_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every known secret value and token-shaped string replaced."""
-    for secret in secrets:
-        if len(secret) >= MIN_SECRET_LENGTH:
-            text = text.replace(secret, REDACTED)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def escape_controls(text: str) -> str:

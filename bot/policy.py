@@ -37,6 +37,7 @@ __all__ = [
     "Policy",
     "Usage",
     "is_group",
+    "open_policy_warning",
     "usage_before",
     "usage_of",
 ]
@@ -130,6 +131,17 @@ def usage_before(deployment: Deployment, deployments: Iterable[Deployment]) -> U
 
 
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)  # a DGD without a creationTimestamp sorts first
+
+
+def open_policy_warning(settings: Settings) -> str | None:
+    """Why the policy is open, for the log at start and ``dynamote doctor``; None if not."""
+    if not settings.open_policy:
+        return None
+    return (
+        "DYNAMOTE_DEPLOYERS and DYNAMOTE_ADMINS are empty: everyone in the workspace may "
+        "deploy, and nobody may delete others' deployments. Set both (Slack user or user "
+        "group IDs)."
+    )
 
 
 def _mention(principal: str) -> str:

@@ -3,7 +3,8 @@
 The modal, the CLI and the tests all go through :func:`parse_request`. It returns a valid,
 frozen request or raises :class:`RequestError` with one message per field (keyed by the
 camelCase field name the form and the CLI use), each saying what is wrong and how to fix it.
-Pure: no I/O; the catalog and the limits are passed in.
+Pure: no I/O; the catalog, the limits and what the person may use (bot.privileges) are
+passed in.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from bot.catalog import ENGINE_LABELS, ENGINES, Catalog, Engine, Model
+from bot.engine_args import EngineArgError, check_args
 from bot.naming import ComponentNames, max_dgd_name_length
+from bot.privileges import Privileges
 from bot.releases import (
     DEFAULT_DYNAMO_VERSION,
     KNOWN_RELEASES,
@@ -40,6 +43,7 @@ __all__ = [
     "RFC1123_LABEL",
     "SAFE_NAME_LENGTH",
     "DeploymentRequest",
+    "Privileges",
     "RequestError",
     "RequestLimits",
     "default_name",
@@ -83,35 +87,6 @@ def _limits_over_everything(namespace: str) -> list[int]:
 MAX_NAME_LENGTH = max(_limits_over_everything("a"))
 SAFE_NAME_LENGTH = min(_limits_over_everything("a"))
 
-# Flags Dynamote sets itself from the form; engine args may not override or duplicate them.
-RESERVED_FLAGS = frozenset(
-    {
-        "model",
-        "model-path",
-        "served-model-name",
-        "disaggregation-mode",
-        "disaggregation-transfer-backend",
-        "disaggregation-bootstrap-port",
-        "kv-transfer-config",
-        "kv-events-config",
-        "extra-engine-args",
-        "tensor-parallel-size",
-        "tp",
-        "tp-size",
-        "max-model-len",
-        "context-length",
-        "max-seq-len",
-        "enforce-eager",
-        "disable-cuda-graph",
-        "enable-prefix-caching",
-        "no-enable-prefix-caching",
-        "disable-radix-cache",
-        "trust-remote-code",
-        "publish-events-and-metrics",
-        "host",
-        "port",
-    }
-)
 MAX_ENGINE_ARGS = 32
 
 
@@ -140,6 +115,10 @@ def _rule(message: str) -> PydanticCustomError:
 def _context(info: ValidationInfo) -> tuple[Catalog, RequestLimits]:
     context = info.context or {}
     return context["catalog"], context.get("limits", RequestLimits())
+
+
+def _privileges(info: ValidationInfo) -> Privileges:
+    return (info.context or {}).get("privileges") or Privileges()
 
 
 class DeploymentRequest(BaseModel):
@@ -311,21 +290,50 @@ class DeploymentRequest(BaseModel):
             )
         return value
 
+    @field_validator("trust_remote_code")
+    @classmethod
+    def _remote_code_allowed(cls, value: bool, info: ValidationInfo) -> bool:
+        # Remote code runs in a pod that holds the HF token: only for catalog entries that
+        # need it, or for admins.
+        model = _validated_model(info)
+        if value and model and not model.trust_remote_code and not _privileges(info).admin:
+            raise _rule(
+                f"{model.name} does not need remote code (the catalog does not allow it); "
+                "untick Trust remote code, or ask an admin to deploy it"
+            )
+        return value
+
     @field_validator("engine_args", mode="before")
     @classmethod
-    def _engine_args_are_flat(cls, value: object) -> object:
+    def _engine_args_are_flat(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
-            return parse_engine_args(value)
-        if not isinstance(value, Mapping):
+            args = parse_engine_args(value)
+        elif isinstance(value, Mapping):
+            args = _check_engine_args(value)
+        else:
             raise _rule("give flag=value pairs")
-        return _check_engine_args(value)
+        engine = info.data.get("engine")
+        if engine is None:  # the engine's own error says what to fix first
+            return args
+        privileges = _privileges(info)
+        try:
+            return check_args(engine, args, privileges.engine_args, admin=privileges.admin)
+        except EngineArgError as refused:
+            raise _rule(str(refused)) from None
 
     @field_validator("hf_token_secret")
     @classmethod
-    def _secret_is_subdomain(cls, value: str) -> str:
+    def _secret_is_subdomain(cls, value: str, info: ValidationInfo) -> str:
         if not value or len(value) > 253 or not RFC1123_SUBDOMAIN.fullmatch(value):
             raise _rule(
                 "a Secret name is lowercase letters, digits, '-' and '.', e.g. hf-token-secret"
+            )
+        # Its keys become the workers' environment: only Secrets meant for the HF token.
+        allowed = _privileges(info).hf_secrets
+        if value not in allowed:
+            raise _rule(
+                f"Dynamote mounts only the HF token Secret(s) set up for it: "
+                f"{', '.join(allowed[:5])}; ask an admin to add yours to DYNAMOTE_HF_SECRETS"
             )
         return value
 
@@ -368,8 +376,6 @@ def _check_engine_args(args: Mapping[Any, Any]) -> dict[str, ArgValue]:
                 f"{str(flag)[:40]!r} is not a flag name: use lowercase letters, digits and '-', "
                 "without leading dashes (e.g. max-num-seqs=64)"
             )
-        if flag in RESERVED_FLAGS:
-            raise _rule(f"{flag} is set by Dynamote from the form; use the form's field instead")
         if value is False:
             raise _rule(f"{flag}=false: to turn a switch off, give its negative flag instead")
         if not isinstance(value, str | int | float | bool):
@@ -444,12 +450,12 @@ def parse_request(
     *,
     catalog: Catalog,
     limits: RequestLimits | None = None,
+    privileges: Privileges | None = None,
 ) -> DeploymentRequest:
     """Validate form or CLI data (camelCase keys) into a request, or raise RequestError."""
+    context = {"catalog": catalog, "limits": limits or RequestLimits(), "privileges": privileges}
     try:
-        return DeploymentRequest.model_validate(
-            dict(data), context={"catalog": catalog, "limits": limits or RequestLimits()}
-        )
+        return DeploymentRequest.model_validate(dict(data), context=context)
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():

@@ -154,6 +154,7 @@ def run_serve(
     try:
         settings = settings or get_settings()
         configure_logging(settings)  # first: every later record is formatted and redacted
+        _warn_if_open(settings)
         socket_mode = _choose_mode(settings, http=http)
         health_port = settings.health_port if health_port is None else health_port
         if health_port is not None and health_port == port:
@@ -535,3 +536,11 @@ def _kubeconfig_path() -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="dynamote-sim-") as folder:
         yield Path(folder) / "kubeconfig"
+
+
+def _warn_if_open(settings: Settings) -> None:
+    from bot.policy import open_policy_warning  # noqa: PLC0415
+
+    warning = open_policy_warning(settings)
+    if warning:
+        logger.warning("Open policy: %s", warning)

@@ -267,6 +267,13 @@ class DeploymentService:
                     f"{request.hf_token_secret} --from-literal=HF_TOKEN=<your token> "
                     f"-n {request.namespace}"
                 )
+            elif secret.result() is None:
+                # Unchecked is refused: a Secret the bot may not read is no HF token of ours.
+                problems["hfTokenSecret"] = (
+                    f"Dynamote may not read Secret `{request.hf_token_secret}` in "
+                    f"`{request.namespace}`, so it cannot check that it exists. Ask an admin "
+                    "to let Dynamote read it (its Role lists the HF token Secrets by name)."
+                )
             problems.update(dry_run.result())
             return problems
 

@@ -189,13 +189,64 @@ class SettingsFields(BaseModel):
     deployers: CommaList = Field(default_factory=list)
     admins: CommaList = Field(default_factory=list)  # may delete anyone's deployments
     allowed_channels: CommaList = Field(default_factory=list)  # C…/G…; empty = every channel
-    max_gpus_per_deployment: int | None = Field(None, ge=1, le=100_000)  # None = no limit
-    max_gpus_per_user: int | None = Field(None, ge=1, le=100_000)
-    max_deployments_per_user: int | None = Field(None, ge=1, le=10_000)
+    # Limits fail closed: "none" lifts one. 8 GPUs is one node: nobody takes more than a node
+    # by accident; 3 deployments lets a person compare engines or versions side by side.
+    max_gpus_per_deployment: int | None = Field(8, ge=1, le=100_000)
+    max_gpus_per_user: int | None = Field(8, ge=1, le=100_000)
+    max_deployments_per_user: int | None = Field(3, ge=1, le=10_000)
     group_cache_seconds: float = Field(60.0, ge=0, le=3600)  # usergroups.users.list is Tier 2
     # Signs who owns each DGD (bot/provenance.py); unset: derived from SLACK_SIGNING_SECRET,
     # else SLACK_BOT_TOKEN. Changing it leaves existing deployments unverified.
     provenance_key: SecretStr | None = None
+    # Extra engine args (bot/engine_args.py): engine:flag entries from its library; unset =
+    # the shipped performance flags; admins may use admin_engine_args on top.
+    engine_args: CommaList | None = None
+    admin_engine_args: CommaList = Field(default_factory=list)
+    hf_secrets: CommaList = Field(default_factory=list)  # HF token Secrets besides hf_secret
+
+    @field_validator(
+        "max_gpus_per_deployment", "max_gpus_per_user", "max_deployments_per_user", mode="before"
+    )
+    @classmethod
+    def _none_lifts_a_limit(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("none", "unlimited"):
+            return None
+        return value
+
+    @field_validator("engine_args", "admin_engine_args", "hf_secrets", mode="before")
+    @classmethod
+    def _split_privilege_lists(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("engine_args", "admin_engine_args")
+    @classmethod
+    def _engine_args_from_library(cls, value: list[str] | None) -> list[str] | None:
+        if value:
+            from bot.engine_args import parse_rule_entries  # noqa: PLC0415  (only when set)
+
+            parse_rule_entries(value)
+        return value
+
+    @field_validator("hf_secrets")
+    @classmethod
+    def _secrets_are_names(cls, value: list[str]) -> list[str]:
+        name = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+        bad = [item for item in value if len(item) > 253 or not name.fullmatch(item)]
+        if bad:
+            raise ValueError(f"not Secret names: {', '.join(bad)}")
+        return value
+
+    @property
+    def open_policy(self) -> bool:
+        """Anyone in the workspace may deploy: no deployers and no admins are set."""
+        return not self.deployers and not self.admins
+
+    @property
+    def hf_secret_names(self) -> tuple[str, ...]:
+        """The HF token Secrets a deployment may mount, the configured one first."""
+        return tuple(dict.fromkeys([self.hf_secret, *self.hf_secrets]))
 
     @field_validator("deployers", "admins", "allowed_channels", mode="before")
     @classmethod

@@ -251,7 +251,13 @@ def deploy_directly(
 
 
 def stack_settings(**overrides: Any) -> Settings:
-    """Settings for a test stack; ``overrides`` are settings fields (``max_gpus_per_user=2``)."""
+    """Settings for a test stack; ``overrides`` are settings fields (``max_gpus_per_user=2``).
+
+    The shipped per-person limits are off here, explicitly: with them every create waits for
+    the recount (``bot.listeners.deploy_submission.SETTLE_SECONDS``), and a test deploys more
+    than 3 times as one person. The limit tests (``tests/policy``) set them; the shipped
+    defaults themselves run in ``tests/policy/test_safe_defaults.py``.
+    """
     return load_settings(
         **{
             "namespaces": list(NAMESPACES),
@@ -259,6 +265,8 @@ def stack_settings(**overrides: Any) -> Settings:
             "slack_api_url": "http://127.0.0.1:1/api/",  # the Web client uses the stand-in
             "sim_ready_after": 0.3,
             "provenance_key": PROVENANCE_KEY,
+            "max_gpus_per_user": None,
+            "max_deployments_per_user": None,
             **overrides,
         }
     )

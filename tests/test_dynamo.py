@@ -25,7 +25,13 @@ from bot.dynamo import (
     render_dgd,
     worker_ephemeral_storage,
 )
-from bot.request import DeploymentRequest, RequestLimits, default_name, parse_request
+from bot.request import (
+    DeploymentRequest,
+    Privileges,
+    RequestLimits,
+    default_name,
+    parse_request,
+)
 from bot.sim.validation import DgdSchemas
 
 CATALOG = load_catalog(default_catalog_path())
@@ -40,7 +46,10 @@ def _request(model: str = "Qwen/Qwen3-0.6B", **fields: Any) -> DeploymentRequest
         "engine": "vllm",
     }
     data.update(fields)
-    return parse_request(data, catalog=CATALOG, limits=RequestLimits(8, 8))
+    # As an admin: these tests render every option, trust-remote-code included.
+    return parse_request(
+        data, catalog=CATALOG, limits=RequestLimits(8, 8), privileges=Privileges(admin=True)
+    )
 
 
 def _combinations() -> Iterator[tuple[str, str, str, str]]:

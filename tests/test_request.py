@@ -14,6 +14,7 @@ from bot.request import (
     RFC1123_LABEL,
     SAFE_NAME_LENGTH,
     DeploymentRequest,
+    Privileges,
     RequestError,
     RequestLimits,
     default_name,
@@ -23,7 +24,7 @@ from bot.request import (
 CATALOG = load_catalog(default_catalog_path())
 
 
-def _request(**fields: Any) -> DeploymentRequest:
+def _request(privileges: Privileges | None = None, **fields: Any) -> DeploymentRequest:
     data: dict[str, Any] = {
         "model": "Qwen/Qwen3-0.6B",
         "name": "qwen3-0-6b",
@@ -31,12 +32,12 @@ def _request(**fields: Any) -> DeploymentRequest:
         "engine": "vllm",
     }
     data.update(fields)
-    return parse_request(data, catalog=CATALOG, limits=RequestLimits(4, 2))
+    return parse_request(data, catalog=CATALOG, limits=RequestLimits(4, 2), privileges=privileges)
 
 
-def _errors(**fields: Any) -> dict[str, str]:
+def _errors(privileges: Privileges | None = None, **fields: Any) -> dict[str, str]:
     with pytest.raises(RequestError) as info:
-        _request(**fields)
+        _request(privileges, **fields)
     return info.value.errors
 
 
@@ -122,7 +123,8 @@ def test_a_default_name_fits_its_namespace_for_every_engine_and_mode(
 def test_namespace_and_secret_names_are_checked() -> None:
     errors = _errors(namespace="Team A", hfTokenSecret="HF Token!")
     assert set(errors) == {"namespace", "hfTokenSecret"}
-    assert _request(hfTokenSecret="hf.token-1").hf_token_secret == "hf.token-1"
+    allowed = Privileges(hf_secrets=("hf-token-secret", "hf.token-1"))
+    assert _request(allowed, hfTokenSecret="hf.token-1").hf_token_secret == "hf.token-1"
 
 
 def test_an_unknown_model_lists_the_catalog() -> None:
@@ -163,6 +165,7 @@ def test_all_field_errors_are_reported_at_once() -> None:
 
 def test_valid_options_are_kept() -> None:
     request = _request(
+        Privileges(admin=True),  # trust-remote-code for a model the catalog does not mark
         mode="disaggregated",
         replicas="2",
         routerMode="round-robin",
@@ -193,7 +196,7 @@ def test_trtllm_rejects_multi_gpu_workers_because_its_engine_config_pins_one() -
 
 def test_engine_args_lines_become_a_flat_mapping() -> None:
     request = _request(engineArgs="max-num-seqs=64\n\n# a comment\nenable-chunked-prefill\n")
-    assert request.engine_args == {"max-num-seqs": "64", "enable-chunked-prefill": True}
+    assert request.engine_args == {"max-num-seqs": 64, "enable-chunked-prefill": True}
 
 
 @pytest.mark.parametrize(

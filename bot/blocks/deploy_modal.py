@@ -8,7 +8,7 @@ form's values, metadata and errors live in ``deploy_form``, the views shown afte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -49,6 +49,7 @@ from bot.blocks.ids import (
 )
 from bot.blocks.inputs import Choice, input_block, number_input, option, radio, text_input
 from bot.catalog import ENGINE_LABELS, ENGINES, Catalog
+from bot.engine_args import DEFAULT_ALLOWED, LIBRARY
 from bot.request import MAX_NAME_LENGTH, SAFE_NAME_LENGTH, RequestLimits
 
 __all__ = ["MODES", "ROUTER_MODES", "build_deploy_modal"]
@@ -104,8 +105,27 @@ def _namespace_select(namespaces: Sequence[str], form: DeployForm) -> StaticSele
     )
 
 
+def _engine_args_hint(allowed: Mapping[str, Iterable[str]]) -> str:
+    """The allowed flags per engine: an error about one shows only its first 150 characters."""
+    per_engine = [
+        f"{ENGINE_LABELS.get(engine, engine)}: {', '.join(names)}"
+        for engine in ENGINES
+        if (names := [n for n in LIBRARY[engine] if n in set(allowed.get(engine, ()))])
+    ]
+    allowed_text = "; ".join(per_engine) if per_engine else "none"
+    return (
+        "One flag=value per line, without leading dashes; a flag alone turns a switch on. "
+        f"Allowed: {allowed_text}."
+    )
+
+
 def _advanced_blocks(
-    catalog: Catalog, form: DeployForm, *, limits: RequestLimits, revision: int
+    catalog: Catalog,
+    form: DeployForm,
+    *,
+    limits: RequestLimits,
+    revision: int,
+    engine_args_allowed: Mapping[str, Iterable[str]],
 ) -> list[Block]:
     model = catalog.get(form.model) if form.model else None
     if model is not None:
@@ -174,7 +194,7 @@ def _advanced_blocks(
                 BLOCK_ENGINE_ARGS, form.engine_args, placeholder="max-num-seqs=64", multiline=True
             ),
             revision=revision,
-            hint="One flag=value per line, without leading dashes; a flag alone turns a switch on.",
+            hint=_engine_args_hint(engine_args_allowed),
             optional=True,
         ),
     ]
@@ -189,8 +209,12 @@ def build_deploy_modal(
     metadata: ModalMetadata,
     notice: str | None = None,
     command: str = "/dynamote",
+    engine_args_allowed: Mapping[str, Iterable[str]] | None = None,
 ) -> View:
-    """The deploy modal showing ``form``; ``notice`` is a line on top (progress or warning)."""
+    """The deploy modal showing ``form``; ``notice`` is a line on top (progress or warning).
+
+    ``engine_args_allowed``: the extra engine args everyone may use (None: the shipped list).
+    """
     revision = metadata.revision
     model = catalog.get(form.model) if form.model else None
     engines = model.supported_engines if model is not None else ENGINES
@@ -252,7 +276,15 @@ def build_deploy_modal(
         ActionsBlock(
             elements=[button(":page_facing_up: Preview YAML", ACTION_PREVIEW_YAML, "preview")]
         ),
-        *_advanced_blocks(catalog, form, limits=limits, revision=revision),
+        *_advanced_blocks(
+            catalog,
+            form,
+            limits=limits,
+            revision=revision,
+            engine_args_allowed=DEFAULT_ALLOWED
+            if engine_args_allowed is None
+            else engine_args_allowed,
+        ),
     ]
     return View(
         type="modal",

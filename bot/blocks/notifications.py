@@ -16,6 +16,7 @@ from bot.blocks.common import Message, badge, code, context, escape, mention, se
 from bot.blocks.rows import replicas
 from bot.blocks.status_card import build_deleted_reply
 from bot.deployments import Deployment, endpoint_commands
+from bot.redaction import redact
 
 __all__ = [
     "MAX_LOG_CHARS",
@@ -101,8 +102,10 @@ def build_trouble_reply(
 
 
 def trim_log(text: str) -> str:
-    """The last lines of a log, each line and the whole bounded; blank edges dropped."""
-    lines = [truncate(line.rstrip(), MAX_LOG_LINE) for line in text.strip("\n").splitlines()]
+    """The last lines of a log, tokens redacted, each line and the whole bounded; blank edges
+    dropped. Redacted before anything is cut, so no cut leaves a token unrecognisable."""
+    clean = redact(text)
+    lines = [truncate(line.rstrip(), MAX_LOG_LINE) for line in clean.strip("\n").splitlines()]
     kept: list[str] = []
     total = 0
     for line in reversed(lines[-MAX_LOG_LINES:]):

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.metrics import KUBERNETES_API_ERRORS
+from bot.redaction import redact
 
 __all__ = [
     "AlreadyExists",
@@ -385,7 +386,7 @@ def _field_causes(status: dict[str, Any]) -> tuple[FieldCause, ...]:
     return tuple(
         FieldCause(
             field=str(cause.get("field") or ""),
-            message=str(cause.get("message") or ""),
+            message=redact(str(cause.get("message") or "")),  # shown in Slack
             reason=str(cause.get("reason") or ""),
         )
         for cause in details.get("causes") or ()
@@ -408,7 +409,7 @@ def _strict_decoding_causes(status: dict[str, Any]) -> tuple[FieldCause, ...]:
 
 def _server_message(status: dict[str, Any]) -> str:
     """The server's own one-line explanation, bounded so a huge body cannot flood Slack."""
-    message = str(status.get("message") or status.get("reason") or "no reason given")
+    message = redact(str(status.get("message") or status.get("reason") or "no reason given"))
     return message if len(message) <= 300 else message[:297] + "..."
 
 

@@ -55,10 +55,11 @@ from bot.listeners.deploy_submission import (
     give_back,
     origin_of,
 )
-from bot.listeners.guard import guarded, policy_of
+from bot.listeners.guard import guarded, is_admin, policy_of
 from bot.listeners.replies import explain, reply
 from bot.metrics import MODAL_SUBMISSIONS
 from bot.policy import Action
+from bot.privileges import privileges_of
 from bot.request import DeploymentRequest, RequestError, parse_request
 from bot.service import NamespaceNotAllowed
 
@@ -126,6 +127,7 @@ def open_deploy_modal(
         limits=service.limits,
         metadata=metadata,
         notice=notice,
+        engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
     # Only now ask the cluster what the person should know before filling the form.
@@ -239,6 +241,7 @@ def _update_modal(
         limits=service.limits,
         metadata=metadata,
         notice=notice,
+        engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
     )
     try:
         client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
@@ -254,7 +257,8 @@ def handle_preview(ack: Ack, body: dict[str, Any], client: WebClient, dynamote: 
     metadata = _metadata(view)
     form = read_deploy_form((view.get("state") or {}).get("values") or {})
     try:
-        request = _parse(form, dynamote)
+        user = str((body.get("user") or {}).get("id", ""))
+        request = _parse(form, dynamote, client, user)
         manifest = dynamote.service.manifest(request, origin_of(metadata))
     except (RequestError, ClusterError, NamespaceNotAllowed) as error:
         problems = _problems(error)
@@ -284,7 +288,7 @@ def handle_deploy_submission(
     metadata = replace(_metadata(view), user_id=str((body.get("user") or {}).get("id", "")))
     form = read_deploy_form((view.get("state") or {}).get("values") or {})
     try:
-        request = _parse(form, dynamote)
+        request = _parse(form, dynamote, client, metadata.user_id)
     except RequestError as invalid:
         MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
         ack(response_action="errors", errors=error_blocks(invalid.errors, metadata.revision))
@@ -379,9 +383,21 @@ def _audit_denial(
     )
 
 
-def _parse(form: DeployForm, dynamote: AppContext) -> DeploymentRequest:
+def _parse(
+    form: DeployForm, dynamote: AppContext, client: WebClient, user: str
+) -> DeploymentRequest:
     service = dynamote.service
-    request = parse_request(form.to_request_data(), catalog=dynamote.catalog, limits=service.limits)
+    try:
+        admin = bool(user) and is_admin(dynamote, client, user=user)
+    except Exception:  # an admin's extras are not worth a failed submission: a deployer's
+        log.warning("Could not check whether %s is an admin", user, exc_info=True)
+        admin = False
+    request = parse_request(
+        form.to_request_data(),
+        catalog=dynamote.catalog,
+        limits=service.limits,
+        privileges=privileges_of(dynamote.settings, admin=admin),
+    )
     service.namespace_for(request.namespace)
     return request
 

@@ -31,7 +31,7 @@ from bot.blocks.ids import (
 from bot.blocks.models import build_models
 from bot.blocks.policy import build_denial
 from bot.deployments import Deployment
-from bot.listeners.guard import actor_of, guarded, may_delete, sees_unverified
+from bot.listeners.guard import actor_of, guarded, is_admin, may_delete
 from bot.listeners.replies import explain, reply
 from bot.metrics import DEPLOYMENTS_DELETED
 from bot.policy import Action
@@ -105,7 +105,7 @@ def find_deployment(
     """The deployment ``user`` named, as they may see it: an admin also gets an unverified
     one. A DGD that is not theirs to see raises NotDynamotes (audited as a refused ``action``),
     whose message is the one a missing deployment gets."""
-    unverified = sees_unverified(dynamote, client, user=user)
+    unverified = is_admin(dynamote, client, user=user)
     try:
         return dynamote.service.get_deployment(namespace, name, unverified=unverified)
     except NotDynamotes as refused:
@@ -204,7 +204,7 @@ def list_message(
 ) -> Message:
     """The deployment list a person asked for, as a message (commands and buttons); ``all``
     shows admins the unverified deployments too."""
-    unverified = scope == "all" and sees_unverified(dynamote, client, user=user)
+    unverified = scope == "all" and is_admin(dynamote, client, user=user)
     deployments = dynamote.service.deployments_for(
         scope=scope, user=user, namespace=namespace, unverified=unverified
     )

@@ -39,9 +39,9 @@ __all__ = [
     "command_action",
     "decide",
     "guarded",
+    "is_admin",
     "may_delete",
     "policy_of",
-    "sees_unverified",
     "warm_groups",
 ]
 
@@ -127,9 +127,10 @@ def may_delete(
     return policy.may_delete(user=user, requester=target.requester, membership=membership)
 
 
-def sees_unverified(dynamote: AppContext, client: WebClient, *, user: str) -> bool:
-    """Whether ``user`` is an admin, who sees (marked) and may delete DGDs whose provenance
-    does not verify; a group that cannot be looked up counts as not theirs."""
+def is_admin(dynamote: AppContext, client: WebClient, *, user: str) -> bool:
+    """Whether ``user`` is an admin, who also sees (marked) and may delete DGDs whose provenance
+    does not verify; a group that cannot be looked up counts as not theirs (cached: the guard
+    just looked)."""
     policy = policy_of(dynamote)
     return policy.is_admin(user, _membership(dynamote, client, policy, user, Action.DELETE))
 

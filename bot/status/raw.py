@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.redaction import redact
+
 __all__ = ["as_dict", "as_list", "one_line", "parse_time"]
 
 _EMPTY: Mapping[str, Any] = {}  # shared, never mutated
@@ -36,5 +38,6 @@ def parse_time(value: object) -> datetime | None:
 
 
 def one_line(text: str, limit: int = 200) -> str:
-    line = " ".join(text.split())
+    """Cluster text as one bounded line for Slack, tokens redacted (before it is cut)."""
+    line = " ".join(redact(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.redaction import redact
 from bot.status.model import GPU_RESOURCE, MAIN_CONTAINER, Component, Condition, PodStatus
 from bot.status.raw import as_dict, as_list
 
@@ -91,7 +92,7 @@ def conditions_of(raw: object) -> tuple[Condition, ...]:
             type=str(c.get("type", "")),
             status=str(c.get("status", "")),
             reason=str(c.get("reason", "")),
-            message=str(c.get("message", "")),
+            message=redact(str(c.get("message", ""))),  # shown in the details view
         )
         for c in as_list(raw)
     )

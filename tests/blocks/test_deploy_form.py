@@ -157,7 +157,7 @@ def test_request_data_of_a_full_form_parses(catalog: Catalog) -> None:
     request = parse_request(form.to_request_data(), catalog=catalog)
     assert request.replicas == 2
     assert request.context_length == 4096
-    assert request.engine_args == {"max-num-seqs": "64", "enable-chunked-prefill": True}
+    assert request.engine_args == {"max-num-seqs": 64, "enable-chunked-prefill": True}
 
 
 def test_an_empty_form_is_refused_with_errors_keyed_by_field(catalog: Catalog) -> None:

@@ -17,7 +17,7 @@ from bot.catalog import load_catalog
 from bot.cluster.slim import slim_dgd, slim_pod
 from bot.deployments import deployment_from
 from bot.dynamo import SlackOrigin, render_dgd
-from bot.request import parse_request
+from bot.request import Privileges, parse_request
 from bot.sim.operator import SimOperator
 from bot.sim.store import Store
 from bot.status import compute_status
@@ -52,7 +52,10 @@ class Clock:
 
 def _manifest(name: str, overrides: dict[str, Any], image: str, version: str) -> dict[str, Any]:
     raw = {"model": "Qwen/Qwen3-0.6B", "name": name, "namespace": NS, "engine": "vllm"}
-    request = parse_request({**raw, **overrides}, catalog=load_catalog())
+    secret = overrides.get("hfTokenSecret", "hf-token-secret")  # an allowed name, maybe missing
+    request = parse_request(
+        {**raw, **overrides}, catalog=load_catalog(), privileges=Privileges(hf_secrets=(secret,))
+    )
     origin = SlackOrigin(user="U1", channel="C1", thread_ts="1.2")
     return render_dgd(request, image=image, api_version=version, origin=origin)  # type: ignore[arg-type]
 

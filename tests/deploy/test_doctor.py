@@ -58,6 +58,9 @@ def settings_for(slack: SlackStandIn, **overrides: Any) -> Settings:
         "k8s_read_timeout": 2.0,
         "catalog": None,
         "provenance_key": PROVENANCE_KEY,
+        # A healthy installation names its deployers and admins (an open policy is a WARN).
+        "deployers": ["U0DEPLOYER"],
+        "admins": ["U0ADMIN"],
     }
     return load_settings(**(values | overrides))
 
@@ -174,7 +177,8 @@ def test_a_forbidden_secret_read_fails_rbac_and_leaves_the_secret_unknown(
 
     assert code == 1
     assert any("may not get secrets named hf-token-secret" in line for line in failures(lines))
-    assert "WARN HF secret hf-token-secret in namespace team-a: unknown" in "\n".join(lines)
+    # unknown is a failure: the bot refuses deployments naming a Secret it cannot check
+    assert "FAIL HF secret hf-token-secret in namespace team-a: unknown" in "\n".join(lines)
 
 
 def test_a_missing_hf_secret_fails_with_the_kubectl_command_that_creates_it(
@@ -356,3 +360,17 @@ def test_dynamote_doctor_as_a_process_exits_0_on_a_healthy_installation(
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("\nOK ") >= 8
     assert slack.token not in done.stdout + done.stderr
+
+
+def test_an_open_policy_and_a_lifted_limit_are_a_warning(
+    slack: SlackStandIn, kubeconfig: Path
+) -> None:
+    settings = settings_for(slack, deployers=[], admins=[], max_gpus_per_user="none")
+    code, lines = doctor(settings, kubeconfig)
+    assert code == 0
+    (warning,) = [line for line in lines if line.startswith("WARN")]
+    assert warning.startswith("WARN Policy: DYNAMOTE_DEPLOYERS and DYNAMOTE_ADMINS are empty")
+    assert "no limit set by DYNAMOTE_MAX_GPUS_PER_USER" in warning
+    assert "OK Policy: 1 deployer(s), 1 admin(s), at most 8 GPUs per deployment" in "\n".join(
+        doctor(settings_for(slack), kubeconfig)[1]
+    )

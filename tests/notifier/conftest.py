@@ -21,7 +21,7 @@ from bot.cluster import Cluster
 from bot.dynamo import SlackOrigin, render_dgd
 from bot.notifier import Notifier
 from bot.notify.pacer import Pacer
-from bot.request import RequestLimits, parse_request
+from bot.request import Privileges, RequestLimits, parse_request
 from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
@@ -183,6 +183,7 @@ def manifest(
         },
         catalog=load_catalog(),
         limits=RequestLimits(max_gpus_per_worker=64) if gpus > 8 else None,
+        privileges=Privileges(hf_secrets=(secret,)),  # allowed, though maybe missing
     )
     origin = SlackOrigin(user=requester, channel=channel, thread_ts=thread_ts)
     rendered = render_dgd(
