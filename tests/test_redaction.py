@@ -43,7 +43,7 @@ GH = "ghp_" + "A" * 36
         (f"aws {AWS} key", "aws  key"),
         (f"gh {GH}", "gh "),
         ("-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----", ""),
-        ("https://hooks.slack.com/services/T0/B0/abc", ""),
+        ("https://hooks.slack.com/services/T0/B0/abc", "https://hooks.slack.com/"),  # host kept
     ],
 )
 def test_tokens_and_secret_assignments_are_replaced(text: str, kept: str) -> None:

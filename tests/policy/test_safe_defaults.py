@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.settings import SettingsError, load_settings
+from tests.signing import PROVENANCE_KEY
 from tests.stacks import NAMESPACES, Stack, app_stack, stand_ins
 
 DGDS = "dynamographdeployments"
@@ -27,6 +28,7 @@ def shipped(tmp_path: Path) -> Iterator[Stack]:
         namespaces=list(NAMESPACES),
         default_namespace="team-a",
         slack_api_url="http://127.0.0.1:1/api/",
+        provenance_key=PROVENANCE_KEY,  # an install has one (or a signing secret to derive it)
         sim_ready_after=0.3,
     )
     with stand_ins(tmp_path) as shared, app_stack(shared, settings) as stack:
@@ -125,6 +127,7 @@ def test_a_listed_hf_secret_the_bot_may_not_read_is_refused_with_the_reason(
         namespaces=list(NAMESPACES),
         default_namespace="team-a",
         slack_api_url="http://127.0.0.1:1/api/",
+        provenance_key=PROVENANCE_KEY,  # an install has one (or a signing secret to derive it)
         hf_secrets="team-a-hf",
     )
     with stand_ins(tmp_path) as shared, app_stack(shared, settings) as stack:
@@ -141,6 +144,7 @@ def test_trust_remote_code_is_for_admins_unless_the_catalog_allows_it(tmp_path: 
         namespaces=list(NAMESPACES),
         default_namespace="team-a",
         slack_api_url="http://127.0.0.1:1/api/",
+        provenance_key=PROVENANCE_KEY,  # an install has one (or a signing secret to derive it)
         admins=["U0ADMIN"],
         max_gpus_per_user=None,
         max_deployments_per_user=None,
@@ -162,6 +166,7 @@ def test_admins_may_use_the_admin_engine_args_and_deployers_may_not(tmp_path: Pa
         namespaces=list(NAMESPACES),
         default_namespace="team-a",
         slack_api_url="http://127.0.0.1:1/api/",
+        provenance_key=PROVENANCE_KEY,  # an install has one (or a signing secret to derive it)
         admins=["U0ADMIN"],
         admin_engine_args="vllm:seed",
         max_gpus_per_user=None,
