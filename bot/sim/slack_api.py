@@ -258,6 +258,13 @@ class _Workspace:
     def next_id(self, prefix: str) -> str:
         return f"{prefix}0{next(self._ids):08X}"
 
+    def mint_trigger(self) -> str:
+        """A trigger_id shaped like Slack's ("<digits>.<digits>.<hex>"), its age tracked."""
+        number = next(self._ids)
+        trigger = f"{number}.{BOT_UPDATED}.{number:032x}"
+        self.minted_triggers[trigger] = self.clock()
+        return trigger
+
     def dm_channel(self, user_id: str) -> str:
         return self.dm_channels.setdefault(user_id, self.next_id("D"))
 
@@ -640,10 +647,7 @@ class SlackStandIn(Running):
         """A trigger_id as Slack puts in an interaction payload; views.open and views.push
         answer expired_trigger_id once it is more than 3 s old (by the stand-in's clock)."""
         with self._lock:
-            number = next(self._workspace._ids)
-            trigger = f"{number}.{BOT_UPDATED}.{number:032x}"
-            self._workspace.minted_triggers[trigger] = self._workspace.clock()
-            return trigger
+            return self._workspace.mint_trigger()
 
     def set_user(self, user_id: str, **fields: Any) -> None:
         """users.info answers for `user_id` get these fields (e.g. is_admin=True)."""

@@ -90,6 +90,7 @@ class SocketLink:
     # None while open.
     ended_by: EndedBy | None = None
     envelopes: tuple[str, ...] = ()  # envelope ids sent on it
+    acks: tuple[str, ...] = ()  # envelope ids acked on it (an ack may come on any connection)
 
     @property
     def is_open(self) -> bool:
@@ -400,7 +401,7 @@ class SocketModeStandIn(Running):
         link = self._register(connection, ticket)
         try:
             for message in connection:
-                self._record(message if isinstance(message, str) else message.decode())
+                self._record(message if isinstance(message, str) else message.decode(), link)
         except ConnectionClosed:
             pass  # dropped or reset; the link is marked closed below either way
         finally:
@@ -432,7 +433,7 @@ class SocketModeStandIn(Running):
             link.info = replace(link.info, closed_at=time.monotonic(), ended_by=ended_by)
             self._changed.notify_all()
 
-    def _record(self, text: str) -> None:
+    def _record(self, text: str, link: _Link) -> None:
         with self._changed:
             self._received.append(text)
             try:
@@ -440,7 +441,9 @@ class SocketModeStandIn(Running):
             except json.JSONDecodeError:
                 return
             if isinstance(message, dict) and message.get("envelope_id"):
-                self._acks.setdefault(str(message["envelope_id"]), message)
+                envelope_id = str(message["envelope_id"])
+                self._acks.setdefault(envelope_id, message)
+                link.info = replace(link.info, acks=(*link.info.acks, envelope_id))
                 self._changed.notify_all()
 
 

@@ -404,6 +404,7 @@ def test_a_command_right_after_a_refresh_request_is_acked_at_once(stack: SocketS
     assert reply_on(stack.slack, name)["response_type"] == "ephemeral"
     first = stack.socket_mode.links()[0]
     assert first.envelopes  # it did go to the connection being replaced
+    assert first.acks == first.envelopes  # and was acked there, on the connection it came on
     stack.socket_mode.wait_connected(2)
     assert stack.socket_mode.wait_closed(1).ended_by == "client"
 
@@ -420,7 +421,8 @@ def test_a_command_on_the_new_connection_is_acked_while_the_old_one_closes(
 
     assert took < REFRESH_ACK_DEADLINE, took
     assert reply_on(stack.slack, name)["response_type"] == "ephemeral"
-    assert stack.socket_mode.links()[1].envelopes
+    second = stack.socket_mode.links()[1]
+    assert second.envelopes and second.acks == second.envelopes
     assert len(connections_opened(stack.slack)) == 2  # one refresh, one new connection
 
 
