@@ -8,10 +8,11 @@ ack sent meanwhile is lost, and its monitor replaces connections that have not s
 
 What this one does (Slack's protocol: https://docs.slack.dev/apis/events-api/using-socket-mode):
 
-- a new connection is opened (handshake done) before it becomes current; the one it replaces
-  is closed in the background, and envelopes arriving on either are handled at once;
-- each ack goes back on the connection its envelope came on while that is open, else on any
-  open one (Slack accepts an ack on any of the app's connections);
+- a new connection is opened (handshake done) before it becomes current; envelopes arriving
+  on either are handled at once, and the one it replaces is closed in the background once the
+  envelopes that came on it are handled (at most SETTLE_SECONDS);
+- each ack goes back on the connection its envelope came on, or, should that one have ended,
+  on any open one;
 - a ``disconnect`` message (``warning``, ``refresh_requested``, ``link_disabled``), a close or
   a dropped connection starts a reconnection in the background, retried with backoff while
   ``apps.connections.open`` fails (slack_sdk's own retry handlers and Retry-After apply first);
@@ -53,6 +54,9 @@ logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 10.0  # the WebSocket handshake; reads after it never time out
 CLOSE_TIMEOUT_SECONDS = 1.0  # how long a retired connection waits for Slack's close frame
+# How long a retired connection stays open for the envelopes that came on it to be handled
+# (their acks go back on it); Slack's own deadline for an ack.
+SETTLE_SECONDS = 3.0
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
 
@@ -66,8 +70,9 @@ class _Link:
     last_heard: float = field(default_factory=time.monotonic)  # any frame, pongs included
     last_ping: float = field(default_factory=time.monotonic)
     pongs: int = 0
-    retiring: bool = False  # we are closing it: its end is no reason to reconnect
+    retiring: bool = False  # our close frame is sent or going: nothing more may be sent on it
     ended: threading.Event = field(default_factory=threading.Event)
+    sending: threading.Lock = field(default_factory=threading.Lock)  # a send, or the close
 
 
 class SocketModeClient(BaseSocketModeClient):
@@ -98,9 +103,10 @@ class SocketModeClient(BaseSocketModeClient):
         self.closed = False
         self.connect_operation_lock = threading.Lock()  # one connect() at a time
         self._lock = threading.Lock()  # guards the fields below
+        self._settled = threading.Condition(self._lock)  # notified when an envelope is handled
         self._links: list[_Link] = []
         self._current: _Link | None = None
-        self._came_on: dict[str, _Link] = {}  # envelope_id -> the link it arrived on
+        self._came_on: dict[str, _Link] = {}  # envelope being handled -> the link it came on
         self._numbers = itertools.count(1)
         self._reconnecting = threading.Lock()  # held while a background reconnection runs
         self._stopped = threading.Event()
@@ -171,7 +177,7 @@ class SocketModeClient(BaseSocketModeClient):
         """The ack, on the connection its envelope came on when that is still open."""
         body = response.to_dict() if isinstance(response, SocketModeResponse) else response
         with self._lock:
-            came_on = self._came_on.pop(str(body.get("envelope_id", "")), None)
+            came_on = self._came_on.get(str(body.get("envelope_id", "")))
         self._send(json.dumps(body), prefer=came_on)
 
     def send_message(self, message: str) -> None:
@@ -179,10 +185,13 @@ class SocketModeClient(BaseSocketModeClient):
 
     def _send(self, message: str, *, prefer: _Link | None) -> None:
         for link in self._open_links(prefer):
-            try:
-                link.socket.send(message)
-            except (WebSocketException, OSError):
-                continue  # ended meanwhile; its reader reconnects if it was current
+            with link.sending:
+                if link.retiring or link.ended.is_set():
+                    continue  # closed meanwhile
+                try:
+                    link.socket.send(message)
+                except (WebSocketException, OSError):
+                    continue  # ended meanwhile; its reader reconnects if it was current
             return
         raise SlackClientNotConnectedError("no open Socket Mode connection to send on")
 
@@ -191,7 +200,9 @@ class SocketModeClient(BaseSocketModeClient):
             newest_first = [self._current, *reversed(self._links)]
         seen: set[int] = set()
         for link in (prefer, *newest_first):
-            if link is not None and not link.ended.is_set() and link.number not in seen:
+            if link is None or link.retiring or link.ended.is_set():
+                continue
+            if link.number not in seen:
                 seen.add(link.number)
                 yield link
 
@@ -237,18 +248,25 @@ class SocketModeClient(BaseSocketModeClient):
             if current:
                 self._reconnect_in_background()
             return
-        envelope_id = message.get("envelope_id")
+        envelope_id = str(message.get("envelope_id") or "")
         if envelope_id:
             with self._lock:
-                self._came_on[str(envelope_id)] = link
-        self.message_workers.submit(self.run_message_listeners, message, text)
+                self._came_on[envelope_id] = link
+        self.message_workers.submit(self._handle, envelope_id, message, text)
+
+    def _handle(self, envelope_id: str, message: dict[str, Any], text: str) -> None:
+        try:
+            self.run_message_listeners(message, text)
+        finally:
+            with self._settled:
+                self._came_on.pop(envelope_id, None)
+                self._settled.notify_all()
 
     def _ended(self, link: _Link) -> None:
         link.ended.set()
         _release(link.socket)
         with self._lock:
             self._links = [other for other in self._links if other is not link]
-            self._came_on = {e: other for e, other in self._came_on.items() if other is not link}
             was_current = link is self._current
             if was_current:
                 self._current = None
@@ -256,10 +274,17 @@ class SocketModeClient(BaseSocketModeClient):
             self._reconnect_in_background()
 
     def _retire(self, link: _Link) -> None:
-        """Close a connection: our close frame, then Slack's; abort if it does not come."""
-        link.retiring = True
-        with contextlib.suppress(WebSocketException, OSError):  # already gone
-            link.socket.send_close()
+        """Close a connection once the envelopes that came on it are handled (at most
+        SETTLE_SECONDS): our close frame, then Slack's; cut it if that does not come."""
+        with self._settled:
+            self._settled.wait_for(
+                lambda: link.ended.is_set() or link not in self._came_on.values(),
+                SETTLE_SECONDS,
+            )
+        with link.sending:
+            link.retiring = True
+            with contextlib.suppress(WebSocketException, OSError):  # already gone
+                link.socket.send_close()
         if not link.ended.wait(CLOSE_TIMEOUT_SECONDS):
             _cut(link)
             link.ended.wait(CLOSE_TIMEOUT_SECONDS)
