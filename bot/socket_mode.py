@@ -156,7 +156,7 @@ class SocketModeClient(BaseSocketModeClient):
             self.connect()
 
     def disconnect(self) -> None:
-        """Close every connection (waits up to CLOSE_TIMEOUT_SECONDS for each)."""
+        """Close every connection, each once its envelopes are handled (see `_retire`)."""
         with self._lock:
             links, self._current = list(self._links), None
         for link in links:
