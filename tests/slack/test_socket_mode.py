@@ -426,6 +426,20 @@ def test_a_command_on_the_new_connection_is_acked_while_the_old_one_closes(
     assert len(connections_opened(stack.slack)) == 2  # one refresh, one new connection
 
 
+def test_a_slow_apps_connections_open_during_a_refresh_delays_no_ack(stack: SocketStack) -> None:
+    stack.connect()
+    stack.socket_mode.wait_connected(1)
+    slow = stack.slack.add_latency("apps.connections.open", 2.0, times=1)
+
+    assert stack.socket_mode.disconnect("refresh_requested") == 1
+    name, took = stack.command("help")  # while the bot waits for its new URL
+
+    assert took < REFRESH_ACK_DEADLINE, took
+    assert reply_on(stack.slack, name)["response_type"] == "ephemeral"
+    stack.socket_mode.wait_connected(2, timeout=10)
+    assert slow.hits == 1
+
+
 # ----- apps.connections.open failing ----------------------------------------------------------
 
 
