@@ -29,7 +29,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +68,7 @@ HEALTH_THREADS = 2  # the health server's workers: probes and scrapes answer in 
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
 # Socket Mode: the client pings Slack this often (Bolt's default is 10 s), and a connection
-# with no pong for SOCKET_STALE_PINGS intervals is closed and replaced (see _watch_socket).
+# that sent nothing, not even a pong, for SOCKET_STALE_PINGS intervals is replaced.
 SOCKET_PING_SECONDS = 5.0
 SOCKET_STALE_PINGS = 2
 
@@ -98,31 +97,10 @@ class _Operator(Protocol):
 
 
 class _Connection(Protocol):
-    """What we use of SocketModeHandler (its methods are untyped)."""
+    """What we use of the Socket Mode handler (Bolt's handler methods are untyped)."""
 
     def connect(self) -> None: ...
     def close(self) -> None: ...
-
-
-class _Session(Protocol):
-    """What the watchdog reads of slack_sdk's Socket Mode ``Connection``."""
-
-    @property
-    def session_id(self) -> str: ...
-    @property
-    def last_ping_pong_time(self) -> float | None: ...
-    def is_active(self) -> bool: ...
-    def disconnect(self) -> None: ...
-
-
-class _SocketClient(Protocol):
-    """What the watchdog reads of slack_sdk's ``SocketModeClient``."""
-
-    @property
-    def closed(self) -> bool: ...
-    @property
-    def current_session(self) -> _Session | None: ...
-    def connect_to_new_endpoint(self, force: bool = False) -> None: ...
 
 
 class _StartupError(Exception):
@@ -391,14 +369,17 @@ def _connect_socket_mode(
 ) -> _Connection | None:
     """Open the Socket Mode connection, retrying until it opens or we are stopped.
 
-    Once open, the client reconnects by itself when Slack closes the connection or asks it to
-    (a ``disconnect`` message); `_watch_socket` covers the case it handles badly.
+    Once open, the client (bot.socket_mode) keeps it: it reconnects when Slack asks it to,
+    closes it or drops it, and replaces a connection that answers no ping for
+    SOCKET_STALE_PINGS intervals.
     """
-    from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415
     from slack_sdk.errors import SlackApiError  # noqa: PLC0415
 
-    handler = SocketModeHandler(app, app_token, ping_interval=ping_interval)
-    connection: _Connection = handler
+    from bot.socket_mode import SocketModeHandler  # noqa: PLC0415  (Socket Mode only)
+
+    connection: _Connection = SocketModeHandler(
+        app, app_token, ping_interval=ping_interval, stale_pings=SOCKET_STALE_PINGS
+    )
     for delay in _backoff():
         try:
             connection.connect()
@@ -414,52 +395,11 @@ def _connect_socket_mode(
         except Exception:
             logger.exception("Failed to open the Socket Mode connection; retrying in %.0f s", delay)
         else:
-            threading.Thread(
-                target=_watch_socket,
-                args=(handler.client, stop, ping_interval),
-                name="dynamote-socket-watchdog",
-                daemon=True,
-            ).start()
             return connection
         if stop.wait(delay):
             connection.close()
             return None
     return None  # pragma: no cover  (_backoff never ends)
-
-
-def _watch_socket(client: _SocketClient, stop: threading.Event, ping_interval: float) -> None:
-    """Replace the Socket Mode session once its pings go unanswered.
-
-    Why: slack_sdk's client does not notice end-of-stream. When a connection is cut without a
-    WebSocket close frame (a Slack host or a proxy dies), its reader spins on the dead socket,
-    using a CPU core, and it reconnects only after five failed pings: about a minute at Bolt's
-    default 10 s interval. A live connection answers each ping within milliseconds.
-    """
-    stale_after = ping_interval * SOCKET_STALE_PINGS
-    seen: tuple[str, float] = ("", 0.0)  # the current session, and when we first saw it
-    while not stop.wait(ping_interval / 2) and not client.closed:
-        session = client.current_session
-        if session is None or not session.is_active():
-            continue  # closed: the client's monitor is reconnecting
-        now = time.time()  # slack_sdk stamps pongs with time.time()
-        if seen[0] != session.session_id:
-            seen = (session.session_id, now)
-        heard = max(session.last_ping_pong_time or 0.0, seen[1])
-        if now - heard > stale_after:
-            logger.warning(
-                "Socket Mode connection answered no ping for %.0f s; reconnecting", now - heard
-            )
-            session.disconnect()
-            if not stop.is_set():  # closing: a new connection would outlive the client
-                _reconnect(client)
-
-
-def _reconnect(client: _SocketClient) -> None:
-    """Open a new connection now rather than at the client's next check (one ping interval)."""
-    try:
-        client.connect_to_new_endpoint()  # a no-op if the client got there first
-    except Exception:
-        logger.exception("Failed to reopen the Socket Mode connection; the client retries")
 
 
 def _backoff() -> Iterator[float]:

@@ -6,13 +6,21 @@ it with ``WebClient(token=standin.token, base_url=standin.url)``.
 
 What it does:
 - records every call (method, decoded params, headers, time, what it answered);
-- answers the methods the bot uses the way Slack does (`ts`, view ids and hashes,
-  `hash_conflict`, `not_found`, single-use trigger ids, DM channels, users, user groups),
-  anything else with ``{"ok": true}``;
+- answers the methods the bot uses with the fields Slack's answers carry (`ts`, messages with
+  `bot_id` and `bot_profile`, views with `id`, `hash`, `root_view_id`, `app_id`, `bot_id`, ...)
+  and Slack's errors (`hash_conflict`, `not_found`, `invalid_arguments` for missing required
+  arguments, single-use trigger ids, `expired_trigger_id` for a trigger id it minted more than
+  3 s before), anything else with ``{"ok": true}``. Shapes and error codes are taken from
+  Slack's OpenAPI spec (slackapi/slack-api-specs, web-api/slack_web_openapi_v2.json: each
+  method's example answer and error list), Slack's method pages (docs.slack.dev/reference/
+  methods/<method>) and answers recorded from Slack by client libraries (the slack-web Haskell
+  package's golden chat.update answer); tests/slack/web_api_shapes.json writes the shapes down
+  and a test compares the answers with it key by key;
 - serves `response_url` endpoints (`response_url(name)`) and records what `respond()` posts;
 - checks the bearer token (`invalid_auth`);
-- injects faults while running: 429 with Retry-After, 5xx, ``ok: false`` errors (optionally for
-  one channel), latency; each fault counts its hits;
+- injects faults while running: 429 with Retry-After, 5xx, ``ok: false`` errors (only codes
+  Slack documents for that method; optionally for one channel), latency; each fault counts
+  its hits;
 - runs every message and view through `bot.blocks.limits` and, on a violation, answers like
   Slack (`invalid_blocks`, `invalid_arguments`) and records it for `violations()`.
 All public methods are thread-safe.
@@ -35,7 +43,7 @@ from urllib.parse import parse_qsl, urlsplit
 from bot.blocks.limits import MISSING_TEXT_FALLBACK, check_message, check_view
 from bot.sim.running import Running
 
-__all__ = ["TEST_TOKEN", "Fault", "RecordedCall", "SlackStandIn"]
+__all__ = ["DOCUMENTED_ERRORS", "TEST_TOKEN", "Fault", "RecordedCall", "SlackStandIn"]
 
 TEAM_ID = "T0DYNAMOTE"
 BOT_USER_ID = "U0DYNAMOTE"
@@ -50,6 +58,89 @@ _MESSAGE_METHODS = frozenset(
 )
 _VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
 _FIRST_TS = 1_700_000_000_000_100  # microseconds; ts values look like "1700000000.000100"
+TRIGGER_SECONDS = 3.0  # a trigger_id opens a view within 3 s of the interaction, else expires
+BOT_NAME = "Dynamote"
+BOT_UPDATED = 1_700_000_000  # bot_profile.updated, a Unix time
+
+# Error codes any method may answer (Slack's "Errors" tables, common to every method).
+_COMMON_ERRORS = frozenset(
+    {
+        "not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired",
+        "no_permission", "missing_scope", "not_allowed_token_type", "org_login_required",
+        "ekm_access_denied", "team_access_not_granted", "team_added_to_org", "invalid_arguments",
+        "invalid_arg_name", "invalid_array_arg", "invalid_charset", "invalid_form_data",
+        "invalid_post_type", "missing_post_type", "invalid_json", "json_not_object",
+        "request_timeout", "upgrade_required", "fatal_error", "internal_error",
+        "service_unavailable", "ratelimited", "accesslimited", "deprecated_endpoint",
+    }
+)  # fmt: skip
+# Per method, from slack_web_openapi_v2.json's error enums and the method pages; a fault may
+# only answer one of these (or a common one), so a test cannot make Slack say what it never
+# says. response_url answers are webhook errors (docs.slack.dev/messaging/sending-messages-
+# using-incoming-webhooks, "Handling errors"; expired_url for a used-up response_url).
+DOCUMENTED_ERRORS: dict[str, frozenset[str]] = {
+    "chat.postMessage": frozenset(
+        {
+            "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
+            "too_many_attachments", "rate_limited", "restricted_action", "invalid_blocks",
+            "invalid_blocks_format",
+        }
+    ),
+    "chat.postEphemeral": frozenset(
+        {
+            "channel_not_found", "is_archived", "msg_too_long", "no_text", "restricted_action",
+            "too_many_attachments", "user_not_in_channel", "invalid_blocks",
+            "invalid_blocks_format",
+        }
+    ),
+    "chat.update": frozenset(
+        {
+            "message_not_found", "cant_update_message", "channel_not_found",
+            "edit_window_closed", "msg_too_long", "too_many_attachments", "rate_limited",
+            "no_text", "is_inactive", "invalid_blocks", "invalid_blocks_format",
+        }
+    ),
+    "chat.delete": frozenset(
+        {
+            "message_not_found", "channel_not_found", "cant_delete_message",
+            "compliance_exports_prevent_deletion",
+        }
+    ),
+    "views.open": frozenset(
+        {"expired_trigger_id", "exchanged_trigger_id", "view_too_large",
+         "duplicate_external_id"}
+    ),
+    "views.push": frozenset(
+        {"expired_trigger_id", "exchanged_trigger_id", "view_too_large",
+         "duplicate_external_id", "push_limit_reached"}
+    ),
+    "views.update": frozenset(
+        {"not_found", "hash_conflict", "view_too_large", "duplicate_external_id"}
+    ),
+    "views.publish": frozenset(
+        {"hash_conflict", "view_too_large", "duplicate_external_id"}
+    ),
+    "conversations.open": frozenset(
+        {
+            "method_not_supported_for_channel_type", "user_not_found", "user_not_visible",
+            "user_disabled", "users_list_not_supplied", "not_enough_users", "too_many_users",
+            "invalid_user_combination", "channel_not_found",
+        }
+    ),
+    "conversations.info": frozenset({"channel_not_found"}),
+    "users.info": frozenset({"user_not_found", "user_not_visible"}),
+    "usergroups.users.list": frozenset(
+        {"no_such_subteam", "plan_upgrade_required", "user_is_bot", "user_is_restricted",
+         "missing_charset", "superfluous_charset"}
+    ),
+    "auth.test": frozenset(),
+    "apps.connections.open": frozenset(),
+    RESPONSE_URL_METHOD: frozenset(
+        {"expired_url", "invalid_payload", "channel_not_found", "channel_is_archived",
+         "action_prohibited", "no_text", "too_many_attachments", "user_not_found",
+         "invalid_blocks"}
+    ),
+}  # fmt: skip
 
 Json = dict[str, Any]
 
@@ -124,8 +215,10 @@ def _error(error: str, status: int = 200, **fields: Any) -> _Answer:
 class _Workspace:
     """Slack's side of the conversation: messages, views, users, groups. Not thread-safe."""
 
-    def __init__(self, *, single_use_triggers: bool) -> None:
+    def __init__(self, *, single_use_triggers: bool, clock: Callable[[], float]) -> None:
         self.single_use_triggers = single_use_triggers
+        self.clock = clock
+        self.minted_triggers: dict[str, float] = {}  # trigger_id -> clock() when minted
         self.messages: dict[tuple[str, str], Json] = {}
         self.views: dict[str, Json] = {}
         self.home_view_ids: dict[str, str] = {}
@@ -165,6 +258,13 @@ class _Workspace:
     def next_id(self, prefix: str) -> str:
         return f"{prefix}0{next(self._ids):08X}"
 
+    def mint_trigger(self) -> str:
+        """A trigger_id shaped like Slack's ("<digits>.<digits>.<hex>"), its age tracked."""
+        number = next(self._ids)
+        trigger = f"{number}.{BOT_UPDATED}.{number:032x}"
+        self.minted_triggers[trigger] = self.clock()
+        return trigger
+
     def dm_channel(self, user_id: str) -> str:
         return self.dm_channels.setdefault(user_id, self.next_id("D"))
 
@@ -192,8 +292,7 @@ class _Workspace:
             return _error("no_text")
         channel = self.resolve_channel(str(params["channel"]))
         ts = self.next_ts()
-        message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID}
-        message |= {"team": TEAM_ID, "ts": ts, **_content(params)}
+        message = _bot_message(ts, _content(params))
         if params.get("thread_ts"):
             message["thread_ts"] = params["thread_ts"]
         self.messages[(channel, ts)] = message
@@ -207,12 +306,19 @@ class _Workspace:
         return _ok(message_ts=self.next_ts()) if _has_content(params) else _error("no_text")
 
     def update_message(self, params: Json) -> _Answer:
-        key = (str(params.get("channel", "")), str(params.get("ts", "")))
+        if not params.get("channel"):
+            return _error("channel_not_found")
+        key = (str(params["channel"]), str(params.get("ts", "")))
         message = self.messages.get(key)
         if message is None:
             return _error("message_not_found")
+        if not _has_content(params):
+            return _error("no_text")
         message.update(_content(params))
-        return _ok(channel=key[0], ts=key[1], text=message.get("text", ""), message=message)
+        message["edited"] = {"user": BOT_ID, "ts": self.next_ts()}
+        # Slack's answer carries the message without its ts (it is the top-level ts).
+        answered = {key: value for key, value in message.items() if key != "ts"}
+        return _ok(channel=key[0], ts=key[1], text=message.get("text", ""), message=answered)
 
     def delete_message(self, params: Json) -> _Answer:
         key = (str(params.get("channel", "")), str(params.get("ts", "")))
@@ -228,11 +334,19 @@ class _Workspace:
             )
         if self.single_use_triggers and trigger in self.used_triggers:
             return _error("exchanged_trigger_id")
+        minted = self.minted_triggers.get(str(trigger))
+        if minted is not None and self.clock() - minted > TRIGGER_SECONDS:
+            return _error("expired_trigger_id")
         self.used_triggers.add(str(trigger))
         view_id = self.next_id("V")
         return _ok(view=self.store_view(view_id, params["view"]))
 
     def update_view(self, params: Json) -> _Answer:
+        if not params.get("view_id") and not params.get("external_id"):
+            return _error(
+                "invalid_arguments",
+                response_metadata=_pointers(["/view_id: view_id or external_id is required"]),
+            )
         view_id = params.get("view_id") or self.view_id_for(params.get("external_id"))
         if view_id not in self.views:
             return _error("not_found")
@@ -262,21 +376,13 @@ class _Workspace:
         channel_id = str(params.get("channel", ""))
         if not channel_id:
             return _error("channel_not_found")
-        is_im = channel_id.startswith("D")
-        channel: Json = {"id": channel_id, "name": channel_id.lower(), "is_channel": not is_im}
-        channel |= {"is_im": is_im, "is_private": channel_id.startswith("G"), "is_member": True}
-        channel |= {"is_archived": False}
-        return _ok(channel=channel | self.channels.get(channel_id, {}))
+        return _ok(channel=_channel(channel_id) | self.channels.get(channel_id, {}))
 
     def user_info(self, params: Json) -> _Answer:
         user_id = str(params.get("user", ""))
         if not user_id:
             return _error("user_not_found")
-        user: Json = {"id": user_id, "team_id": TEAM_ID, "name": user_id.lower(), "deleted": False}
-        user |= {"real_name": f"User {user_id}", "tz": "UTC", "is_admin": False}
-        user |= {"is_owner": False, "is_bot": False, "is_restricted": False}
-        user |= {"is_ultra_restricted": False, "profile": {"display_name": user_id.lower()}}
-        return _ok(user=user | self.users.get(user_id, {}))
+        return _ok(user=_user(user_id) | self.users.get(user_id, {}))
 
     def usergroup_members(self, params: Json) -> _Answer:
         members = self.usergroups.get(str(params.get("usergroup", "")))
@@ -285,6 +391,7 @@ class _Workspace:
     # ----- views ----------------------------------------------------------------------------
 
     def store_view(self, view_id: str, submitted: Json) -> Json:
+        """The view as Slack answers it: what was sent, with Slack's fields around it."""
         previous = self.views.get(view_id, {})
         view = {
             "id": view_id,
@@ -293,6 +400,10 @@ class _Workspace:
             "callback_id": "",
             "external_id": "",
             "state": {"values": {}},
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "close": None,
+            "submit": None,
             "root_view_id": previous.get("root_view_id", view_id),
             "previous_view_id": None,
             "app_id": APP_ID,
@@ -308,6 +419,54 @@ class _Workspace:
             return None
         found = (vid for vid, view in self.views.items() if view["external_id"] == external_id)
         return next(found, None)
+
+
+def _bot_message(ts: str, content: Json) -> Json:
+    """A message the bot posted, as Slack answers and stores it."""
+    message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID}
+    return message | {"team": TEAM_ID, "bot_profile": _bot_profile(), "ts": ts, **content}
+
+
+def _bot_profile() -> Json:
+    icons = {f"image_{size}": f"https://a.slack-edge.com/bot_{size}.png" for size in (36, 48, 72)}
+    profile: Json = {"id": BOT_ID, "app_id": APP_ID, "name": BOT_NAME, "icons": icons}
+    return profile | {"deleted": False, "updated": BOT_UPDATED, "team_id": TEAM_ID}
+
+
+def _channel(channel_id: str) -> Json:
+    """conversations.info's channel (C... public, G... private, D... a DM)."""
+    is_im, is_private = channel_id.startswith("D"), channel_id.startswith("G")
+    about = {"value": "", "creator": "", "last_set": 0}
+    channel: Json = {"id": channel_id, "name": channel_id.lower()}
+    channel |= {"name_normalized": channel_id.lower(), "created": BOT_UPDATED}
+    channel |= {"creator": BOT_USER_ID, "is_channel": not is_im, "is_group": False}
+    channel |= {"is_im": is_im, "is_mpim": False, "is_private": is_private}
+    channel |= {"is_archived": False, "is_general": False, "is_member": True}
+    channel |= {"is_read_only": False, "is_shared": False, "is_ext_shared": False}
+    channel |= {"is_org_shared": False, "is_pending_ext_shared": False, "pending_shared": []}
+    channel |= {"unlinked": 0, "parent_conversation": None, "last_read": "0000000000.000000"}
+    channel |= {"locale": "en-US", "previous_names": []}
+    return channel | {"topic": dict(about), "purpose": dict(about)}
+
+
+def _user(user_id: str) -> Json:
+    """users.info's user, an ordinary member; tests override fields with set_user."""
+    name = user_id.lower()
+    user: Json = {"id": user_id, "team_id": TEAM_ID, "name": name, "deleted": False}
+    user |= {"color": "9f69e7", "real_name": f"User {user_id}", "tz": "UTC"}
+    user |= {"tz_label": "Coordinated Universal Time", "tz_offset": 0, "is_admin": False}
+    user |= {"is_owner": False, "is_primary_owner": False, "is_restricted": False}
+    user |= {"is_ultra_restricted": False, "is_bot": False, "is_app_user": False}
+    user |= {"has_2fa": False, "updated": BOT_UPDATED}
+    images = {f"image_{size}": f"https://avatars.example/{name}_{size}.png" for size in _SIZES}
+    profile: Json = {"avatar_hash": "g0000000000", "display_name": name}
+    profile |= {"display_name_normalized": name, "real_name": f"User {user_id}"}
+    profile |= {"real_name_normalized": f"User {user_id}", "email": f"{name}@example.com"}
+    profile |= {"status_emoji": "", "status_text": "", "team": TEAM_ID}
+    return user | {"profile": profile | images | {"image_original": images["image_512"]}}
+
+
+_SIZES = (24, 32, 48, 72, 192, 512)
 
 
 def _content(params: Json) -> Json:
@@ -372,9 +531,11 @@ class SlackStandIn(Running):
         port: int = 0,
         single_use_triggers: bool = True,
         scopes: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`port` 0 takes any free port; `single_use_triggers` makes a reused trigger_id fail;
-        `scopes`, when given, are reported in the `x-oauth-scopes` header, as Slack does."""
+        `scopes`, when given, are reported in the `x-oauth-scopes` header, as Slack does;
+        `clock` tells the age of the trigger ids `new_trigger_id` minted."""
         self.token = token
         self._scopes = None if scopes is None else ",".join(scopes)
         self._port = port
@@ -383,7 +544,7 @@ class SlackStandIn(Running):
         self._calls: list[RecordedCall] = []
         self._violations: list[str] = []
         self._faults: list[Fault] = []
-        self._workspace = _Workspace(single_use_triggers=single_use_triggers)
+        self._workspace = _Workspace(single_use_triggers=single_use_triggers, clock=clock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -479,9 +640,14 @@ class SlackStandIn(Running):
         so chat.update and chat.delete find it; returns its ts."""
         with self._lock:
             ts = ts or self._workspace.next_ts()
-            message = {"type": "message", "user": BOT_USER_ID, "ts": ts, **content}
-            self._workspace.messages[(channel, ts)] = message
+            self._workspace.messages[(channel, ts)] = _bot_message(ts, content)
             return ts
+
+    def new_trigger_id(self) -> str:
+        """A trigger_id as Slack puts in an interaction payload; views.open and views.push
+        answer expired_trigger_id once it is more than 3 s old (by the stand-in's clock)."""
+        with self._lock:
+            return self._workspace.mint_trigger()
 
     def set_user(self, user_id: str, **fields: Any) -> None:
         """users.info answers for `user_id` get these fields (e.g. is_admin=True)."""
@@ -527,7 +693,10 @@ class SlackStandIn(Running):
         channel: str | None = None,
         times: int | None = None,
     ) -> Fault:
-        """Answer ``ok: false`` with `error` (e.g. not_in_channel), optionally for one channel."""
+        """Answer ``ok: false`` with `error` (e.g. not_in_channel), optionally for one channel.
+
+        ValueError when Slack documents no such error for `method` (see DOCUMENTED_ERRORS)."""
+        _check_documented(method, error)
         return self._add_fault(Fault("error", method, times, channel=channel, error=error))
 
     def add_latency(self, method: str | None, seconds: float, *, times: int | None = None) -> Fault:
@@ -627,6 +796,20 @@ class SlackStandIn(Running):
             if violations:
                 return _error("invalid_arguments", response_metadata=_pointers(violations, "/view"))
         return None
+
+
+def _check_documented(method: str | None, error: str) -> None:
+    """A fault may only answer what Slack answers: a common error or one of `method`'s."""
+    if error in _COMMON_ERRORS:
+        return
+    if method is None:
+        raise ValueError(f"{error!r} is not an error every Slack method answers; name a method")
+    documented = DOCUMENTED_ERRORS.get(method)
+    if documented is not None and error not in documented:
+        raise ValueError(
+            f"Slack documents no {error!r} error for {method}; "
+            f"it answers {sorted(documented | _COMMON_ERRORS)}"
+        )
 
 
 def _as_webhook_answer(answer: _Answer) -> _Answer:

@@ -1,8 +1,8 @@
 """A local stand-in for Slack's Socket Mode WebSocket server, on 127.0.0.1, for tests.
 
-Why: the bot's Socket Mode client (slack_sdk's built-in ``SocketModeClient``, under Bolt's
-``SocketModeHandler``) must be seen to reconnect when Slack drops or refreshes the link, and
-that needs a server that speaks the protocol and can misbehave on cue.
+Why: the bot's Socket Mode client (``bot.socket_mode``) must be seen to ack at once and to
+reconnect when Slack drops, refreshes or silently loses the link, and that needs a server that
+speaks the protocol and can misbehave on cue.
 
 Wire it to the Web API stand-in, which then answers ``apps.connections.open`` with a fresh URL
 from here::
@@ -10,15 +10,25 @@ from here::
     with SocketModeStandIn() as socket_mode, SlackStandIn() as slack:
         slack.serve_socket_mode(socket_mode.connection_url)
 
-What it does, as Slack does (https://docs.slack.dev/apis/events-api/using-socket-mode/):
+What it does, as Slack does. Shapes from Slack's "Using Socket Mode" page
+(https://docs.slack.dev/apis/events-api/using-socket-mode) and the envelopes and hello of
+python-slack-sdk's tests (tests/slack_sdk/socket_mode/mock_socket_mode_server.py):
 - hands out single-use ``ws://127.0.0.1:<port>/link/?ticket=...`` URLs; a handshake with an
   unknown or used ticket is refused with HTTP 401;
-- sends ``hello`` on every new connection;
+- sends ``hello`` on every new connection: ``num_connections``, ``connection_info.app_id``,
+  ``debug_info`` with ``host``, ``build_number``, ``approximate_connection_time``;
 - sends envelopes (``slash_commands``, ``interactive``, ``events_api``) on the newest
-  connection and waits for the client's ack ``{"envelope_id": ..., "payload": ...}``;
+  connection: ``envelope_id`` (a UUID), ``payload``, ``type``, ``accepts_response_payload``
+  (true for slash commands, view submissions and options requests, as Slack sends), and
+  ``retry_attempt``/``retry_reason`` on events; then waits for the client's ack
+  ``{"envelope_id": ..., "payload": ...}``, which it takes on any connection;
 - ``drop()`` ends every connection abruptly (TCP closed, no disconnect message, no close
-  frame); ``disconnect(reason)`` sends ``{"type": "disconnect", "reason": ...}`` and leaves
-  the closing to the client (or closes after ``close_after`` seconds).
+  frame); ``disconnect(reason)`` sends ``{"type": "disconnect", "reason": ..., "debug_info":
+  {"host": ...}}`` (reason ``warning``, ``refresh_requested`` or ``link_disabled``) and leaves
+  the closing to the client (or closes after ``close_after`` seconds); ``blackhole()`` makes
+  every open connection carry nothing either way without closing it, as when a host or network
+  path dies (no close frame, no FIN): only pings that go unanswered can tell.
+Clients reach the server through a relay on 127.0.0.1 that ``blackhole()`` can silence.
 All public methods are thread-safe. Needs the ``websockets`` package (a dev dependency); it is
 imported only when the stand-in starts, so importing this module never needs it.
 """
@@ -31,6 +41,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -42,15 +53,28 @@ if TYPE_CHECKING:
     from websockets.http11 import Request, Response
     from websockets.sync.server import Server, ServerConnection
 
-__all__ = ["EnvelopeType", "SocketLink", "SocketModeStandIn"]
+__all__ = [
+    "DISCONNECT_REASONS",
+    "DisconnectReason",
+    "EnvelopeType",
+    "SocketLink",
+    "SocketModeStandIn",
+]
 
 APP_ID = "A0DYNAMOTE"
 LINK_PATH = "/link/"
 CLOSE_SECONDS = 1.0  # how long a server-side close waits for the client's side of it
+HOST = "applink-standin-0"  # debug_info.host; Slack's look like "applink-7fc4fdbb64-4x5xq"
+BUILD_NUMBER = 10
+CONNECTION_SECONDS = 18060  # hello's approximate_connection_time, as Slack sent it
+# Interactive payloads whose envelope lets the ack carry a response (response_action, options).
+_RESPONDING_INTERACTIONS = frozenset({"view_submission", "block_suggestion"})
 
 Json = dict[str, Any]
 EnvelopeType = Literal["slash_commands", "interactive", "events_api"]
-EndedBy = Literal["client", "drop", "disconnect", "stop"]
+DisconnectReason = Literal["warning", "refresh_requested", "link_disabled"]
+DISCONNECT_REASONS: tuple[DisconnectReason, ...] = ("warning", "refresh_requested", "link_disabled")
+EndedBy = Literal["client", "drop", "blackhole", "disconnect", "stop"]
 
 
 @dataclass(frozen=True)
@@ -61,10 +85,12 @@ class SocketLink:
     ticket: str
     opened_at: float  # time.monotonic()
     closed_at: float | None = None
-    # Who ended it: "client" (it closed the socket), "drop", "disconnect" (closed after a
-    # disconnect message), "stop"; None while open.
+    # Who ended it: "client" (it closed the socket), "drop", "blackhole" (silenced; closed
+    # when the stand-in stops), "disconnect" (closed after a disconnect message), "stop";
+    # None while open.
     ended_by: EndedBy | None = None
     envelopes: tuple[str, ...] = ()  # envelope ids sent on it
+    acks: tuple[str, ...] = ()  # envelope ids acked on it (an ack may come on any connection)
 
     @property
     def is_open(self) -> bool:
@@ -94,7 +120,6 @@ class SocketModeStandIn(Running):
         self._changed = threading.Condition(self._lock)  # notified on connect, close and ack
         self._tickets: set[str] = set()  # issued and not yet used
         self._ticket_numbers = itertools.count(1)
-        self._envelope_numbers = itertools.count(1)
         self._link_numbers = itertools.count(1)
         self._links: list[_Link] = []
         self._acks: dict[str, Json] = {}
@@ -103,6 +128,7 @@ class SocketModeStandIn(Running):
         self._timers: list[threading.Timer] = []
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
+        self._relay = _Relay()
 
     # ----- lifecycle ------------------------------------------------------------------------
 
@@ -122,6 +148,7 @@ class SocketModeStandIn(Running):
             target=self._server.serve_forever, name="slack-socket-standin", daemon=True
         )
         self._thread.start()
+        self._relay.start(self._server.socket.getsockname()[1])
         return self
 
     def stop(self) -> None:
@@ -131,6 +158,7 @@ class SocketModeStandIn(Running):
                 link.ending = link.ending or "stop"
         for timer in timers:
             timer.cancel()
+        self._relay.stop()
         if self._server is not None:
             self._server.shutdown()  # closes open connections, waits for their threads
         if self._thread is not None:
@@ -141,7 +169,7 @@ class SocketModeStandIn(Running):
         """A new single-use WebSocket URL, as apps.connections.open answers."""
         if self._server is None:
             raise RuntimeError("the Socket Mode stand-in is not running; call start() first")
-        port = self._server.socket.getsockname()[1]
+        port = self._relay.port
         with self._lock:
             ticket = f"ticket-{next(self._ticket_numbers)}"
             self._tickets.add(ticket)
@@ -206,7 +234,7 @@ class SocketModeStandIn(Running):
         payload: Json,
         *,
         timeout: float = 3.0,
-        accepts_response_payload: bool = True,
+        accepts_response_payload: bool | None = None,
     ) -> Json:
         """Send an envelope on the newest open connection; return the client's ack.
 
@@ -218,14 +246,26 @@ class SocketModeStandIn(Running):
         return self.wait_for_ack(envelope_id, timeout)
 
     def post_envelope(
-        self, envelope_type: EnvelopeType, payload: Json, *, accepts_response_payload: bool = True
+        self,
+        envelope_type: EnvelopeType,
+        payload: Json,
+        *,
+        accepts_response_payload: bool | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
     ) -> str:
-        """Send an envelope without waiting; returns its envelope_id for `wait_for_ack`."""
-        envelope_id = f"envelope-{next(self._envelope_numbers)}"
-        envelope: Json = {"envelope_id": envelope_id, "type": envelope_type, "payload": payload}
-        envelope["accepts_response_payload"] = accepts_response_payload
-        if envelope_type == "events_api":
-            envelope |= {"retry_attempt": 0, "retry_reason": ""}
+        """Send an envelope without waiting; returns its envelope_id for `wait_for_ack`.
+
+        `accepts_response_payload` None means what Slack sends for this payload; the retry
+        fields go on events_api envelopes only (e.g. retry_attempt=1, "timeout")."""
+        envelope = self.envelope(
+            envelope_type,
+            payload,
+            accepts_response_payload=accepts_response_payload,
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+        )
+        envelope_id = str(envelope["envelope_id"])
         with self._lock:
             links = self._open_links()
             if not links:
@@ -235,6 +275,26 @@ class SocketModeStandIn(Running):
             link.info = replace(link.info, envelopes=tuple(link.envelopes))
         link.connection.send(json.dumps(envelope))
         return envelope_id
+
+    @staticmethod
+    def envelope(
+        envelope_type: EnvelopeType,
+        payload: Json,
+        *,
+        accepts_response_payload: bool | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> Json:
+        """The envelope Slack would send around `payload` (see the module docstring)."""
+        if accepts_response_payload is None:
+            accepts_response_payload = envelope_type == "slash_commands" or (
+                envelope_type == "interactive" and payload.get("type") in _RESPONDING_INTERACTIONS
+            )
+        envelope: Json = {"envelope_id": str(uuid.uuid4()), "payload": payload}
+        envelope |= {"type": envelope_type, "accepts_response_payload": accepts_response_payload}
+        if envelope_type == "events_api":
+            envelope |= {"retry_attempt": retry_attempt, "retry_reason": retry_reason}
+        return envelope
 
     def wait_for_ack(self, envelope_id: str, timeout: float = 3.0) -> Json:
         """The ack for `envelope_id` once it arrives; AssertionError on timeout."""
@@ -258,15 +318,27 @@ class SocketModeStandIn(Running):
                 link.connection.socket.shutdown(socket.SHUT_RDWR)
         return len(links)
 
+    def blackhole(self) -> int:
+        """From now on every open connection carries nothing either way and is never closed
+        (no close frame, no FIN), as when a Slack host or a network path dies; only the
+        client's unanswered pings can tell. Later connections work. Returns how many."""
+        with self._lock:
+            for link in self._open_links():
+                link.ending = "blackhole"
+        return self._relay.silence_all()
+
     def disconnect(
-        self, reason: str = "refresh_requested", *, close_after: float | None = None
+        self, reason: DisconnectReason = "refresh_requested", *, close_after: float | None = None
     ) -> int:
-        """Send ``{"type": "disconnect", "reason": reason}`` on every open connection, as Slack
-        does before it retires a connection; with `close_after`, close them (normal close
-        frame) that many seconds later if the client has not. Returns how many were told."""
-        message = json.dumps(
-            {"type": "disconnect", "reason": reason, "debug_info": {"host": "standin"}}
-        )
+        """Send ``{"type": "disconnect", "reason": reason, "debug_info": {"host": ...}}`` on
+        every open connection, as Slack does before it retires a connection (``warning`` comes
+        about 10 s before); with `close_after`, close them (normal close frame) that many
+        seconds later if the client has not. Returns how many were told."""
+        if reason not in DISCONNECT_REASONS:
+            raise ValueError(
+                f"Slack sends no disconnect reason {reason!r}; use {DISCONNECT_REASONS}"
+            )
+        message = json.dumps({"type": "disconnect", "reason": reason, "debug_info": {"host": HOST}})
         from websockets.exceptions import ConnectionClosed  # noqa: PLC0415
 
         with self._lock:
@@ -329,7 +401,7 @@ class SocketModeStandIn(Running):
         link = self._register(connection, ticket)
         try:
             for message in connection:
-                self._record(message if isinstance(message, str) else message.decode())
+                self._record(message if isinstance(message, str) else message.decode(), link)
         except ConnectionClosed:
             pass  # dropped or reset; the link is marked closed below either way
         finally:
@@ -338,10 +410,12 @@ class SocketModeStandIn(Running):
     def _hello(self) -> Json:
         with self._lock:
             connections = len(self._open_links()) + 1
+        debug_info = {"host": HOST, "build_number": BUILD_NUMBER}
+        debug_info["approximate_connection_time"] = CONNECTION_SECONDS
         return {
             "type": "hello",
             "num_connections": connections,
-            "debug_info": {"host": "standin", "approximate_connection_time": 18060},
+            "debug_info": debug_info,
             "connection_info": {"app_id": self.app_id},
         }
 
@@ -359,7 +433,7 @@ class SocketModeStandIn(Running):
             link.info = replace(link.info, closed_at=time.monotonic(), ended_by=ended_by)
             self._changed.notify_all()
 
-    def _record(self, text: str) -> None:
+    def _record(self, text: str, link: _Link) -> None:
         with self._changed:
             self._received.append(text)
             try:
@@ -367,5 +441,101 @@ class SocketModeStandIn(Running):
             except json.JSONDecodeError:
                 return
             if isinstance(message, dict) and message.get("envelope_id"):
-                self._acks.setdefault(str(message["envelope_id"]), message)
+                envelope_id = str(message["envelope_id"])
+                self._acks.setdefault(envelope_id, message)
+                link.info = replace(link.info, acks=(*link.info.acks, envelope_id))
                 self._changed.notify_all()
+
+
+class _Relay:
+    """A TCP relay in front of the WebSocket server, so a connection can be silenced.
+
+    Each accepted client connection gets its own connection to the server and two pumps
+    copying bytes; a silenced pair keeps reading and discards everything, closing nothing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._pairs: list[_Pair] = []
+        self._target = 0
+
+    @property
+    def port(self) -> int:
+        if self._listener is None:
+            raise RuntimeError("the relay is not running")
+        return int(self._listener.getsockname()[1])
+
+    def start(self, target_port: int) -> None:
+        self._target = target_port
+        listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = listener
+        threading.Thread(
+            target=self._accept, args=(listener,), name="slack-socket-relay", daemon=True
+        ).start()
+
+    def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            pair.close()
+
+    def silence_all(self) -> int:
+        """Silence every live pair; returns how many."""
+        with self._lock:
+            live = [pair for pair in self._pairs if not pair.done.is_set()]
+        for pair in live:
+            pair.silent = True
+        return len(live)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            try:
+                server = socket.create_connection(("127.0.0.1", self._target))
+            except OSError:
+                client.close()
+                continue
+            pair = _Pair(client, server)
+            with self._lock:
+                self._pairs = [p for p in self._pairs if not p.done.is_set()] + [pair]
+            pair.start()
+
+
+@dataclass(eq=False)
+class _Pair:
+    """One client connection and its server connection."""
+
+    client: socket.socket
+    server: socket.socket
+    silent: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        for source, sink in ((self.client, self.server), (self.server, self.client)):
+            threading.Thread(
+                target=self._pump, args=(source, sink), name="slack-socket-pump", daemon=True
+            ).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                if not self.silent:
+                    sink.sendall(data)
+        except OSError:
+            pass  # reset, or closed by close()
+        if not self.silent:  # an end passes through, as a FIN would; a silenced one is lost
+            self.close()
+
+    def close(self) -> None:
+        self.done.set()
+        for end in (self.client, self.server):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()

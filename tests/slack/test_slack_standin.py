@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,7 +125,10 @@ def test_update_changes_the_message_it_names(
     ts = slack_client.chat_postMessage(channel="C1", text="Pending")["ts"]
     answer = slack_client.chat_update(channel="C1", ts=ts, text="Running")
     assert (answer["channel"], answer["ts"], answer["text"]) == ("C1", ts, "Running")
-    assert slack_standin.message("C1", ts) == answer["message"]
+    stored = slack_standin.message("C1", ts)
+    assert stored is not None and stored["text"] == answer["message"]["text"] == "Running"
+    assert stored == answer["message"] | {"ts": ts}  # Slack answers it without its ts
+    assert answer["message"]["edited"]["user"] == "B0DYNAMOTE"
 
 
 def test_a_recorded_answer_keeps_what_was_answered_then(
@@ -610,3 +614,138 @@ def test_an_http_error_reaches_urllib_as_such(slack_standin: SlackStandIn) -> No
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=5)
     assert caught.value.code == 503
+
+
+# ----- the answers' shapes, against what Slack documents --------------------------------------
+
+SHAPES = json.loads((Path(__file__).parent / "web_api_shapes.json").read_text())
+
+
+def keys_at(answer: dict[str, Any], path: str) -> set[str]:
+    node: Any = answer
+    for part in filter(None, path.split(".")):
+        node = node[part]
+    assert isinstance(node, dict), f"{path} is not an object: {node!r}"
+    return set(node)
+
+
+def documented_call(standin: SlackStandIn, client: WebClient, method: str) -> dict[str, Any]:
+    """Call `method` as the bot does, after whatever it needs exists; the answer's body."""
+    full = modal(callback_id="deploy", private_metadata="C1", submit=plain("Deploy"))
+    home = {"type": "home", "blocks": [section("My deployments")]}
+    content = {"text": "hello", "blocks": [section("hello")]}
+    standin.set_usergroup("S1", ["U1"])
+    standin.add_token("xapp-1-test")
+    standin.serve_socket_mode(lambda: "wss://wss.example/link/?ticket=1")
+    calls: dict[str, Any] = {
+        "auth.test": client.auth_test,
+        "chat.postMessage": lambda: client.chat_postMessage(channel="C1", **content),
+        "chat.update": lambda: client.chat_update(
+            channel="C1", ts=client.chat_postMessage(channel="C1", text="x")["ts"], **content
+        ),
+        "chat.postEphemeral": lambda: client.chat_postEphemeral(channel="C1", user="U1", **content),
+        "chat.delete": lambda: client.chat_delete(
+            channel="C1", ts=client.chat_postMessage(channel="C1", text="x")["ts"]
+        ),
+        "views.open": lambda: client.views_open(trigger_id="t1", view=full),
+        "views.push": lambda: client.views_push(trigger_id="t2", view=full),
+        "views.update": lambda: client.views_update(
+            view_id=client.views_open(trigger_id="t3", view=full)["view"]["id"], view=full
+        ),
+        "views.publish": lambda: client.views_publish(user_id="U1", view=home),
+        "conversations.open": lambda: client.conversations_open(users="U1"),
+        "conversations.info": lambda: client.conversations_info(channel="C1"),
+        "users.info": lambda: client.users_info(user="U1"),
+        "usergroups.users.list": lambda: client.usergroups_users_list(usergroup="S1"),
+        "apps.connections.open": lambda: WebClient(base_url=standin.url).apps_connections_open(
+            app_token="xapp-1-test"
+        ),
+    }
+    answer = calls[method]()
+    assert isinstance(answer.data, dict)
+    return answer.data
+
+
+def test_every_method_the_standin_serves_has_a_documented_shape() -> None:
+    served = set(SlackStandIn()._workspace.handlers) | {"apps.connections.open"}
+    assert served == set(SHAPES["methods"])
+    for method, shape in SHAPES["methods"].items():
+        assert set(shape["sources"]) <= set(SHAPES["sources"]), method
+
+
+@pytest.mark.parametrize("method", sorted(SHAPES["methods"]))
+def test_answers_carry_exactly_the_fields_slack_documents(
+    slack_standin: SlackStandIn, slack_client: WebClient, method: str
+) -> None:
+    answer = documented_call(slack_standin, slack_client, method)
+
+    for path, documented in SHAPES["methods"][method]["keys"].items():
+        assert keys_at(answer, path) == set(documented), f"{method} {path or '(top)'}"
+
+
+def test_error_answers_carry_exactly_the_fields_slack_documents(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    errors = SHAPES["errors"]
+    plain_error = slack_error(lambda: slack_client.users_info(user=""))
+    invalid = slack_error(lambda: slack_client.views_open(trigger_id="", view=modal()))
+    slack_standin.rate_limit("auth.test", retry_after=3)
+    limited = slack_error(slack_client.auth_test)
+
+    for name, error in (("ok_false", plain_error), ("invalid_arguments", invalid)):
+        for path, documented in errors[name]["keys"].items():
+            assert keys_at(error.response.data, path) == set(documented), name  # type: ignore[arg-type]
+    assert keys_at(limited.response.data, "") == set(errors["ratelimited"]["keys"][""])  # type: ignore[arg-type]
+    assert (limited.response.status_code, limited.response.headers["Retry-After"]) == (429, "3")
+
+
+# ----- refusing what Slack refuses --------------------------------------------------------------
+
+
+def test_an_injected_error_must_be_one_slack_documents_for_the_method(
+    slack_standin: SlackStandIn,
+) -> None:
+    with pytest.raises(ValueError, match=r"no 'hash_conflict' error for chat\.postMessage"):
+        slack_standin.fail("chat.postMessage", "hash_conflict")
+    with pytest.raises(ValueError, match="name a method"):
+        slack_standin.fail(None, "channel_not_found")
+    slack_standin.fail("views.update", "hash_conflict")  # documented: accepted
+    slack_standin.fail(None, "internal_error")  # any method may answer it
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_trigger_id_older_than_3s_answers_expired_trigger_id() -> None:
+    clock = Clock()
+    with SlackStandIn(clock=clock) as standin:
+        client = WebClient(token=standin.token, base_url=standin.url, retry_handlers=[])
+        fresh, stale = standin.new_trigger_id(), standin.new_trigger_id()
+        clock.now += 2.9
+        assert client.views_open(trigger_id=fresh, view=modal())["ok"]
+        clock.now += 0.2  # 3.1 s after it was minted
+        error = slack_error(lambda: client.views_push(trigger_id=stale, view=modal()))
+
+    assert error.response["error"] == "expired_trigger_id"
+    assert fresh != stale
+
+
+def test_views_update_without_a_view_id_or_external_id_answers_invalid_arguments(
+    slack_client: WebClient,
+) -> None:
+    # slack_sdk's views_update refuses this itself; other clients send it.
+    error = slack_error(lambda: slack_client.api_call("views.update", json={"view": modal()}))
+    assert error.response["error"] == "invalid_arguments"
+    assert error.response["response_metadata"]["messages"]
+
+
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
+def test_chat_update_without_text_or_blocks_answers_no_text(slack_client: WebClient) -> None:
+    ts = slack_client.chat_postMessage(channel="C1", text="x")["ts"]
+    error = slack_error(lambda: slack_client.chat_update(channel="C1", ts=ts))
+    assert error.response["error"] == "no_text"

@@ -1,15 +1,16 @@
-"""Socket Mode end to end, and what happens when the connection goes (issue 7).
+"""Socket Mode end to end, and what happens when the connection goes.
 
-The bot's real Socket Mode client (Bolt's ``SocketModeHandler`` over slack_sdk's built-in
-``SocketModeClient``, opened by ``bot.runner._connect_socket_mode``) talks to the Socket Mode
+The bot's real Socket Mode client (``bot.socket_mode``, on websocket-client, dispatching to
+the Bolt app; opened by ``bot.runner._connect_socket_mode``) talks to the Socket Mode
 stand-in (``bot.sim.slack_socket``); its Web client (``bot.slack_client.make_web_client``,
 with the production retry handlers) asks the Web API stand-in for each WebSocket URL
 (``apps.connections.open``) and answers commands through it; the listeners read the
 Kubernetes stand-in. Everything stays on 127.0.0.1.
 
 Each test acts as Slack does: slash commands arrive as ``slash_commands`` envelopes and must
-be acked within Slack's 3 s; connections are dropped without warning, retired with a
-``disconnect`` message, or refused for a while by ``apps.connections.open``.
+be acked within Slack's 3 s; connections are dropped without warning, cut silently (no close
+frame, no FIN), retired with a ``disconnect`` message, or refused for a while by
+``apps.connections.open``.
 """
 
 from __future__ import annotations
@@ -39,19 +40,20 @@ from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import RecordedCall, SlackStandIn
 from bot.sim.slack_requests import slash_command
-from bot.sim.slack_socket import SocketLink, SocketModeStandIn
+from bot.sim.slack_socket import DISCONNECT_REASONS, SocketLink, SocketModeStandIn
 from bot.sim.standin import StandIn, default_crd_path
 from bot.slack_client import make_web_client
+from bot.socket_mode import SocketModeClient, SocketModeHandler
 from tests import stacks
 
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-test"  # made up; the stand-in accepts it
 NAMESPACE = "team-a"
 ACK_DEADLINE = 3.0  # Slack's: an envelope not acked by then failed for the person typing
+# Across a connection refresh the bot acks as fast as at any other time; 1 s leaves room for
+# a loaded test machine (measured: about 0.01 s).
+REFRESH_ACK_DEADLINE = 1.0
 PING = 0.5  # the client's ping interval in these tests (production: SOCKET_PING_SECONDS)
-# The stand-in pings the client too, as Slack does; each ping also wakes slack_sdk's reader,
-# so closing the client at teardown takes ~1 s instead of its 3 s read timeout.
-SERVER_PING = 0.2
-WATCHDOG = "dynamote-socket-watchdog"  # the runner's thread name
+SOCKET_THREADS = "dynamote-socket"  # the prefix of the client's thread names
 _RESPONSE_NAMES = itertools.count(1)
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 
@@ -75,6 +77,13 @@ class SocketStack:
         assert connection is not None
         self.connections.append(connection)
         return time.monotonic() - started
+
+    @property
+    def client(self) -> SocketModeClient:
+        handler = self.connections[-1]
+        assert isinstance(handler, SocketModeHandler)
+        assert isinstance(handler.client, SocketModeClient)
+        return handler.client
 
     def command(self, text: str, *, user: str = "U0ALICE") -> tuple[str, float]:
         """Send ``/dynamote text`` as Slack does in Socket Mode; asserts the ack came within
@@ -127,7 +136,7 @@ def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def socket_mode() -> Iterator[SocketModeStandIn]:
-    with SocketModeStandIn(ping_interval=SERVER_PING) as standin:
+    with SocketModeStandIn() as standin:
         yield standin
 
 
@@ -186,7 +195,9 @@ def watchdog_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 # ----- the stand-in itself -------------------------------------------------------------------
 
 
-def test_the_standin_says_hello_and_takes_each_ticket_once(socket_mode: SocketModeStandIn) -> None:
+def test_the_standin_says_hello_as_slack_does_and_takes_each_ticket_once(
+    socket_mode: SocketModeStandIn,
+) -> None:
     url = socket_mode.connection_url()
 
     with connect(url, proxy=None, open_timeout=2) as client:
@@ -194,25 +205,97 @@ def test_the_standin_says_hello_and_takes_each_ticket_once(socket_mode: SocketMo
         with pytest.raises(InvalidStatus) as refused:
             connect(url, proxy=None, open_timeout=2)
 
+    # The fields of Slack's hello ("Using Socket Mode"; python-slack-sdk's mock server).
     assert hello["type"] == "hello" and hello["num_connections"] == 1
     assert hello["connection_info"] == {"app_id": "A0DYNAMOTE"}
+    assert set(hello["debug_info"]) == {"host", "build_number", "approximate_connection_time"}
     assert refused.value.response.status_code == 401
     assert (socket_mode.opened, socket_mode.rejected) == (1, 1)
 
 
+@pytest.mark.parametrize("reason", DISCONNECT_REASONS)
 def test_the_standin_closes_a_told_connection_after_close_after(
-    socket_mode: SocketModeStandIn,
+    socket_mode: SocketModeStandIn, reason: str
 ) -> None:
     with connect(socket_mode.connection_url(), proxy=None, open_timeout=2) as client:
         client.recv(timeout=2)  # hello
         socket_mode.wait_connected(1)
-        assert socket_mode.disconnect("warning", close_after=0.1) == 1
+        assert socket_mode.disconnect(reason, close_after=0.1) == 1  # type: ignore[arg-type]
         told = json.loads(client.recv(timeout=2))
         with pytest.raises(ConnectionClosedOK):
             client.recv(timeout=2)
 
-    assert told["type"] == "disconnect" and told["reason"] == "warning"
+    assert told == {"type": "disconnect", "reason": reason, "debug_info": {"host": told_host(told)}}
     assert socket_mode.wait_closed(1).ended_by == "disconnect"
+
+
+def told_host(message: dict[str, Any]) -> str:
+    host = message["debug_info"]["host"]
+    assert isinstance(host, str) and host.startswith("applink-")
+    return host
+
+
+def test_the_standin_refuses_a_disconnect_reason_slack_never_sends(
+    socket_mode: SocketModeStandIn,
+) -> None:
+    with pytest.raises(ValueError, match="no disconnect reason 'goodbye'"):
+        socket_mode.disconnect("goodbye")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("envelope_type", "payload", "accepts", "retry"),
+    [
+        ("slash_commands", {"command": "/dynamote"}, True, False),
+        ("interactive", {"type": "block_actions"}, False, False),
+        ("interactive", {"type": "view_submission"}, True, False),
+        ("interactive", {"type": "block_suggestion"}, True, False),
+        ("events_api", {"type": "event_callback"}, False, True),
+    ],
+)
+def test_envelopes_are_shaped_as_slacks(
+    socket_mode: SocketModeStandIn,
+    envelope_type: Any,
+    payload: dict[str, Any],
+    accepts: bool,
+    retry: bool,
+) -> None:
+    with connect(socket_mode.connection_url(), proxy=None, open_timeout=2) as client:
+        client.recv(timeout=2)  # hello
+        socket_mode.wait_connected(1)
+        sent_id = socket_mode.post_envelope(envelope_type, payload)
+        envelope = json.loads(client.recv(timeout=2))
+        client.send(json.dumps({"envelope_id": sent_id}))
+        assert socket_mode.wait_for_ack(sent_id) == {"envelope_id": sent_id}
+
+    keys = {"envelope_id", "payload", "type", "accepts_response_payload"}
+    assert set(envelope) == keys | ({"retry_attempt", "retry_reason"} if retry else set())
+    assert envelope["envelope_id"] == sent_id and len(sent_id) == 36  # a UUID, as Slack's
+    assert envelope["type"] == envelope_type and envelope["payload"] == payload
+    assert envelope["accepts_response_payload"] is accepts
+    if retry:
+        assert (envelope["retry_attempt"], envelope["retry_reason"]) == (0, "")
+
+
+def test_a_blackholed_connection_carries_nothing_and_stays_open(
+    socket_mode: SocketModeStandIn,
+) -> None:
+    url = socket_mode.connection_url()
+    # Closing waits for a close frame that cannot come: give up on it at once.
+    with connect(url, proxy=None, open_timeout=2, close_timeout=0.1) as client:
+        client.recv(timeout=2)  # hello
+        socket_mode.wait_connected(1)
+
+        assert socket_mode.blackhole() == 1
+        client.send(json.dumps({"envelope_id": "lost"}))
+        pong = client.ping()
+        answered = pong.wait(timeout=PING)
+        with pytest.raises(AssertionError, match="no ack for lost"):
+            socket_mode.wait_for_ack("lost", timeout=PING)
+
+    assert not answered  # the ping went nowhere
+    (link,) = socket_mode.links()
+    assert link.ended_by is None  # the server never saw it end
+    assert socket_mode.received() == []
 
 
 # ----- connected ------------------------------------------------------------------------------
@@ -243,9 +326,6 @@ def test_after_a_drop_the_bot_reconnects_and_handles_the_next_command(
     stack.deploy_directly("qwen-before-drop")
     stack.connect()
     stack.socket_mode.wait_connected(1)
-    # A healthy connection answers its pings: the watchdog leaves it alone.
-    time.sleep(PING * (SOCKET_STALE_PINGS + 1))
-    assert stack.socket_mode.opened == 1 and not watchdog_warnings(caplog)
 
     dropped_at = time.monotonic()
     assert stack.socket_mode.drop() == 1
@@ -259,10 +339,34 @@ def test_after_a_drop_the_bot_reconnects_and_handles_the_next_command(
     assert first.ended_by == "drop" and second.is_open and second.envelopes
     assert len(connections_opened(stack.slack)) == 2  # a fresh URL: tickets are single-use
     assert stack.socket_mode.rejected == 0
-    # slack_sdk alone notices only after five failed pings (over 5 x PING, spinning a CPU core
-    # meanwhile); the runner's watchdog closes the dead session once pings go unanswered.
+    # The end of the TCP stream is noticed at once, not by the ping watchdog.
+    assert reconnect_seconds < PING, reconnect_seconds
+    assert not watchdog_warnings(caplog)
+
+
+def test_a_silently_cut_connection_is_replaced_within_about_two_pings(
+    stack: SocketStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack.deploy_directly("qwen-before-cut")
+    stack.connect()
+    stack.socket_mode.wait_connected(1)
+    # A healthy idle connection lives on its pongs: the watchdog leaves it alone while more
+    # than its stale window passes.
+    wait_until(lambda: stack.client.pongs > SOCKET_STALE_PINGS + 1, timeout=10 * PING)
+    assert stack.socket_mode.opened == 1 and not watchdog_warnings(caplog)
+
+    cut_at = time.monotonic()
+    assert stack.socket_mode.blackhole() == 1  # no close frame, no FIN: only pings can tell
+    link = stack.socket_mode.wait_connected(2, timeout=10)
+    noticed_seconds = link.opened_at - cut_at
+
+    name, took = stack.command("list")
+    assert took < ACK_DEADLINE
+    assert "qwen-before-cut" in str(reply_on(stack.slack, name))
     assert watchdog_warnings(caplog)
-    assert reconnect_seconds < 5 * PING, reconnect_seconds
+    # Silent for more than SOCKET_STALE_PINGS intervals, checked every half interval.
+    assert noticed_seconds > SOCKET_STALE_PINGS * PING - PING, noticed_seconds
+    assert noticed_seconds < (SOCKET_STALE_PINGS + 1) * PING, noticed_seconds
 
 
 # ----- asked to go ----------------------------------------------------------------------------
@@ -276,7 +380,7 @@ def test_after_a_disconnect_message_the_bot_opens_a_new_connection_and_closes_th
     stack.socket_mode.wait_connected(1)
 
     asked_at = time.monotonic()
-    assert stack.socket_mode.disconnect(reason) == 1  # and leaves the closing to the client
+    assert stack.socket_mode.disconnect(reason) == 1  # type: ignore[arg-type]
     link = stack.socket_mode.wait_connected(2)
     old = stack.socket_mode.wait_closed(1)
 
@@ -286,6 +390,54 @@ def test_after_a_disconnect_message_the_bot_opens_a_new_connection_and_closes_th
     name, took = stack.command("help")
     assert took < ACK_DEADLINE
     assert reply_on(stack.slack, name)["response_type"] == "ephemeral"
+
+
+def test_a_command_right_after_a_refresh_request_is_acked_at_once(stack: SocketStack) -> None:
+    """Slack may send it on the old connection before the bot has replaced it."""
+    stack.connect()
+    stack.socket_mode.wait_connected(1)
+
+    assert stack.socket_mode.disconnect("refresh_requested") == 1
+    name, took = stack.command("help")  # on the old connection: the new one is not open yet
+
+    assert took < REFRESH_ACK_DEADLINE, took
+    assert reply_on(stack.slack, name)["response_type"] == "ephemeral"
+    first = stack.socket_mode.links()[0]
+    assert first.envelopes  # it did go to the connection being replaced
+    assert first.acks == first.envelopes  # and was acked there, on the connection it came on
+    stack.socket_mode.wait_connected(2)
+    assert stack.socket_mode.wait_closed(1).ended_by == "client"
+
+
+def test_a_command_on_the_new_connection_is_acked_while_the_old_one_closes(
+    stack: SocketStack,
+) -> None:
+    stack.connect()
+    stack.socket_mode.wait_connected(1)
+
+    assert stack.socket_mode.disconnect("refresh_requested") == 1
+    stack.socket_mode.wait_connected(2)
+    name, took = stack.command("help")
+
+    assert took < REFRESH_ACK_DEADLINE, took
+    assert reply_on(stack.slack, name)["response_type"] == "ephemeral"
+    second = stack.socket_mode.links()[1]
+    assert second.envelopes and second.acks == second.envelopes
+    assert len(connections_opened(stack.slack)) == 2  # one refresh, one new connection
+
+
+def test_a_slow_apps_connections_open_during_a_refresh_delays_no_ack(stack: SocketStack) -> None:
+    stack.connect()
+    stack.socket_mode.wait_connected(1)
+    slow = stack.slack.add_latency("apps.connections.open", 2.0, times=1)
+
+    assert stack.socket_mode.disconnect("refresh_requested") == 1
+    name, took = stack.command("help")  # while the bot waits for its new URL
+
+    assert took < REFRESH_ACK_DEADLINE, took
+    assert reply_on(stack.slack, name)["response_type"] == "ephemeral"
+    stack.socket_mode.wait_connected(2, timeout=10)
+    assert slow.hits == 1
 
 
 # ----- apps.connections.open failing ----------------------------------------------------------
@@ -399,7 +551,7 @@ def test_the_runner_serves_commands_over_socket_mode_and_follows_a_refresh(
     # Stopping closed the connection, and nothing reconnected after.
     last: SocketLink = socket_mode.wait_closed(2)
     assert last.ended_by == "client" and socket_mode.opened == 2
-    wait_until(lambda: not any(t.name == WATCHDOG for t in threading.enumerate()))
+    wait_until(lambda: not any(t.name.startswith(SOCKET_THREADS) for t in threading.enumerate()))
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 2.0) -> None:
