@@ -22,8 +22,10 @@ def _state(cluster: Cluster, name: str) -> Callable[[], bool]:
     def failed() -> bool:
         status = cluster.get_dgd("default", name).get("status") or {}
         ready = [c for c in status.get("conditions") or () if c.get("type") == "Ready"]
-        return status.get("state") == "failed" and bool(ready) and (
-            ready[0].get("reason") == "failed_to_reconcile_the_resources"
+        return (
+            status.get("state") == "failed"
+            and bool(ready)
+            and (ready[0].get("reason") == "failed_to_reconcile_the_resources")
         )
 
     return failed
@@ -65,9 +67,11 @@ def test_the_operator_version_set_in_the_environment_judges_the_dgds(
     served = Running(settings)
     try:
         wait_until(sim_kubeconfig.exists)
-        with Cluster(sim_kubeconfig, settings=settings) as cluster:
-            with pytest.raises(ClusterError, match="runtimeVersionOverride"):
-                cluster.create_dgd(manifest("v1beta1", "newop", image=image))
+        with (
+            Cluster(sim_kubeconfig, settings=settings) as cluster,
+            pytest.raises(ClusterError, match="runtimeVersionOverride"),
+        ):
+            cluster.create_dgd(manifest("v1beta1", "newop", image=image))
     finally:
         assert served.finish() == 0
 
