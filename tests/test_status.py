@@ -427,6 +427,14 @@ def test_a_failed_state_first_seen_before_ready_last_changed_counts_from_the_cha
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_a_first_seen_time_not_yet_come_is_ignored(version: str) -> None:
+    now = CREATED_AT + RECONCILE_RETRY_WINDOW
+    future = now + timedelta(hours=1)  # a hand-edited record
+    status = compute_status(failed_reconcile(version), ready_pods(), now=now, failing_since=future)
+    assert status.phase == "Failed"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_a_failure_the_operator_does_not_retry_is_failed_at_once(version: str) -> None:
     dgd = make_dgd(
         version,

@@ -95,7 +95,10 @@ def failing_since(
     """When the operator's ``failed`` state was first seen, if it is ``failed`` now."""
     if dgd_status.get("state") != "failed":
         return None
-    return announced.failing_since or now
+    seen = announced.failing_since
+    if seen is None or _elapsed(seen, now) < timedelta(0):
+        return now  # first seen now (a time not yet come is a hand-edited record)
+    return seen
 
 
 def plan(

@@ -44,16 +44,21 @@ def operator_retrying(
         or ready.get("reason") not in RETRIED_REASONS
     ):
         return None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    if failing_since is not None and _aware(failing_since) > now:
+        failing_since = None  # a time not yet come (a hand-edited record) says nothing
     since = _latest(parse_time(as_dict(ready).get("lastTransitionTime")), failing_since)
     if since is None:
         return None
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
     if now - since >= RECONCILE_RETRY_WINDOW:
         return None
     return one_line(str(ready.get("message") or ready.get("reason")))
 
 
 def _latest(*times: datetime | None) -> datetime | None:
-    known = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times if t is not None]
-    return max(known, default=None)
+    return max((_aware(t) for t in times if t is not None), default=None)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

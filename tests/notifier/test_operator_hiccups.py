@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from bot.deployments import deployment_from
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
@@ -76,6 +77,12 @@ def test_a_hiccup_late_in_a_long_rollout_that_clears_within_the_window_posts_no_
     bot.offset += timedelta(minutes=1)
     bot.notifier().sweep()  # a restarted bot counts from the same moment
     assert failed_replies(slack, card, "slow") == []
+    # `/dynamote status` and the lists judge it from the same record.
+    pods, _ = standin.store.list("pods", NAMESPACE)
+    read = bot.cluster.get_dgd(NAMESPACE, "slow")
+    viewed = deployment_from(read, pods, verified=True, now=bot.now())
+    assert viewed.status.phase == "Deploying"
+    assert "operator retrying" in viewed.status.reason
 
     bot.clock.advance(5)  # the operator's retry succeeds
     operator.reconcile_once()

@@ -215,6 +215,8 @@ def test_the_operators_failed_state_is_remembered_from_when_it_was_first_seen() 
     later = NOW + timedelta(minutes=2)
     assert failing_since(record.record, {"state": "failed"}, later) == NOW
     assert failing_since(record.record, {"state": "pending"}, later) is None
+    edited = Announced(failing_since=NOW + timedelta(days=1))  # a time not yet come
+    assert failing_since(edited, {"state": "failed"}, NOW) == NOW
 
 
 def test_terminating_redraws_the_card_without_a_reply() -> None:

@@ -122,7 +122,7 @@ def test_the_thread_stays_failed_until_the_deployment_was_healthy_for_the_recove
     bot.offset = RECOVERY_WINDOW
     bot.notifier().sweep()
     notifier.sweep()
-    trouble, running = replies(slack, card)
+    _, running = replies(slack, card)
     assert str(running["text"]).startswith("flaky is running")
     assert running["reply_broadcast"] is True
     assert f"<@{REQUESTER}>" in str(running["blocks"])  # its first Running
