@@ -411,7 +411,7 @@ class Notifier:
                 return replace(announced, trouble=None, trouble_mark=None)
             self._changes += 1
             return after_reply(announced, status, kind, run.now)
-        broadcast = kind == "running" and self._broadcast_ready
+        broadcast = item.plan.first_running and self._broadcast_ready
         posted = self._sender.reply(channel, thread_ts, message, broadcast=broadcast)
         run.replies += 1
         self._changes += 1

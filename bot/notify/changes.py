@@ -11,7 +11,9 @@ Rules (the card always shows the current state; replies tell what someone should
   :data:`RECOVERY_WINDOW`.
 - Pending for longer than the timeout gets one "stuck" reply per Pending spell, with a fix.
 - Terminating gets no reply: the Deleted reply follows it.
-- The owner is mentioned on the first Running reply and on the first trouble reply only.
+- The owner is mentioned on the first Running reply and on the first trouble reply only, and
+  only the first Running reply may go to the channel too: the channel never heard of the
+  trouble a later one would end.
 - The card is redrawn when its badge or replica count differs from what it last showed.
 
 The record also keeps what was seen: since when the card's phase holds (a Pending spell, a
@@ -70,6 +72,11 @@ class Plan:
     @property
     def empty(self) -> bool:
         return self.reply is None and self.card is None and not self.changed
+
+    @property
+    def first_running(self) -> bool:
+        """The reply is the deployment's first Running reply."""
+        return self.reply == "running" and self.mention
 
 
 def card_signature(status: DeploymentStatus) -> str:

@@ -50,8 +50,8 @@ class Announced:
     ``failing_since``: when the operator's ``state: failed`` was first seen, while it lasts.
     ``trouble``: the ``ts`` of the reply telling the current trouble; ``trouble_mark`` a short
     digest of what it shows (:func:`bot.notify.changes.trouble_mark`).
-    ``mentions``: ``r`` the owner was mentioned on a Running reply, ``f`` on a trouble reply,
-    ``t`` the current trouble reply carries that mention (an update keeps it).
+    ``mentions``: ``r`` the first Running reply went out (it mentioned the owner), ``f`` the
+    first trouble reply did, ``t`` the current trouble reply is that one (an update keeps it).
     """
 
     phase: str | None = None

@@ -48,6 +48,14 @@ def _worker_state(standin: StandIn, dgd: str, restarts: int, *, crashing: bool) 
     standin.store.update("pods", NAMESPACE, _worker(standin, dgd), write)
 
 
+def _crash_again(standin: StandIn, operator: SimOperator, dgd: str) -> None:
+    """The worker's pod is replaced (the operator reports the DGD not ready again) and its
+    new container crash-loops."""
+    standin.store.delete("pods", NAMESPACE, _worker(standin, dgd))
+    operator.reconcile_once()
+    _worker_state(standin, dgd, 3, crashing=True)
+
+
 def _trouble_posts(slack: SlackStandIn, card: str) -> list[dict[str, Any]]:
     return [r for r in replies(slack, card) if "failed" in str(r["text"])]
 
@@ -126,3 +134,36 @@ def test_the_thread_stays_failed_until_the_deployment_was_healthy_for_the_recove
     assert str(running["text"]).startswith("flaky is running")
     assert running["reply_broadcast"] is True
     assert f"<@{REQUESTER}>" in str(running["blocks"])  # its first Running
+
+
+def test_a_recovery_is_told_in_the_thread_without_a_mention_and_not_in_the_channel(
+    bot: Bot,
+    deploy: Callable[..., tuple[dict[str, Any], str]],
+    operator: SimOperator,
+    standin: StandIn,
+    slack: SlackStandIn,
+) -> None:
+    _, card = deploy("again")
+    operator.reconcile_once()
+    bot.clock.advance(READY_AFTER)
+    operator.reconcile_once()
+    bot.notifier().sweep()  # Running: mentioned, and the channel hears it
+    _crash_again(standin, operator, "again")
+    bot.notifier().sweep()  # Failed: the first trouble reply, mentioned
+    bot.clock.advance(READY_AFTER)
+    standin.store.delete("pods", NAMESPACE, _worker(standin, "again"))  # replaced, healthy
+    operator.reconcile_once()
+    bot.clock.advance(READY_AFTER)
+    operator.reconcile_once()
+    bot.notifier().sweep()
+    bot.offset = RECOVERY_WINDOW
+    bot.notifier().sweep()  # Running again, for the recovery window
+    _crash_again(standin, operator, "again")
+    bot.notifier().sweep()  # Failed again: a new trouble reply
+
+    first, _, recovered, relapse = replies(slack, card)
+    assert [first.get("reply_broadcast"), recovered.get("reply_broadcast")] == [True, None]
+    assert str(recovered["text"]).startswith("again is running")
+    mentioned = [f"<@{REQUESTER}>" in str(r["blocks"]) for r in replies(slack, card)]
+    assert mentioned == [True, True, False, False]
+    assert str(relapse["text"]).startswith("again failed")
