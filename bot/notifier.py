@@ -1,9 +1,12 @@
-"""The notifier: every status change of a managed deployment, once, in its card's thread.
+"""The notifier: each managed deployment's card kept current, and its thread told, once, what
+someone should act on (Running, trouble; see ``bot.notify.changes``).
 
 One sweep reads the cluster (``bot.notify.reading``: a constant number of calls), derives each
 DGD's status (``bot.status``), decides what to announce (``bot.notify.changes``) against the
-record on the DGD (``bot.notify.state``), sends it (``bot.notify.sender``, paced), and only
-after Slack accepted it merge-patches the record back with the resourceVersion it read. A
+record on the DGD (``bot.notify.state``), sends it (``bot.notify.sender``, paced: a reply, an
+edit of the trouble reply, a card redraw), and only after Slack accepted it merge-patches the
+record back with the resourceVersion it read; what was merely seen (since when a phase or the
+operator's failed state holds) is written the same way. A
 failure leaves the change unannounced for a later sweep; errors are collected and logged,
 never raised. A DGD without a card gets one late (in its channel only if that is an allowed
 one, else by DM); a deleted DGD gets a last reply.
