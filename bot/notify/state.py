@@ -14,6 +14,7 @@ yet" rather than failing the sweep.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -37,7 +38,8 @@ MAX_BYTES: Final = 256  # the encoded value never grows past this
 _VERSION: Final = 1
 _PHASES: Final = frozenset({"Pending", "Deploying", "Running", "Failed", "Terminating"})
 _MAX_CARD: Final = 32  # "Terminating 100/100" and the like
-_MAX_TS: Final = 24  # a Slack ts: "1700000000.000100"
+_MAX_TS: Final = 24
+_SLACK_TS: Final = re.compile(r"\d{1,12}\.\d{1,9}")  # a message ts: "1700000000.000100"
 _MAX_MARK: Final = 8
 _MENTIONS: Final = frozenset("rft")
 
@@ -120,7 +122,7 @@ def decode(raw: str | None) -> Announced:
         card=card,
         since=since,
         failing_since=parse_time(value.get("fs")),
-        trouble=_text(value.get("tr"), _MAX_TS),
+        trouble=_slack_ts(value.get("tr")),
         trouble_mark=_text(value.get("tm"), _MAX_MARK),
         mentions="".join(sorted(set(mentions) & _MENTIONS)) if isinstance(mentions, str) else "",
     )
@@ -140,6 +142,11 @@ def _object(raw: str | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def _slack_ts(value: Any) -> str | None:
+    """A message ts ("1700000000.000100"), or None for anything else."""
+    return value if isinstance(value, str) and _SLACK_TS.fullmatch(value) else None
 
 
 def _text(value: Any, limit: int) -> str | None:

@@ -85,6 +85,10 @@ def test_a_record_survives_encoding_and_decoding() -> None:
     assert decode(encode(record)) == record
 
 
+def test_a_trouble_reply_that_is_not_a_message_ts_is_not_kept() -> None:
+    assert decode('{"phase":"Failed","tr":"C0OTHER/1.2","v":1}').trouble is None
+
+
 def test_a_record_written_before_since_was_kept_counts_from_its_reply() -> None:
     old = '{"at":"2026-01-02T12:00:00Z","card":"Pending 0/2","phase":"Pending","v":1}'
     assert decode(old).since == NOW
@@ -103,7 +107,7 @@ def test_an_encoded_record_stays_small_whatever_it_holds() -> None:
         card="x" * 10_000,
         since=NOW,
         failing_since=NOW,
-        trouble="9" * 1000,
+        trouble="9" * 12 + "." + "9" * 9,
         trouble_mark="f" * 100,
         mentions="rft" * 50,
     )
