@@ -31,7 +31,10 @@ READY_AFTER = 10.0
 IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:0.7.1"
 MODEL = "Qwen/Qwen3-0.6B"
 CRD_FILE = "nvidia.com_dynamographdeployments.yaml"
-GPU_MESSAGE = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+GPU_MESSAGE = (
+    "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are "
+    "available: 3 No preemption victims found for incoming pod."
+)
 
 
 class FakeClock:
