@@ -42,6 +42,7 @@ __all__ = [
     "plural",
     "pod_gpus",
     "product_name",
+    "requested_gpus",
     "shortfall",
 ]
 
@@ -156,14 +157,19 @@ def gpu_node(node: Mapping[str, Any]) -> GpuNode:
 
 def pod_gpus(pod: Mapping[str, Any]) -> tuple[str, int] | None:
     """(node name, GPUs held) for a pod bound to a node and not ended; else None."""
-    spec = _dict(pod.get("spec"))
-    node = spec.get("nodeName")
+    node = _dict(pod.get("spec")).get("nodeName")
     if not node or _dict(pod.get("status")).get("phase") in _ENDED_PHASES:
         return None
+    gpus = requested_gpus(pod)
+    return (str(node), gpus) if gpus else None
+
+
+def requested_gpus(pod: Mapping[str, Any]) -> int:
+    """The GPUs a pod asks for: the larger of its containers' sum and any init container."""
+    spec = _dict(pod.get("spec"))
     containers = sum(_requested(c) for c in _list(spec.get("containers")))
     init = max((_requested(c) for c in _list(spec.get("initContainers"))), default=0)
-    gpus = max(containers, init)
-    return (str(node), gpus) if gpus else None
+    return max(containers, init)
 
 
 def build_capacity(nodes: Iterable[GpuNode], usage: Iterable[tuple[str, int]]) -> Capacity:

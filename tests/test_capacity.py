@@ -180,3 +180,24 @@ def test_junk_in_nodes_and_pods_reads_as_no_gpus() -> None:
     assert gpu_node(odd).allocatable == 0
     assert gpu_node({}).memory_gib is None
     assert pod_gpus({"spec": {"nodeName": "a", "containers": "x"}}) is None
+
+
+# --- the Pending reason names the shortfall ------------------------------------------------
+
+
+def test_a_pending_gpu_pod_names_its_component_and_the_gpus_it_needs_on_one_node() -> None:
+    from bot.status import compute_status
+    from tests.test_status import GPU_MESSAGE, make_dgd, make_event, make_pod
+
+    waiting = make_pod("qwen-vllmdecodeworker-0-b", node=None, unschedulable_message=GPU_MESSAGE)
+    waiting["spec"]["containers"][0]["resources"] = {
+        "limits": {"nvidia.com/gpu": "4"},
+        "requests": {"nvidia.com/gpu": "4"},
+    }
+    event = make_event(waiting["metadata"]["name"], "FailedScheduling", GPU_MESSAGE)
+    status = compute_status(make_dgd("v1beta1", state="pending"), [waiting], [event])
+    assert (status.phase, status.reason) == (
+        "Pending",
+        "waiting for GPUs: 0/3 nodes have nvidia.com/gpu free; VllmDecodeWorker needs 4 GPUs "
+        "on one node",
+    )

@@ -429,7 +429,8 @@ def test_a_model_larger_than_the_gpu_memory_stays_pending_with_a_scheduling_even
     status = status_of(store)
     assert (status.phase, status.reason) == (
         "Pending",
-        "waiting for GPUs: 0/3 nodes have nvidia.com/gpu free",
+        "waiting for GPUs: 0/3 nodes have nvidia.com/gpu free; VllmDecodeWorker needs 1 GPU "
+        "on one node",
     )
     operator.stop()
 
@@ -469,7 +470,8 @@ def test_gpus_are_shared_between_dgds_and_freed_by_deleting_one(
     second = status_of(store, "second")
     assert (second.phase, second.reason) == (
         "Pending",
-        "waiting for GPUs: 0/1 nodes have nvidia.com/gpu free",
+        "waiting for GPUs: 0/1 nodes have nvidia.com/gpu free; VllmDecodeWorker needs 1 GPU "
+        "on one node",
     )
 
     store.delete(DGD, NS, "first")
