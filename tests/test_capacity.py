@@ -15,6 +15,8 @@ from bot.capacity import (
     pod_gpus,
     shortfall,
 )
+from bot.status import compute_status
+from tests.test_status import GPU_MESSAGE, make_dgd, make_event, make_pod
 
 # Label values as GPU Feature Discovery writes them: the product with dashes, memory in MiB
 # as nvidia-smi reports it (81559 MiB for an H100 80GB, 46068 MiB for an L40S 48GB).
@@ -186,9 +188,6 @@ def test_junk_in_nodes_and_pods_reads_as_no_gpus() -> None:
 
 
 def test_a_pending_gpu_pod_names_its_component_and_the_gpus_it_needs_on_one_node() -> None:
-    from bot.status import compute_status
-    from tests.test_status import GPU_MESSAGE, make_dgd, make_event, make_pod
-
     waiting = make_pod("qwen-vllmdecodeworker-0-b", node=None, unschedulable_message=GPU_MESSAGE)
     waiting["spec"]["containers"][0]["resources"] = {
         "limits": {"nvidia.com/gpu": "4"},
