@@ -281,14 +281,10 @@ def model_fit(capacity: Capacity, model_gib: int, *, max_gpus: int) -> str:
     return f"does not fit this cluster: needs {model_gib} GiB of GPU memory on one node"
 
 
-def shortfall(capacity: Capacity, component: str, gpus: int) -> str:
-    """Why a component's pod of ``gpus`` GPUs waits, in the words of :func:`fit`."""
-    usable = [n for n in capacity.gpu_nodes if n.schedulable]
-    largest_free = max((n.free for n in usable), default=0)
-    return (
-        f"{component} needs {plural(gpus, 'GPU')} on one node, largest free block "
-        f"{largest_free} ({capacity.free} free in all)"
-    )
+def shortfall(capacity: Capacity) -> str:
+    """What is free for a pod that waits for GPUs, e.g. "largest free block 2, 3 of 24 free"."""
+    largest_free = max((n.free for n in capacity.gpu_nodes), default=0)
+    return f"largest free block {largest_free}, {capacity.free} of {capacity.total} free"
 
 
 def product_name(product: str) -> str:

@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.capacity import Fit, Need, fit
+from bot.capacity import Fit, Need, fit, shortfall
 from bot.catalog import Catalog
 from bot.cluster import (
     DGD_NAME_LABEL,
@@ -56,6 +56,7 @@ READ_WORKERS = 8
 # How long a deploy check waits for a GPU capacity read that is not fresh (it runs beside the
 # dry run, inside the submission's budget); past it the check goes on without capacity.
 CAPACITY_CHECK_WAIT_SECONDS = 1.5
+WAITING_FOR_GPUS = "waiting for GPUs:"  # bot.status.pods.scheduling_reason
 
 
 class NamespaceNotAllowed(ValueError):  # noqa: N818  (reads as what happened)
@@ -215,7 +216,18 @@ class DeploymentService:
         NotDynamotes, before its pods are read, for a DGD without the managed-by label and,
         unless ``unverified`` (admins), for one whose provenance does not verify.
         """
-        return self._read(namespace, name, unverified=unverified)[1]
+        return self._with_free_gpus(self._read(namespace, name, unverified=unverified)[1])
+
+    def _with_free_gpus(self, deployment: Deployment) -> Deployment:
+        """A deployment waiting for GPUs, its reason saying what is free (cached capacity)."""
+        status = deployment.status
+        if status.phase != "Pending" or not status.reason.startswith(WAITING_FOR_GPUS):
+            return deployment
+        reading = self.capacity.get()
+        if reading.capacity is None:
+            return deployment
+        reason = f"{status.reason}; {shortfall(reading.capacity)}"
+        return replace(deployment, status=replace(status, reason=reason))
 
     def _read(
         self, namespace: str, name: str, *, unverified: bool

@@ -167,11 +167,9 @@ def test_the_model_picker_names_the_fewest_smallest_gpus_that_hold_the_model() -
     assert model_fit(busy, 8, max_gpus=8).endswith("(none free now)")
 
 
-def test_shortfall_names_the_component_and_what_is_free() -> None:
+def test_shortfall_says_what_is_free() -> None:
     cap = capacity([node("h1", 8), node("h2", 8)], [pod("h1", 7), pod("h2", 6)])
-    assert shortfall(cap, "VllmWorker", 4) == (
-        "VllmWorker needs 4 GPUs on one node, largest free block 2 (3 free in all)"
-    )
+    assert shortfall(cap) == "largest free block 2, 3 of 16 free"
 
 
 def test_junk_in_nodes_and_pods_reads_as_no_gpus() -> None:
