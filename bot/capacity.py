@@ -18,6 +18,7 @@ node, so each GPU needs at least ``ceil(minGpuMemory / gpus)`` GiB.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -271,8 +272,9 @@ def model_fit(capacity: Capacity, model_gib: int, *, max_gpus: int) -> str:
     for gpus in range(1, max(max_gpus, 1) + 1):
         fitting = [n for n in usable if n.allocatable >= gpus and _holds(n, model_gib, gpus)]
         if fitting:
-            # The smallest GPUs that do: the big ones stay free for the models that need them.
-            node = min(fitting, key=lambda n: (n.memory_gib or 0, -n.free, n.name))
+            # The smallest GPUs that do, free ones first: big ones stay for the models that
+            # need them.
+            node = min(fitting, key=functools.partial(_picker_order, gpus=gpus))
             now = "" if any(n.free >= gpus for n in fitting) else " (none free now)"
             product = describe_product(node.product, node.memory_gib)
             return f"fits on {gpus} {TIMES} {product}{now}"
@@ -305,6 +307,10 @@ def plural(count: int, noun: str) -> str:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _picker_order(node: GpuNode, *, gpus: int) -> tuple[bool, int, int, str]:
+    return node.free < gpus, node.memory_gib or 0, -node.free, node.name
 
 
 def _holds_model(node: GpuNode, need: Need) -> bool:

@@ -101,7 +101,13 @@ def _dispatch(
             answer(build_help(dynamote.settings.command, unknown=unknown, suggestion=suggestion))
         case Models(words=words, engine=engine):
             models = dynamote.catalog.search(words, engine=engine)
-            answer(build_models(models, query=" ".join(words), engine=engine))
+            # Cached capacity only: this answer never waits on the cluster.
+            cached = service.capacity.get().capacity
+            max_gpus = dynamote.settings.max_gpus_per_worker
+            query = " ".join(words)
+            answer(
+                build_models(models, query=query, engine=engine, capacity=cached, max_gpus=max_gpus)
+            )
         case Deploy(words=words):
             open_deploy_modal(
                 client,

@@ -56,6 +56,9 @@ def test_cluster_shows_free_gpus_by_product_and_they_drop_once_a_deployment_runs
     assert "NVIDIA H100 80GB HBM3*: 16 of 16 free on 2 nodes" in before
     assert "NVIDIA L40S 45 GiB*: 8 of 8 free on 1 node" in before
     assert "Your use*\n0 GPUs in 0 deployments (no limits)" in before
+    # The model list uses what that read found, without waiting on the cluster.
+    models = text_of(stack.replies(stack.command("models qwen3 0.6b"))[0])
+    assert "8 GiB GPU min · fits on 1 \N{MULTIPLICATION SIGN} NVIDIA L40S 45 GiB" in models
 
     ack = deploy(stack, {"name": "two-gpus", "gpus": "2"}, 1)
     assert ack["response_action"] == "update"
