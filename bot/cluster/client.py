@@ -8,7 +8,8 @@ retry (each error says whether it is ``temporary``). Answers are read with
 ``_preload_content=False`` and ``json.loads``: a sweep lists thousands of DGDs, and model
 deserialization is many times slower than plain JSON.
 
-Every call made here is declared in :data:`bot.cluster.permissions.REQUIRED_PERMISSIONS`.
+Every call made here is declared in :data:`bot.cluster.permissions.REQUIRED_PERMISSIONS`, or
+for the optional GPU capacity reads in ``CAPACITY_PERMISSIONS``.
 """
 
 from __future__ import annotations
