@@ -238,8 +238,8 @@ def fit(capacity: Capacity, need: Need) -> Fit:
         return Fit(
             False,
             False,
-            f"needs {plural(size, 'GPU')} of ≥ {need.gpu_gib} GiB on one node; nodes with "
-            f"{size} GPUs have at most {best} GiB each",
+            f"needs {plural(size, 'GPU')} of ≥ {need.gpu_gib} GiB on one node; the largest "
+            f"GPUs on a node with {size} or more have {best} GiB",
         )
     ever_slots = sum(n.allocatable // size for n in eligible)
     if ever_slots < need.workers:

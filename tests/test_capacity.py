@@ -133,7 +133,8 @@ def test_never_fits_when_the_gpus_are_too_small_for_the_model() -> None:
     never = fit(cap, Need(1, 1, 60))
     assert (
         never.text
-        == "needs 1 GPU of ≥ 60 GiB on one node; nodes with 1 GPUs have at most 45 GiB each"
+        == "needs 1 GPU of ≥ 60 GiB on one node; the largest GPUs on a node with 1 or more "
+        "have 45 GiB"
     )
     assert fit(cap, Need(2, 1, 60)).now  # two of them together hold it
 
