@@ -127,3 +127,15 @@ def test_without_the_optional_permissions_cluster_says_capacity_is_unknown(
     # And a deploy still works: unknown capacity refuses nothing.
     assert deploy(stack, {"name": "blind", "gpus": "1"}, 1)["response_action"] == "update"
     stack.wait_for_dgd("team-a", "blind")
+
+
+def test_models_never_wait_for_a_slow_capacity_read(stack: Stack) -> None:
+    stack.k8s.faults.add_latency(2.0)
+    try:
+        started = time.monotonic()
+        text = text_of(stack.replies(stack.command("models qwen3 0.6b"))[0])
+        took = time.monotonic() - started
+    finally:
+        stack.k8s.faults.clear()
+    assert took < 1.5, "the model list must not wait on the cluster"
+    assert "8 GiB GPU min" in text and "fits on" not in text  # capacity not known yet
