@@ -122,7 +122,7 @@ class SimOperator:
                 gpu_memory_gib=80 if gpu_memory_gib is None else gpu_memory_gib,
             )
         write_nodes(store, fleet)
-        self._gpus = GpuPool(fleet)
+        self._gpus = GpuPool(fleet, lambda name: store.get("nodes", None, name))
         self._kubelet = Kubelet(store, ready_after=max(ready_after, 0.0))
         self._transient_failure = max(transient_failure, 0.0)
         self._failing: dict[Key, tuple[float, str | None]] = {}  # until (clock), message
@@ -424,6 +424,8 @@ class SimOperator:
                 self._mark([key])
         elif event.resource == "secrets":
             self._mark([k for k in list(self._blocked) if k[0] == namespace])
+        elif event.resource == "nodes":  # uncordoned, untainted: waiting pods may fit now
+            self._mark(list(self._blocked))
         elif event.resource == "pods" and event.type == "DELETED":
             owner = (meta.get("labels") or {}).get(LABEL_DGD)
             if owner and (namespace, meta.get("name")) not in self._own_deletions:

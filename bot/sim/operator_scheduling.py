@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,21 +32,42 @@ Key = tuple[str, str]  # (namespace, name)
 _log = logging.getLogger(__name__)
 _INSUFFICIENT = f"Insufficient {GPU}"
 _NO_VICTIMS = "No preemption victims found for incoming pod"
+_NOT_HELPFUL = "Preemption is not helpful for scheduling"
+
+
+def _histogram(counts: Counter[str]) -> str:
+    """kube-scheduler's reason list: "2 Insufficient nvidia.com/gpu, 1 node(s) were ...",
+    each "count reason", sorted as text."""
+    return ", ".join(sorted(f"{count} {reason}" for reason, count in counts.items()))
 
 
 class GpuPool:
-    """Free GPUs per simulated node; the model memory check reads the catalog on first use."""
+    """Free GPUs per simulated node; the model memory check reads the catalog on first use.
 
-    def __init__(self, fleet: Sequence[SimNode]) -> None:
+    ``read_node`` gives a node's object as the API server holds it now, so a node cordoned
+    (``spec.unschedulable``), tainted or deleted with kubectl takes no new pods, as on a real
+    cluster; without it every node of the fleet takes pods.
+    """
+
+    def __init__(
+        self,
+        fleet: Sequence[SimNode],
+        read_node: Callable[[str], Mapping[str, Any] | None] | None = None,
+    ) -> None:
         self._fleet = tuple(fleet)
         self._free = [node.gpus for node in self._fleet]
         self._index = {node.name: i for i, node in enumerate(self._fleet)}
+        self._read_node = read_node
         self._min_gpu_memory: Callable[[str], int | None] | None = None
 
     def place(self, plan: ComponentPlan) -> int | None:
         """First node with enough free GPUs (and GPUs big enough for the model), or None."""
         for node, free in enumerate(self._free):
-            if free >= plan.gpus and self._model_fits(self._fleet[node], plan):
+            if (
+                free >= plan.gpus
+                and self._model_fits(self._fleet[node], plan)
+                and self._refusal(node, plan) == ""
+            ):
                 self._free[node] -= plan.gpus
                 return node
         return None
@@ -61,17 +83,45 @@ class GpuPool:
         self._free[node] += gpus
 
     def unschedulable_message(self, plan: ComponentPlan) -> str:
-        """What kube-scheduler says about ``plan``'s pod, which fits no node now."""
-        nodes = len(self._fleet)
-        insufficient = sum(
-            1
-            for i, node in enumerate(self._fleet)
-            if self._free[i] < plan.gpus or not self._model_fits(node, plan)
-        )
+        """What kube-scheduler says about ``plan``'s pod, which fits no node now: each
+        node's reason counted, the counts sorted as text, then the preemption verdict."""
+        reasons: Counter[str] = Counter()
+        preemption: Counter[str] = Counter()
+        for index, node in enumerate(self._fleet):
+            refusal = self._refusal(index, plan)
+            if refusal is None:
+                continue  # no such node any more
+            if refusal:
+                reasons[refusal] += 1
+                preemption[_NOT_HELPFUL] += 1
+            elif self._free[index] < plan.gpus or not self._model_fits(node, plan):
+                reasons[_INSUFFICIENT] += 1
+                preemption[_NO_VICTIMS] += 1
+        nodes = sum(reasons.values())
         return (
-            f"0/{nodes} nodes are available: {insufficient} {_INSUFFICIENT}. preemption: "
-            f"0/{nodes} nodes are available: {insufficient} {_NO_VICTIMS}."
+            f"0/{nodes} nodes are available: {_histogram(reasons)}. preemption: "
+            f"0/{nodes} nodes are available: {_histogram(preemption)}."
         )
+
+    def _refusal(self, index: int, plan: ComponentPlan) -> str | None:
+        """Why the node takes no pod of ``plan`` whatever its GPUs ("" = it takes them);
+        None when the node is gone."""
+        if self._read_node is None:
+            return ""
+        node = self._read_node(self._fleet[index].name)
+        if node is None:
+            return None
+        spec = node.get("spec") or {}
+        if spec.get("unschedulable"):
+            return "node(s) were unschedulable"
+        for taint in spec.get("taints") or ():
+            if taint.get("effect") not in ("NoSchedule", "NoExecute"):
+                continue
+            # ExtendedResourceToleration: pods asking for GPUs tolerate the GPU taint.
+            if taint.get("key") == GPU and plan.gpus > 0:
+                continue
+            return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
+        return ""
 
     def _model_fits(self, node: SimNode, plan: ComponentPlan) -> bool:
         if plan.gpus <= 0 or plan.model is None:

@@ -3,6 +3,8 @@ filled by the operator's pods, and a pod that fits nowhere Pending with kube-sch
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from kubernetes import client
 
@@ -99,4 +101,43 @@ def test_a_pod_that_fits_nowhere_gets_the_schedulers_message(
         "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are "
         "available: 3 No preemption victims found for incoming pod."
     )
+    operator.stop()
+
+
+def cordon(store: Store, name: str, cordoned: bool = True) -> None:
+    def change(node: dict[str, Any]) -> None:
+        node["spec"]["unschedulable"] = cordoned
+
+    store.update("nodes", None, name, change)
+
+
+def test_a_cordoned_or_tainted_node_takes_no_new_pods_in_the_schedulers_words(
+    store: Store, clock: FakeClock
+) -> None:
+    operator = SimOperator(store, ready_after=0, clock=clock)
+    cordon(store, "sim-gpu-node-0")
+
+    def taint(node: dict[str, Any]) -> None:
+        node["spec"]["taints"] = [{"key": "team", "value": "ml", "effect": "NoSchedule"}]
+
+    store.update("nodes", None, "sim-gpu-node-1", taint)
+    store.create(DGD, make_dgd("v1beta1", "big", gpus=8))
+    store.create(DGD, make_dgd("v1beta1", "late", gpus=1))
+    step(operator, clock, to=0)
+
+    (big,) = worker_pods(store, "big")
+    assert big["spec"]["nodeName"] == "sim-gpu-node-2"
+    (late,) = worker_pods(store, "late")
+    (event,) = events_of(store, late["metadata"]["name"])
+    assert event["message"] == (
+        "0/3 nodes are available: 1 Insufficient nvidia.com/gpu, 1 node(s) had untolerated "
+        "taint {team: ml}, 1 node(s) were unschedulable. preemption: 0/3 nodes are available: "
+        "1 No preemption victims found for incoming pod, 2 Preemption is not helpful for "
+        "scheduling."
+    )
+    # Uncordoning the node lets the waiting pod in, without any change to its DGD.
+    cordon(store, "sim-gpu-node-0", cordoned=False)
+    step(operator, clock, to=1)
+    (late,) = worker_pods(store, "late")
+    assert late["spec"]["nodeName"] == "sim-gpu-node-0"
     operator.stop()
