@@ -1,16 +1,17 @@
 """GPU scheduling for the simulated operator: the simulated nodes' GPUs, shared by all DGDs.
 
-A pod goes to the first node (``bot.sim.nodes``) with enough free GPUs that together hold its
-model (the catalog's ``minGpuMemory``, GiB, over the pod's GPUs; a stand-in for the node
-selector a real deployment would carry). When no node does, the pod stays Pending and the
-scheduler's ``FailedScheduling`` message says why, per node, in the real scheduler's words
-(kube-scheduler's FitError: reasons counted over nodes, sorted, then the preemption verdict),
-e.g. "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are
-available: 3 No preemption victims found for incoming pod.". A node whose GPUs are too small
-for the model also counts as Insufficient nvidia.com/gpu. ``GpuPool`` counts free GPUs per
-node; ``PodTracks`` remembers, per DGD, the pods the operator has seen and the node and GPUs
-each holds, so a pod that goes away (deleted by the operator or behind its back) gives them
-back.
+A pod goes to the first node (``bot.sim.nodes``) that takes new pods (not cordoned, no taint it
+does not tolerate, as the node object in the Store says now) with enough free GPUs that
+together hold its model (the catalog's ``minGpuMemory``, GiB, over the pod's GPUs; a stand-in
+for the node selector a real deployment would carry). When no node does, the pod stays Pending
+and the scheduler's ``FailedScheduling`` message says why, per node, in the real scheduler's
+words (kube-scheduler's FitError: reasons counted over nodes, sorted, then the preemption
+verdict), e.g. "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes
+are available: 3 No preemption victims found for incoming pod.". A node whose GPUs are too
+small for the model also counts as Insufficient nvidia.com/gpu. ``GpuPool`` counts free GPUs
+per node; ``PodTracks`` remembers, per DGD, the pods the operator has seen and the node and
+GPUs each holds, so a pod that goes away (deleted by the operator or behind its back) gives
+them back.
 """
 
 from __future__ import annotations
