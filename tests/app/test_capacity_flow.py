@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.cluster.capacity import CapacityCache, read_capacity
+from bot.request import DeploymentRequest, parse_request
 from tests.stacks import Stack, app_stack, stack_settings, stand_ins, text_of
 
 DGDS = "dynamographdeployments"
@@ -92,6 +93,10 @@ def test_a_deployment_that_cannot_be_scheduled_now_is_pending_naming_the_shortfa
     )
     wait_for_state(stack, "all-of-it", "successful")
     assert "Free GPUs: 0 of 24" in cluster_text(stack)
+    # What the deploy form's cost line can show before Submit (cached, never waits).
+    fit = stack.context.service.capacity_fit(request(stack, gpus=4))
+    assert fit is not None and (fit.ever, fit.now) == (True, False)
+    assert fit.text == "will wait: needs 4 GPUs on one node, largest free block 0"
 
     ack = deploy(stack, {"name": "waiting", "gpus": "4"}, 2)
     assert ack["response_action"] == "update"  # it fits the cluster, just not now
@@ -101,6 +106,15 @@ def test_a_deployment_that_cannot_be_scheduled_now_is_pending_naming_the_shortfa
         "waiting for GPUs: 0/3 nodes have nvidia.com/gpu free; VllmDecodeWorker needs 4 GPUs "
         "on one node; largest free block 0, 0 of 24 free"
     )
+
+
+def request(stack: Stack, *, gpus: int) -> DeploymentRequest:
+    return parse_request(
+        {"model": "Qwen/Qwen3-0.6B", "name": "x", "namespace": "team-a", "engine": "vllm",
+         "gpus": gpus},
+        catalog=stack.context.catalog,
+        limits=stack.context.service.limits,
+    )  # fmt: skip
 
 
 def wait_for_pending(stack: Stack, name: str, timeout: float = 10.0) -> str:
