@@ -207,7 +207,7 @@ def _pending_reason(
     for pod in troubled:
         message = unschedulable_message(pod, events)
         if message is not None:
-            return scheduling_reason(message)
+            return scheduling_reason(message, pod)
     if ready_condition and ready_condition.reason == "insufficient_capacity":
         return one_line(f"waiting for capacity: {ready_condition.message}".rstrip(": "))
     if not pod_count:
