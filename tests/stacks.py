@@ -44,7 +44,11 @@ from bot.service import DeploymentService
 from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator, make_ready
 from bot.sim.slack_api import SlackStandIn
-from bot.sim.slack_requests import (
+from bot.sim.standin import StandIn, default_crd_path
+from bot.slack_client import retry_handlers
+from tests.signing import PROVENANCE_KEY, signed
+from tests.slack.payloads import view_ack_problems
+from tests.standins.slack_requests import (
     SlackRequest,
     block_actions,
     event_callback,
@@ -52,10 +56,6 @@ from bot.sim.slack_requests import (
     view_state,
     view_submission,
 )
-from bot.sim.standin import StandIn, default_crd_path
-from bot.slack_client import retry_handlers
-from tests.signing import PROVENANCE_KEY, signed
-from tests.slack.payloads import view_ack_problems
 
 __all__ = [
     "NAMESPACES",

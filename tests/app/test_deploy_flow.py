@@ -11,8 +11,8 @@ import yaml
 from bot.blocks.ids import ACTION_MODEL_SELECT, ACTION_PREVIEW_YAML
 from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD, LABEL_MANAGED_BY
 from bot.settings import load_settings
-from bot.sim.slack_requests import view_state
 from tests.stacks import NAMESPACES, Stack, text_of
+from tests.standins.slack_requests import view_state
 
 
 def with_state(view: dict[str, Any], typed: dict[str, Any] | None = None) -> dict[str, Any]:

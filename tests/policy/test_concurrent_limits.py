@@ -29,9 +29,9 @@ from bot.cluster import ClusterError
 from bot.deployments import Deployment
 from bot.policy import Policy, Usage, usage_before
 from bot.settings import load_settings
-from bot.sim.slack_requests import view_state, view_submission
 from bot.status import DeploymentStatus
 from tests.stacks import Stack, replicas, text_of
+from tests.standins.slack_requests import view_state, view_submission
 
 MakeStack = Callable[..., Stack]
 DGDS = "dynamographdeployments"

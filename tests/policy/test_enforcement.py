@@ -21,8 +21,8 @@ from bot.blocks.ids import (
     ACTION_OPEN_DEPLOY,
     ACTION_PREVIEW_YAML,
 )
-from bot.sim.slack_requests import slash_command, view_state, view_submission
 from tests.stacks import Stack, deploy_directly, text_of
+from tests.standins.slack_requests import slash_command, view_state, view_submission
 
 MakeStack = Callable[..., Stack]
 
@@ -135,7 +135,7 @@ def test_the_deploy_button_in_app_home_is_refused_when_channels_are_restricted(
     make_stack: MakeStack,
 ) -> None:
     stack = make_stack(allowed_channels=["C0DEPLOYS"])
-    from bot.sim.slack_requests import block_actions  # noqa: PLC0415
+    from tests.standins.slack_requests import block_actions  # noqa: PLC0415
 
     status, _, took = stack.post(
         block_actions([{"action_id": ACTION_OPEN_DEPLOY, "type": "button", "value": ""}],

@@ -27,8 +27,8 @@ from bot.blocks.ids import (
     ACTION_VIEW_DEPLOYMENT,
 )
 from bot.request import RequestError, parse_request
-from bot.sim.slack_requests import block_actions, slash_command, view_state, view_submission
 from tests.stacks import Stack, deploy_directly, text_of
+from tests.standins.slack_requests import block_actions, slash_command, view_state, view_submission
 
 from .conftest import PROFILE, ErrorLog
 
@@ -338,7 +338,7 @@ def test_a_namespace_not_allowed_is_refused_by_every_command_without_reading_it(
 def test_signed_bodies_that_are_not_what_slack_sends_get_no_5xx(
     shared_stack: Stack, errors: ErrorLog, content_type: str, body: bytes
 ) -> None:
-    from bot.sim.slack_requests import SlackRequest  # noqa: PLC0415
+    from tests.standins.slack_requests import SlackRequest  # noqa: PLC0415
 
     status, _, took = shared_stack.post(SlackRequest(body, content_type))
     assert status < 500 and took < 3.0, status

@@ -34,9 +34,9 @@ from bot.health import Health
 from bot.notifier import Notifier
 from bot.notify.pacer import Pacer
 from bot.request import parse_request
-from bot.sim.slack_requests import block_actions, view_state
 from bot.slack_client import retry_handlers
 from tests.stacks import Stack, deploy_directly, stack_maker, text_of
+from tests.standins.slack_requests import block_actions, view_state
 
 from .conftest import ErrorLog
 

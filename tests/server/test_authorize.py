@@ -20,8 +20,8 @@ import pytest
 from bot.runner import run_serve
 from bot.settings import Settings, load_settings
 from bot.sim.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, SlackStandIn
-from bot.sim.slack_requests import slash_command
 from bot.slack_identity import SlackIdentity
+from tests.standins.slack_requests import slash_command
 
 from .conftest import SIGNING_SECRET
 from .test_runner import free_port

@@ -28,7 +28,7 @@ from bot import metrics
 from bot.app import build_app
 from bot.server import CONNECTION_LIMIT, MAX_BODY_BYTES, REQUEST_DEADLINE_SECONDS
 from bot.sim.slack_api import SlackStandIn
-from bot.sim.slack_requests import slash_command
+from tests.standins.slack_requests import slash_command
 
 from .conftest import SIGNING_SECRET, Served, signed_headers, slash_command_body
 from .test_runner import Running, answers, free_port, settings_for, wait_until

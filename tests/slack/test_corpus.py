@@ -27,11 +27,11 @@ from bot.cluster import Cluster
 from bot.runner import _connect_socket_mode
 from bot.service import DeploymentService
 from bot.sim.slack_api import SlackStandIn
-from bot.sim.slack_socket import SocketModeStandIn
 from bot.sim.standin import StandIn
 from bot.slack_client import make_web_client
 from tests.slack.payloads import all_cases, case, encode, envelope_for, fresh, view_ack_problems
 from tests.stacks import StandIns, app_stack, stack_settings, stand_ins, text_of
+from tests.standins.slack_socket import SocketModeStandIn
 
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-corpus"  # made up; the stand-in accepts it once added
 ACK_DEADLINE = 3.0  # Slack's

@@ -2,7 +2,7 @@
 
 The bot's real Socket Mode client (``bot.socket_mode``, on websocket-client, dispatching to
 the Bolt app; opened by ``bot.runner._connect_socket_mode``) talks to the Socket Mode
-stand-in (``bot.sim.slack_socket``); its Web client (``bot.slack_client.make_web_client``,
+stand-in (``tests.standins.slack_socket``); its Web client (``bot.slack_client.make_web_client``,
 with the production retry handlers) asks the Web API stand-in for each WebSocket URL
 (``apps.connections.open``) and answers commands through it; the listeners read the
 Kubernetes stand-in. Everything stays on 127.0.0.1.
@@ -39,12 +39,12 @@ from bot.service import DeploymentService
 from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import RecordedCall, SlackStandIn
-from bot.sim.slack_requests import slash_command
-from bot.sim.slack_socket import DISCONNECT_REASONS, SocketLink, SocketModeStandIn
 from bot.sim.standin import StandIn, default_crd_path
 from bot.slack_client import make_web_client
 from bot.socket_mode import SocketModeClient, SocketModeHandler
 from tests import stacks
+from tests.standins.slack_requests import slash_command
+from tests.standins.slack_socket import DISCONNECT_REASONS, SocketLink, SocketModeStandIn
 
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-test"  # made up; the stand-in accepts it
 NAMESPACE = "team-a"
