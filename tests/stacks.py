@@ -56,6 +56,7 @@ from tests.standins.slack_requests import (
     view_state,
     view_submission,
 )
+from tests.waiting import Background
 
 __all__ = [
     "NAMESPACES",
@@ -89,7 +90,14 @@ class Stack:
     cluster: Cluster
     context: AppContext
     server: HttpServer
+    # The app's pool and Bolt's listener pool: what a request sets off after its ack.
+    background: Background = field(default_factory=Background)
     responses: dict[str, str] = field(default_factory=dict)
+
+    def settle(self) -> None:
+        """Wait until everything the requests so far set off (replies, creates) has finished,
+        so a test can assert on what did not happen."""
+        self.background.drain()
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -330,6 +338,9 @@ def app_stack(
     else:
         client = WebClient(token=slack.token, base_url=slack.url)
     app = build_bolt_app(context, client=client, signing_secret=SECRET, socket_mode=False)
+    background = Background()
+    background.track(context.executor)
+    background.track(app.listener_runner.listener_executor)
     wsgi = build_wsgi_app(
         health=health or Health(lambda: True), bolt_app=app, signing_secret=SECRET
     )
@@ -337,7 +348,9 @@ def app_stack(
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield Stack(settings, shared.k8s, shared.operator, slack, cluster, context, server)
+        yield Stack(
+            settings, shared.k8s, shared.operator, slack, cluster, context, server, background
+        )
     finally:
         server.close()
         thread.join(timeout=10)

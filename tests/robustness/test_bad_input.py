@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from typing import Any
 
 import pytest
@@ -50,12 +49,6 @@ def dgd_keys(stack: Stack) -> set[tuple[str, str]]:
     }
 
 
-def settle(stack: Stack) -> None:
-    """Wait until background work of the last request (replies, creates) has finished."""
-    stack.context.executor.submit(lambda: None).result(timeout=10)
-    time.sleep(0.05)
-
-
 def assert_quiet(errors: ErrorLog) -> None:
     assert not errors.records, errors.describe()
 
@@ -74,7 +67,7 @@ def test_any_command_text_is_answered_fast_and_creates_nothing(
         slash_command(prefix + text, response_url=shared_stack.slack.response_url("cmd"))
     )
     assert status == 200 and took < 3.0, (status, took)
-    settle(shared_stack)
+    shared_stack.settle()
     assert dgd_keys(shared_stack) == before
     assert_quiet(errors)
 
@@ -183,7 +176,7 @@ def test_any_modal_submission_is_answered_fast_and_creates_a_dgd_only_when_valid
     status, body, took = stack.post(view_submission(view))
     assert status == 200 and took < 3.0, (status, took, body[:200])
     ack = json.loads(body) if body else {}
-    settle(stack)
+    stack.settle()
     created = dgd_keys(stack) - before
     valid = valid_request(stack, view["state"]["values"])
     if not valid:
@@ -210,7 +203,7 @@ def test_clicks_inside_a_mutated_modal_never_crash(
         block_actions([payload], view=view, channel=None, container={"type": "view"})
     )
     assert status == 200 and took < 3.0
-    settle(stack)
+    stack.settle()
     assert_quiet(errors)
 
 
@@ -262,7 +255,7 @@ def test_forged_button_values_never_crash_and_never_delete_what_is_not_yours(
                       response_url=shared_stack.slack.response_url("click"))
     )  # fmt: skip
     assert status == 200 and took < 3.0
-    settle(shared_stack)
+    shared_stack.settle()
     store = shared_stack.k8s.store
     assert store.get(DGDS, *bobs) is not None, "Alice deleted Bob's deployment"
     assert store.get(DGDS, "kube-system", "coredns") is not None, "escaped the namespaces"
@@ -291,7 +284,7 @@ def test_a_forged_page_value_gets_a_page_not_an_error(
     assert status == 200 and took < 3.0
     [reply] = shared_stack.replies(name)
     assert reply.get("blocks"), reply
-    settle(shared_stack)
+    shared_stack.settle()
     assert_quiet(errors)
 
 
@@ -309,7 +302,7 @@ def test_engine_args_cannot_smuggle_flags_newlines_or_shell(
     ack, took = shared_stack.submit(opened_modal(shared_stack), {"engine_args": engine_args})
     assert took < 3.0 and ack["response_action"] == "errors"
     assert [k.split(".")[0] for k in ack["errors"]] == ["engine_args"], ack["errors"]
-    settle(shared_stack)
+    shared_stack.settle()
     assert dgd_keys(shared_stack) == before
 
 
@@ -342,5 +335,5 @@ def test_signed_bodies_that_are_not_what_slack_sends_get_no_5xx(
 
     status, _, took = shared_stack.post(SlackRequest(body, content_type))
     assert status < 500 and took < 3.0, status
-    settle(shared_stack)
+    shared_stack.settle()
     assert_quiet(errors)
