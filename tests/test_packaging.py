@@ -10,10 +10,11 @@ checks the built wheel the same way in a virtualenv holding only the runtime dep
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -65,8 +66,13 @@ def _third_party(imported: dict[str, set[str]]) -> dict[str, set[str]]:
     }
 
 
+@functools.cache
+def _installed() -> Mapping[str, list[str]]:
+    return packages_distributions()  # reads every installed distribution's metadata: once
+
+
 def _distributions(module: str) -> set[str]:
-    return {_normalized(dist) for dist in packages_distributions().get(module, [])}
+    return {_normalized(dist) for dist in _installed().get(module, [])}
 
 
 def test_the_runtime_dependencies_are_exactly_the_distributions_the_package_imports() -> None:

@@ -17,7 +17,7 @@ __all__ = ["WAIT_SECONDS", "Background", "wait_for", "wait_until"]
 
 # How long a test waits for something that should happen: long enough for a loaded 2-core
 # machine; a passing test never waits this long, so it costs nothing.
-WAIT_SECONDS = 10.0
+WAIT_SECONDS = 20.0
 _POLL_SECONDS = 0.01
 
 T = TypeVar("T")

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from bot.cluster import DGD_NAME_LABEL, Cluster, Expired, Forbidden
+from bot.sim import standin as standin_module
+from bot.sim.standin import StandIn
 
-from .conftest import HF_SECRET, dgd_manifest, make_settings, standin_class
+from .conftest import HF_SECRET, dgd_manifest, make_settings
 from .test_reads import add_pod
 
 
@@ -101,12 +103,11 @@ def test_a_quiet_watch_ends_when_its_server_side_timeout_passes(cluster: Cluster
 def test_a_watch_from_a_resource_version_too_old_raises_expired(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    standin_module = pytest.importorskip("bot.sim.standin")
     store_class = standin_module.Store
 
     # A short history, so a few changes push the first resourceVersions out of it.
     monkeypatch.setattr(standin_module, "Store", lambda: store_class(history_limit=3))
-    with standin_class()(port=0, dgd_versions=("v1beta1",), hf_secret=HF_SECRET) as server:
+    with StandIn(port=0, dgd_versions=("v1beta1",), hf_secret=HF_SECRET) as server:
         kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
         with Cluster(kubeconfig, settings=make_settings()) as cluster:
             first = cluster.create_dgd(dgd_manifest("v1beta1", "churn"))

@@ -59,12 +59,6 @@ def cluster(standin: StandIn, tmp_path: Path) -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
 def client(slack: SlackStandIn) -> WebClient:
     # The client counts Slack failures (bot.slack_client); no retries, to keep tests quick.
     return WebClient(

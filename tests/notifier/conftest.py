@@ -81,11 +81,6 @@ def standin(version: str) -> Iterator[StandIn]:
 
 
 @pytest.fixture
-def kubeconfig(standin: StandIn, tmp_path: Path) -> Path:
-    return standin.write_kubeconfig(tmp_path / "kubeconfig")
-
-
-@pytest.fixture
 def connect(kubeconfig: Path) -> Iterator[Callable[..., Cluster]]:
     made: list[Cluster] = []
 
@@ -115,16 +110,6 @@ def operator(standin: StandIn, clock: FakeClock) -> Iterator[SimOperator]:
     sim = SimOperator(standin.store, ready_after=READY_AFTER, clock=clock)
     yield sim
     sim.stop()
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    """The Slack stand-in; the test fails if anything sent broke a Block Kit limit."""
-    with SlackStandIn() as standin:
-        yield standin
-        violations = standin.violations()
-    if violations:
-        pytest.fail("Block Kit limits broken:\n" + "\n".join(violations), pytrace=False)
 
 
 @pytest.fixture

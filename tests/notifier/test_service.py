@@ -14,6 +14,7 @@ from bot.scheduler import NotifierService
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
+from tests.waiting import wait_until
 
 from .conftest import make_settings, replies
 
@@ -51,14 +52,6 @@ def services(
     yield build
     for service in made:
         service.stop()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def running_replies(slack: SlackStandIn, name: str) -> list[float]:

@@ -32,6 +32,7 @@ from bot.settings import load_settings
 from bot.status import DeploymentStatus
 from tests.stacks import Stack, replicas, text_of
 from tests.standins.slack_requests import view_state, view_submission
+from tests.waiting import wait_until
 
 MakeStack = Callable[..., Stack]
 DGDS = "dynamographdeployments"
@@ -124,13 +125,6 @@ def audit_outcomes(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
         for r in caplog.records
         if r.name == AUDIT_LOGGER
     )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def slow_creates(*stacks: Stack) -> None:

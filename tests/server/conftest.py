@@ -151,12 +151,6 @@ def sim_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def slack_standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
 def serve() -> Iterator[Callable[..., Served]]:
     """Start a server for a WSGI app built with the given options; all stop at teardown."""
     running: list[tuple[HttpServer, threading.Thread]] = []

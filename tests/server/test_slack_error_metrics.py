@@ -43,12 +43,6 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         yield built
 
 
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
 def test_a_5xx_on_a_call_in_a_listener_counts_one_error_after_its_retries(stack: Stack) -> None:
     stack.slack.server_error("views.open", times=None, status=500)
     before = errors("views.open", "http_5xx"), retries("views.open", "http_5xx")

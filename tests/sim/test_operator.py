@@ -764,7 +764,8 @@ def test_the_background_thread_reconciles_on_its_own(store: Store) -> None:
 def test_a_dgd_created_over_http_becomes_ready_for_the_kubernetes_client(
     tmp_path: Path, clock: FakeClock, crd_path: Path | None
 ) -> None:
-    kubernetes = pytest.importorskip("kubernetes")
+    import kubernetes  # noqa: PLC0415
+
     from bot.sim.standin import StandIn  # noqa: PLC0415
 
     with StandIn(crd_path=crd_path, seed_namespaces=(NS,)) as standin:
@@ -824,7 +825,7 @@ def status_schemas(dynamo_reference: Path) -> dict[str, Any]:
 def test_the_status_written_validates_against_the_operators_crd(
     version: str, secret: bool, status_schemas: dict[str, Any], clock: FakeClock
 ) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema  # noqa: PLC0415
     status_schema = status_schemas[version]
     store = Store()
     if secret:

@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from bot.socket_mode import SocketModeClient, SocketModeHandler
 from tests import stacks
 from tests.standins.slack_requests import slash_command
 from tests.standins.slack_socket import DISCONNECT_REASONS, SocketLink, SocketModeStandIn
+from tests.waiting import wait_until
 
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-test"  # made up; the stand-in accepts it
 NAMESPACE = "team-a"
@@ -551,14 +552,10 @@ def test_the_runner_serves_commands_over_socket_mode_and_follows_a_refresh(
     # Stopping closed the connection, and nothing reconnected after.
     last: SocketLink = socket_mode.wait_closed(2)
     assert last.ended_by == "client" and socket_mode.opened == 2
-    wait_until(lambda: not any(t.name.startswith(SOCKET_THREADS) for t in threading.enumerate()))
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not true after {timeout}s: {check}"
-        time.sleep(0.02)
+    wait_until(
+        lambda: not any(t.name.startswith(SOCKET_THREADS) for t in threading.enumerate()),
+        timeout=2.0,
+    )
 
 
 @pytest.fixture(autouse=True)
