@@ -54,6 +54,13 @@ def services(
         service.stop()
 
 
+def sweep_both(*bots: NotifierService) -> None:
+    """A full sweep by each bot, in this thread (each waits for one already running): what a
+    later sweep would announce again is sent before this returns."""
+    for bot in bots:
+        bot.notifier.sweep()
+
+
 def running_replies(slack: SlackStandIn, name: str) -> list[float]:
     return [
         call.at
@@ -98,7 +105,7 @@ def test_two_bots_announce_each_change_once_and_the_follower_takes_over_from_a_d
     leader, follower = (first, second) if first.is_leader else (second, first)
     deploy("one")
     wait_until(lambda: bool(running_replies(slack, "one")))
-    time.sleep(0.5)  # room for a duplicate to show up
+    sweep_both(first, second)  # a bot that would announce it again does so now
     texts = [r["text"].split(":")[0] for r in replies(slack)]
     assert texts.count("one is running") == 1
     assert len(texts) == len(set(texts))  # each change once (Deploying may be too brief)
@@ -110,7 +117,7 @@ def test_two_bots_announce_each_change_once_and_the_follower_takes_over_from_a_d
     assert time.monotonic() - started < 2.5  # a lease period (1 s) plus ticks
     deploy("two")
     wait_until(lambda: bool(running_replies(slack, "two")))
-    time.sleep(0.5)
+    sweep_both(first, second)
     texts = [r["text"].split(":")[0] for r in replies(slack)]
     assert texts.count("two is running") == 1
     assert len(texts) == len(set(texts))
@@ -132,11 +139,11 @@ def test_a_deletion_while_no_bot_runs_is_announced_by_the_next_bot_it_starts(
     first.stop()
     standin.store.delete("dynamographdeployments", "default", "gone")
 
-    services("bot-b")
+    second = services("bot-b")
 
     def told() -> list[dict[str, Any]]:
         return [r for r in replies(slack, card) if "Deleted outside Dynamote" in r["text"]]
 
     wait_until(lambda: bool(told()))
-    time.sleep(0.3)  # room for a duplicate to show up
+    sweep_both(first, second)  # a bot that would announce it again does so now
     assert len(told()) == 1
