@@ -11,9 +11,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["WAIT_SECONDS", "Background", "wait_for", "wait_until"]
+if TYPE_CHECKING:
+    from bot.sim.store import Store
+
+__all__ = ["WAIT_SECONDS", "Background", "wait_for", "wait_until", "when_watched"]
 
 # How long a test waits for something that should happen: long enough for a loaded 2-core
 # machine; a passing test never waits this long, so it costs nothing.
@@ -45,6 +48,23 @@ def wait_for(
             raise AssertionError(f"nothing after {timeout}s: {what or found}")
         time.sleep(_POLL_SECONDS)
     return value
+
+
+def when_watched(
+    store: Store, action: Callable[[], object], *, watches: int = 1
+) -> threading.Thread:
+    """Run ``action`` in a thread once ``watches`` more watches are open on ``store``, so the
+    change it makes reaches them live rather than from the store's history."""
+    # Each open watch of the Kubernetes stand-in is one subscriber of its store.
+    before = len(store._subscribers)
+
+    def run() -> None:
+        wait_until(lambda: len(store._subscribers) >= before + watches, what="the watch to open")
+        action()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 class Background:
