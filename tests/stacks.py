@@ -56,7 +56,7 @@ from tests.standins.slack_requests import (
     view_state,
     view_submission,
 )
-from tests.waiting import Background
+from tests.waiting import Background, wait_for
 
 __all__ = [
     "NAMESPACES",
@@ -180,15 +180,13 @@ class Stack:
 
     def replies(self, name: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
         """What the app posted to response_url ``name``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [
-                c.params for c in self.slack.calls("response_url") if c.path.endswith(f"/{name}")
-            ]
-            if len(found) >= count or time.monotonic() > deadline:
-                assert len(found) >= count, f"no reply on {name}; calls: {self.slack.calls()}"
-                return found
-            time.sleep(0.02)
+
+        def found() -> list[dict[str, Any]] | None:
+            calls = self.slack.calls("response_url")
+            params = [c.params for c in calls if c.path.endswith(f"/{name}")]
+            return params if len(params) >= count else None
+
+        return wait_for(found, timeout, what=f"{count} replies on {name}")
 
     def opened_view(self, number: int = 1) -> dict[str, Any]:
         """The ``number``-th view opened, as Slack now holds it (after any updates)."""
@@ -199,13 +197,11 @@ class Stack:
         return view
 
     def wait_for_dgd(self, namespace: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.k8s.store.get("dynamographdeployments", namespace, name)
-            if found is not None:
-                return found
-            time.sleep(0.02)
-        raise AssertionError(f"DGD {namespace}/{name} was never created")
+        return wait_for(
+            lambda: self.k8s.store.get("dynamographdeployments", namespace, name),
+            timeout,
+            what=f"DGD {namespace}/{name} created",
+        )
 
 
 def text_of(payload: Any) -> str:

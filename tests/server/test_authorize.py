@@ -22,6 +22,7 @@ from bot.settings import Settings, load_settings
 from bot.sim.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, SlackStandIn
 from bot.slack_identity import SlackIdentity
 from tests.standins.slack_requests import slash_command
+from tests.waiting import wait_for, wait_until
 
 from .conftest import SIGNING_SECRET
 from .test_runner import free_port
@@ -56,10 +57,7 @@ class Serving:
             return 0
 
     def wait_serving(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.get("/healthz") != 200:
-            assert time.monotonic() < deadline, "the server never answered /healthz"
-            time.sleep(0.05)
+        wait_until(lambda: self.get("/healthz") == 200, timeout, what="the server serving")
 
     def command(self, text: str, response_url: str) -> tuple[int, float]:
         request = slash_command(text, response_url=response_url)
@@ -99,13 +97,13 @@ def serving(
 
 
 def reply_on(slack: SlackStandIn, name: str, timeout: float = 10.0) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"no reply on {name}"
-        time.sleep(0.02)
+    found = wait_for(
+        lambda: [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
+        or None,
+        timeout,
+        what=f"a reply on {name}",
+    )
+    return found[0]
 
 
 def test_the_first_command_is_acked_at_once_while_auth_test_is_slow(

@@ -45,7 +45,7 @@ from bot.socket_mode import SocketModeClient, SocketModeHandler
 from tests import stacks
 from tests.standins.slack_requests import slash_command
 from tests.standins.slack_socket import DISCONNECT_REASONS, SocketLink, SocketModeStandIn
-from tests.waiting import wait_until
+from tests.waiting import wait_for, wait_until
 
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-test"  # made up; the stand-in accepts it
 NAMESPACE = "team-a"
@@ -115,13 +115,13 @@ def send_command(
 
 def reply_on(slack: SlackStandIn, name: str, timeout: float = 5.0) -> dict[str, Any]:
     """What the app posted to response_url `name`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"no reply on {name}; calls: {slack.calls()}"
-        time.sleep(0.02)
+    found = wait_for(
+        lambda: [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
+        or None,
+        timeout,
+        what=f"a reply on {name}",
+    )
+    return found[0]
 
 
 def connections_opened(slack: SlackStandIn) -> list[RecordedCall]:
