@@ -1,5 +1,6 @@
 """Fixtures every test directory shares, each defined once: the Dynamo reference material, the
-Slack Web API stand-in, and a kubeconfig for a directory's Kubernetes stand-in.
+Slack Web API stand-in, the DGD API versions, and a kubeconfig for a directory's Kubernetes
+stand-in.
 
 A directory's conftest defines ``standin`` (the Kubernetes API stand-in its tests need: which
 DGD versions it serves, which CRD it validates with); ``kubeconfig`` here points at it.
@@ -24,6 +25,12 @@ def dynamo_reference() -> Path:
     if not (path / "crd" / "nvidia.com_dynamographdeployments.yaml").is_file():
         pytest.skip(f"the Dynamo reference folder is absent at {path} (DYNAMOTE_DYNAMO_REFERENCE)")
     return path
+
+
+@pytest.fixture(params=["v1beta1", "v1alpha1"])
+def version(request: pytest.FixtureRequest) -> str:
+    """Each DGD API version in turn, for a ``standin`` that serves only that one."""
+    return str(request.param)
 
 
 @pytest.fixture

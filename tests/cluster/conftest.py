@@ -38,12 +38,6 @@ def make_settings(**overrides: Any) -> Settings:
     return load_settings(**values)
 
 
-@pytest.fixture(params=VERSIONS)
-def version(request: pytest.FixtureRequest) -> str:
-    """Each DGD API version in turn; the stand-in serves only that one."""
-    return str(request.param)
-
-
 @pytest.fixture
 def standin(version: str) -> Iterator[StandIn]:
     with StandIn(port=0, dgd_versions=(version,), hf_secret=HF_SECRET) as server:

@@ -69,11 +69,6 @@ def make_settings(**overrides: Any) -> Settings:
     return load_settings(**values)
 
 
-@pytest.fixture(params=["v1beta1", "v1alpha1"])
-def version(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def standin(version: str) -> Iterator[StandIn]:
     with StandIn(dgd_versions=(version,)) as server:
