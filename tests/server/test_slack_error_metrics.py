@@ -16,12 +16,12 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import metrics
 from bot.app import AppContext, build_bolt_app
 from bot.policy_groups import GroupDirectory
 from bot.settings import load_settings
 from bot.sim.slack_api import SlackStandIn
 from bot.slack_client import failure_kind, method_of, retry_handlers
+from tests.metric_samples import sample_value
 from tests.stacks import Stack, build_stack
 
 ERRORS = "dynamote_slack_api_errors_total"
@@ -29,11 +29,11 @@ RETRIES = "dynamote_slack_api_retries_total"
 
 
 def errors(method: str, kind: str) -> float:
-    return metrics.sample_value(ERRORS, {"method": method, "kind": kind})
+    return sample_value(ERRORS, {"method": method, "kind": kind})
 
 
 def retries(method: str, kind: str) -> float:
-    return metrics.sample_value(RETRIES, {"method": method, "kind": kind})
+    return sample_value(RETRIES, {"method": method, "kind": kind})
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def test_building_the_app_with_slack_bot_token_set_logs_no_unused_token_warning(
 def wait_for_sample(name: str, method: str, kind: str, value: float, timeout: float = 5) -> bool:
     """Listener calls run after the ack, so the count may land a moment after the call."""
     deadline = time.monotonic() + timeout
-    while metrics.sample_value(name, {"method": method, "kind": kind}) < value:
+    while sample_value(name, {"method": method, "kind": kind}) < value:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.01)

@@ -17,10 +17,10 @@ import pytest
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot import metrics
 from bot.health import Health
 from bot.server import MAX_BODY_BYTES, build_wsgi_app
 from bot.sim.slack_api import SlackStandIn
+from tests.metric_samples import sample_value
 
 from .conftest import SIGNING_SECRET, Probe, Served, signed_headers, slash_command_body
 
@@ -45,7 +45,7 @@ def test_a_command_signed_with_another_secret_is_refused_with_401(
     served: Served, slack_standin: SlackStandIn
 ) -> None:
     body = slash_command_body()
-    before = metrics.sample_value("dynamote_http_rejected_total", {"reason": "bad_signature"})
+    before = sample_value("dynamote_http_rejected_total", {"reason": "bad_signature"})
 
     status, _, _ = served.request(
         "POST", "/slack/events", body, signed_headers(body, secret="forged")
@@ -53,7 +53,7 @@ def test_a_command_signed_with_another_secret_is_refused_with_401(
 
     assert status == 401
     assert_no_side_effect(served, slack_standin)
-    after = metrics.sample_value("dynamote_http_rejected_total", {"reason": "bad_signature"})
+    after = sample_value("dynamote_http_rejected_total", {"reason": "bad_signature"})
     assert after == before + 1
 
 
