@@ -22,6 +22,7 @@ from bot.sim.operator_pods import replica_index
 from bot.sim.resources import POD_LOG_ANNOTATION
 from bot.sim.store import Store
 from bot.status import DeploymentStatus, compute_status
+from tests.waiting import wait_until
 
 VERSIONS = ["v1beta1", "v1alpha1"]
 NS = "team-a"
@@ -753,9 +754,7 @@ def test_the_background_thread_reconciles_on_its_own(store: Store) -> None:
     operator.start()
     try:
         store.create(DGD, make_dgd("v1beta1"))
-        deadline = time.monotonic() + 5
-        while dgd_status(store).get("state") != "successful" and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: dgd_status(store).get("state") == "successful", what="successful")
         assert status_of(store).phase == "Running"
     finally:
         operator.stop()
