@@ -56,7 +56,7 @@ from tests.standins.slack_requests import (
     view_state,
     view_submission,
 )
-from tests.waiting import Background, wait_for
+from tests.waiting import WAIT_SECONDS, Background, wait_for
 
 __all__ = [
     "NAMESPACES",
@@ -178,7 +178,9 @@ class Stack:
 
     # --- reading what Slack received -------------------------------------------------------
 
-    def replies(self, name: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def replies(
+        self, name: str, count: int = 1, timeout: float = WAIT_SECONDS
+    ) -> list[dict[str, Any]]:
         """What the app posted to response_url ``name``."""
 
         def found() -> list[dict[str, Any]] | None:
@@ -196,7 +198,9 @@ class Stack:
         assert view is not None
         return view
 
-    def wait_for_dgd(self, namespace: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
+    def wait_for_dgd(
+        self, namespace: str, name: str, timeout: float = WAIT_SECONDS
+    ) -> dict[str, Any]:
         return wait_for(
             lambda: self.k8s.store.get("dynamographdeployments", namespace, name),
             timeout,

@@ -13,7 +13,7 @@ from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD, LABEL_MANAGED_BY
 from bot.settings import load_settings
 from tests.stacks import NAMESPACES, Stack, text_of
 from tests.standins.slack_requests import view_state
-from tests.waiting import wait_for
+from tests.waiting import WAIT_SECONDS, wait_for
 
 
 def with_state(view: dict[str, Any], typed: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def test_a_slow_cluster_gets_a_deploying_view_within_the_ack_and_finishes_later(
     _wait_for_view_update(stack, "qwen3-0-6b")
 
 
-def _wait_for_view_update(stack: Stack, name: str, timeout: float = 10.0) -> dict[str, Any]:
+def _wait_for_view_update(stack: Stack, name: str, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
     return wait_for(
         lambda: next(
             (
@@ -195,7 +195,7 @@ def _wait_for_view_update(stack: Stack, name: str, timeout: float = 10.0) -> dic
 
 
 def _wait_for_annotation(
-    stack: Stack, namespace: str, name: str, key: str, timeout: float = 10.0
+    stack: Stack, namespace: str, name: str, key: str, timeout: float = WAIT_SECONDS
 ) -> dict[str, str]:
 
     def recorded() -> dict[str, str] | None:

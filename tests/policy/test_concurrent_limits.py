@@ -31,7 +31,7 @@ from bot.settings import load_settings
 from bot.status import DeploymentStatus
 from tests.stacks import Stack, replicas, text_of
 from tests.standins.slack_requests import view_state, view_submission
-from tests.waiting import wait_for, wait_until
+from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 
 MakeStack = Callable[..., Stack]
 DGDS = "dynamographdeployments"
@@ -101,7 +101,7 @@ def store_events(stack: Stack) -> Iterator[list[tuple[str, str]]]:
         unsubscribe()
 
 
-def modal_result(stack: Stack, name: str, timeout: float = 15.0) -> str:
+def modal_result(stack: Stack, name: str, timeout: float = WAIT_SECONDS) -> str:
     """The text of the result view (done or failed) the modal of ``name`` was updated to."""
 
     def result() -> str | None:

@@ -22,7 +22,7 @@ from bot.settings import Settings, load_settings
 from bot.sim.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, SlackStandIn
 from bot.slack_identity import SlackIdentity
 from tests.standins.slack_requests import slash_command
-from tests.waiting import wait_for, wait_until
+from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 
 from .conftest import SIGNING_SECRET
 from .test_runner import free_port
@@ -56,7 +56,7 @@ class Serving:
         except OSError:
             return 0
 
-    def wait_serving(self, timeout: float = 30.0) -> None:
+    def wait_serving(self, timeout: float = WAIT_SECONDS) -> None:
         wait_until(lambda: self.get("/healthz") == 200, timeout, what="the server serving")
 
     def command(self, text: str, response_url: str) -> tuple[int, float]:
@@ -96,7 +96,7 @@ def serving(
     served.finish()
 
 
-def reply_on(slack: SlackStandIn, name: str, timeout: float = 10.0) -> dict[str, object]:
+def reply_on(slack: SlackStandIn, name: str, timeout: float = WAIT_SECONDS) -> dict[str, object]:
     found = wait_for(
         lambda: [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
         or None,

@@ -32,7 +32,7 @@ from bot.slack_client import make_web_client
 from tests.slack.payloads import all_cases, case, encode, envelope_for, fresh, view_ack_problems
 from tests.stacks import StandIns, app_stack, stack_settings, stand_ins, text_of
 from tests.standins.slack_socket import SocketModeStandIn
-from tests.waiting import wait_for
+from tests.waiting import WAIT_SECONDS, wait_for
 
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-corpus"  # made up; the stand-in accepts it once added
 ACK_DEADLINE = 3.0  # Slack's
@@ -62,7 +62,7 @@ class Side:
     def response_url(self, name: str) -> str:
         return self.slack.response_url(f"{self.mode}-{name}")
 
-    def replies(self, name: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def replies(self, name: str, timeout: float = WAIT_SECONDS) -> list[dict[str, Any]]:
         path = f"/{self.mode}-{name}"
         return wait_for(
             lambda: [c.params for c in self.slack.calls("response_url") if c.path.endswith(path)]
@@ -71,7 +71,9 @@ class Side:
             what=f"a reply on {name}",
         )
 
-    def opened_with(self, method: str, trigger_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    def opened_with(
+        self, method: str, trigger_id: str, timeout: float = WAIT_SECONDS
+    ) -> dict[str, Any]:
         """The view the bot opened (or pushed) with ``trigger_id``."""
         return wait_for(
             lambda: next(
@@ -86,7 +88,9 @@ class Side:
             what=f"{method} with {trigger_id}",
         )
 
-    def wait_for_dgd(self, namespace: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
+    def wait_for_dgd(
+        self, namespace: str, name: str, timeout: float = WAIT_SECONDS
+    ) -> dict[str, Any]:
         return wait_for(
             lambda: self.k8s.store.get(DGDS, namespace, name),
             timeout,

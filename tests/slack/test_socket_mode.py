@@ -45,7 +45,7 @@ from bot.socket_mode import SocketModeClient, SocketModeHandler
 from tests import stacks
 from tests.standins.slack_requests import slash_command
 from tests.standins.slack_socket import DISCONNECT_REASONS, SocketLink, SocketModeStandIn
-from tests.waiting import wait_for, wait_until
+from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-test"  # made up; the stand-in accepts it
 NAMESPACE = "team-a"
@@ -113,7 +113,7 @@ def send_command(
     return name, took
 
 
-def reply_on(slack: SlackStandIn, name: str, timeout: float = 5.0) -> dict[str, Any]:
+def reply_on(slack: SlackStandIn, name: str, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
     """What the app posted to response_url `name`."""
     found = wait_for(
         lambda: [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
