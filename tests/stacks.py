@@ -44,7 +44,11 @@ from bot.service import DeploymentService
 from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator, make_ready
 from bot.sim.slack_api import SlackStandIn
-from bot.sim.slack_requests import (
+from bot.sim.standin import StandIn, default_crd_path
+from bot.slack_client import retry_handlers
+from tests.signing import PROVENANCE_KEY, signed
+from tests.slack.payloads import view_ack_problems
+from tests.standins.slack_requests import (
     SlackRequest,
     block_actions,
     event_callback,
@@ -52,10 +56,7 @@ from bot.sim.slack_requests import (
     view_state,
     view_submission,
 )
-from bot.sim.standin import StandIn, default_crd_path
-from bot.slack_client import retry_handlers
-from tests.signing import PROVENANCE_KEY, signed
-from tests.slack.payloads import view_ack_problems
+from tests.waiting import WAIT_SECONDS, Background, wait_for
 
 __all__ = [
     "NAMESPACES",
@@ -89,7 +90,14 @@ class Stack:
     cluster: Cluster
     context: AppContext
     server: HttpServer
+    # The app's pool and Bolt's listener pool: what a request sets off after its ack.
+    background: Background = field(default_factory=Background)
     responses: dict[str, str] = field(default_factory=dict)
+
+    def settle(self) -> None:
+        """Wait until everything the requests so far set off (replies, creates) has finished,
+        so a test can assert on what did not happen."""
+        self.background.drain()
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -170,17 +178,17 @@ class Stack:
 
     # --- reading what Slack received -------------------------------------------------------
 
-    def replies(self, name: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def replies(
+        self, name: str, count: int = 1, timeout: float = WAIT_SECONDS
+    ) -> list[dict[str, Any]]:
         """What the app posted to response_url ``name``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [
-                c.params for c in self.slack.calls("response_url") if c.path.endswith(f"/{name}")
-            ]
-            if len(found) >= count or time.monotonic() > deadline:
-                assert len(found) >= count, f"no reply on {name}; calls: {self.slack.calls()}"
-                return found
-            time.sleep(0.02)
+
+        def found() -> list[dict[str, Any]] | None:
+            calls = self.slack.calls("response_url")
+            params = [c.params for c in calls if c.path.endswith(f"/{name}")]
+            return params if len(params) >= count else None
+
+        return wait_for(found, timeout, what=f"{count} replies on {name}")
 
     def opened_view(self, number: int = 1) -> dict[str, Any]:
         """The ``number``-th view opened, as Slack now holds it (after any updates)."""
@@ -190,14 +198,14 @@ class Stack:
         assert view is not None
         return view
 
-    def wait_for_dgd(self, namespace: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.k8s.store.get("dynamographdeployments", namespace, name)
-            if found is not None:
-                return found
-            time.sleep(0.02)
-        raise AssertionError(f"DGD {namespace}/{name} was never created")
+    def wait_for_dgd(
+        self, namespace: str, name: str, timeout: float = WAIT_SECONDS
+    ) -> dict[str, Any]:
+        return wait_for(
+            lambda: self.k8s.store.get("dynamographdeployments", namespace, name),
+            timeout,
+            what=f"DGD {namespace}/{name} created",
+        )
 
 
 def text_of(payload: Any) -> str:
@@ -330,6 +338,9 @@ def app_stack(
     else:
         client = WebClient(token=slack.token, base_url=slack.url)
     app = build_bolt_app(context, client=client, signing_secret=SECRET, socket_mode=False)
+    background = Background()
+    background.track(context.executor)
+    background.track(app.listener_runner.listener_executor)
     wsgi = build_wsgi_app(
         health=health or Health(lambda: True), bolt_app=app, signing_secret=SECRET
     )
@@ -337,7 +348,9 @@ def app_stack(
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield Stack(settings, shared.k8s, shared.operator, slack, cluster, context, server)
+        yield Stack(
+            settings, shared.k8s, shared.operator, slack, cluster, context, server, background
+        )
     finally:
         server.close()
         thread.join(timeout=10)

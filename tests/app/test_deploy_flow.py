@@ -11,8 +11,9 @@ import yaml
 from bot.blocks.ids import ACTION_MODEL_SELECT, ACTION_PREVIEW_YAML
 from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD, LABEL_MANAGED_BY
 from bot.settings import load_settings
-from bot.sim.slack_requests import view_state
 from tests.stacks import NAMESPACES, Stack, text_of
+from tests.standins.slack_requests import view_state
+from tests.waiting import WAIT_SECONDS, wait_for
 
 
 def with_state(view: dict[str, Any], typed: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -178,24 +179,28 @@ def test_a_slow_cluster_gets_a_deploying_view_within_the_ack_and_finishes_later(
     _wait_for_view_update(stack, "qwen3-0-6b")
 
 
-def _wait_for_view_update(stack: Stack, name: str, timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for call in stack.slack.calls("views.update"):
-            if name in text_of(call.params.get("view", {})):
-                return dict(call.params["view"])
-        time.sleep(0.02)
-    raise AssertionError("the modal was never updated with the result")
+def _wait_for_view_update(stack: Stack, name: str, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
+    return wait_for(
+        lambda: next(
+            (
+                dict(call.params["view"])
+                for call in stack.slack.calls("views.update")
+                if name in text_of(call.params.get("view", {}))
+            ),
+            None,
+        ),
+        timeout,
+        what="the modal updated with the result",
+    )
 
 
 def _wait_for_annotation(
-    stack: Stack, namespace: str, name: str, key: str, timeout: float = 10.0
+    stack: Stack, namespace: str, name: str, key: str, timeout: float = WAIT_SECONDS
 ) -> dict[str, str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def recorded() -> dict[str, str] | None:
         dgd = stack.k8s.store.get("dynamographdeployments", namespace, name) or {}
         annotations = dict((dgd.get("metadata") or {}).get("annotations") or {})
-        if key in annotations:
-            return annotations
-        time.sleep(0.02)
-    raise AssertionError(f"{key} never recorded on {namespace}/{name}")
+        return annotations if key in annotations else None
+
+    return wait_for(recorded, timeout, what=f"{key} recorded on {namespace}/{name}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +29,7 @@ from bot.dynamo import (
 from bot.provenance import ANNOTATION_PROVENANCE, Provenance
 from bot.request import parse_request
 from tests.stacks import Stack, deploy_directly, text_of
+from tests.waiting import wait_for
 
 MakeStack = Callable[..., Stack]
 DGDS = "dynamographdeployments"
@@ -252,11 +252,3 @@ def test_a_deploy_from_slack_is_signed_and_stays_signed_once_its_card_is_recorde
     assert "<@U0ALICE>" in text and "unverified" not in text
 
 
-def wait_for(found: Callable[[], dict[str, Any] | None], timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = found()
-        if value is not None:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("never happened")

@@ -1,5 +1,5 @@
-"""The request builders (bot.sim.slack_requests), which every other test uses to act as Slack,
-make what the corpus (Slack's own payloads) holds: the same keys at every level, the same
+"""The request builders (tests.standins.slack_requests), which every other test uses to act as
+Slack, make what the corpus (Slack's own payloads) holds: the same keys at every level, the same
 types, nulls where Slack sends nulls. Where a builder is given a case's values, it must make
 that case exactly, apart from per-request values (trigger ids, timestamps, event ids).
 """
@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl
 import pytest
 from websockets.sync.client import connect
 
-from bot.sim.slack_requests import (
+from tests.slack.payloads import all_cases, case, load
+from tests.standins.slack_requests import (
     SlackRequest,
     block_actions,
     event_callback,
@@ -25,8 +26,7 @@ from bot.sim.slack_requests import (
     view_state,
     view_submission,
 )
-from bot.sim.slack_socket import SocketModeStandIn
-from tests.slack.payloads import all_cases, case, load
+from tests.standins.slack_socket import SocketModeStandIn
 
 # Lists whose items are the app's own blocks: compared as lists, not item by item.
 APP_CONTENT = {"blocks", "elements", "options", "initial_options", "selected_options"}
