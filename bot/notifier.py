@@ -14,7 +14,7 @@ one, else by DM); a deleted DGD gets a last reply.
 Only DGDs whose provenance verifies (``bot.provenance``) are announced: the requester and
 channel on any other are someone's say-so. The late card's place is written signed.
 
-When, what, where (STYLE.md 7): status decides, ``bot.blocks`` renders, this module sends.
+When, what, where: status decides, ``bot.blocks`` renders, this module sends.
 """
 
 from __future__ import annotations

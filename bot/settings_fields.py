@@ -49,7 +49,7 @@ ApiVersionSetting = Literal["auto", "nvidia.com/v1beta1", "nvidia.com/v1alpha1"]
 # A comma-separated list. Never JSON-decoded: bot.settings.Settings turns pydantic-settings'
 # decoding off (enable_decoding=False), and environment_values passes the text through.
 CommaList = list[str]
-# --- policy (issue 7): what an ID in the policy lists looks like.
+# --- policy: what an ID in the policy lists looks like.
 _SLACK_PRINCIPAL = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
 _SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 # An image reference: [host[:port]/]path[:tag][@algorithm:hex] (the OCI distribution grammar,
@@ -145,7 +145,7 @@ class SettingsFields(BaseModel):
     home_refresh_max_users: int = Field(30, ge=0, le=500)  # per refresh (views.publish Tier 4)
     home_recent_seconds: float = Field(3600.0, gt=0, le=86400)  # "opened Home recently"
 
-    # --- logging (issue 6): bot/logs.py -----------------------------------------------------
+    # --- logging: bot/logs.py --------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -185,7 +185,7 @@ class SettingsFields(BaseModel):
     def _log_level_any_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    # --- policy (issue 7) ----------------------------------------------------------------
+    # --- policy -----------------------------------------------------------------------
     # Slack user IDs (U…/W…) and user group IDs (S…); an empty list lets everyone deploy.
     deployers: CommaList = Field(default_factory=list)
     admins: CommaList = Field(default_factory=list)  # may delete anyone's deployments

@@ -2,7 +2,7 @@
 
 Builders return ``slack_sdk.models`` objects; a chat message is a :class:`Message` (fallback
 text + blocks) that listeners turn into keyword arguments with :meth:`Message.as_kwargs`.
-The helpers here keep every text inside Slack's limits (SLACK.md section 1) by trimming, so a
+The helpers here keep every text inside Slack's limits (bot.blocks.limit_rules) by trimming, so a
 long name or a chatty operator message can never make Slack refuse a payload. Pure: no I/O.
 """
 

@@ -1,6 +1,6 @@
 """The deploy modal: open it, follow model changes, preview the YAML, take the submission.
 
-Timing rules (SLACK.md): ``views.open`` happens right after the ack and before any cluster
+Timing rules (Slack's): ``views.open`` happens right after the ack and before any cluster
 call (the trigger_id lives 3 s). A submission is validated by the request rules at once; the
 cluster's own checks (dry run, HF secret) get ``submit_budget_seconds`` to answer inside the
 ack, otherwise the modal switches to "Deploying…" and is updated when the cluster answers.

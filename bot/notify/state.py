@@ -1,7 +1,7 @@
 """What a deployment's thread heard and what the notifier saw, as one bounded JSON annotation
 on the DGD. Pure.
 
-The cluster is the only database (DESIGN.md, "State"): the last phase replied in the card's
+The cluster is the only database, so a restart or a second replica loses nothing: the last phase replied in the card's
 thread, when, whether the "stuck Pending" warning went out for that Pending, what the card
 last showed and since when, which reply is the trouble reply (its ``ts``, updated in place
 while the trouble lasts), whom the thread has mentioned, and when the operator's ``failed``
