@@ -20,6 +20,8 @@ __all__ = [
     "ACTION_MY_DEPLOYMENTS",
     "ACTION_OPEN_DEPLOY",
     "ACTION_PREVIEW_YAML",
+    "ACTION_SHOW_ADVANCED",
+    "ACTION_SIZE_SELECT",
     "ACTION_VIEW_DEPLOYMENT",
     "CALLBACK_DEPLOY",
     "CALLBACK_DEPLOYING",
@@ -39,6 +41,8 @@ ACTION_LIST_PAGE = "list_page"  # value: JSON {"scope", "namespace", "page"}
 ACTION_MODELS_PAGE = "models_page"  # value: JSON {"query", "engine", "page"}
 ACTION_PREVIEW_YAML = "preview_yaml"  # a button inside the deploy modal
 ACTION_MODEL_SELECT = "model_select"  # the modal's model select (dispatches on change)
+ACTION_SIZE_SELECT = "size_select"  # the modal's size select (dispatches on change)
+ACTION_SHOW_ADVANCED = "show_advanced"  # a button inside the deploy modal
 
 # --- views (callback_id) -------------------------------------------------------------------
 CALLBACK_DEPLOY = "deploy_modal"
@@ -51,10 +55,11 @@ BLOCK_NAME = "name"
 BLOCK_NAMESPACE = "namespace"
 BLOCK_ENGINE = "engine"
 BLOCK_MODE = "mode"
-BLOCK_REPLICAS = "replicas"
+BLOCK_REPLICAS = "replicas"  # views built before the size select; still read
+BLOCK_SIZE = "size"  # one choice of GPUs per worker and replicas; value "<gpus>x<replicas>"
 BLOCK_ROUTER = "router"
 BLOCK_HF_SECRET = "hf_secret"  # noqa: S105  (a block id, not a secret)
-BLOCK_GPUS = "gpus"
+BLOCK_GPUS = "gpus"  # views built before the size select; still read
 BLOCK_CONTEXT_LENGTH = "context_length"
 BLOCK_MEMORY = "memory"
 BLOCK_SERVED_NAME = "served_name"
@@ -73,10 +78,10 @@ FIELD_BLOCKS: dict[str, str] = {
     "namespace": BLOCK_NAMESPACE,
     "engine": BLOCK_ENGINE,
     "mode": BLOCK_MODE,
-    "replicas": BLOCK_REPLICAS,
+    "replicas": BLOCK_SIZE,
     "routerMode": BLOCK_ROUTER,
     "hfTokenSecret": BLOCK_HF_SECRET,
-    "gpus": BLOCK_GPUS,
+    "gpus": BLOCK_SIZE,
     "contextLength": BLOCK_CONTEXT_LENGTH,
     "memory": BLOCK_MEMORY,
     "servedModelName": BLOCK_SERVED_NAME,
