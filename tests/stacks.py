@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 
 from bot.app import AppContext, build_bolt_app
+from bot.blocks.ids import ACTION_SHOW_ADVANCED
 from bot.catalog import load_catalog
 from bot.cluster import Cluster
 from bot.dynamo import SlackOrigin, render_dgd
@@ -189,6 +190,19 @@ class Stack:
         view = self.slack.view(view_id)
         assert view is not None
         return view
+
+    def advanced_view(self, number: int = 1, *, user: str = "U0ALICE") -> dict[str, Any]:
+        """The ``number``-th deploy modal after ``user`` pressed "Show advanced options"."""
+        view = self.opened_view(number)
+        submitted = {**view, "state": {"values": view_state(view)}}
+        self.click(ACTION_SHOW_ADVANCED, "advanced", view=submitted, user=user)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            held = self.slack.view(str(view["id"]))
+            if held is not None and ACTION_SHOW_ADVANCED not in json.dumps(held["blocks"]):
+                return held
+            time.sleep(0.02)
+        raise AssertionError("the advanced options never appeared")
 
     def wait_for_dgd(self, namespace: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -172,7 +172,15 @@ def _add_cluster_notice(
         return  # nothing to add: the open view already says all it can
     combined = f"{notice}\n{extra}" if notice and extra else (extra or notice)
     try:
-        _update_modal(client, dynamote, view=opened, form=form, metadata=metadata, notice=combined)
+        _update_modal(
+            client,
+            dynamote,
+            view=opened,
+            form=form,
+            metadata=metadata,
+            notice=combined,
+            by_person=False,
+        )
     except SlackApiError:
         log.warning("Could not add the cluster notice to modal %s", opened.get("id"), exc_info=True)
 
@@ -278,8 +286,12 @@ def _update_modal(
     form: DeployForm,
     metadata: ModalMetadata,
     notice: str | None = None,
+    by_person: bool = True,
 ) -> None:
-    """Redraw the modal (after the ack: this counts the person's use from the cluster)."""
+    """Redraw the modal (after the ack: this counts the person's use from the cluster).
+
+    ``by_person``: the redraw answers something the person did (not Dynamote's own note).
+    """
     service = dynamote.service
     new_view = build_deploy_modal(
         dynamote.catalog,
@@ -294,8 +306,13 @@ def _update_modal(
     try:
         client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
     except SlackApiError as error:
-        if error.response.get("error") != "hash_conflict":  # a newer update already won
+        if error.response.get("error") != "hash_conflict":
             raise
+        if not by_person:
+            return  # a newer update already won (the person acted meanwhile)
+        # What the person just did wins over Dynamote's own note added after the open; the
+        # inputs keep their ids, so Slack keeps what they typed.
+        client.views_update(view_id=view.get("id"), view=new_view)
 
 
 def handle_preview(ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:

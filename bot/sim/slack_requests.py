@@ -359,6 +359,7 @@ def view_state(
     """
     changes = dict(typed or {})
     values: dict[str, Any] = {}
+    used: set[str] = set()
     for block in view.get("blocks") or []:
         if block.get("type") != "input":
             continue
@@ -369,7 +370,11 @@ def view_state(
         state = _initial_state(element)
         if key in changes:
             state = _typed_state(element, changes[key])
+            used.add(key)
         values[block_id] = {element["action_id"]: state}
+    missing = sorted(set(changes) - used)
+    if missing:  # nobody can type into an input the view does not show
+        raise KeyError(f"the view has no input block {', '.join(missing)}")
     return values
 
 

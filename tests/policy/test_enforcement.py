@@ -180,15 +180,15 @@ def test_the_requester_deletes_their_own_even_when_no_longer_a_deployer(
     assert stack.k8s.store.get("dynamographdeployments", "team-a", "alices") is None
 
 
-def test_a_deployment_over_the_gpu_limit_is_refused_on_the_gpus_block(
+def test_a_deployment_over_the_gpu_limit_is_refused_on_the_size_block(
     make_stack: MakeStack, caplog: pytest.LogCaptureFixture
 ) -> None:
     stack = make_stack(max_gpus_per_deployment=2)
     stack.command("deploy qwen3 0.6b")
     with caplog.at_level(logging.INFO, logger=AUDIT_LOGGER):
-        ack, took = stack.submit(stack.opened_view(), {"replicas": "3"})
+        ack, took = stack.submit(stack.opened_view(), {"size": "1x3"})
     assert took < 3.0 and ack["response_action"] == "errors"
-    assert list(ack["errors"]) == ["gpus.0"] and "3 GPUs" in ack["errors"]["gpus.0"]
+    assert list(ack["errors"]) == ["size.0"] and "3 GPUs" in ack["errors"]["size.0"]
     assert dgds(stack) == []
     (record,) = audits(caplog)
     assert (record.outcome, record.gpus, record.deployment) == ("denied", 3, "qwen3-0-6b")
@@ -198,13 +198,13 @@ def test_per_user_gpus_count_deployments_still_starting(make_stack: MakeStack) -
     stack = make_stack(max_gpus_per_user=2)
     stack.operator.stop()  # nothing gets ready: what is still starting counts too
     stack.command("deploy qwen3 0.6b")
-    first, _ = stack.submit(stack.opened_view(), {"name": "first", "replicas": "2"})
+    first, _ = stack.submit(stack.opened_view(), {"name": "first", "size": "1x2"})
     assert first.get("response_action") == "update"
     stack.wait_for_dgd("team-a", "first")
     stack.command("deploy qwen3 0.6b")
     ack, _ = stack.submit(stack.opened_view(2), {"name": "second"})
     assert ack["response_action"] == "errors"
-    assert "already use 2 GPUs" in ack["errors"]["gpus.0"]
+    assert "already use 2 GPUs" in ack["errors"]["size.0"]
     assert [d["metadata"]["name"] for d in dgds(stack)] == ["first"]
     # Someone else is not held to Alice's usage.
     stack.command("deploy qwen3 0.6b", user="U0BOB")
@@ -245,7 +245,7 @@ def test_a_create_is_one_audit_record_with_who_what_where_and_from_which_channel
     stack = make_stack()
     with caplog.at_level(logging.INFO, logger=AUDIT_LOGGER):
         stack.command("deploy qwen3 0.6b", channel="C0TEAM")
-        stack.submit(stack.opened_view(), {"replicas": "2"})
+        stack.submit(stack.opened_view(), {"size": "1x2"})
         dgd = stack.wait_for_dgd("team-a", "qwen3-0-6b")
         deadline = time.monotonic() + 5
         while not audits(caplog) and time.monotonic() < deadline:
