@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    OverflowMenuElement,
     PlainTextObject,
     SectionBlock,
 )
@@ -132,7 +133,10 @@ def code(text: str) -> str:
 
 
 def section(
-    text: str, *, accessory: ButtonElement | None = None, block_id: str | None = None
+    text: str,
+    *,
+    accessory: ButtonElement | OverflowMenuElement | None = None,
+    block_id: str | None = None,
 ) -> SectionBlock:
     """A mrkdwn section, trimmed to Slack's 3000 characters."""
     return SectionBlock(
