@@ -35,14 +35,14 @@ from bot.deployments import Deployment
 
 __all__ = ["CARD_BUTTONS", "build_deleted_card", "build_deleted_reply", "build_status_card"]
 
-# What the first line says after the name, by phase.
+# What the first line says after the name, by phase: the phase's own word, as lists show it.
 _SAYS: dict[str, str] = {
-    "Pending": "is waiting to start",
-    "Deploying": "is starting",
+    "Pending": "is Pending",
+    "Deploying": "is Deploying",
     "Running": "is Running",
     "Failed": "failed",
-    "Terminating": "is being deleted",
-    "Deleted": "was deleted",
+    "Terminating": "is Terminating",
+    "Deleted": "was Deleted",
 }
 
 ButtonMaker = Callable[[Deployment], ButtonElement]
@@ -85,8 +85,8 @@ def _facts(deployment: Deployment) -> str:
 
 
 def _fallback(deployment: Deployment, phase: str) -> str:
-    says = _SAYS.get(phase, f"is {phase}")
-    return escape(truncate(f"{deployment.name} {says} ({deployment.model})", 300))
+    # Notifications and screen readers get the name first and the phase word last.
+    return escape(truncate(f"{deployment.name} ({deployment.model}) is {phase}", 300))
 
 
 def build_status_card(deployment: Deployment) -> Message:

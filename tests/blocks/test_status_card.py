@@ -46,7 +46,7 @@ def test_a_failed_card_says_failed_and_why_not_who_deployed() -> None:
     payload = fits_message(build_status_card(deployment))
     assert first_line(payload) == ":red_circle: *llama failed* · crash loop (4 restarts)"
     assert "deployed" not in shown_text(payload)
-    assert build_status_card(deployment).text == "llama failed (Qwen/Qwen3-0.6B)"
+    assert build_status_card(deployment).text == "llama (Qwen/Qwen3-0.6B) is Failed"
 
 
 def test_the_context_line_has_model_engine_gpus_namespace_owner_and_since_when() -> None:
@@ -65,7 +65,7 @@ def test_a_deploying_card_drops_a_reason_that_only_repeats_the_count() -> None:
         "qwen", phase="Deploying", reason="0/2 replicas ready", ready=0, desired=2
     )
     payload = fits_message(build_status_card(deployment))
-    assert first_line(payload) == ":large_blue_circle: *qwen is starting* · 0 of 2 replicas ready"
+    assert first_line(payload) == ":large_blue_circle: *qwen is Deploying* · 0 of 2 replicas ready"
 
 
 @pytest.mark.parametrize(
@@ -74,10 +74,10 @@ def test_a_deploying_card_drops_a_reason_that_only_repeats_the_count() -> None:
         (
             "Pending",
             "waiting for GPUs: 0/3 nodes have nvidia.com/gpu free",
-            ":large_yellow_circle: *qwen is waiting to start* · waiting for GPUs: 0/3 nodes "
+            ":large_yellow_circle: *qwen is Pending* · waiting for GPUs: 0/3 nodes "
             "have nvidia.com/gpu free",
         ),
-        ("Terminating", "deleting", ":large_orange_circle: *qwen is being deleted* · deleting"),
+        ("Terminating", "deleting", ":large_orange_circle: *qwen is Terminating* · deleting"),
     ],
 )
 def test_each_phase_has_its_emoji_and_words(phase: str, reason: str, expected: str) -> None:
@@ -113,7 +113,7 @@ def test_a_card_without_a_requester_still_reads_well() -> None:
 
 def test_the_deleted_card_says_deleted_and_what_it_freed_with_no_buttons() -> None:
     payload = fits_message(build_deleted_card(make_deployment("qwen", gpus=1)))
-    assert first_line(payload) == ":white_circle: *qwen was deleted* · Its GPU is free again."
+    assert first_line(payload) == ":white_circle: *qwen was Deleted* · Its GPU is free again."
     assert all(b["type"] != "actions" and "accessory" not in b for b in payload["blocks"])
     two = fits_message(build_deleted_card(make_deployment("qwen", gpus=2)))
     assert first_line(two).endswith("Its 2 GPUs are free again.")
