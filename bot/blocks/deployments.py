@@ -3,8 +3,8 @@
 Rows come from ``rows.deployment_row``, shared with the App Home tab; deployments that need
 attention (Failed, Pending) come first. A page holds at most :data:`MAX_PAGE_SIZE` rows so a
 message never passes 50 blocks. ``build_details`` lives in
-``details.py`` and the delete prompt and notice in ``delete.py``; listeners import them
-all from here. Pure: no I/O.
+``details.py``, the delete prompt and notice in ``delete.py`` and the answers to a name that
+is ambiguous or nowhere in ``lookup.py``; listeners import them all from here. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bot.blocks.common import Message, button, context, escape, header, page_sli
 from bot.blocks.delete import build_delete_prompt, build_deleted_notice
 from bot.blocks.details import build_details
 from bot.blocks.ids import ACTION_LIST_PAGE, ACTION_OPEN_DEPLOY
+from bot.blocks.lookup import build_none_yet, build_not_found, build_which_one
 from bot.blocks.rows import BLOCKS_PER_ROW, NEEDS_ATTENTION, delete_confirm, deployment_row
 from bot.deployments import Deployment
 
@@ -28,6 +29,9 @@ __all__ = [
     "build_deleted_notice",
     "build_deployment_list",
     "build_details",
+    "build_none_yet",
+    "build_not_found",
+    "build_which_one",
     "delete_confirm",
     "needing_attention_first",
 ]

@@ -140,9 +140,8 @@ def _show(
             dynamote, client, action=Action.READ, user=user, channel=channel,
             namespace=namespace, name=name,
         )  # fmt: skip
-        reply(
-            build_details(deployment, now=dynamote.now()), body=body, respond=respond, client=client
-        )
+        details = build_details(deployment, now=dynamote.now(), viewer=user)
+        reply(details, body=body, respond=respond, client=client)
     except Exception as error:
         reply(
             explain(error, doing="show that deployment"), body=body, respond=respond, client=client
@@ -150,9 +149,12 @@ def _show(
 
 
 def _menu(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext) -> None:
-    """A deployment's "…" menu: View shows it; Delete asks first, with the confirmed button."""
+    """A deployment's "…" menu (or a "Delete…" button): View shows it; Delete asks first,
+    with the confirmed button."""
     action = (body.get("actions") or [{}])[0]
-    verb, key = parse_menu_value(str((action.get("selected_option") or {}).get("value") or ""))
+    # A menu sends the chosen option; a "Delete…" button (a name's lookup) its own value.
+    chosen = (action.get("selected_option") or {}).get("value") or action.get("value")
+    verb, key = parse_menu_value(str(chosen or ""))
     if verb == MENU_VIEW:
         _show(key, body, respond, client, dynamote)
     elif verb == MENU_DELETE:
