@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.blocks.ids import (
+    BLOCK_CHANNEL,
     BLOCK_CONTEXT_LENGTH,
     BLOCK_ENGINE,
     BLOCK_ENGINE_ARGS,
@@ -44,6 +45,7 @@ __all__ = [
     "MAX_ERROR_CHARS",
     "DeployForm",
     "ModalMetadata",
+    "chosen_channel",
     "error_blocks",
     "initial_form",
     "parse_size",
@@ -312,6 +314,13 @@ def read_deploy_form(
     )
 
 
+def chosen_channel(state_values: Mapping[str, Any]) -> str | None:
+    """The channel picked for progress (a modal opened from App Home), or None."""
+    value = _latest_values(state_values).get(BLOCK_CHANNEL) or {}
+    chosen = value.get("selected_conversation")
+    return chosen if isinstance(chosen, str) and chosen else None
+
+
 # Fields that share a block are named in their message, so the user knows which one is meant.
 _SHARED_FIELD_LABELS = {
     "enforceEager": "Enforce eager",
@@ -348,7 +357,10 @@ def error_blocks(
     for field, message in errors.items():
         text = message.strip() or "is not valid"
         base = FIELD_BLOCKS.get(field)
-        if base is not None and shown is not None and base not in shown:
+        hidden = base is not None and shown is not None and base not in shown
+        if hidden and field == "engine" and "model" in errors:
+            continue  # a hidden engine follows the model: choosing one fixes both
+        if hidden:
             base = None
             if field in _FIELD_LABELS and field != "namespace":
                 text = f"{_FIELD_LABELS[field]} (advanced options): {text}"

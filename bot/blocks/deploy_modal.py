@@ -16,6 +16,8 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     CheckboxesElement,
+    ConversationFilter,
+    ConversationSelectElement,
     DividerBlock,
     PlainTextObject,
     StaticSelectElement,
@@ -30,6 +32,7 @@ from bot.blocks.ids import (
     ACTION_PREVIEW_YAML,
     ACTION_SHOW_ADVANCED,
     ACTION_SIZE_SELECT,
+    BLOCK_CHANNEL,
     BLOCK_CONTEXT_LENGTH,
     BLOCK_ENGINE,
     BLOCK_ENGINE_ARGS,
@@ -258,8 +261,11 @@ def _advanced_blocks(
     ]
 
 
-def where_updates_go(channel_id: str | None) -> str:
-    """Where the deployment's progress will be posted, as the form says it."""
+def where_updates_go(channel_id: str | None, *, asked: bool = False) -> str:
+    """Where the deployment's progress will be posted, as the form says it (``asked``: the
+    form asks which channel)."""
+    if asked:
+        return "Progress is posted in the channel you choose, with updates in its thread."
     if channel_id and channel_id.startswith("D"):
         return "Progress is posted in this conversation, with updates in its thread."
     if channel_id:
@@ -278,6 +284,7 @@ def build_deploy_modal(
     command: str = "/dynamote",
     engine_args_allowed: Mapping[str, Iterable[str]] | None = None,
     budget: Budget | None = None,
+    channels: Sequence[str] = (),
 ) -> View:
     """The deploy modal showing ``form``; ``notice`` is a line on top (progress or warning).
 
@@ -285,8 +292,11 @@ def build_deploy_modal(
     rest appear once ``metadata.advanced`` is set, each filled from ``form``. ``budget``: what
     the cost line measures the deployment against (None: only the GPUs it uses).
     ``engine_args_allowed``: the extra engine args everyone may use (None: the shipped list).
+    ``channels``: the channels deploys are allowed in; a modal opened without a channel (App
+    Home) asks which one progress goes to, starting at the first.
     """
     revision = metadata.revision
+    ask_channel = metadata.channel_id is None and bool(channels)
     blocks: list[Block] = []
     if notice:
         blocks.append(context(escape(notice)))
@@ -321,6 +331,21 @@ def build_deploy_modal(
                 BLOCK_NAMESPACE, "Namespace", _namespace_select(namespaces, form), revision=revision
             )
         )
+    if ask_channel:
+        blocks.append(
+            input_block(
+                BLOCK_CHANNEL,
+                "Post progress in",
+                ConversationSelectElement(
+                    action_id=BLOCK_CHANNEL,
+                    placeholder=PlainTextObject(text="Choose a channel"),
+                    initial_conversation=channels[0],
+                    filter=ConversationFilter(include=["public", "private"]),
+                ),
+                revision=revision,
+                hint="Deploys happen in a team channel, so the team sees them.",
+            )
+        )
     blocks.append(
         input_block(
             BLOCK_SIZE,
@@ -347,7 +372,7 @@ def build_deploy_modal(
     blocks.append(ActionsBlock(elements=buttons))
     if cost.text:
         blocks.append(context(cost.text))
-    blocks.append(context(where_updates_go(metadata.channel_id)))
+    blocks.append(context(where_updates_go(metadata.channel_id, asked=ask_channel)))
     return View(
         type="modal",
         callback_id=CALLBACK_DEPLOY,

@@ -75,6 +75,7 @@ BLOCK_MEMORY = "memory"
 BLOCK_SERVED_NAME = "served_name"
 BLOCK_OPTIONS = "options"  # checkboxes: enforce eager, prefix caching, trust remote code
 BLOCK_ENGINE_ARGS = "engine_args"
+BLOCK_CHANNEL = "channel"  # where progress goes, asked only of a modal opened from App Home
 
 # Checkbox option values inside BLOCK_OPTIONS.
 OPTION_ENFORCE_EAGER = "enforce_eager"

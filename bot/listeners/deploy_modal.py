@@ -27,6 +27,7 @@ from bot.blocks.deploy_cost import Budget
 from bot.blocks.deploy_form import (
     DeployForm,
     ModalMetadata,
+    chosen_channel,
     error_blocks,
     initial_form,
     read_deploy_form,
@@ -138,6 +139,7 @@ def open_deploy_modal(
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
         budget=Budget.of(policy_of(dynamote)),  # the person's use is counted after the open
+        channels=dynamote.settings.allowed_channels,
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
     # Only now ask the cluster what the person should know before filling the form.
@@ -302,6 +304,7 @@ def _update_modal(
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
         budget=_budget(dynamote, metadata.user_id),
+        channels=dynamote.settings.allowed_channels,
     )
     try:
         client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
@@ -352,10 +355,11 @@ def handle_deploy_submission(
     # The acting user comes from Slack's payload, never from what the view carried.
     metadata = replace(_metadata(view), user_id=str((body.get("user") or {}).get("id", "")))
     form = _read_form(view, dynamote)
-    shown = shown_blocks(view.get("blocks") or [])
 
     def errors_on(problems: dict[str, str]) -> dict[str, str]:
-        return error_blocks(problems, metadata.revision, shown)
+        return error_blocks(problems, metadata.revision, shown_blocks(view.get("blocks") or []))
+
+    metadata = _with_chosen_channel(view, metadata)
 
     try:
         request = _parse(form, dynamote, client, metadata.user_id)
@@ -412,6 +416,15 @@ def handle_deploy_submission(
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _with_chosen_channel(view: dict[str, Any], metadata: ModalMetadata) -> ModalMetadata:
+    """A modal opened from App Home sends progress to the channel picked in it (the guard
+    judged the submission in that channel, so it is an allowed one)."""
+    if metadata.channel_id is not None:
+        return metadata
+    chosen = chosen_channel((view.get("state") or {}).get("values") or {})
+    return replace(metadata, channel_id=chosen)
 
 
 def _read_form(view: dict[str, Any], dynamote: AppContext) -> DeployForm:

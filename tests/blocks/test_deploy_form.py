@@ -311,6 +311,12 @@ def test_an_error_on_a_hidden_input_goes_to_the_model_block_named() -> None:
     }
 
 
+def test_a_hidden_engine_is_not_blamed_when_the_model_is_missing() -> None:
+    shown = {BLOCK_MODEL, BLOCK_NAME, BLOCK_SIZE}
+    mapped = error_blocks({"model": "is required", "engine": "is required"}, 0, shown)
+    assert mapped == {input_block_id(BLOCK_MODEL, 0): "is required"}
+
+
 def test_a_size_value_reads_back_as_gpus_and_replicas() -> None:
     chosen = {"type": "static_select", "selected_option": {"value": size_value(4, 2)}}
     state = {"size.0": {"size_select": chosen}}

@@ -13,6 +13,7 @@ from bot.blocks.deploy_cost import Budget
 from bot.blocks.deploy_form import (
     DeployForm,
     ModalMetadata,
+    chosen_channel,
     initial_form,
     read_deploy_form,
     with_default_engine,
@@ -25,6 +26,7 @@ from bot.blocks.ids import (
     ACTION_PREVIEW_YAML,
     ACTION_SHOW_ADVANCED,
     ACTION_SIZE_SELECT,
+    BLOCK_CHANNEL,
     BLOCK_CONTEXT_LENGTH,
     BLOCK_ENGINE,
     BLOCK_ENGINE_ARGS,
@@ -48,6 +50,7 @@ from bot.blocks.ids import (
 from bot.catalog import Catalog, Model
 from bot.policy import Usage
 from bot.request import MAX_NAME_LENGTH, RequestLimits
+from bot.sim.slack_requests import view_state
 from tests.blocks.conftest import NASTY, fits_view, shown_text
 
 
@@ -208,6 +211,35 @@ def test_a_used_up_quota_is_said_at_the_top(catalog: Catalog) -> None:
     first = view["blocks"][0]
     assert first["type"] == "section"
     assert first["text"]["text"].startswith(":no_entry: Does not fit: your GPUs are all in use")
+
+
+def test_from_app_home_with_allowed_channels_the_form_asks_which_one(catalog: Catalog) -> None:
+    view = fits_view(
+        build_deploy_modal(
+            catalog,
+            first_form(catalog),
+            namespaces=NAMESPACES,
+            limits=LIMITS,
+            metadata=ModalMetadata("U1", None),
+            channels=("C0DEPLOYS", "C0ML"),
+        )
+    )
+    assert list(inputs(view)) == [
+        BLOCK_MODEL,
+        BLOCK_NAME,
+        BLOCK_NAMESPACE,
+        BLOCK_CHANNEL,
+        BLOCK_SIZE,
+    ]
+    element = inputs(view)[BLOCK_CHANNEL]["element"]
+    assert (element["type"], element["initial_conversation"]) == (
+        "conversations_select",
+        "C0DEPLOYS",
+    )
+    assert "the channel you choose" in view["blocks"][-1]["elements"][0]["text"]
+    assert chosen_channel(view_state(view)) == "C0DEPLOYS"
+    assert chosen_channel(view_state(view, {"channel": "C0ML"})) == "C0ML"
+    assert chosen_channel(view_state(view, {"channel": None})) is None
 
 
 def test_from_app_home_progress_comes_by_direct_message(catalog: Catalog) -> None:

@@ -131,20 +131,47 @@ def test_commands_in_a_channel_outside_the_allowed_ones_are_refused(make_stack: 
     assert command_ack(stack, "list all", user="U0ALICE", channel="C0DEPLOYS") == ""
 
 
-def test_the_deploy_button_in_app_home_is_refused_when_channels_are_restricted(
-    make_stack: MakeStack,
-) -> None:
-    stack = make_stack(allowed_channels=["C0DEPLOYS"])
+def _home_deploy_click(stack: Stack, user: str = "U0ALICE") -> None:
     from bot.sim.slack_requests import block_actions  # noqa: PLC0415
 
     status, _, took = stack.post(
         block_actions([{"action_id": ACTION_OPEN_DEPLOY, "type": "button", "value": ""}],
-                      channel=None, container={"type": "view"},
+                      user=user, channel=None, container={"type": "view"},
                       view={"id": "V0HOME", "type": "home", "blocks": []})
     )  # fmt: skip
     assert status == 200 and took < 3.0
+
+
+def test_deploying_from_app_home_asks_which_allowed_channel_gets_the_updates(
+    make_stack: MakeStack,
+) -> None:
+    stack = make_stack(allowed_channels=["C0DEPLOYS", "C0ML"])
+    _home_deploy_click(stack)
+    view = stack.opened_view()
+    (channel,) = [b for b in view["blocks"] if b.get("block_id", "").startswith("channel")]
+    assert channel["element"]["type"] == "conversations_select"
+    assert channel["element"]["initial_conversation"] == "C0DEPLOYS"
+    assert "the channel you choose" in text_of(view)
+    # A channel outside the list is refused inline, naming the allowed ones; nothing is made.
+    ack, _ = stack.submit(view, {"channel": "C0RANDOM"})
+    assert ack["response_action"] == "errors", ack
+    assert "C0DEPLOYS" in " ".join(ack["errors"].values())
+    assert dgds(stack) == []
+    typed = {"channel": "C0ML", "model": "Qwen/Qwen3-0.6B", "name": "qwen3-0-6b"}
+    ack, _ = stack.submit(view, typed)
+    assert ack["response_action"] == "update", ack
+    card = stack.slack.wait_for("chat.postMessage")[0]
+    assert card.params["channel"] == "C0ML"
+    assert stack.wait_for_dgd("team-a", "qwen3-0-6b") is not None
+
+
+def test_someone_who_may_not_deploy_is_still_refused_from_app_home(
+    make_stack: MakeStack,
+) -> None:
+    stack = make_stack(allowed_channels=["C0DEPLOYS"], deployers=["U0ALICE"])
+    _home_deploy_click(stack, user="U0MALLORY")
     dm = stack.slack.wait_for("chat.postMessage")[0]
-    assert "<#C0DEPLOYS>" in text_of(dm.params)
+    assert "not on the list of people who may deploy" in text_of(dm.params)
     assert stack.slack.calls("views.open") == []
 
 
