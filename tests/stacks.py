@@ -127,14 +127,16 @@ class Stack:
         user: str = "U0ALICE",
         view: Mapping[str, Any] | None = None,
         selected: Mapping[str, Any] | None = None,
+        kind: str = "static_select",
     ) -> str:
-        """Click a button (or pick an option) in a message or, with ``view``, in a modal."""
+        """Click a button (or pick an option of a ``kind`` menu) in a message or, with
+        ``view``, in a modal."""
         name = f"r{next(_RESPONSE_NAMES)}"
         action: dict[str, Any] = {"action_id": action_id, "type": "button"}
         if value is not None:
             action["value"] = value
         if selected is not None:
-            action.update(type="static_select", selected_option=dict(selected))
+            action.update(type=kind, selected_option=dict(selected))
         status, _, took = self.post(
             block_actions(
                 [action],
