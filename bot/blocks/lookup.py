@@ -33,9 +33,7 @@ Verb = Literal["status", "delete"]
 def _choice_button(deployment: Deployment, verb: Verb) -> ButtonElement:
     where = f"{deployment.name} in {deployment.namespace}"
     if verb == "delete":
-        chosen = button(
-            "Delete…", ACTION_DEPLOYMENT_MENU, menu_value(MENU_DELETE, deployment.key)
-        )
+        chosen = button("Delete…", ACTION_DEPLOYMENT_MENU, menu_value(MENU_DELETE, deployment.key))
         chosen.accessibility_label = truncate(f"Delete {where}", 75)
     else:
         chosen = button("View", ACTION_VIEW_DEPLOYMENT, deployment.key)
