@@ -1,7 +1,8 @@
 """Parse the text after ``/dynamote`` into a command. Pure: no I/O.
 
 ``help``, ``models [words] [engine]``, ``deploy [model words]``, ``list [mine|all] [-n NS]``,
-``status NAME [-n NS]``, ``delete NAME [-n NS]``, ``cluster``. A typo gets the closest
+``status [NAME] [-n NS]`` (no name: your latest deployment), ``delete NAME [-n NS]``,
+``cluster``. A typo gets the closest
 subcommand; a malformed command raises :class:`CommandError` with the usage to fix it.
 """
 
@@ -33,7 +34,7 @@ USAGE = {
     "models": "models [words] [vllm|sglang|trtllm]",
     "deploy": "deploy [model words]",
     "list": "list [mine|all] [-n NAMESPACE]",
-    "status": "status NAME [-n NAMESPACE]",
+    "status": "status [NAME] [-n NAMESPACE]",
     "delete": "delete NAME [-n NAMESPACE]",
     "cluster": "cluster",
 }
@@ -71,7 +72,7 @@ class ListDeployments:
 
 @dataclass(frozen=True)
 class Status:
-    name: str
+    name: str | None  # None: the person's latest deployment
     namespace: str | None = None
 
 
@@ -124,9 +125,14 @@ def parse_command(text: str, *, command: str = "/dynamote") -> Command:
         return Cluster()
     if head == "list":
         return _list(rest, command)
-    if head in ("status", "delete"):
+    if head == "status":
+        positional, namespace = _options(rest, head, command)
+        if len(positional) > 1:
+            raise CommandError(_usage(head, command, "give one name"))
+        return Status(positional[0] if positional else None, namespace)
+    if head == "delete":
         name, namespace = _name_and_namespace(rest, head, command)
-        return Status(name, namespace) if head == "status" else Delete(name, namespace)
+        return Delete(name, namespace)
     close = difflib.get_close_matches(head, SUBCOMMANDS, n=1, cutoff=0.5)
     return Help(unknown=words[0][:40], suggestion=close[0] if close else None)
 

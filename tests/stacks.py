@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 
 from bot.app import AppContext, build_bolt_app
+from bot.blocks.ids import ACTION_SHOW_ADVANCED
 from bot.catalog import load_catalog
 from bot.cluster import Cluster
 from bot.dynamo import SlackOrigin, render_dgd
@@ -134,14 +135,16 @@ class Stack:
         user: str = "U0ALICE",
         view: Mapping[str, Any] | None = None,
         selected: Mapping[str, Any] | None = None,
+        kind: str = "static_select",
     ) -> str:
-        """Click a button (or pick an option) in a message or, with ``view``, in a modal."""
+        """Click a button (or pick an option of a ``kind`` menu) in a message or, with
+        ``view``, in a modal."""
         name = f"r{next(_RESPONSE_NAMES)}"
         action: dict[str, Any] = {"action_id": action_id, "type": "button"}
         if value is not None:
             action["value"] = value
         if selected is not None:
-            action.update(type="static_select", selected_option=dict(selected))
+            action.update(type=kind, selected_option=dict(selected))
         status, _, took = self.post(
             block_actions(
                 [action],
@@ -197,6 +200,19 @@ class Stack:
         view = self.slack.view(view_id)
         assert view is not None
         return view
+
+    def advanced_view(self, number: int = 1, *, user: str = "U0ALICE") -> dict[str, Any]:
+        """The ``number``-th deploy modal after ``user`` pressed "Show advanced options"."""
+        view = self.opened_view(number)
+        submitted = {**view, "state": {"values": view_state(view)}}
+        self.click(ACTION_SHOW_ADVANCED, "advanced", view=submitted, user=user)
+
+        def revealed() -> dict[str, Any] | None:
+            held = self.slack.view(str(view["id"]))
+            shown = held is not None and ACTION_SHOW_ADVANCED not in json.dumps(held["blocks"])
+            return held if shown else None
+
+        return wait_for(revealed, what="the advanced options shown")
 
     def wait_for_dgd(
         self, namespace: str, name: str, timeout: float = WAIT_SECONDS

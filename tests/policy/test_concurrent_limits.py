@@ -41,7 +41,7 @@ LIMITS = [
         {"max_deployments_per_user": 1}, {}, "already have 1 deployments", "name", id="count"
     ),
     pytest.param(
-        {"max_gpus_per_user": 2}, {"replicas": "2"}, "already use 2 GPUs", "gpus", id="gpus"
+        {"max_gpus_per_user": 2}, {"size": "1x2"}, "already use 2 GPUs", "size", id="gpus"
     ),
 ]
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.blocks.deploy_form import read_deploy_form
+from bot.blocks.deploy_form import DeployForm, read_deploy_form, with_default_engine
 from bot.blocks.ids import (
     ACTION_DELETE_DEPLOYMENT,
     ACTION_LIST_PAGE,
@@ -74,16 +74,17 @@ def test_any_command_text_is_answered_fast_and_creates_nothing(
 
 # --- modal submissions built from the real modal ----------------------------------------------
 
-_opened: dict[int, dict[str, Any]] = {}
+_opened: dict[tuple[int, bool], dict[str, Any]] = {}
 
 
-def opened_modal(stack: Stack) -> dict[str, Any]:
-    """The real deploy modal, opened once per stack."""
-    if id(stack) not in _opened:
+def opened_modal(stack: Stack, *, advanced: bool = False) -> dict[str, Any]:
+    """The real deploy modal, opened once per stack (and once more with advanced options)."""
+    key = (id(stack), advanced)
+    if key not in _opened:
         number = len(stack.slack.calls("views.open")) + 1  # earlier tests opened others
         stack.command("deploy qwen3 0.6b")
-        _opened[id(stack)] = stack.opened_view(number)
-    return copy.deepcopy(_opened[id(stack)])
+        _opened[key] = stack.advanced_view(number) if advanced else stack.opened_view(number)
+    return copy.deepcopy(_opened[key])
 
 
 def wrong_state() -> st.SearchStrategy[Any]:
@@ -153,8 +154,15 @@ def submissions(draw: st.DrawFn, view: dict[str, Any]) -> dict[str, Any]:
 
 def valid_request(stack: Stack, values: Any) -> bool:
     """What the rules say about the same data (the allowed namespaces included)."""
+    hidden = DeployForm(  # what the form starts with where an input is not shown
+        model=None,
+        name="",
+        namespace=stack.context.service.namespace_for(None),
+        engine=None,
+        hf_token_secret=stack.context.settings.hf_secret,
+    )
     try:
-        form = read_deploy_form(values)
+        form = with_default_engine(read_deploy_form(values, hidden), stack.context.catalog)
         request = parse_request(
             form.to_request_data(),
             catalog=stack.context.catalog,
@@ -171,7 +179,7 @@ def test_any_modal_submission_is_answered_fast_and_creates_a_dgd_only_when_valid
     shared_stack: Stack, errors: ErrorLog, data: st.DataObject
 ) -> None:
     stack = shared_stack
-    view = data.draw(submissions(opened_modal(stack)))
+    view = data.draw(submissions(opened_modal(stack, advanced=data.draw(st.booleans()))))
     before = dgd_keys(stack)
     status, body, took = stack.post(view_submission(view))
     assert status == 200 and took < 3.0, (status, took, body[:200])
@@ -288,7 +296,6 @@ def test_a_forged_page_value_gets_a_page_not_an_error(
     assert_quiet(errors)
 
 
-
 @pytest.mark.parametrize(
     "engine_args",
     ["--model=evil", "max-num-seqs=8\n--model=evil", "max-num-seqs=$(reboot)",
@@ -299,7 +306,8 @@ def test_engine_args_cannot_smuggle_flags_newlines_or_shell(
     shared_stack: Stack, engine_args: str
 ) -> None:
     before = dgd_keys(shared_stack)
-    ack, took = shared_stack.submit(opened_modal(shared_stack), {"engine_args": engine_args})
+    modal = opened_modal(shared_stack, advanced=True)
+    ack, took = shared_stack.submit(modal, {"engine_args": engine_args})
     assert took < 3.0 and ack["response_action"] == "errors"
     assert [k.split(".")[0] for k in ack["errors"]] == ["engine_args"], ack["errors"]
     shared_stack.settle()

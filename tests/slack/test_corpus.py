@@ -256,6 +256,8 @@ def test_the_submitted_deploy_modal_creates_the_dgd(side: Side) -> None:
     assert "qwen3-0-6b" in text_of(sent.ack["view"])
     dgd = side.wait_for_dgd("team-a", "qwen3-0-6b")
     assert "DYN_ROUTER_MODE" in json.dumps(dgd) and '"kv"' in json.dumps(dgd)
+    request = json.loads(dgd["metadata"]["annotations"]["dynamote.dev/request"])
+    assert (request["gpus"], request["replicas"]) == (2, 1)  # the size chosen: "2x1"
 
 
 def test_an_untouched_form_gets_inline_errors_and_creates_nothing(side: Side) -> None:

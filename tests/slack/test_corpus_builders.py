@@ -177,8 +177,8 @@ def test_a_view_from_the_builders_carries_every_field_slack_adds() -> None:
 @pytest.mark.parametrize("name", [name for _, name in all_cases("view_submission")])
 def test_view_state_is_what_slack_sends_for_every_input(name: str) -> None:
     real = case("view_submission", name)["view"]
-    # What the person did in each case: the deploy modal's router, replicas and one option.
-    typed = {"replicas": "2", "router": "kv", "options": ["prefix_caching"]}
+    # What the person did in each case: the deploy modal's size, router and one option.
+    typed = {"size": "2x1", "router": "kv", "options": ["prefix_caching"]}
 
     built = view_state(app_view(real), typed if name == "deploy_modal" else None)
 

@@ -351,7 +351,8 @@ def view_state(
 
     Every input block is there. Untouched, an input without an initial value reads as Slack
     sends it: ``value: null`` (text, number), ``selected_option: null`` (select, radio
-    buttons), ``selected_options: []`` (checkboxes, multi-select).
+    buttons), ``selected_options: []`` (checkboxes, multi-select), ``selected_conversation``
+    (conversations select: its initial conversation, else null).
 
     ``typed`` maps a block id (or its base, before any ``.revision`` suffix) to what the person
     entered: text for text and number inputs, an option value for selects and radio buttons,
@@ -359,6 +360,7 @@ def view_state(
     """
     changes = dict(typed or {})
     values: dict[str, Any] = {}
+    used: set[str] = set()
     for block in view.get("blocks") or []:
         if block.get("type") != "input":
             continue
@@ -369,7 +371,11 @@ def view_state(
         state = _initial_state(element)
         if key in changes:
             state = _typed_state(element, changes[key])
+            used.add(key)
         values[block_id] = {element["action_id"]: state}
+    missing = sorted(set(changes) - used)
+    if missing:  # nobody can type into an input the view does not show
+        raise KeyError(f"the view has no input block {', '.join(missing)}")
     return values
 
 
@@ -386,6 +392,8 @@ def _options(element: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _initial_state(element: Mapping[str, Any]) -> dict[str, Any]:
     kind = element["type"]
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": element.get("initial_conversation")}
     if kind in _SINGLE_CHOICE:
         return {"type": kind, "selected_option": element.get("initial_option")}
     if kind in _MULTIPLE_CHOICE:
@@ -395,6 +403,8 @@ def _initial_state(element: Mapping[str, Any]) -> dict[str, Any]:
 
 def _typed_state(element: Mapping[str, Any], typed: str | Sequence[str] | None) -> dict[str, Any]:
     kind = element["type"]
+    if kind == "conversations_select":  # Slack sends the picked conversation's id
+        return {"type": kind, "selected_conversation": typed or None}
     by_value = {str(o.get("value")): o for o in _options(element)}
     if kind in _SINGLE_CHOICE:
         return {"type": kind, "selected_option": by_value.get(str(typed)) if typed else None}
