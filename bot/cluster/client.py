@@ -40,6 +40,7 @@ from bot.cluster.errors import (
     OperatorNotInstalled,
     Target,
 )
+from bot.cluster.frontend import Frontend, in_cluster, resolve_access
 from bot.cluster.permissions import (
     DGD_GROUP,
     DGD_PLURAL,
@@ -99,6 +100,14 @@ class Cluster:
         timeout = (self._settings.k8s_connect_timeout, self._settings.k8s_read_timeout)
         self._api = Connection(kubeconfig, timeout=timeout)
         self._versions = VersionCache(self._settings.api_version_cache_seconds, clock)
+        self.frontend = Frontend(
+            self._api,
+            access=resolve_access(
+                self._settings.frontend_access, in_cluster=in_cluster(kubeconfig)
+            ),
+            connect_timeout=self._settings.k8s_connect_timeout,
+            read_timeout=self._settings.frontend_read_timeout,
+        )
 
     # --- plumbing ------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from typing import Any
 from bot.sim.admission import LATEST_OPERATOR_VERSION
 from bot.sim.discovery import ApiResource, Catalog
 from bot.sim.faults import Faults
+from bot.sim.frontend import SimFrontends
 from bot.sim.resources import ObjectHandlers
 from bot.sim.routing import ApiRequest, Response, parse_request
 from bot.sim.selectors import SelectorError
@@ -141,6 +142,7 @@ class ApiServer:
         self.objects = ObjectHandlers(store, catalog, schemas, operator_version=operator_version)
         self.port = port
         self.stopping = threading.Event()
+        self.frontends = SimFrontends(store, self.stopping)
         self._http: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
@@ -250,6 +252,8 @@ class ApiServer:
                 request.name,
                 plural=resource.plural,
             )
+        if resource.plural == "services" and request.subresource == "proxy":
+            return self.frontends.proxy(request)  # the Service's frontend answers
         self._check_subresource(request, resource)
         return self._dispatch(request, resource)
 

@@ -28,6 +28,8 @@ def test_the_declared_permissions_are_exactly_what_the_design_needs() -> None:
         ("watch", "", "pods", ""),
         ("get", "", "pods", "log"),
         ("list", "", "events", ""),
+        ("get", "", "services", "proxy"),
+        ("create", "", "services", "proxy"),
         ("get", "", "secrets", ""),
         ("get", "coordination.k8s.io", "leases", ""),
         ("create", "coordination.k8s.io", "leases", ""),
