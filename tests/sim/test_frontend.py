@@ -137,7 +137,7 @@ def test_not_streamed_over_plain_http_with_openai_shapes(standin: StandIn) -> No
         request = urllib.request.Request(
             f"{base}/v1/chat/completions", body, {"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (127.0.0.1)
+        with urllib.request.urlopen(request, timeout=10) as answer:
             completion = json.load(answer)
     finally:
         operator.stop()
@@ -153,7 +153,7 @@ def test_not_streamed_over_plain_http_with_openai_shapes(standin: StandIn) -> No
 
 
 def _models(base: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{base}/v1/models", timeout=10) as answer:  # noqa: S310
+    with urllib.request.urlopen(f"{base}/v1/models", timeout=10) as answer:
         listed: dict[str, Any] = json.load(answer)
     return listed if listed.get("data") else {}
 
