@@ -25,6 +25,7 @@ __all__ = [
     "Figures",
     "StreamEvent",
     "TryLimiter",
+    "UpdateBudget",
     "chat_request",
     "check_max_tokens",
     "check_prompt",
@@ -179,3 +180,31 @@ class TryLimiter:
                 return self.WINDOW - (now - tries[0])
             tries.append(now)
             return None
+
+
+class UpdateBudget:
+    """A shared allowance of ``views.update`` calls for streaming answers.
+
+    ``views.update`` is a Tier 4 method (100+ calls a minute per workspace, shared by every
+    modal of the app), so all answers streaming at once draw on one bucket of ``per_minute``
+    calls; an update that finds it empty is skipped (the next piece of text brings a new
+    chance, and the final update always goes out).
+    """
+
+    def __init__(self, per_minute: float, clock: Callable[[], float], burst: float = 5.0):
+        self._rate = per_minute / 60.0
+        self._burst = burst
+        self._tokens = burst
+        self._clock = clock
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
+            self._last = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return True
+            return False

@@ -20,10 +20,21 @@ __all__ = [
     "ACTION_MY_DEPLOYMENTS",
     "ACTION_OPEN_DEPLOY",
     "ACTION_PREVIEW_YAML",
+    "ACTION_SCALE",
+    "ACTION_TRY_AGAIN",
+    "ACTION_TRY_IT",
+    "ACTION_TRY_POST",
     "ACTION_VIEW_DEPLOYMENT",
+    "BLOCK_SCALE_REPLICAS",
+    "BLOCK_TRY_ANSWER",
+    "BLOCK_TRY_MAX_TOKENS",
+    "BLOCK_TRY_PROMPT",
     "CALLBACK_DEPLOY",
     "CALLBACK_DEPLOYING",
     "CALLBACK_PREVIEW",
+    "CALLBACK_SCALE",
+    "CALLBACK_TRY_ANSWER",
+    "CALLBACK_TRY_IT",
     "FIELD_BLOCKS",
     "base_block_id",
     "input_block_id",
@@ -95,3 +106,17 @@ def input_block_id(base: str, revision: int) -> str:
 def base_block_id(block_id: str) -> str:
     """The base id of a (possibly revisioned) block id."""
     return block_id.split(".", 1)[0]
+
+
+# --- Try it and Scale (bot/listeners/tryit.py, bot/listeners/scale.py) -----------------------
+ACTION_TRY_IT = "try_it"  # value: "<namespace>/<name>"; opens the Try it modal
+ACTION_TRY_POST = "try_post"  # in the answer view: share prompt, answer and figures
+ACTION_TRY_AGAIN = "try_again"  # in the answer view: back to the prompt
+ACTION_SCALE = "scale_deployment"  # value: "<namespace>/<name>"; opens the Scale modal
+CALLBACK_TRY_IT = "try_it_modal"
+CALLBACK_TRY_ANSWER = "try_it_answer"
+CALLBACK_SCALE = "scale_modal"
+BLOCK_TRY_PROMPT = "try_prompt"
+BLOCK_TRY_MAX_TOKENS = "try_max_tokens"
+BLOCK_TRY_ANSWER = "try_answer"  # the answer's sections: try_answer.0, try_answer.1, ...
+BLOCK_SCALE_REPLICAS = "scale_replicas"

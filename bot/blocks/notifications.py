@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.blocks.common import Message, badge, code, context, escape, mention, section, truncate
 from bot.blocks.rows import replicas
 from bot.blocks.status_card import build_deleted_reply
+from bot.blocks.tryit import try_button
 from bot.deployments import Deployment, endpoint_commands
 from bot.redaction import redact
 
@@ -64,6 +65,7 @@ def build_running_reply(deployment: Deployment) -> Message:
         ),
         section("Forward the frontend's port:\n" + code(commands.port_forward)),
         section("Then, in another terminal:\n" + code(commands.curl)),
+        ActionsBlock(elements=[try_button(deployment)]),
     ]
     fallback = _plain(f"{deployment.name} is running: {commands.port_forward}")
     return Message(text=fallback, blocks=blocks)

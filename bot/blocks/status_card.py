@@ -7,10 +7,12 @@ thread reply that says who deleted it. Pure: no I/O.
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import ActionsBlock, Block
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.blocks.common import Message, badge, context, escape, mention, section, truncate
 from bot.blocks.rows import engine_label, replicas, view_button
+from bot.blocks.scale import scale_button
+from bot.blocks.tryit import try_button
 from bot.deployments import Deployment
 
 __all__ = ["build_deleted_card", "build_deleted_reply", "build_status_card"]
@@ -40,10 +42,16 @@ def build_status_card(deployment: Deployment) -> Message:
     blocks: list[Block] = [
         section(_headline(deployment)),
         section(line),
-        ActionsBlock(elements=[view_button(deployment)]),
+        ActionsBlock(elements=_card_buttons(deployment)),
         context("Updates arrive in this thread."),
     ]
     return Message(text=_fallback(deployment, status.phase), blocks=blocks)
+
+
+def _card_buttons(deployment: Deployment) -> list[ButtonElement]:
+    # Try it once it runs (primary, first); Scale while it exists.
+    running = [try_button(deployment)] if deployment.status.phase == "Running" else []
+    return [*running, view_button(deployment), scale_button(deployment)]
 
 
 def build_deleted_card(deployment: Deployment) -> Message:

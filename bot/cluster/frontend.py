@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -102,11 +102,13 @@ class Frontend:
         data = listed.get("data") if isinstance(listed, dict) else None
         return [str(m.get("id")) for m in data or () if isinstance(m, dict) and m.get("id")]
 
-    def stream_chat(self, namespace: str, service: str, body: Mapping[str, Any]) -> Iterator[bytes]:
+    def stream_chat(
+        self, namespace: str, service: str, body: Mapping[str, Any]
+    ) -> Generator[bytes, None, None]:
         """``POST /v1/chat/completions`` (streamed); yields the answer's lines as they come.
 
         Raises FrontendError before the first line for a refusal, and while iterating for a
-        stream that stops or stalls.
+        stream that stops or stalls. Close the generator to give up early.
         """
         answer = self._request("POST", namespace, service, "/v1/chat/completions", dict(body))
         if answer.status != 200:
@@ -117,16 +119,21 @@ class Frontend:
 
     # --- plumbing --------------------------------------------------------------------------
 
-    def _lines(self, answer: _Answer, namespace: str, service: str) -> Iterator[bytes]:
+    def _lines(self, answer: _Answer, namespace: str, service: str) -> Generator[bytes, None, None]:
         from urllib3.exceptions import HTTPError  # noqa: PLC0415  (with the client, lazily)
 
         response = answer.response
+        read_to_end = False
         try:
             yield from response  # urllib3 splits the body into lines as they arrive
+            read_to_end = True
         except (HTTPError, OSError) as error:
             raise _transport_error(error, namespace, service, streaming=True) from error
         finally:
-            response.release_conn()
+            if read_to_end:
+                response.release_conn()
+            else:  # given up half-way: the connection still carries the rest, drop it
+                response.close()
 
     def _request(
         self,

@@ -1,0 +1,156 @@
+"""Try it end to end: signed requests to the app, the Slack stand-in, the Kubernetes stand-in
+whose simulated frontends answer through the service proxy, and the real notifier for the
+Running reply that carries the button."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.blocks.ids import ACTION_TRY_AGAIN, ACTION_TRY_IT, ACTION_TRY_POST
+from bot.dynamo import ANNOTATION_THREAD
+from bot.notifier import Notifier
+from bot.notify.pacer import Pacer
+from tests.stacks import Stack, text_of
+
+PROMPT = "What is the capital of France?"
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "it") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def buttons(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        element["action_id"]: element
+        for block in payload.get("blocks") or ()
+        if block.get("type") == "actions"
+        for element in block["elements"]
+    }
+
+
+def view_id_of(stack: Stack, number: int = 1) -> str:
+    return str(stack.slack.wait_for("views.open", count=number)[number - 1].response["view"]["id"])
+
+
+def finished_view(stack: Stack, view_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The answer view once its Try another prompt button shows (the stream is over)."""
+
+    def done() -> dict[str, Any] | None:
+        view = stack.slack.view(view_id) or {}
+        return view if ACTION_TRY_AGAIN in buttons(view) else None
+
+    found: dict[str, Any] = wait_for(done, timeout, "the finished answer")
+    return found
+
+
+def running_reply(stack: Stack, notifier: Notifier) -> dict[str, Any]:
+    """Sweep until the notifier posts the Running reply; returns its chat.postMessage params."""
+
+    def posted() -> dict[str, Any] | None:
+        notifier.sweep()
+        for call in stack.slack.calls("chat.postMessage"):
+            if call.ok and call.params.get("thread_ts") and ACTION_TRY_IT in buttons(call.params):
+                return call.params
+        return None
+
+    found: dict[str, Any] = wait_for(posted, 20, "the Running reply")
+    return found
+
+
+def test_after_a_deploy_try_it_on_the_running_reply_answers_quoting_the_prompt(
+    stack: Stack,
+) -> None:
+    stack.command("deploy qwen3 0.6b", channel="C0ML")
+    ack, _ = stack.submit(stack.opened_view())
+    assert ack["response_action"] == "update"
+    stack.wait_for_dgd("team-a", "qwen3-0-6b")
+    client = WebClient(token=stack.slack.token, base_url=stack.slack.url)
+    notifier = Notifier(stack.cluster, client, stack.settings, pacer=Pacer(0))
+    reply = running_reply(stack, notifier)
+    button = buttons(reply)[ACTION_TRY_IT]
+    assert button["style"] == "primary" and button["value"] == "team-a/qwen3-0-6b"
+
+    clicked = time.monotonic()
+    stack.click(ACTION_TRY_IT, button["value"])
+    view_id = view_id_of(stack, 2)  # the deploy modal was the first
+    assert time.monotonic() - clicked < 3.0
+    view = stack.slack.view(view_id)
+    assert view is not None and view["callback_id"] == "try_it_modal"
+
+    submitted = time.monotonic()
+    ack, took = stack.submit(view, {"try_prompt": PROMPT})
+    assert took < 3.0 and ack["response_action"] == "update"
+    assert PROMPT in text_of(ack["view"])
+    answer = finished_view(stack, view_id)
+    assert time.monotonic() - submitted < 5.0, "an answer within a few seconds"
+    text = text_of(answer)
+    assert f'You said: "{PROMPT}"' in text
+    assert "first token" in text and "tokens/s" in text
+    assert ACTION_TRY_POST in buttons(answer)
+
+
+def deployed_with_card(stack: Stack, name: str) -> dict[str, Any]:
+    """Deploy ``name`` through the modal (the test's first view); returns the DGD once its
+    card's place is on it and its frontend has a ready pod."""
+    stack.command("deploy qwen3 0.6b", channel="C0ML")
+    stack.submit(stack.opened_view(), {"name": name})
+
+    def carded() -> dict[str, Any] | None:
+        dgd = stack.k8s.store.get("dynamographdeployments", "team-a", name) or {}
+        annotations = (dgd.get("metadata") or {}).get("annotations") or {}
+        return dgd if annotations.get(ANNOTATION_THREAD) else None
+
+    dgd: dict[str, Any] = wait_for(carded, what="the status card")
+    wait_for(lambda: _endpoints_ready(stack, name), what="the frontend")
+    return dgd
+
+
+def test_the_answer_streams_in_paced_updates_then_is_shared_in_the_thread(stack: Stack) -> None:
+    dgd = deployed_with_card(stack, "qwen-stream")
+    thread = dgd["metadata"]["annotations"][ANNOTATION_THREAD]
+    stack.k8s.frontends.tokens_per_second = 15.0  # ~50 tokens: ~3 s of streaming
+    stack.click(ACTION_TRY_IT, "team-a/qwen-stream")
+    view_id = view_id_of(stack, 2)
+    stack.submit(stack.slack.view(view_id) or {}, {"try_max_tokens": "512"})
+    answer = finished_view(stack, view_id, timeout=15)
+    updates = [c for c in stack.slack.calls("views.update") if c.params.get("view_id") == view_id]
+    streaming = [c for c in updates if "Streaming" in text_of(c.params["view"])]
+    assert len(streaming) >= 2, "the answer is redrawn while it streams"
+    gaps = [b.at - a.at for a, b in zip(streaming, streaming[1:], strict=False)]
+    assert min(gaps) >= 0.9, gaps  # at most about one redraw a second
+    # Each redraw after the first names the hash the previous one returned.
+    for before, after in zip(updates, updates[1:], strict=False):
+        assert after.params.get("hash") == before.response["view"]["hash"]
+
+    stack.click(ACTION_TRY_POST, "post", view=answer)
+    shared = wait_for(
+        lambda: [
+            c.params
+            for c in stack.slack.calls("chat.postMessage")
+            if c.params.get("thread_ts") == thread and "tried" in text_of(c.params)
+        ],
+        what="the answer in the thread",
+    )[0]
+    text = text_of(shared)
+    assert "<@U0ALICE> tried *qwen-stream*" in text
+    assert 'You said: "In two sentences' in text and "first token" in text
+    posted = wait_for(
+        lambda: ":white_check_mark: Posted" in text_of(stack.slack.view(view_id)),
+        what="the Posted mark",
+    )
+    assert posted
+
+
+def _endpoints_ready(stack: Stack, name: str) -> bool:
+    endpoints = stack.k8s.store.get("endpoints", "team-a", f"{name}-frontend") or {}
+    return any(s.get("addresses") for s in endpoints.get("subsets") or ())
