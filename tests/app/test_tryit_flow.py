@@ -4,6 +4,7 @@ Running reply that carries the button."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -126,10 +127,10 @@ def test_the_answer_streams_in_paced_updates_then_is_shared_in_the_thread(stack:
     updates = [c for c in stack.slack.calls("views.update") if c.params.get("view_id") == view_id]
     streaming = [c for c in updates if "Streaming" in text_of(c.params["view"])]
     assert len(streaming) >= 2, "the answer is redrawn while it streams"
-    gaps = [b.at - a.at for a, b in zip(streaming, streaming[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(streaming)]
     assert min(gaps) >= 0.9, gaps  # at most about one redraw a second
     # Each redraw after the first names the hash the previous one returned.
-    for before, after in zip(updates, updates[1:], strict=False):
+    for before, after in itertools.pairwise(updates):
         assert after.params.get("hash") == before.response["view"]["hash"]
 
     stack.click(ACTION_TRY_POST, "post", view=answer)
