@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.blocks.ids import ACTION_VIEW_DEPLOYMENT
+from bot.blocks.ids import ACTION_SCALE, ACTION_TRY_IT, ACTION_VIEW_DEPLOYMENT
 from bot.blocks.status_card import build_deleted_card, build_deleted_reply, build_status_card
 from tests.blocks.conftest import NASTY, fits_message, make_deployment, mrkdwn_text
 
@@ -41,12 +41,17 @@ def test_the_card_shows_badge_replicas_and_reason(
     assert phase in build_status_card(make_deployment(phase=phase)).text
 
 
-def test_the_card_has_a_view_button() -> None:
-    payload = fits_message(build_status_card(make_deployment("qwen")))
-    actions = [e for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [(a["action_id"], a["value"]) for a in actions] == [
-        (ACTION_VIEW_DEPLOYMENT, "dynamo-system/qwen")
-    ]
+def test_the_card_has_try_it_while_running_and_view_and_scale_buttons() -> None:
+    def actions_of(phase: str) -> list[tuple[str, str]]:
+        payload = fits_message(build_status_card(make_deployment("qwen", phase=phase)))
+        actions = [e for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        return [(a["action_id"], a["value"]) for a in actions]
+
+    key = "dynamo-system/qwen"
+    assert actions_of("Running") == [
+        (ACTION_TRY_IT, key), (ACTION_VIEW_DEPLOYMENT, key), (ACTION_SCALE, key)
+    ]  # fmt: skip
+    assert actions_of("Deploying") == [(ACTION_VIEW_DEPLOYMENT, key), (ACTION_SCALE, key)]
 
 
 def test_a_card_without_a_requester_still_reads_well() -> None:
