@@ -21,6 +21,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("list [mine|all] [-n NS]", "your deployments, or everyone's, with status"),
     ("status NAME [-n NS]", "phase, pods and the commands to reach a deployment"),
     ("delete NAME [-n NS]", "delete a deployment (asks first)"),
+    ("scale NAME N [-n NS]", "change a deployment's worker replicas"),
     ("cluster", "is the cluster reachable, and which Dynamo versions does it serve?"),
 )
 

@@ -20,6 +20,7 @@ from bot.deployments import Deployment
 
 __all__ = [
     "ScaleMetadata",
+    "build_scale_answer",
     "build_scale_modal",
     "build_scale_result_view",
     "build_scaled_reply",
@@ -132,3 +133,9 @@ def build_scaled_reply(name: str, *, by_user: str, before: int, after: int, gpus
     )
     fallback = escape(truncate(f"{name} scaled from {before} to {after} worker replicas", 300))
     return Message(text=fallback, blocks=[section(text)])
+
+
+def build_scale_answer(text: str, *, ok: bool) -> Message:
+    """The answer to ``/dynamote scale``: done, or why not."""
+    icon = ":white_check_mark:" if ok else ":warning:"
+    return Message(text=truncate(text, 300), blocks=[section(f"{icon} {text}")])

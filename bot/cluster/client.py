@@ -297,6 +297,20 @@ class Cluster:
         call = self._apis.custom.patch_namespaced_custom_object
         return self._on_dgds(_dgd("patch", namespace, name), call, self._dgd_version(), name, patch)
 
+    def patch_dgd(
+        self,
+        namespace: str,
+        name: str,
+        patch: Mapping[str, Any],
+        *,
+        resource_version: str,
+    ) -> dict[str, Any]:
+        """Merge-patch a DGD as read at ``resource_version`` (changed since -> Conflict)."""
+        body = dict(patch)
+        body["metadata"] = {**(patch.get("metadata") or {}), "resourceVersion": resource_version}
+        call = self._apis.custom.patch_namespaced_custom_object
+        return self._on_dgds(_dgd("patch", namespace, name), call, self._dgd_version(), name, body)
+
     def watch_dgds(
         self,
         namespaces: Sequence[str] | None,

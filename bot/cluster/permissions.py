@@ -99,7 +99,7 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
     _dgd("watch"),  # watch_dgds
     _dgd("create"),  # create_dgd, dry run included
     _dgd("delete"),  # delete_dgd
-    _dgd("patch"),  # patch_dgd_annotations
+    _dgd("patch"),  # patch_dgd_annotations, patch_dgd (scale)
     Permission("list", "", "pods"),  # list_dgd_pods, list_pods
     Permission("watch", "", "pods"),  # watch_pods
     Permission("get", "", "pods", "log"),  # pod_log_tail

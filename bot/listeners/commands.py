@@ -18,6 +18,7 @@ from bot.blocks.deployments import build_delete_prompt, build_details
 from bot.blocks.help import build_help
 from bot.blocks.models import build_models
 from bot.blocks.policy import build_denial
+from bot.blocks.scale import build_scale_answer
 from bot.commands import (
     Cluster,
     CommandError,
@@ -26,6 +27,7 @@ from bot.commands import (
     Help,
     ListDeployments,
     Models,
+    Scale,
     Status,
     parse_command,
     subcommand_of,
@@ -34,6 +36,7 @@ from bot.listeners.deploy_modal import open_deploy_modal
 from bot.listeners.deployments import find_deployment, list_message
 from bot.listeners.guard import command_action, guarded, may_delete
 from bot.listeners.replies import explain, reply
+from bot.listeners.scale import scale_deployment
 from bot.metrics import COMMANDS
 from bot.policy import Action
 
@@ -128,6 +131,13 @@ def _dispatch(
                 answer(build_denial(allowed, title="You cannot delete that deployment"))
                 return
             answer(build_delete_prompt(deployment, now=dynamote.now()))
+        case Scale(name=name, replicas=replicas, namespace=namespace):
+            outcome = scale_deployment(
+                dynamote, client, user=user, channel=channel,
+                namespace=service.namespace_for(namespace), name=service.check_name(name),
+                replicas=replicas,
+            )  # fmt: skip
+            answer(build_scale_answer(outcome.text, ok=outcome.ok))
         case Cluster():
             status = service.cluster_status()
             answer(
