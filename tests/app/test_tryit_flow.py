@@ -7,15 +7,18 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
 
 from bot.blocks.ids import ACTION_TRY_AGAIN, ACTION_TRY_IT, ACTION_TRY_POST
-from bot.dynamo import ANNOTATION_THREAD
+from bot.dynamo import ANNOTATION_THREAD, SlackOrigin, render_dgd
 from bot.notifier import Notifier
 from bot.notify.pacer import Pacer
-from tests.stacks import Stack, text_of
+from bot.request import parse_request
+from tests.signing import signed
+from tests.stacks import Stack, app_stack, stack_settings, stand_ins, text_of
 
 PROMPT = "What is the capital of France?"
 
@@ -155,3 +158,98 @@ def test_the_answer_streams_in_paced_updates_then_is_shared_in_the_thread(stack:
 def _endpoints_ready(stack: Stack, name: str) -> bool:
     endpoints = stack.k8s.store.get("endpoints", "team-a", f"{name}-frontend") or {}
     return any(s.get("addresses") for s in endpoints.get("subsets") or ())
+
+
+# --- what goes wrong is said in the modal, never a hang --------------------------------------
+
+
+def tried(stack: Stack, name: str, *, user: str = "U0ALICE", number: int = 1) -> dict[str, Any]:
+    """Click Try it on ``name``, send the default prompt; returns the finished answer view."""
+    stack.click(ACTION_TRY_IT, f"team-a/{name}", user=user)
+    view_id = view_id_of(stack, number)
+    ack, took = stack.submit(stack.slack.view(view_id) or {}, user=user)
+    assert took < 3.0 and ack["response_action"] == "update", ack
+    return finished_view(stack, view_id)
+
+
+def ready(stack: Stack, name: str, *, user: str = "U0ALICE") -> None:
+    """A signed deployment of ``user``'s, made without Slack, once the simulated operator has
+    made its frontend ready (``make_ready`` would skip the Services)."""
+    request = parse_request(
+        {"model": "Qwen/Qwen3-0.6B", "name": name, "namespace": "team-a", "engine": "vllm"},
+        catalog=stack.context.catalog,
+    )
+    manifest = render_dgd(request, image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
+                          origin=SlackOrigin(user, "C0GENERAL"))  # fmt: skip
+    stack.k8s.store.create("dynamographdeployments", signed(manifest, stack.settings))
+    wait_for(lambda: _endpoints_ready(stack, name), what="the frontend")
+
+
+def test_the_submission_is_acked_before_any_cluster_call(stack: Stack) -> None:
+    ready(stack, "qwen-slow-api")
+    stack.k8s.faults.add_latency(2.0)
+    try:
+        stack.click(ACTION_TRY_IT, "team-a/qwen-slow-api")
+        view_id = view_id_of(stack)
+        _, took = stack.submit(stack.slack.view(view_id) or {})
+        assert took < 1.5, "the ack must not wait on the cluster"
+    finally:
+        stack.k8s.faults.clear()
+    assert 'You said: "In two sentences' in text_of(finished_view(stack, view_id, timeout=15))
+
+
+def test_an_empty_prompt_and_too_many_tokens_are_inline_errors(stack: Stack) -> None:
+    stack.click(ACTION_TRY_IT, "team-a/anything")
+    view = stack.opened_view()
+    ack, _ = stack.submit(view, {"try_prompt": "   ", "try_max_tokens": "5000"})
+    assert ack["response_action"] == "errors"
+    assert set(ack["errors"]) == {"try_prompt.0", "try_max_tokens.0"}
+
+
+def test_a_person_over_the_rate_limit_is_told_when_to_try_again(tmp_path: Path) -> None:
+    with (
+        stand_ins(tmp_path) as shared,
+        app_stack(shared, stack_settings(try_it_per_minute=1)) as stack,
+    ):
+        ready(stack, "qwen-limit")
+        tried(stack, "qwen-limit")
+        stack.click(ACTION_TRY_IT, "team-a/qwen-limit")
+        ack, _ = stack.submit(stack.slack.view(view_id_of(stack, 2)) or {})
+        assert ack["response_action"] == "errors"
+        assert "You can send 1 prompts a minute; try again in" in ack["errors"]["try_prompt.0"]
+
+
+def test_a_model_still_loading_is_said_plainly(stack: Stack) -> None:
+    ready(stack, "qwen-loading")
+    stack.operator.stop()  # nothing puts the worker back while the test looks
+
+    def unready(pod: dict[str, Any]) -> None:
+        pod["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+
+    pods, _ = stack.k8s.store.list("pods", "team-a")
+    for pod in pods:
+        if pod["metadata"]["labels"].get("nvidia.com/dynamo-component-type") != "frontend":
+            stack.k8s.store.update("pods", "team-a", pod["metadata"]["name"], unready)
+    text = text_of(tried(stack, "qwen-loading"))
+    assert "The model is still loading" in text and "Try again in a minute" in text
+    assert ACTION_TRY_POST not in text
+
+
+def test_without_the_proxy_permission_the_modal_says_what_to_grant(stack: Stack) -> None:
+    ready(stack, "qwen-rbac")
+    stack.k8s.faults.forbid("create", "services/proxy", "team-a")
+    text = text_of(tried(stack, "qwen-rbac"))
+    assert "`create` on `services/proxy` in `team-a`" in text
+
+
+def test_someone_who_may_not_see_it_gets_the_missing_answer(stack: Stack) -> None:
+    ready(stack, "qwen-forged")
+
+    def forge(dgd: dict[str, Any]) -> None:
+        dgd["metadata"]["annotations"]["dynamote.dev/requester"] = "U0MALLORY"
+
+    stack.k8s.store.update("dynamographdeployments", "team-a", "qwen-forged", forge)
+    stack.k8s.reset_api_calls()
+    text = text_of(tried(stack, "qwen-forged", user="U0MALLORY"))
+    assert 'There is no deployment "qwen-forged" in namespace "team-a"' in text
+    assert not [k for k in stack.k8s.api_calls() if k[1] == "services/proxy"]
