@@ -4,6 +4,7 @@ for the non-streamed answer."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -229,3 +230,25 @@ def test_a_refused_connection_is_a_clear_error_not_a_hang(
         standin.faults.refuse_connections(False)
     assert refused.value.problem in ("unreachable", "timeout")
     assert time.monotonic() - started < 5
+
+
+def test_a_chunked_request_body_arrives_whole(standin: StandIn) -> None:
+    """As ``kubectl create --raw -f -`` sends it: Transfer-Encoding chunked, no length."""
+    operator = deploy(standin, "qwen-chunked", ready_after=0.1)
+    path = "/api/v1/namespaces/team-a/services/qwen-chunked-frontend:8000/proxy"
+    try:
+        wait_until(lambda: ready_endpoints(standin, "qwen-chunked") and _models(standin.url + path))
+        body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "chunks"}]})
+        connection = http.client.HTTPConnection("127.0.0.1", standin.port, timeout=10)
+        pieces = iter([body[:10].encode(), body[10:].encode()])
+        connection.request(
+            "POST", f"{path}/v1/chat/completions", body=pieces,
+            headers={"Content-Type": "application/json"}, encode_chunked=True,
+        )  # fmt: skip
+        answer = connection.getresponse()
+        completion = json.loads(answer.read())
+        connection.close()
+    finally:
+        operator.stop()
+    assert answer.status == 200, completion
+    assert completion["choices"][0]["message"]["content"].startswith('You said: "chunks".')
