@@ -107,6 +107,7 @@ class Cluster:
             ),
             connect_timeout=self._settings.k8s_connect_timeout,
             read_timeout=self._settings.frontend_read_timeout,
+            list_timeout=self._settings.k8s_read_timeout,
         )
 
     # --- plumbing ------------------------------------------------------------------------

@@ -59,6 +59,7 @@ class _Call:
     path: str
     headers: dict[str, str]
     body: dict[str, Any] | None  # sent as JSON
+    timeout: tuple[float, float]  # (connect, read)
 
 
 @dataclass(frozen=True)
@@ -77,17 +78,20 @@ class Frontend:
         access: Access,
         connect_timeout: float,
         read_timeout: float,
+        list_timeout: float | None = None,
     ) -> None:
         self._connection = connection
         self.access = access
         self._timeout = (connect_timeout, read_timeout)
+        # /v1/models is one small answer: the notifier asks it during a sweep, so no long wait.
+        self._list_timeout = (connect_timeout, list_timeout or read_timeout)
         self._pool: Any = None
 
     # --- the two requests Try it makes -----------------------------------------------------
 
     def served_models(self, namespace: str, service: str) -> list[str]:
         """The ids ``GET /v1/models`` lists (an empty list while the model loads)."""
-        answer = self._request("GET", namespace, service, "/v1/models")
+        answer = self._request("GET", namespace, service, "/v1/models", timeout=self._list_timeout)
         body = _read_all(answer, namespace, service)
         if answer.status != 200:
             raise _answer_error(answer.status, body, namespace, service)
@@ -110,7 +114,7 @@ class Frontend:
         Raises FrontendError before the first line for a refusal, and while iterating for a
         stream that stops or stalls. Close the generator to give up early.
         """
-        answer = self._request("POST", namespace, service, "/v1/chat/completions", dict(body))
+        answer = self._request("POST", namespace, service, "/v1/chat/completions", body=dict(body))
         if answer.status != 200:
             raise _answer_error(
                 answer.status, _read_all(answer, namespace, service), namespace, service
@@ -141,7 +145,9 @@ class Frontend:
         namespace: str,
         service: str,
         path: str,
+        *,
         body: dict[str, Any] | None = None,
+        timeout: tuple[float, float] | None = None,
     ) -> _Answer:
         from urllib3.exceptions import HTTPError  # noqa: PLC0415
 
@@ -149,7 +155,7 @@ class Frontend:
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
-            call = _Call(method, namespace, service, path, headers, body)
+            call = _Call(method, namespace, service, path, headers, body, timeout or self._timeout)
             response = self._direct(call) if self.access == "cluster-dns" else self._proxied(call)
         except (HTTPError, OSError) as error:
             raise _transport_error(error, namespace, service, streaming=False) from error
@@ -161,7 +167,7 @@ class Frontend:
         if self._pool is None:
             self._pool = urllib3.PoolManager(retries=False)
         url = f"http://{call.service}.{call.namespace}.svc:{FRONTEND_PORT}{call.path}"
-        connect, read = self._timeout
+        connect, read = call.timeout
         return self._pool.request(
             call.method,
             url,
@@ -186,7 +192,7 @@ class Frontend:
             auth_settings=["BearerToken"],
         )
         # The generated client's REST layer never reads ahead: the urllib3 response streams.
-        return api_client.call_api(*request, _request_timeout=self._timeout).response
+        return api_client.call_api(*request, _request_timeout=call.timeout).response
 
 
 def _read_all(answer: _Answer, namespace: str, service: str) -> bytes:

@@ -11,8 +11,9 @@ Behind it, a frontend speaks the part of OpenAI's API Try it uses, as Dynamo's H
 does (``lib/llm/src/http/service/openai.rs`` in ai-dynamo/dynamo):
 
 - ``GET /v1/models``: ``{"object": "list", "data": [{"id", "object": "model", "created",
-  "owned_by"}]}``, listing the served model once one of its workers is ready (a worker
-  registers its model when it has loaded it), an empty list before;
+  "owned_by"}]}``, listing the served model once one of its workers has been ready for
+  ``register_after`` seconds (a worker registers its model once it has loaded it, which
+  may be after its pod reports Ready), an empty list before;
 - ``POST /v1/chat/completions``: an unknown model gets Dynamo's 404 body
   ``{"message": "Model not found", "type": "Not Found", "code": 404}``; otherwise a
   deterministic answer that quotes the last user message, cut at ``max_tokens``. Streamed
@@ -27,6 +28,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from bot.sim.operator_pods import LABEL_DGD, LABEL_TYPE, is_ready
@@ -66,12 +68,14 @@ class SimFrontends:
         *,
         first_token_after: float = 0.25,
         tokens_per_second: float = 40.0,
+        register_after: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.stopping = stopping
         self.first_token_after = first_token_after
         self.tokens_per_second = tokens_per_second
+        self.register_after = register_after
         self._clock = clock
         self._ids = iter(range(1, 1 << 62))
 
@@ -114,13 +118,29 @@ class SimFrontends:
         pods, _ = self.store.list_shared("pods", namespace, f"{LABEL_DGD}={dgd}")
         for pod in pods:
             labels = (pod.get("metadata") or {}).get("labels") or {}
-            if labels.get(LABEL_TYPE) == "frontend" or not is_ready(pod):
+            if labels.get(LABEL_TYPE) == "frontend" or not self._registered(pod):
                 continue
             for container in (pod.get("spec") or {}).get("containers") or ():
                 found = _model_in(list(container.get("args") or ()))
                 if found:
                     return found
         return None
+
+    def _registered(self, pod: Mapping[str, Any]) -> bool:
+        """Ready for ``register_after`` seconds (by its Ready condition's transition time)."""
+        if not is_ready(pod):
+            return False
+        if self.register_after <= 0:
+            return True
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        since = next(
+            (c.get("lastTransitionTime") for c in conditions if c.get("type") == "Ready"), None
+        )
+        try:
+            ready_at = datetime.fromisoformat(str(since).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return True
+        return self._clock() - ready_at >= self.register_after
 
     def _models(self, namespace: str, dgd: str) -> Obj:
         model = self.served_model(namespace, dgd)
