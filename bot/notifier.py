@@ -35,12 +35,14 @@ from bot.blocks.notifications import (
 )
 from bot.blocks.status_card import build_status_card
 from bot.cluster import Cluster, ClusterError, Conflict
+from bot.cluster.frontend import FrontendError
 from bot.cluster.slim import slim_dgd
 from bot.deployments import Deployment, deployment_from
 from bot.dynamo import (
     ANNOTATION_CHANNEL,
     ANNOTATION_REQUESTER,
     ANNOTATION_THREAD,
+    frontend_service_name,
 )
 from bot.metrics import SWEEP_DURATION
 from bot.notify.changes import Plan, after_reply, card_signature, effective, plan
@@ -350,8 +352,9 @@ class Notifier:
             announced = announced.with_card(card_signature(deployment.status))
         channel, ts = place
         reply = item.plan.reply
-        if reply is not None:
-            self._sender.reply(channel, ts, self._reply_message(deployment, item, run))
+        message = self._reply_message(deployment, item, run) if reply is not None else None
+        if reply is not None and message is not None:  # None: Running, the model still loading
+            self._sender.reply(channel, ts, message)
             announced = after_reply(announced, deployment.status, reply, run.now)
             self._remembered[uid] = announced
             run.replies += 1
@@ -398,19 +401,41 @@ class Notifier:
         self._placed.pop(uid, None)
         return place
 
-    def _reply_message(self, deployment: Deployment, item: _Item, run: _Run) -> Message:
+    def _reply_message(self, deployment: Deployment, item: _Item, run: _Run) -> Message | None:
         status = deployment.status
         if item.plan.reply == "stuck":
             since = effective(item.announced, status, run.now).at or run.now
             return build_trouble_reply(deployment, fix=fix_for(status), stuck_for=run.now - since)
         if status.phase == "Running":
-            return build_running_reply(deployment)
+            unavailable = self._model_answers(deployment, run)
+            if unavailable is None:
+                return None  # asked again next sweep
+            return build_running_reply(deployment, try_it_unavailable=unavailable or None)
         if status.phase == "Failed":
             tail, source = self._log_tail(deployment, item, run)
             return build_trouble_reply(
                 deployment, fix=fix_for(status), log_tail=tail, log_source=source
             )
         return build_phase_reply(deployment)
+
+    def _model_answers(self, deployment: Deployment, run: _Run) -> str | None:
+        """Running means the model answers: "" once the frontend lists the served model, None
+        while it is reachable but still loading (the Running reply waits, at most the pending
+        timeout after the deployment was created), else why Try it is unavailable."""
+        service = deployment.status.frontend_service or frontend_service_name(deployment.name)
+        created = deployment.status.created_at or run.now
+        waited_enough = run.now - created >= self._pending_timeout
+        try:
+            served = self._cluster.frontend.served_models(deployment.namespace, service)
+        except FrontendError as error:
+            if error.problem == "loading" and not waited_enough:
+                return None
+            return error.message
+        if deployment.served_model_name in served:
+            return ""
+        if not waited_enough:
+            return None
+        return f"the frontend does not list `{deployment.served_model_name}` yet."
 
     def _log_tail(
         self, deployment: Deployment, item: _Item, run: _Run

@@ -53,8 +53,11 @@ def build_phase_reply(deployment: Deployment) -> Message:
     return Message(text=fallback, blocks=[section(line)])
 
 
-def build_running_reply(deployment: Deployment) -> Message:
-    """Running: mention the requester, and the two lines that reach the model, ready to paste."""
+def build_running_reply(
+    deployment: Deployment, *, try_it_unavailable: str | None = None
+) -> Message:
+    """Running: mention the requester, Try it, and the two lines that reach the model, ready
+    to paste; ``try_it_unavailable`` says why Dynamote cannot reach it (no button then)."""
     commands = endpoint_commands(deployment)
     who = f"{mention(deployment.requester)} " if deployment.requester else ""
     model = escape(truncate(deployment.served_model_name, 150))
@@ -65,8 +68,11 @@ def build_running_reply(deployment: Deployment) -> Message:
         ),
         section("Forward the frontend's port:\n" + code(commands.port_forward)),
         section("Then, in another terminal:\n" + code(commands.curl)),
-        ActionsBlock(elements=[try_button(deployment)]),
     ]
+    if try_it_unavailable:
+        blocks.append(context(f":warning: Try it is unavailable: {_plain(try_it_unavailable)}"))
+    else:
+        blocks.append(ActionsBlock(elements=[try_button(deployment)]))
     fallback = _plain(f"{deployment.name} is running: {commands.port_forward}")
     return Message(text=fallback, blocks=blocks)
 

@@ -253,3 +253,53 @@ def test_someone_who_may_not_see_it_gets_the_missing_answer(stack: Stack) -> Non
     text = text_of(tried(stack, "qwen-forged", user="U0MALLORY"))
     assert 'There is no deployment "qwen-forged" in namespace "team-a"' in text
     assert not [k for k in stack.k8s.api_calls() if k[1] == "services/proxy"]
+
+
+# --- Running means the model answers -------------------------------------------------------
+
+
+def test_the_running_reply_waits_until_the_frontend_lists_the_model(stack: Stack) -> None:
+    stack.k8s.frontends.register_after = 2.0  # the model loads after the worker's pod is Ready
+    stack.command("deploy qwen3 0.6b", channel="C0ML")
+    stack.submit(stack.opened_view())
+    client = WebClient(token=stack.slack.token, base_url=stack.slack.url)
+    notifier = Notifier(stack.cluster, client, stack.settings, pacer=Pacer(0))
+
+    def running_but_loading() -> bool:
+        notifier.sweep()
+        deployment = stack.context.service.get_deployment("team-a", "qwen3-0-6b")
+        if deployment.status.phase != "Running" or not _endpoints_ready(stack, "qwen3-0-6b"):
+            return False
+        return stack.cluster.frontend.served_models("team-a", "qwen3-0-6b-frontend") == []
+
+    wait_for(running_but_loading, what="Running with the model not listed yet")
+    # That sweep saw the deployment Running and the model not yet listed: no Running reply.
+    assert not [
+        c for c in stack.slack.calls("chat.postMessage") if "is running" in text_of(c.params)
+    ]
+    reply = running_reply(stack, notifier)
+    assert stack.cluster.frontend.served_models("team-a", "qwen3-0-6b-frontend") == [
+        "Qwen/Qwen3-0.6B"
+    ]
+    assert "is running" in text_of(reply)
+
+
+def test_an_unreachable_frontend_leaves_pod_readiness_to_decide_and_says_why(
+    stack: Stack,
+) -> None:
+    stack.k8s.faults.forbid("get", "services/proxy", "team-a")
+    stack.command("deploy qwen3 0.6b", channel="C0ML")
+    stack.submit(stack.opened_view())
+    client = WebClient(token=stack.slack.token, base_url=stack.slack.url)
+    notifier = Notifier(stack.cluster, client, stack.settings, pacer=Pacer(0))
+
+    def posted() -> dict[str, Any] | None:
+        notifier.sweep()
+        for call in stack.slack.calls("chat.postMessage"):
+            if call.ok and "is running" in text_of(call.params):
+                return call.params
+        return None
+
+    reply = wait_for(posted, 20, "the Running reply")
+    assert ACTION_TRY_IT not in buttons(reply)
+    assert "Try it is unavailable: Dynamote may not reach the model" in text_of(reply)
