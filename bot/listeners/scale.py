@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import AppContext
 from bot.audit import Outcome, audit
-from bot.blocks.common import escape, truncate
+from bot.blocks.common import escape, mention, truncate
 from bot.blocks.ids import ACTION_SCALE, BLOCK_SCALE_REPLICAS, CALLBACK_SCALE, input_block_id
 from bot.blocks.scale import (
     ScaleMetadata,
@@ -95,16 +95,23 @@ def _show_current(
     """Prefill the modal with the workers' replicas now, once the cluster said."""
     namespace, _, name = metadata.deployment.partition("/")
     try:
-        dgd = _judged_dgd(dynamote, client, user=metadata.user_id, namespace=namespace, name=name)
+        user = metadata.user_id
+        dgd = _judged_dgd(dynamote, client, user=user, namespace=namespace, name=name)
+        owner = dynamote.service.deployment_of(dgd).requester
         current = worker_replicas(dgd)
+        if user != owner and not is_admin(dynamote, client, user=user):
+            # Said now rather than after the person has picked a number.
+            who = mention(owner) if owner else "the person who deployed it"
+            refusal = f"Only {who} or an admin may scale this deployment."
+            raise ValueError(refusal)
         updated = build_scale_modal(
             replace(metadata, revision=metadata.revision + 1),
             max_replicas=dynamote.settings.max_replicas,
             current=current,
         )
     except (ClusterError, ValueError) as error:
-        message = error.message if isinstance(error, ClusterError) else str(error)
-        updated = build_scale_result_view(metadata, text=escape(message), ok=False)
+        message = escape(error.message) if isinstance(error, ClusterError) else str(error)
+        updated = build_scale_result_view(metadata, text=message, ok=False)
     try:
         client.views_update(view_id=str(view.get("id")), hash=view.get("hash"), view=updated)
     except SlackApiError:

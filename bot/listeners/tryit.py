@@ -50,6 +50,7 @@ from bot.listeners.deployments import find_deployment
 from bot.listeners.guard import actor_of, guarded
 from bot.listeners.replies import explain, reply
 from bot.policy import Action
+from bot.service import NotDynamotes
 from bot.tryit import (
     Figures,
     TryLimiter,
@@ -219,7 +220,8 @@ class _Try:
             )  # fmt: skip
         except Exception as error:
             self._finish("", error=_why(error), figures="")
-            self._audit("failed", None, str(error))
+            if not isinstance(error, NotDynamotes):  # that one find_deployment audited
+                self._audit("failed", None, str(error))
             return
         try:
             self._stream(deployment)
@@ -232,7 +234,7 @@ class _Try:
         body = chat_request(model, self.metadata.prompt, self.metadata.max_tokens)
         figures, answer = Figures(), ""
         sent = time.monotonic()
-        last_drawn = sent
+        last_drawn = sent - UPDATE_INTERVAL  # the first piece of text shows at once
         frontend = self.dynamote.service.cluster.frontend
         try:
             lines = frontend.stream_chat(deployment.namespace, service, body)

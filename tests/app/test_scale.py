@@ -181,3 +181,12 @@ def test_scale_commands_that_cannot_be_run_say_how_to_write_them(text: str, prob
 
 def test_scale_parses_name_replicas_and_namespace() -> None:
     assert parse_command("scale qwen 2 -n team-b") == Scale("qwen", 2, "team-b")
+
+
+def test_someone_else_opening_scale_is_told_at_once(stack: Stack) -> None:
+    deploy_with_card(stack, "qwen-not-bobs")
+    stack.click(ACTION_SCALE, "team-a/qwen-not-bobs", user="U0BOB")
+    stack.slack.wait_for("views.update")
+    view = stack.opened_view()
+    assert "Only <@U0ALICE> or an admin may scale this deployment." in text_of(view)
+    assert not [b for b in view["blocks"] if b["type"] == "input"]
