@@ -295,6 +295,7 @@ def test_a_forged_page_value_gets_a_page_not_an_error(
     assert_quiet(errors)
 
 
+
 @pytest.mark.parametrize(
     "engine_args",
     ["--model=evil", "max-num-seqs=8\n--model=evil", "max-num-seqs=$(reboot)",
