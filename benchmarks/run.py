@@ -8,6 +8,7 @@ stand-ins. Sections:
   (``benchmarks/interactions.py``);
 - modal: slash command -> ``views.open`` at Slack; deploy: view submission -> DGD exists;
 - notifier-latency, notifier-sweep: ``benchmarks/bench_notifier.py``;
+- capacity: one GPU capacity read at 1,000 nodes and 50,000 pods (``benchmarks/bench_capacity.py``);
 - startup: wall time of ``dynamote --help`` and ``dynamote render`` in fresh processes
   (target < 0.5 s each), with the interpreter and pydantic + yaml floors for comparison.
 """
@@ -86,6 +87,7 @@ def bench_startup(runs: int) -> list[dict[str, Any]]:
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_capacity import bench_capacity  # noqa: E402  (benchmarks/bench_capacity.py)
 from bench_notifier import bench_latency, bench_sweep  # noqa: E402  (benchmarks/bench_notifier.py)
 from interactions import bench_ack, bench_deploy, bench_modal  # noqa: E402
 
@@ -95,6 +97,7 @@ SECTIONS: dict[str, Callable[[int], list[dict[str, Any]]]] = {
     "deploy": bench_deploy,
     "notifier-latency": bench_latency,
     "notifier-sweep": bench_sweep,
+    "capacity": bench_capacity,
     "startup": bench_startup,
 }
 

@@ -85,6 +85,21 @@ def _seed(store: Any) -> None:
             dgd = copy.deepcopy(template)
             dgd["metadata"].update(name=seed_name(index), namespace=namespace)
             make_ready(store, signer.signed_manifest(dgd), with_pods=True)
+            _add_services(store, namespace, seed_name(index))
+
+
+def _add_services(store: Any, namespace: str, name: str) -> None:
+    """Each component's Service and Endpoints, rendered as the simulated operator renders them
+    (``make_ready`` writes only the DGD and its pods)."""
+    from bot.sim.operator_plan import plan_components  # noqa: PLC0415
+    from bot.sim.operator_services import render_endpoints, render_service  # noqa: PLC0415
+
+    dgd = store.get("dynamographdeployments", namespace, name)
+    for plan in plan_components(dgd):
+        service = store.create("services", render_service(dgd, plan))
+        selector = ",".join(f"{k}={v}" for k, v in service["spec"]["selector"].items())
+        pods, _ = store.list("pods", namespace, label_selector=selector)
+        store.create("endpoints", render_endpoints(service, pods))
 
 
 @contextmanager

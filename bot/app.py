@@ -146,4 +146,5 @@ def build_app(deps: AppDeps) -> App:
     from bot.listeners.guard import warm_groups  # noqa: PLC0415  (guard imports this module)
 
     warm_groups(shared, deps.web_client)
+    service.capacity.prewarm()  # in the background: the first /dynamote models knows the fit
     return app

@@ -23,6 +23,7 @@ from bot.dynamo import (
     LABEL_ENGINE,
     frontend_service_name,
 )
+from bot.notify.state import failing_since_of
 from bot.status import DeploymentStatus, compute_status
 
 __all__ = [
@@ -104,7 +105,11 @@ def deployment_from(
         requester=annotations.get(ANNOTATION_REQUESTER) if verified else None,
         channel=annotations.get(ANNOTATION_CHANNEL) if verified else None,
         thread_ts=annotations.get(ANNOTATION_THREAD) if verified else None,
-        status=compute_status(dgd, pods, events, now=now),
+        # The notifier's record says since when the operator's failed state is seen, so every
+        # view judges its retry window as the deployment's thread does.
+        status=compute_status(
+            dgd, pods, events, now=now, failing_since=failing_since_of(annotations)
+        ),
         request=request,
         annotations=annotations,
         resource_version=metadata.get("resourceVersion"),

@@ -4,7 +4,8 @@ Checks, in order: the Slack token (auth.test) and its scopes against :data:`SLAC
 Slack mode's credential; the key that signs deployments' provenance; the Kubernetes API
 (reachable, server version); the Dynamo CRD (which versions are served, which one Dynamote will
 write); every permission of :data:`~bot.cluster.REQUIRED_PERMISSIONS` by SelfSubjectAccessReview,
-where it applies; the Hugging Face token secret in each allowed namespace; the Dynamo release
+where it applies; the optional GPU capacity reads (``CAPACITY_PERMISSIONS``, a warning when
+missing); the Hugging Face token secret in each allowed namespace; the Dynamo release
 Dynamote targets (a release outside the rules it knows, or older than the operator found, is a
 warning); the catalog.
 
@@ -229,6 +230,7 @@ def _cluster_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
     yield Check("OK", f"Kubernetes API reachable: server {status.server_version or 'unknown'}")
     yield _crd_check(settings, status.dgd_versions_served)
     yield from _permission_checks(settings, cluster)
+    yield _capacity_check(settings, cluster)
     yield from _secret_checks(settings, cluster)
     yield _release_check(settings, cluster)
 
@@ -275,6 +277,50 @@ def _permission_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
             yield Check("OK", f"RBAC {where}: every required permission granted ({len(answers)})")
         for check in denied:
             yield Check("FAIL", f"RBAC {where}: may not {_describe(check)}", _rbac_fix(check))
+
+
+_ENABLE_CAPACITY = (
+    "apply the optional kustomize component manifests/capacity/ (add it to your overlay's "
+    "components; README: Installing in a cluster); everything else works without it"
+)
+
+
+def _capacity_check(settings: Settings, cluster: Cluster) -> Check:
+    """The optional cluster-wide reads of nodes and pods, then what they show."""
+    from bot.capacity import plural  # noqa: PLC0415
+    from bot.cluster.capacity import read_capacity  # noqa: PLC0415
+    from bot.cluster.permissions import CAPACITY_PERMISSIONS  # noqa: PLC0415
+
+    try:
+        checks = cluster.check_permissions(
+            settings.allowed_namespaces, permissions=CAPACITY_PERMISSIONS
+        )
+    except ClusterError as error:
+        return Check("WARN", f"GPU capacity: cannot ask what the bot may do: {error.message}")
+    denied = [_describe(check) for check in checks if not check.allowed]
+    if denied:
+        return Check(
+            "WARN",
+            f"GPU capacity: unknown, the bot may not {' or '.join(denied)} cluster-wide",
+            _ENABLE_CAPACITY,
+        )
+    try:
+        capacity = read_capacity(cluster)
+    except ClusterError as error:
+        return Check("WARN", f"GPU capacity: could not read it: {error.message}", _ENABLE_CAPACITY)
+    if not capacity.gpu_nodes:
+        return Check(
+            "WARN",
+            f"GPU capacity: none of the {plural(capacity.node_count, 'node')} advertises "
+            "nvidia.com/gpu, so every deployment will wait",
+            "install the NVIDIA GPU Operator (or device plugin) on the GPU nodes",
+        )
+    products = ", ".join(p.label for p in capacity.by_product()[:5]) or "none schedulable"
+    return Check(
+        "OK",
+        f"GPU capacity: {capacity.free} of {capacity.total} GPUs free on "
+        f"{plural(len(capacity.gpu_nodes), 'GPU node')} ({products})",
+    )
 
 
 def _describe(check: PermissionCheck) -> str:

@@ -1,9 +1,12 @@
-"""The notifier: every status change of a managed deployment, once, in its card's thread.
+"""The notifier: each managed deployment's card kept current, and its thread told, once, what
+someone should act on (Running, trouble; see ``bot.notify.changes``).
 
 One sweep reads the cluster (``bot.notify.reading``: a constant number of calls), derives each
 DGD's status (``bot.status``), decides what to announce (``bot.notify.changes``) against the
-record on the DGD (``bot.notify.state``), sends it (``bot.notify.sender``, paced), and only
-after Slack accepted it merge-patches the record back with the resourceVersion it read. A
+record on the DGD (``bot.notify.state``), sends it (``bot.notify.sender``, paced: a reply, an
+edit of the trouble reply, a card redraw), and only after Slack accepted it merge-patches the
+record back with the resourceVersion it read; what was merely seen (since when a phase or the
+operator's failed state holds) is written the same way. A
 failure leaves the change unannounced for a later sweep; errors are collected and logged,
 never raised. A DGD without a card gets one late (in its channel only if that is an allowed
 one, else by DM); a deleted DGD gets a last reply.
@@ -28,11 +31,7 @@ from slack_sdk import WebClient
 
 from bot.advice import fix_for
 from bot.blocks.common import Message
-from bot.blocks.notifications import (
-    build_phase_reply,
-    build_running_reply,
-    build_trouble_reply,
-)
+from bot.blocks.notifications import build_running_reply, build_trouble_reply
 from bot.blocks.status_card import build_status_card
 from bot.cluster import Cluster, ClusterError, Conflict
 from bot.cluster.frontend import FrontendError
@@ -45,7 +44,7 @@ from bot.dynamo import (
     frontend_service_name,
 )
 from bot.metrics import SWEEP_DURATION
-from bot.notify.changes import Plan, after_reply, card_signature, effective, plan
+from bot.notify.changes import Plan, after_reply, card_signature, failing_since, plan
 from bot.notify.deletions import Deletions
 from bot.notify.ledger import CardLedger
 from bot.notify.memory import (
@@ -62,7 +61,7 @@ from bot.notify.state import ANNOTATION_NOTIFIED, Announced, decode, encode
 from bot.notify.trouble import log_tail_source, operator_ready, troubled_pods
 from bot.provenance import Provenance, claim_of
 from bot.settings import Settings
-from bot.status import compute_status
+from bot.status import DeploymentStatus, compute_status
 
 __all__ = ["LATE_CARD_GRACE", "Notifier", "SweepReport"]
 
@@ -103,9 +102,11 @@ class _Item:
     dgd: dict[str, Any]
     pods: list[dict[str, Any]]
     events: tuple[dict[str, Any], ...]
+    status: DeploymentStatus
     announced: Announced
     plan: Plan
     late_card: bool
+    failing: datetime | None  # when the operator's failed state was first seen
 
 
 def _utcnow() -> datetime:
@@ -131,6 +132,7 @@ class Notifier:
         self._channels = frozenset(settings.allowed_channels)  # empty: every channel
         self._provenance = Provenance.from_settings(settings)
         self._pending_timeout = timedelta(seconds=settings.pending_timeout)
+        self._broadcast_ready = settings.broadcast_ready
         self._now = now
         self._may_send = may_send
         self._sender = Sender(
@@ -138,7 +140,9 @@ class Notifier:
         )
         self._lock = threading.Lock()
         self._known: dict[Key, Known] = {}
-        self._quiet: dict[Key, str] = {}  # resourceVersion of a Running DGD with nothing to do
+        # resourceVersion of a DGD the thread and card already show Running, with nothing to
+        # do and nothing that time alone could change
+        self._quiet: dict[Key, str] = {}
         self._remembered: dict[str, Announced] = {}  # uid -> sent but not yet recorded
         self._placed: dict[str, tuple[str, str]] = {}  # uid -> late card not yet recorded
         self._deletions = Deletions(cluster, self._sender, self._placed, ledger)
@@ -288,10 +292,19 @@ class Notifier:
         known = known_from(dgd, self._known.get(key))
         self._known[key] = known
         annotations = (dgd.get("metadata") or {}).get("annotations") or {}
-        status = compute_status(dgd, pods, (), now=now)
         announced = self._announced(known.uid, annotations)
-        todo = plan(status, announced, now=now, pending_timeout=self._pending_timeout)
-        if status.phase == "Running" and todo.empty and known.uid not in self._remembered:
+        failing = failing_since(announced, dgd.get("status") or {}, now)
+        status = compute_status(dgd, pods, (), now=now, failing_since=failing)
+        todo = plan(
+            status, announced, now=now, pending_timeout=self._pending_timeout, failing=failing
+        )
+        if (
+            status.phase == "Running"
+            and todo.empty
+            and todo.record.phase == "Running"
+            and failing is None  # the operator's retry window could still run out
+            and known.uid not in self._remembered
+        ):
             self._quiet[key] = version
         else:
             self._quiet.pop(key, None)
@@ -305,7 +318,7 @@ class Notifier:
             return None  # the deploy listener is still posting its card
         if todo.empty and not late_card:
             return None
-        return _Item(dgd, pods, (), announced, todo, late_card)
+        return _Item(dgd, pods, (), status, announced, todo, late_card, failing)
 
     def _announced(self, uid: str, annotations: Mapping[str, str]) -> Announced:
         recorded = decode(annotations.get(ANNOTATION_NOTIFIED))
@@ -319,11 +332,19 @@ class Notifier:
         if not self._backoff.ready(uid, time.monotonic()):
             return
         if troubled_pods(item.pods):  # decide again, now with the events
-            status = compute_status(item.dgd, item.pods, events, now=run.now)
-            todo = plan(status, item.announced, now=run.now, pending_timeout=self._pending_timeout)
+            status = compute_status(
+                item.dgd, item.pods, events, now=run.now, failing_since=item.failing
+            )
+            todo = plan(
+                status,
+                item.announced,
+                now=run.now,
+                pending_timeout=self._pending_timeout,
+                failing=item.failing,
+            )
             if todo.empty and not item.late_card:
                 return
-            item = replace(item, events=tuple(events), plan=todo)
+            item = replace(item, events=tuple(events), status=status, plan=todo)
         try:
             self._announce(item, run)
             self._backoff.succeeded(uid)
@@ -344,21 +365,18 @@ class Notifier:
         """Card (late), reply, card redraw, then the record: each only after Slack took it."""
         # Items are made only of verified DGDs (_consider).
         deployment = deployment_from(item.dgd, item.pods, item.events, verified=True, now=run.now)
+        deployment = replace(deployment, status=item.status)  # judged with ``failing``
         uid = str((item.dgd.get("metadata") or {}).get("uid", ""))
-        announced = item.announced
+        todo = item.plan
+        announced = todo.record
         place = self._card_place(deployment, uid)
         if place is None:
             place = self._late_card(item, deployment, uid, run)
             announced = announced.with_card(card_signature(deployment.status))
         channel, ts = place
-        reply = item.plan.reply
-        message = self._reply_message(deployment, item, run) if reply is not None else None
-        if reply is not None and message is not None:  # None: Running, the model still loading
-            self._sender.reply(channel, ts, message)
-            announced = after_reply(announced, deployment.status, reply, run.now)
+        if todo.reply is not None:
+            announced = self._reply(deployment, item, announced, (channel, ts), run)
             self._remembered[uid] = announced
-            run.replies += 1
-            self._changes += 1
         signature = card_signature(deployment.status)
         if announced.card != signature:
             try:
@@ -372,6 +390,42 @@ class Notifier:
             self._remembered[uid] = announced
         self._record(item.dgd, {ANNOTATION_NOTIFIED: encode(announced)})
         self._remembered.pop(uid, None)
+
+    def _reply(
+        self,
+        deployment: Deployment,
+        item: _Item,
+        announced: Announced,
+        place: tuple[str, str],
+        run: _Run,
+    ) -> Announced:
+        """Post the plan's reply in the card's thread (or edit the trouble reply); the record
+        once Slack took it."""
+        kind, mention = item.plan.reply or "trouble", item.plan.mention
+        channel, thread_ts = place
+        unavailable = self._model_answers(deployment, run) if kind == "running" else ""
+        if unavailable is None:
+            return announced  # Running, the model still loading: asked again next sweep
+        message = self._reply_message(
+            deployment, item, announced, run, try_it_unavailable=unavailable or None
+        )
+        status = deployment.status
+        if kind == "update" and announced.trouble:
+            try:
+                self._sender.update(channel, announced.trouble, message)
+            except SendError as failure:
+                if not failure.gone:
+                    raise
+                # The trouble reply was deleted: the next trouble is posted anew.
+                log.warning("The trouble reply of %s is gone (%s)", deployment.key, failure.kind)
+                return replace(announced, trouble=None, trouble_mark=None)
+            self._changes += 1
+            return after_reply(announced, status, kind, run.now)
+        broadcast = item.plan.first_running and self._broadcast_ready
+        posted = self._sender.reply(channel, thread_ts, message, broadcast=broadcast)
+        run.replies += 1
+        self._changes += 1
+        return after_reply(announced, status, kind, run.now, ts=posted, mention=mention)
 
     def _card_place(self, deployment: Deployment, uid: str) -> tuple[str, str] | None:
         if deployment.channel and deployment.thread_ts:
@@ -401,22 +455,35 @@ class Notifier:
         self._placed.pop(uid, None)
         return place
 
-    def _reply_message(self, deployment: Deployment, item: _Item, run: _Run) -> Message | None:
+    def _reply_message(
+        self,
+        deployment: Deployment,
+        item: _Item,
+        announced: Announced,
+        run: _Run,
+        *,
+        try_it_unavailable: str | None = None,
+    ) -> Message:
         status = deployment.status
-        if item.plan.reply == "stuck":
-            since = effective(item.announced, status, run.now).at or run.now
-            return build_trouble_reply(deployment, fix=fix_for(status), stuck_for=run.now - since)
-        if status.phase == "Running":
-            unavailable = self._model_answers(deployment, run)
-            if unavailable is None:
-                return None  # asked again next sweep
-            return build_running_reply(deployment, try_it_unavailable=unavailable or None)
-        if status.phase == "Failed":
-            tail, source = self._log_tail(deployment, item, run)
+        kind, mention = item.plan.reply, item.plan.mention
+        if kind == "stuck":
+            stuck_for = run.now - (announced.since or run.now)
             return build_trouble_reply(
-                deployment, fix=fix_for(status), log_tail=tail, log_source=source
+                deployment, fix=fix_for(status), stuck_for=stuck_for, mention_owner=mention
             )
-        return build_phase_reply(deployment)
+        if kind == "running":
+            return build_running_reply(
+                deployment, mention_owner=mention, try_it_unavailable=try_it_unavailable
+            )
+        tail, source = self._log_tail(deployment, item, run)
+        return build_trouble_reply(
+            deployment,
+            fix=fix_for(status),
+            log_tail=tail,
+            log_source=source,
+            mention_owner=mention,
+            updated=run.now if kind == "update" else None,
+        )
 
     def _model_answers(self, deployment: Deployment, run: _Run) -> str | None:
         """Running means the model answers: "" once the frontend lists the served model, None

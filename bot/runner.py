@@ -445,8 +445,13 @@ def _cluster_for(settings: Settings, *, simulate: bool) -> Iterator[Cluster]:
 def _simulated_kubeconfig(settings: Settings) -> Iterator[Path]:
     """Start the stand-in and operator; yield a kubeconfig for them; stop them after."""
     from bot.sim.operator import SimOperator  # noqa: PLC0415  (only --simulate needs it)
+    from bot.sim.sim_env import operator_version, transient_failure  # noqa: PLC0415
     from bot.sim.standin import StandIn, default_crd_path  # noqa: PLC0415
 
+    try:  # as `dynamote sim` reads them, checked before anything starts
+        failing_for, version = transient_failure(), operator_version()
+    except ValueError as error:
+        raise _StartupError(str(error)) from None
     # Every namespace the bot may deploy to exists, with the HF token secret it will check.
     namespaces = tuple(dict.fromkeys(["default", *settings.allowed_namespaces]))
     standin = StandIn(
@@ -454,8 +459,11 @@ def _simulated_kubeconfig(settings: Settings) -> Iterator[Path]:
         crd_path=default_crd_path(),
         seed_namespaces=namespaces,
         hf_secret=settings.hf_secret,
+        operator_version=version,
     ).start()
-    operator: _Operator = SimOperator(standin.store, ready_after=settings.sim_ready_after)
+    operator: _Operator = SimOperator(
+        standin.store, ready_after=settings.sim_ready_after, transient_failure=failing_for
+    )
     operator.start()
     try:
         with _kubeconfig_path() as path:

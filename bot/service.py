@@ -28,6 +28,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.capacity import Fit, Need, fit, shortfall
 from bot.catalog import Catalog
 from bot.cluster import (
     DGD_NAME_LABEL,
@@ -40,6 +41,7 @@ from bot.cluster import (
     Invalid,
     NotFound,
 )
+from bot.cluster.capacity import CapacityCache, CapacityReading, read_capacity
 from bot.deployments import Deployment, deployment_from
 from bot.dynamo import SlackOrigin, render_dgd
 from bot.provenance import Claim, Provenance, Standing, claim_of
@@ -49,8 +51,12 @@ from bot.settings import Settings
 
 __all__ = ["DeploymentService", "NameInvalid", "NamespaceNotAllowed", "NotDynamotes"]
 
-# Concurrent cluster reads of deploy checks; more queue (each check needs namespaces + 2).
+# Concurrent cluster reads of deploy checks; more queue (each check needs namespaces + 3).
 READ_WORKERS = 8
+# How long a deploy check waits for a GPU capacity read that is not fresh (it runs beside the
+# dry run, inside the submission's budget); past it the check goes on without capacity.
+CAPACITY_CHECK_WAIT_SECONDS = 1.5
+WAITING_FOR_GPUS = "waiting for GPUs:"  # bot.status.pods.scheduling_reason
 
 
 class NamespaceNotAllowed(ValueError):  # noqa: N818  (reads as what happened)
@@ -111,6 +117,8 @@ class DeploymentService:
         self._reads = ThreadPoolExecutor(
             max_workers=READ_WORKERS, thread_name_prefix="dynamote-reads"
         )
+        # GPU capacity, read in the background (optional permissions; unknown without them).
+        self.capacity = CapacityCache(lambda: read_capacity(cluster))
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -208,7 +216,18 @@ class DeploymentService:
         NotDynamotes, before its pods are read, for a DGD without the managed-by label and,
         unless ``unverified`` (admins), for one whose provenance does not verify.
         """
-        return self._read(namespace, name, unverified=unverified)[1]
+        return self._with_free_gpus(self._read(namespace, name, unverified=unverified)[1])
+
+    def _with_free_gpus(self, deployment: Deployment) -> Deployment:
+        """A deployment waiting for GPUs, its reason saying what is free (cached capacity)."""
+        status = deployment.status
+        if status.phase != "Pending" or not status.reason.startswith(WAITING_FOR_GPUS):
+            return deployment
+        reading = self.capacity.get()
+        if reading.capacity is None:
+            return deployment
+        reason = f"{status.reason}; {shortfall(reading.capacity)}"
+        return replace(deployment, status=replace(status, reason=reason))
 
     def _read(
         self, namespace: str, name: str, *, unverified: bool
@@ -257,9 +276,13 @@ class DeploymentService:
             self.cluster.secret_exists, request.namespace, request.hf_token_secret
         )
         dry_run = self._reads.submit(self._dry_run_problems, request)
+        capacity = self._reads.submit(self.capacity.get, wait=CAPACITY_CHECK_WAIT_SECONDS)
 
         def wait() -> dict[str, str]:
             problems: dict[str, str] = {}
+            never = self._never_fits(request, capacity.result())
+            if never is not None:
+                problems["gpus"] = never
             if secret.result() is False:
                 problems["hfTokenSecret"] = (
                     f"Secret `{request.hf_token_secret}` does not exist in "
@@ -278,6 +301,31 @@ class DeploymentService:
             return problems
 
         return wait
+
+    def capacity_fit(self, request: DeploymentRequest) -> Fit | None:
+        """Whether the request fits the cluster's GPUs at all and now, from what is cached
+        (never waits); None while capacity is unknown. For the deploy form's cost line."""
+        reading = self.capacity.get()
+        if reading.capacity is None:
+            return None
+        return fit(reading.capacity, self._need(request))
+
+    def _need(self, request: DeploymentRequest) -> Need:
+        model = self.catalog.get(request.model)
+        return Need(
+            gpus_per_worker=request.gpus,
+            workers=request.worker_count,
+            model_gib=model.min_gpu_memory if model is not None else None,
+        )
+
+    def _never_fits(self, request: DeploymentRequest, reading: CapacityReading) -> str | None:
+        """Why the request can never run on this cluster's GPUs, or None (fits, or unknown)."""
+        if reading.capacity is None:
+            return None
+        verdict = fit(reading.capacity, self._need(request))
+        if verdict.ever:
+            return None
+        return f"This can never run on this cluster: it {verdict.text}."
 
     def _dry_run_problems(self, request: DeploymentRequest) -> dict[str, str]:
         problems: dict[str, str] = {}

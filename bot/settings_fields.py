@@ -141,6 +141,7 @@ class SettingsFields(BaseModel):
 
     # --- notifier (bot/notifier.py, bot/scheduler.py, bot/leader.py) -----------------------
     pending_timeout: float = Field(600.0, gt=0, le=86400)  # Pending this long = "stuck"
+    broadcast_ready: bool = True  # the Running reply is also sent to the channel
     lease_name: str = Field("dynamote-notifier", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
     lease_namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     lease_duration: int = Field(15, ge=1, le=300)  # seconds; a follower takes over after it

@@ -14,6 +14,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+import bench_capacity as capacity  # noqa: E402  (benchmarks/bench_capacity.py)
 import bench_notifier as notifier  # noqa: E402  (benchmarks/bench_notifier.py)
 import interactions  # noqa: E402  (benchmarks/interactions.py)
 import run  # noqa: E402  (benchmarks/run.py)
@@ -29,6 +30,7 @@ SMALLEST: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "notifier-latency": lambda: notifier.bench_latency(1, count=2),
     "notifier-sweep": lambda: notifier.bench_sweep(1, sizes=(100,), pods=(False,)),
     "startup": lambda: run.bench_startup(1),
+    "capacity": lambda: capacity.bench_capacity(1, nodes=10, pods=80),
 }
 
 

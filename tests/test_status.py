@@ -402,6 +402,39 @@ def test_a_reconcile_error_judged_without_a_clock_is_failed(version: str) -> Non
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_the_window_counts_from_when_the_failed_state_was_first_seen_when_that_is_later(
+    version: str,
+) -> None:
+    # Ready went False when the rollout began; the error came 10 minutes later.
+    seen = CREATED_AT + timedelta(minutes=10)
+    dgd = failed_reconcile(version)
+    within = compute_status(dgd, ready_pods(), now=seen + timedelta(minutes=2), failing_since=seen)
+    assert within.phase == "Running"
+    past = compute_status(dgd, ready_pods(), now=seen + RECONCILE_RETRY_WINDOW, failing_since=seen)
+    assert past.phase == "Failed"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_failed_state_first_seen_before_ready_last_changed_counts_from_the_change(
+    version: str,
+) -> None:
+    now = CREATED_AT + timedelta(minutes=1)
+    long_ago = CREATED_AT - timedelta(hours=1)
+    status = compute_status(
+        failed_reconcile(version), ready_pods(), now=now, failing_since=long_ago
+    )
+    assert status.phase == "Running"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_first_seen_time_not_yet_come_is_ignored(version: str) -> None:
+    now = CREATED_AT + RECONCILE_RETRY_WINDOW
+    future = now + timedelta(hours=1)  # a hand-edited record
+    status = compute_status(failed_reconcile(version), ready_pods(), now=now, failing_since=future)
+    assert status.phase == "Failed"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_a_failure_the_operator_does_not_retry_is_failed_at_once(version: str) -> None:
     dgd = make_dgd(
         version,

@@ -1,4 +1,5 @@
-"""``/dynamote cluster``: is the cluster reachable, which versions it serves, where to deploy.
+"""``/dynamote cluster``: is the cluster reachable, which versions it serves, where to deploy,
+and "can I deploy now?": free GPUs by product, GPU nodes, your use against your limits.
 
 Pure: no I/O; the listener asks the cluster and passes the answers in.
 """
@@ -6,14 +7,28 @@ Pure: no I/O; the listener asks the cluster and passes the answers in.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot.blocks.common import Message, context, escape, header, section, truncate
+from bot.capacity import Capacity, plural
 
-__all__ = ["MAX_NAMESPACES", "build_cluster_status"]
+__all__ = ["MAX_NAMESPACES", "MAX_PRODUCTS", "GpuUse", "build_cluster_status", "capacity_blocks"]
 
 MAX_NAMESPACES = 40
+MAX_PRODUCTS = 10
+MAX_BLOCKED_NODES = 10
+
+
+@dataclass(frozen=True)
+class GpuUse:
+    """The person's deployments and GPUs against their limits (None: no limit)."""
+
+    deployments: int
+    gpus: int
+    max_gpus: int | None
+    max_deployments: int | None
 
 
 def _listed(items: Sequence[str], *, empty: str, limit: int, max_chars: int = 1800) -> str:
@@ -41,8 +56,15 @@ def build_cluster_status(
     dgd_versions: Sequence[str],
     namespaces: Sequence[str],
     error: str | None,
+    capacity: Capacity | None = None,
+    capacity_unknown: str = "",
+    use: GpuUse | None = None,
 ) -> Message:
-    """The cluster as Dynamote sees it, with what to do when something is missing."""
+    """The cluster as Dynamote sees it, with what to do when something is missing.
+
+    With ``capacity`` (or why it is unknown, ``capacity_unknown``) and ``use``, it also says
+    how many GPUs are free and how many the person may still take.
+    """
     blocks: list[Block] = [header("Cluster")]
     if not reachable:
         detail = escape(truncate(error or "no answer", 1000))
@@ -80,7 +102,61 @@ def build_cluster_status(
                 "operator (its CRDs) is not installed, so nothing can be deployed yet."
             )
         )
+    if capacity is not None or capacity_unknown or use is not None:
+        blocks.extend(capacity_blocks(capacity, capacity_unknown, use))
     if error:
         blocks.append(context(f":warning: {escape(truncate(error, 500))}"))
     state = "ready" if dgd_versions else "missing the Dynamo operator"
-    return Message(text=f"The cluster is reachable and {state}", blocks=blocks)
+    free = f"; {plural(capacity.free, 'GPU')} free" if capacity is not None else ""
+    return Message(text=f"The cluster is reachable and {state}{free}", blocks=blocks)
+
+
+def capacity_blocks(capacity: Capacity | None, unknown: str, use: GpuUse | None) -> list[Block]:
+    """Free GPUs by product and the GPU nodes, or why they are unknown; then the person's use."""
+    blocks: list[Block] = []
+    if capacity is None:
+        why = escape(truncate(unknown or "not read yet", 500))
+        blocks.append(section(f"*Free GPUs*\nunknown: {why}"))
+    else:
+        blocks.append(section(_free_gpus(capacity)))
+        blocked = capacity.blocked_nodes()
+        if blocked:
+            shown = ", ".join(
+                f"`{escape(truncate(n.name, 60))}` ({escape(truncate(n.blocked, 80))})"
+                for n in blocked[:MAX_BLOCKED_NODES]
+            )
+            more = len(blocked) - MAX_BLOCKED_NODES
+            tail = f" and {more} more" if more > 0 else ""
+            blocks.append(context(f"Taking no new pods: {shown}{tail}"))
+    if use is not None:
+        blocks.append(section(_your_use(use)))
+    return blocks
+
+
+def _free_gpus(capacity: Capacity) -> str:
+    products = capacity.by_product()
+    if not products:
+        return f"*Free GPUs*\nnone: no node of the {capacity.node_count} takes GPU pods"
+    lines = [
+        f"*Free GPUs: {capacity.free} of {capacity.total}* on "
+        f"{plural(sum(p.nodes for p in products), 'GPU node')}"
+    ]
+    for product in products[:MAX_PRODUCTS]:
+        lines.append(
+            f"• *{escape(truncate(product.label, 80))}*: {product.free} of {product.total} free "
+            f"on {plural(product.nodes, 'node')}, at most {product.largest_free} on one node"
+        )
+    if len(products) > MAX_PRODUCTS:
+        lines.append(f"and {len(products) - MAX_PRODUCTS} more products")
+    return "\n".join(lines)
+
+
+def _your_use(use: GpuUse) -> str:
+    gpus = f"{plural(use.gpus, 'GPU')}"
+    if use.max_gpus is not None:
+        gpus += f" of your {use.max_gpus}"
+    deployments = plural(use.deployments, "deployment")
+    if use.max_deployments is not None:
+        deployments += f" of your {use.max_deployments}"
+    limits = "" if use.max_gpus is not None or use.max_deployments is not None else " (no limits)"
+    return f"*Your use*\n{gpus} in {deployments}{limits}"

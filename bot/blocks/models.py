@@ -1,5 +1,8 @@
 """``/dynamote models``: catalog entries with their facts and a Deploy button, a page at a time.
 
+With the cluster's GPU capacity known, each model also says the fewest GPUs of one node that
+hold it ("fits on 2 x NVIDIA L40S", ``bot.capacity.model_fit``).
+
 One section per model (facts in the text, Deploy as its accessory) keeps a page of
 :data:`PAGE_SIZE` models far below the 50-block and ~12k-character message limits, even with
 500-character descriptions. Pure: no I/O.
@@ -24,6 +27,7 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.ids import ACTION_MODELS_PAGE, ACTION_OPEN_DEPLOY
+from bot.capacity import Capacity, model_fit
 from bot.catalog import ENGINE_LABELS, Model
 
 __all__ = ["PAGE_SIZE", "build_models", "model_facts"]
@@ -32,19 +36,23 @@ PAGE_SIZE = 8
 MAX_QUERY_IN_VALUE = 200  # keeps the paging button's JSON value far below 2000 characters
 
 
-def model_facts(model: Model) -> str:
-    """``0.6B params · 32,768 tokens · Apache-2.0 · vLLM, SGLang · 8 GiB GPU``."""
+def model_facts(model: Model, capacity: Capacity | None = None, *, max_gpus: int = 8) -> str:
+    """``0.6B params · 32,768 tokens · Apache-2.0 · vLLM, SGLang · 8 GiB GPU``, and with the
+    cluster's ``capacity`` how it fits (at most ``max_gpus`` GPUs per worker)."""
     engines = ", ".join(ENGINE_LABELS.get(e, e) for e in model.supported_engines)
-    return (
+    facts = (
         f"{escape(model.parameters)} params · {model.context_length:,} tokens context · "
         f"{escape(model.license)} · {engines} · {model.min_gpu_memory} GiB GPU min"
     )
+    if capacity is not None:
+        facts += f" · {escape(model_fit(capacity, model.min_gpu_memory, max_gpus=max_gpus))}"
+    return facts
 
 
-def _model_section(model: Model) -> Block:
+def _model_section(model: Model, capacity: Capacity | None, max_gpus: int) -> Block:
     text = (
         f"*{escape(model.name)}*  `{escape(model.id)}`\n"
-        f"{model_facts(model)}\n"
+        f"{model_facts(model, capacity, max_gpus=max_gpus)}\n"
         f"{escape(truncate(model.description, 500))}"
     )
     deploy = button(":rocket: Deploy", ACTION_OPEN_DEPLOY, model.id, style="primary")
@@ -68,8 +76,11 @@ def build_models(
     page: int = 0,
     command: str = "/dynamote",
     page_size: int = PAGE_SIZE,
+    capacity: Capacity | None = None,
+    max_gpus: int = 8,
 ) -> Message:
-    """The catalog entries ``models`` (already searched), page ``page`` of them."""
+    """The catalog entries ``models`` (already searched), page ``page`` of them; with the
+    cluster's ``capacity``, how each fits its GPUs (``max_gpus`` per worker at most)."""
     searched = _describe_search(query, engine)
     title = f"Models {searched}" if searched else "Model catalog"
     if not models:
@@ -83,7 +94,7 @@ def build_models(
     shown, page, pages = page_slice(models, page, min(max(page_size, 1), 20))
     blocks = [header(title)]
     for model in shown:
-        blocks.append(_model_section(model))
+        blocks.append(_model_section(model, capacity, max_gpus))
         blocks.append(DividerBlock())
     short_query = truncate(query.strip(), MAX_QUERY_IN_VALUE)
 

@@ -8,7 +8,7 @@ Deletions reuse :func:`bot.blocks.status_card.build_deleted_reply`.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
@@ -54,12 +54,13 @@ def build_phase_reply(deployment: Deployment) -> Message:
 
 
 def build_running_reply(
-    deployment: Deployment, *, try_it_unavailable: str | None = None
+    deployment: Deployment, *, mention_owner: bool = True, try_it_unavailable: str | None = None
 ) -> Message:
-    """Running: mention the requester, Try it, and the two lines that reach the model, ready
-    to paste; ``try_it_unavailable`` says why Dynamote cannot reach it (no button then)."""
+    """Running: the requester (mentioned, or not: ``mention_owner``), Try it, and the two lines
+    that reach the model, ready to paste; ``try_it_unavailable`` says why Dynamote cannot reach
+    it (no button then)."""
     commands = endpoint_commands(deployment)
-    who = f"{mention(deployment.requester)} " if deployment.requester else ""
+    who = _who(deployment, mention_owner)
     model = escape(truncate(deployment.served_model_name, 150))
     blocks: list[Block] = [
         section(
@@ -84,10 +85,15 @@ def build_trouble_reply(
     log_tail: str | None = None,
     log_source: str | None = None,
     stuck_for: timedelta | None = None,
+    mention_owner: bool = True,
+    updated: datetime | None = None,
 ) -> Message:
-    """Failed, or stuck Pending for ``stuck_for``: the reason, the fix, and the log's tail."""
+    """Failed, or stuck Pending for ``stuck_for``: the reason, the fix, and the log's tail.
+
+    ``updated``: this edits the trouble reply already posted, at that time ("still ...").
+    """
     status = deployment.status
-    who = f"{mention(deployment.requester)} " if deployment.requester else ""
+    who = _who(deployment, mention_owner)
     if stuck_for is not None:
         headline = (
             f"{badge('Pending')} · {who}{_name(deployment)} has been pending for "
@@ -97,6 +103,8 @@ def build_trouble_reply(
     else:
         headline = f"{badge('Failed')} · {who}{_name(deployment)} failed"
         fallback = f"{deployment.name} failed: {status.reason}"
+        if updated is not None:
+            fallback = f"{deployment.name} is still failing: {status.reason}"
     blocks: list[Block] = [
         section(f"{headline}: {escape(truncate(status.reason, 500))}"),
         section(f":point_right: To fix it, {escape(truncate(fix, 1000))}."),
@@ -105,7 +113,12 @@ def build_trouble_reply(
     if log:
         source = f" of `{escape(truncate(log_source, 120))}`" if log_source else ""
         blocks.append(section(f"Last lines of the log{source}:\n{code(log)}"))
-    blocks.append(context(f"{replicas(deployment)} · `{escape(truncate(status.namespace, 63))}`"))
+    footer = f"{replicas(deployment)} · `{escape(truncate(status.namespace, 63))}`"
+    if updated is not None:
+        footer = (
+            f"still {escape(truncate(status.reason, 300))} · updated {_time(updated)} · {footer}"
+        )
+    blocks.append(context(footer))
     return Message(text=_plain(fallback), blocks=blocks)
 
 
@@ -124,6 +137,18 @@ def trim_log(text: str) -> str:
         kept.append(line)
         total += cost
     return "\n".join(reversed(kept)).strip("\n")
+
+
+def _who(deployment: Deployment, mention_owner: bool) -> str:
+    """The owner's mention and a space; nothing when not mentioning (nobody is pinged)."""
+    return f"{mention(deployment.requester)} " if deployment.requester and mention_owner else ""
+
+
+def _time(moment: datetime) -> str:
+    """A Slack date token: the time in each reader's own time zone (UTC in the fallback)."""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    fallback = f"{moment.astimezone(UTC):%H:%M} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{time}}|{fallback}>"
 
 
 def _duration(elapsed: timedelta) -> str:

@@ -8,7 +8,8 @@ retry (each error says whether it is ``temporary``). Answers are read with
 ``_preload_content=False`` and ``json.loads``: a sweep lists thousands of DGDs, and model
 deserialization is many times slower than plain JSON.
 
-Every call made here is declared in :data:`bot.cluster.permissions.REQUIRED_PERMISSIONS`.
+Every call made here is declared in :data:`bot.cluster.permissions.REQUIRED_PERMISSIONS`, or
+for the optional GPU capacity reads in ``CAPACITY_PERMISSIONS``.
 """
 
 from __future__ import annotations
@@ -445,6 +446,29 @@ class Cluster:
             return None
         return True
 
+    # --- capacity (optional: CAPACITY_PERMISSIONS, bot.cluster.capacity) -------------------
+
+    def list_nodes(self, *, keep: Callable[[dict[str, Any]], Any]) -> list[Any]:
+        """Every node, each passed to ``keep`` as soon as it is parsed (None drops it)."""
+        answer = self._api.list_json(
+            Target("list", "nodes"), self._apis.core.list_node, project=keep
+        )
+        return list(answer.get("items") or ())
+
+    def list_active_pods(self, *, keep: Callable[[dict[str, Any]], Any]) -> list[Any]:
+        """Every pod of every namespace that has not ended, streamed through ``keep``.
+
+        The field selector is the one ``kubectl describe node`` uses to count what a node's
+        pods request: phases Succeeded and Failed hold nothing.
+        """
+        answer = self._api.list_json(
+            Target("list", "pods"),
+            self._apis.core.list_pod_for_all_namespaces,
+            project=keep,
+            field_selector="status.phase!=Succeeded,status.phase!=Failed",
+        )
+        return list(answer.get("items") or ())
+
     # --- leases (leader election) ----------------------------------------------------------
     # Through the generic object API: the typed V1Lease model would re-format the MicroTime
     # fields (renewTime...) into a form the API server rejects.
@@ -515,15 +539,20 @@ class Cluster:
         return ClusterStatus(True, server_version, served, error_message)
 
     def check_permissions(
-        self, namespaces: Sequence[str], *, lease_namespace: str | None = None
+        self,
+        namespaces: Sequence[str],
+        *,
+        lease_namespace: str | None = None,
+        permissions: Sequence[Permission] = REQUIRED_PERMISSIONS,
     ) -> list[PermissionCheck]:
-        """A SelfSubjectAccessReview for every REQUIRED_PERMISSIONS entry, where it applies.
+        """A SelfSubjectAccessReview for every entry of ``permissions`` (by default
+        REQUIRED_PERMISSIONS), where it applies.
 
         Deployment permissions are checked in each namespace, Lease permissions in
         ``lease_namespace`` (default: the default namespace), cluster ones once.
         """
         checks = []
-        for permission in REQUIRED_PERMISSIONS:
+        for permission in permissions:
             name = resource_name(
                 permission, hf_secret=self._settings.hf_secret, lease_name=self._settings.lease_name
             )

@@ -9,6 +9,11 @@ Not listed, because every authenticated account may use them (``system:discovery
 ``system:public-info-viewer``): the non-resource URLs ``/version``, ``/apis`` and
 ``/apis/nvidia.com[/...]`` that the client reads to pick the DGD version.
 
+``CAPACITY_PERMISSIONS`` are optional: cluster-wide reads of nodes and pods for GPU capacity
+(``bot.cluster.capacity``), granted by the kustomize component ``manifests/capacity/``. Without
+them every surface works and says capacity is unknown; ``dynamote doctor`` says how to enable
+them. The base RBAC grants exactly ``REQUIRED_PERMISSIONS``, the component exactly these.
+
 ``named``: the permission is granted for one object only (RBAC ``resourceNames``), found with
 :func:`resource_name`: the HF token secret, the leader Lease, the card ledger ConfigMap. Not
 ``create``: Kubernetes RBAC cannot limit ``create`` by name (the name is not known when the
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
+    "CAPACITY_PERMISSIONS",
     "DGD_GROUP",
     "DGD_PLURAL",
     "REQUIRED_PERMISSIONS",
@@ -123,6 +129,13 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
     Permission(
         "create", "authorization.k8s.io", "selfsubjectaccessreviews", scope="cluster"
     ),  # check_permissions
+)
+
+
+# Optional (see the module docstring): GPU capacity reads every node and every running pod.
+CAPACITY_PERMISSIONS: tuple[Permission, ...] = (
+    Permission("list", "", "nodes", scope="cluster"),  # list_nodes
+    Permission("list", "", "pods", scope="cluster"),  # list_active_pods
 )
 
 

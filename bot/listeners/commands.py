@@ -12,13 +12,14 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.app import AppContext
-from bot.blocks.cluster import build_cluster_status
+from bot.blocks.cluster import GpuUse, build_cluster_status
 from bot.blocks.common import Message
 from bot.blocks.deployments import build_delete_prompt, build_details
 from bot.blocks.help import build_help
 from bot.blocks.models import build_models
 from bot.blocks.policy import build_denial
 from bot.blocks.scale import build_scale_answer
+from bot.cluster import ClusterError
 from bot.commands import (
     Cluster,
     CommandError,
@@ -34,13 +35,16 @@ from bot.commands import (
 )
 from bot.listeners.deploy_modal import open_deploy_modal
 from bot.listeners.deployments import find_deployment, list_message
-from bot.listeners.guard import command_action, guarded, may_delete
+from bot.listeners.guard import command_action, guarded, may_delete, policy_of
 from bot.listeners.replies import explain, reply
 from bot.listeners.scale import scale_deployment
 from bot.metrics import COMMANDS
-from bot.policy import Action
+from bot.policy import Action, usage_of
 
 __all__ = ["handle_command", "register"]
+
+# `cluster` answers after its ack: it may wait this long for a GPU capacity read.
+CAPACITY_WAIT_SECONDS = 2.0
 
 
 def register(app: App, *, command: str) -> None:
@@ -100,7 +104,13 @@ def _dispatch(
             answer(build_help(dynamote.settings.command, unknown=unknown, suggestion=suggestion))
         case Models(words=words, engine=engine):
             models = dynamote.catalog.search(words, engine=engine)
-            answer(build_models(models, query=" ".join(words), engine=engine))
+            # Cached capacity only: this answer never waits on the cluster.
+            cached = service.capacity.get().capacity
+            max_gpus = dynamote.settings.max_gpus_per_worker
+            query = " ".join(words)
+            answer(
+                build_models(models, query=query, engine=engine, capacity=cached, max_gpus=max_gpus)
+            )
         case Deploy(words=words):
             open_deploy_modal(
                 client,
@@ -140,6 +150,9 @@ def _dispatch(
             answer(build_scale_answer(outcome.text, ok=outcome.ok))
         case Cluster():
             status = service.cluster_status()
+            capacity = (
+                service.capacity.get(wait=CAPACITY_WAIT_SECONDS) if status.reachable else None
+            )
             answer(
                 build_cluster_status(
                     reachable=status.reachable,
@@ -147,5 +160,23 @@ def _dispatch(
                     dgd_versions=status.dgd_versions_served,
                     namespaces=service.namespaces,
                     error=status.error,
+                    capacity=capacity.capacity if capacity else None,
+                    capacity_unknown=capacity.unknown if capacity else "",
+                    use=_gpu_use(dynamote, user) if status.dgd_versions_served else None,
                 )
             )
+
+
+def _gpu_use(dynamote: AppContext, user: str) -> GpuUse | None:
+    """The person's deployments and GPUs against their limits; None when they cannot be listed."""
+    try:
+        usage = usage_of(user, dynamote.service.start_listing_for_limits()())
+    except ClusterError:
+        return None
+    policy = policy_of(dynamote)
+    return GpuUse(
+        deployments=usage.deployments,
+        gpus=usage.gpus,
+        max_gpus=policy.max_gpus_per_user,
+        max_deployments=policy.max_deployments_per_user,
+    )

@@ -266,7 +266,14 @@ def handle_models_page(
     engine = page.get("engine") if isinstance(page.get("engine"), str) else None
     try:
         models = dynamote.catalog.search(query, engine=engine or None)
-        message = build_models(models, query=query, engine=engine, page=_page_number(page))
+        message = build_models(
+            models,
+            query=query,
+            engine=engine,
+            page=_page_number(page),
+            capacity=dynamote.service.capacity.get().capacity,  # cached: never waits
+            max_gpus=dynamote.settings.max_gpus_per_worker,
+        )
     except (ValueError, TypeError) as error:
         log.warning("Bad models page value: %s", error)
         message = build_models(dynamote.catalog.models)

@@ -1,6 +1,6 @@
 """The notifier's Slack calls: paced per channel, 429s waited out, failures classified.
 
-One method per kind of write (thread reply, card redraw, late card). Each waits for the
+One method per kind of write (thread reply, message edit, late card). Each waits for the
 channel's slot (:class:`~bot.notify.pacer.Pacer`), and a 429 holds the channel for its
 Retry-After and tries again, a few times. Anything Slack did not accept raises
 :class:`SendError` with Slack's error code, so the caller leaves the change unannounced for a
@@ -67,20 +67,28 @@ class Sender:
         self._may_send = may_send
         self._attempts = max(attempts, 1)
 
-    def reply(self, channel: str, thread_ts: str, message: Message) -> None:
-        """Post ``message`` in the thread under ``thread_ts``."""
+    def reply(
+        self, channel: str, thread_ts: str, message: Message, *, broadcast: bool = False
+    ) -> str:
+        """Post ``message`` in the thread under ``thread_ts`` (``broadcast``: and in the
+        channel, Slack's ``reply_broadcast``); returns the reply's ts."""
         kwargs = message.as_kwargs()
+        if broadcast:
+            kwargs["reply_broadcast"] = True
+        posted: list[str] = []
 
-        def post() -> Any:
-            return self._client.chat_postMessage(
+        def post() -> None:
+            answer = self._client.chat_postMessage(
                 channel=channel, thread_ts=thread_ts, unfurl_links=False, **kwargs
             )
+            posted.append(str(answer.get("ts") or ""))
 
         self._call(channel, post)
         NOTIFICATIONS_SENT.inc()
+        return posted[-1]
 
     def update(self, channel: str, ts: str, message: Message) -> None:
-        """Redraw the message at ``ts`` (the status card)."""
+        """Redraw the message at ``ts`` (the status card, a trouble reply)."""
         kwargs = message.as_kwargs()
         self._call(
             f"update:{channel}", lambda: self._client.chat_update(channel=channel, ts=ts, **kwargs)

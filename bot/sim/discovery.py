@@ -58,6 +58,9 @@ def _core_resources() -> list[ApiResource]:
         ),
         ApiResource("", "v1", "endpoints", "Endpoints", True, short_names=("ep",)),
         ApiResource("", "v1", "secrets", "Secret", True),
+        ApiResource(
+            "", "v1", "nodes", "Node", False, short_names=("no",), subresources=("status",)
+        ),
         ApiResource("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
         ApiResource(
             "",

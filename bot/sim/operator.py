@@ -12,7 +12,8 @@ exercise the same paths as against a real cluster:
   seconds, and each Service's Endpoints list its pods (ready ones as ``addresses``);
 - a name the API server would refuse (a Service name over 63 characters, a label value over
   63) fails the reconcile with the API server's message, as the real operator's does;
-- a scheduler over ``nodes x gpus_per_node`` GPUs shared by all DGDs; a pod that does not fit
+- a scheduler over the GPUs of the simulated nodes (``bot.sim.nodes``: two products by
+  default, or ``nodes x gpus_per_node`` alike), shared by all DGDs; a pod that does not fit
   (too many GPUs, none free, or a catalog model larger than its GPUs' memory) stays Pending
   with ``PodScheduled=False`` and a ``FailedScheduling`` event;
 - a missing HF secret gives ``CreateContainerConfigError`` until the secret appears; an image
@@ -33,7 +34,7 @@ drives live beside it, each importing only those above it in this list:
 - ``operator_pods``: pod objects, their labels and statuses at each stage, worker logs;
 - ``operator_services``: each component's Service and Endpoints, and names the API refuses;
 - ``operator_status``: the DGD status, written only when it changes;
-- ``operator_scheduling``: GPUs per simulated node (``GpuPool``);
+- ``operator_scheduling``: GPUs per simulated node (``GpuPool``, over ``bot.sim.nodes``);
 - ``operator_kubelet``: container stages, pod writes and Warning events (``Kubelet``);
 - ``operator_ready``: ``make_ready``, ready DGDs without reconciling (for benchmarks).
 """
@@ -49,6 +50,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from bot.sim.nodes import DEFAULT_FLEET, uniform_fleet, write_nodes
 from bot.sim.operator_kubelet import Kubelet
 from bot.sim.operator_plan import ComponentPlan, SpecError, plan_components
 from bot.sim.operator_pods import (
@@ -102,9 +104,9 @@ class SimOperator:
         store: Store,
         *,
         ready_after: float,
-        gpu_memory_gib: int = 80,
-        nodes: int = 3,
-        gpus_per_node: int = 8,
+        gpu_memory_gib: int | None = None,
+        nodes: int | None = None,
+        gpus_per_node: int | None = None,
         transient_failure: float = 0.0,
         tick: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
@@ -112,9 +114,15 @@ class SimOperator:
         """``transient_failure`` > 0: every DGD's reconciles fail for that many seconds after
         the operator first sees it, then succeed (``DYNAMOTE_SIM_TRANSIENT_FAILURE``)."""
         self._store = store
-        self._gpus = GpuPool(
-            nodes=nodes, gpus_per_node=gpus_per_node, gpu_memory_gib=gpu_memory_gib
-        )
+        fleet = DEFAULT_FLEET
+        if (nodes, gpus_per_node, gpu_memory_gib) != (None, None, None):  # one exact shape
+            fleet = uniform_fleet(
+                nodes=3 if nodes is None else nodes,
+                gpus_per_node=8 if gpus_per_node is None else gpus_per_node,
+                gpu_memory_gib=80 if gpu_memory_gib is None else gpu_memory_gib,
+            )
+        write_nodes(store, fleet)
+        self._gpus = GpuPool(fleet, lambda name: store.get("nodes", None, name))
         self._kubelet = Kubelet(store, ready_after=max(ready_after, 0.0))
         self._transient_failure = max(transient_failure, 0.0)
         self._failing: dict[Key, tuple[float, str | None]] = {}  # until (clock), message
@@ -350,7 +358,7 @@ class SimOperator:
             track.node = self._gpus.place(plan)
             if track.node is None:
                 self._blocked.add(key)
-                message = self._gpus.unschedulable_message()
+                message = self._gpus.unschedulable_message(plan)
                 self._kubelet.emit(pod, "FailedScheduling", message, source="default-scheduler")
                 self._kubelet.write_pod(pod, node=None, status=unschedulable_status(message))
                 return False, math.inf
@@ -416,6 +424,8 @@ class SimOperator:
                 self._mark([key])
         elif event.resource == "secrets":
             self._mark([k for k in list(self._blocked) if k[0] == namespace])
+        elif event.resource == "nodes":  # uncordoned, untainted: waiting pods may fit now
+            self._mark(list(self._blocked))
         elif event.resource == "pods" and event.type == "DELETED":
             owner = (meta.get("labels") or {}).get(LABEL_DGD)
             if owner and (namespace, meta.get("name")) not in self._own_deletions:

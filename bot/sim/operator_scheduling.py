@@ -1,21 +1,29 @@
-"""GPU scheduling for the simulated operator: ``nodes x gpus_per_node`` GPUs shared by all DGDs.
+"""GPU scheduling for the simulated operator: the simulated nodes' GPUs, shared by all DGDs.
 
-A pod goes to the first node with enough free GPUs; it does not fit when it asks for more GPUs
-than any node has free, or when the catalog says its model needs more memory than its GPUs
-hold together. Then it stays Pending with the scheduler's "Insufficient nvidia.com/gpu"
-message, which Dynamote turns into "waiting for GPUs". ``GpuPool`` counts free GPUs per node;
-``PodTracks`` remembers, per DGD, the pods the operator has seen and the node and GPUs each
-holds, so a pod that goes away (deleted by the operator or behind its back) gives them back.
+A pod goes to the first node (``bot.sim.nodes``) that takes new pods (not cordoned, no taint it
+does not tolerate, as the node object in the Store says now) with enough free GPUs that
+together hold its model (the catalog's ``minGpuMemory``, GiB, over the pod's GPUs; a stand-in
+for the node selector a real deployment would carry). When no node does, the pod stays Pending
+and the scheduler's ``FailedScheduling`` message says why, per node, in the real scheduler's
+words (kube-scheduler's FitError: reasons counted over nodes, sorted, then the preemption
+verdict), e.g. "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes
+are available: 3 No preemption victims found for incoming pod.". A node whose GPUs are too
+small for the model also counts as Insufficient nvidia.com/gpu. ``GpuPool`` counts free GPUs
+per node; ``PodTracks`` remembers, per DGD, the pods the operator has seen and the node and
+GPUs each holds, so a pod that goes away (deleted by the operator or behind its back) gives
+them back.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sim.nodes import SimNode, node_name
 from bot.sim.operator_plan import GPU, ComponentPlan
 from bot.sim.operator_pods import is_ready
 
@@ -23,34 +31,51 @@ __all__ = ["GpuPool", "PodTrack", "PodTracks", "node_name"]
 
 Key = tuple[str, str]  # (namespace, name)
 _log = logging.getLogger(__name__)
+_INSUFFICIENT = f"Insufficient {GPU}"
+_NO_VICTIMS = "No preemption victims found for incoming pod"
+_NOT_HELPFUL = "Preemption is not helpful for scheduling"
 
 
-def node_name(index: int) -> str:
-    """The name of simulated node ``index``."""
-    return f"sim-gpu-node-{index}"
+def _histogram(counts: Counter[str]) -> str:
+    """kube-scheduler's reason list: "2 Insufficient nvidia.com/gpu, 1 node(s) were ...",
+    each "count reason", sorted as text."""
+    return ", ".join(sorted(f"{count} {reason}" for reason, count in counts.items()))
 
 
 class GpuPool:
-    """Free GPUs per simulated node; the model memory check reads the catalog on first use."""
+    """Free GPUs per simulated node; the model memory check reads the catalog on first use.
 
-    def __init__(self, *, nodes: int, gpus_per_node: int, gpu_memory_gib: int) -> None:
-        self._free = [gpus_per_node] * nodes
-        self._gpu_memory_gib = gpu_memory_gib
+    ``read_node`` gives a node's object as the API server holds it now, so a node cordoned
+    (``spec.unschedulable``), tainted or deleted with kubectl takes no new pods, as on a real
+    cluster; without it every node of the fleet takes pods.
+    """
+
+    def __init__(
+        self,
+        fleet: Sequence[SimNode],
+        read_node: Callable[[str], Mapping[str, Any] | None] | None = None,
+    ) -> None:
+        self._fleet = tuple(fleet)
+        self._free = [node.gpus for node in self._fleet]
+        self._index = {node.name: i for i, node in enumerate(self._fleet)}
+        self._read_node = read_node
         self._min_gpu_memory: Callable[[str], int | None] | None = None
 
     def place(self, plan: ComponentPlan) -> int | None:
         """First node with enough free GPUs (and GPUs big enough for the model), or None."""
-        if plan.gpus > 0 and not self._model_fits(plan):
-            return None
         for node, free in enumerate(self._free):
-            if free >= plan.gpus:
+            if (
+                free >= plan.gpus
+                and self._model_fits(self._fleet[node], plan)
+                and self._refusal(node, plan) == ""
+            ):
                 self._free[node] -= plan.gpus
                 return node
         return None
 
     def adopt(self, name: str, gpus: int) -> int:
         """Count ``gpus`` as taken on the node called ``name`` (a pod found there); its index."""
-        node = _node_index(name) % len(self._free)
+        node = self._index.get(name, 0)
         self._free[node] -= gpus
         return node
 
@@ -58,16 +83,53 @@ class GpuPool:
         """Give ``gpus`` back to ``node``."""
         self._free[node] += gpus
 
-    def unschedulable_message(self) -> str:
-        """What the scheduler says about a pod that fits nowhere."""
-        nodes = len(self._free)
-        return f"0/{nodes} nodes are available: {nodes} Insufficient {GPU}."
+    def unschedulable_message(self, plan: ComponentPlan) -> str:
+        """What kube-scheduler says about ``plan``'s pod, which fits no node now: each
+        node's reason counted, the counts sorted as text, then the preemption verdict."""
+        reasons: Counter[str] = Counter()
+        preemption: Counter[str] = Counter()
+        for index, node in enumerate(self._fleet):
+            refusal = self._refusal(index, plan)
+            if refusal is None:
+                continue  # no such node any more
+            if refusal:
+                reasons[refusal] += 1
+                preemption[_NOT_HELPFUL] += 1
+            elif self._free[index] < plan.gpus or not self._model_fits(node, plan):
+                reasons[_INSUFFICIENT] += 1
+                preemption[_NO_VICTIMS] += 1
+        nodes = sum(reasons.values())
+        return (
+            f"0/{nodes} nodes are available: {_histogram(reasons)}. preemption: "
+            f"0/{nodes} nodes are available: {_histogram(preemption)}."
+        )
 
-    def _model_fits(self, plan: ComponentPlan) -> bool:
-        if plan.model is None:
+    def _refusal(self, index: int, plan: ComponentPlan) -> str | None:
+        """Why the node takes no pod of ``plan`` whatever its GPUs ("" = it takes them);
+        None when the node is gone."""
+        if self._read_node is None:
+            return ""
+        node = self._read_node(self._fleet[index].name)
+        if node is None:
+            return None
+        spec = node.get("spec") or {}
+        if spec.get("unschedulable"):
+            return "node(s) were unschedulable"
+        for taint in spec.get("taints") or ():
+            if taint.get("effect") not in ("NoSchedule", "NoExecute"):
+                continue
+            # ExtendedResourceToleration: pods asking for GPUs tolerate the GPU taint.
+            if taint.get("key") == GPU and plan.gpus > 0:
+                continue
+            return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
+        return ""
+
+    def _model_fits(self, node: SimNode, plan: ComponentPlan) -> bool:
+        if plan.gpus <= 0 or plan.model is None:
             return True
         needed = self._model_memory(plan.model)
-        return needed is None or needed <= self._gpu_memory_gib * plan.gpus
+        # GiB as bot.capacity reads the GFD label: nvidia-smi's MiB, rounded.
+        return needed is None or needed <= round(node.memory_mib / 1024) * plan.gpus
 
     def _model_memory(self, model_id: str) -> int | None:
         if self._min_gpu_memory is None:
@@ -128,11 +190,6 @@ class PodTracks:
     def forget(self, dgd: Key) -> None:
         """The DGD is gone (its pods released already)."""
         self._pods_of.pop(dgd, None)
-
-
-def _node_index(name: str) -> int:
-    tail = name.rsplit("-", 1)[-1]
-    return int(tail) if tail.isascii() and tail.isdigit() else 0
 
 
 def _catalog_lookup() -> Callable[[str], int | None]:

@@ -295,6 +295,10 @@ class _Workspace:
         message = _bot_message(ts, _content(params))
         if params.get("thread_ts"):
             message["thread_ts"] = params["thread_ts"]
+            if params.get("reply_broadcast") in (True, "true", "1", 1):
+                # A reply also shown in the channel: Slack's thread_broadcast subtype
+                # (docs.slack.dev/reference/events/message/thread_broadcast).
+                message["subtype"] = "thread_broadcast"
         self.messages[(channel, ts)] = message
         return _ok(channel=channel, ts=ts, message=message)
 

@@ -13,7 +13,8 @@ Phase rules, first match wins:
 1. ``metadata.deletionTimestamp`` is set -> **Terminating**.
    (A ``failed`` state whose ``Ready`` reason says the operator requeued a reconcile error,
    such as ``failed_to_reconcile_the_resources``, is the operator *retrying* for
-   :data:`RECONCILE_RETRY_WINDOW` from the condition's ``lastTransitionTime``; see
+   :data:`RECONCILE_RETRY_WINDOW` from the condition's ``lastTransitionTime``, or from
+   ``failing_since`` (when the ``failed`` state was first seen) if that is later; see
    ``bot.status.retry``. Meanwhile the operator's state and ``Ready`` are set aside, the rules
    below judge by the pods, and Pending/Deploying say "operator retrying: <error>".)
 2. **Failed** when any of:
@@ -89,8 +90,12 @@ def compute_status(
     events: Sequence[Mapping[str, Any]] = (),
     *,
     now: datetime | None = None,
+    failing_since: datetime | None = None,
 ) -> DeploymentStatus:
-    """Fold a DGD, its pods and their events into a DeploymentStatus (see the module rules)."""
+    """Fold a DGD, its pods and their events into a DeploymentStatus (see the module rules).
+
+    ``failing_since``: when the operator's ``failed`` state was first seen (rule 1's window).
+    """
     metadata = as_dict(dgd.get("metadata"))
     name = str(metadata.get("name", ""))
     status = as_dict(dgd.get("status"))
@@ -114,6 +119,7 @@ def compute_status(
         desired=desired,
         ready=ready,
         now=now,
+        failing_since=failing_since,
     )
     return DeploymentStatus(
         name=name,
@@ -145,12 +151,13 @@ def _phase(
     desired: int,
     ready: int,
     now: datetime | None,
+    failing_since: datetime | None,
 ) -> tuple[Phase, str]:
     if metadata.get("deletionTimestamp"):
         return "Terminating", _terminating_reason(pod_count)
     state = status.get("state")
     ready_condition = next((c for c in conditions if c.type == "Ready"), None)
-    retrying = operator_retrying(status, now)
+    retrying = operator_retrying(status, now, failing_since)
     if retrying is not None:  # not the operator's last word yet: judge by the pods
         state, ready_condition = None, None
     if state == "failed":
@@ -200,7 +207,7 @@ def _pending_reason(
     for pod in troubled:
         message = unschedulable_message(pod, events)
         if message is not None:
-            return scheduling_reason(message)
+            return scheduling_reason(message, pod)
     if ready_condition and ready_condition.reason == "insufficient_capacity":
         return one_line(f"waiting for capacity: {ready_condition.message}".rstrip(": "))
     if not pod_count:

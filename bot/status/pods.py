@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.capacity import plural, requested_gpus
 from bot.status.model import (
     COMPONENT_LABEL,
     CRASH_LOOP_RESTARTS,
@@ -52,12 +53,19 @@ def unschedulable_message(
     return None
 
 
-def scheduling_reason(message: str) -> str:
-    """'0/3 nodes are available: 3 Insufficient nvidia.com/gpu.' -> 'waiting for GPUs: ...'."""
+def scheduling_reason(message: str, pod: Mapping[str, Any] | None = None) -> str:
+    """'0/3 nodes are available: 3 Insufficient nvidia.com/gpu.' -> 'waiting for GPUs: ...',
+    naming the pod's component and the GPUs it needs on one node when the pod says them."""
     counts = _NODES_AVAILABLE.match(message)
     if counts and f"Insufficient {GPU_RESOURCE}" in message:
         free, total = counts.groups()
-        return f"waiting for GPUs: {free}/{total} nodes have {GPU_RESOURCE} free"
+        reason = f"waiting for GPUs: {free}/{total} nodes have {GPU_RESOURCE} free"
+        gpus = requested_gpus(pod) if pod is not None else 0
+        if gpus:
+            labels = as_dict(as_dict(pod.get("metadata")).get("labels")) if pod else {}
+            component = str(labels.get(COMPONENT_LABEL) or "a pod")
+            reason += f"; {component} needs {plural(gpus, 'GPU')} on one node"
+        return reason
     if not message:
         return "waiting to be scheduled"
     first_part = message.split(" preemption:", maxsplit=1)[0].rstrip(". ")

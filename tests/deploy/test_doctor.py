@@ -20,6 +20,7 @@ from bot.cli import main
 from bot.cluster import REQUIRED_PERMISSIONS
 from bot.doctor import SLACK_SCOPES, run_doctor
 from bot.settings import Settings, load_settings
+from bot.sim.nodes import DEFAULT_FLEET, write_nodes
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 from tests.signing import PROVENANCE_KEY
@@ -33,6 +34,7 @@ APP_TOKEN = "xapp-1-A0-doctor"
 @pytest.fixture
 def cluster() -> Iterator[StandIn]:
     with StandIn(seed_namespaces=("default", *NAMESPACES)) as standin:
+        write_nodes(standin.store, DEFAULT_FLEET)  # GPU nodes, as a healthy cluster has
         yield standin
 
 
@@ -374,3 +376,39 @@ def test_an_open_policy_and_a_lifted_limit_are_a_warning(
     assert "OK Policy: 1 deployer(s), 1 admin(s), at most 8 GPUs per deployment" in "\n".join(
         doctor(settings_for(slack), kubeconfig)[1]
     )
+
+
+# --- the optional GPU capacity reads: a warning at most, never a failure -----------------
+
+
+def test_doctor_shows_the_free_gpus_when_capacity_is_readable(
+    slack: SlackStandIn, kubeconfig: Path
+) -> None:
+    code, lines = doctor(settings_for(slack), kubeconfig)
+    assert code == 0
+    assert (
+        "OK GPU capacity: 24 of 24 GPUs free on 3 GPU nodes "
+        "(NVIDIA H100 80GB HBM3, NVIDIA L40S 45 GiB)"
+    ) in lines
+
+
+def test_without_the_optional_permissions_doctor_warns_how_to_enable_them(
+    slack: SlackStandIn, cluster: StandIn, kubeconfig: Path
+) -> None:
+    cluster.faults.forbid("list", "nodes")
+    code, lines = doctor(settings_for(slack), kubeconfig)
+    assert code == 0
+    (warning,) = [line for line in lines if "GPU capacity" in line]
+    assert warning == (
+        "WARN GPU capacity: unknown, the bot may not list nodes cluster-wide — fix: apply the "
+        "optional kustomize component manifests/capacity/ (add it to your overlay's "
+        "components; README: Installing in a cluster); everything else works without it"
+    )
+
+
+def test_a_cluster_without_gpu_nodes_is_a_warning(slack: SlackStandIn, tmp_path: Path) -> None:
+    with StandIn(seed_namespaces=("default", *NAMESPACES)) as bare:
+        code, lines = doctor(settings_for(slack), bare.write_kubeconfig(tmp_path / "k"))
+    assert code == 0
+    (warning,) = [line for line in lines if "GPU capacity" in line]
+    assert warning.startswith("WARN GPU capacity: none of the 0 nodes advertises nvidia.com/gpu")

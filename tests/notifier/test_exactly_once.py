@@ -34,14 +34,14 @@ def test_a_change_made_while_the_bot_was_down_is_announced_once_by_the_next_bot(
     deploy("qwen")
     operator.reconcile_once()
     first = bot.notifier()
-    first.sweep()  # Deploying announced
+    first.sweep()  # Deploying: the card says so
     bot.clock.advance(READY_AFTER)
     operator.reconcile_once()  # Running, and the bot "crashes" before its next sweep
     for _ in range(3):
         bot.notifier().sweep()  # each a restarted bot
     texts = [r["text"] for r in replies(slack)]
-    assert len(texts) == 2
-    assert texts[1].startswith("qwen is running")
+    assert len(texts) == 1
+    assert texts[0].startswith("qwen is running")
 
 
 def test_a_slack_outage_leaves_the_change_for_a_later_sweep_and_it_is_sent_once(
@@ -54,15 +54,17 @@ def test_a_slack_outage_leaves_the_change_for_a_later_sweep_and_it_is_sent_once(
     deploy("qwen")
     deploy("other", channel="C0OTHER")
     operator.reconcile_once()
+    bot.clock.advance(READY_AFTER)
+    operator.reconcile_once()  # both Running: a reply each
     slack.server_error("chat.postMessage", times=1, status=503)
     report = notifier.sweep()
     assert len(report.errors) == 1  # one deployment failed, the other went on
     assert len(replies(slack)) == 1
     notifier.sweep()
     notifier.sweep()
-    assert sorted(r["text"] for r in replies(slack)) == [
-        "other is deploying: 0/2 replicas ready",
-        "qwen is deploying: 0/2 replicas ready",
+    assert sorted(r["text"].split(":")[0] for r in replies(slack)) == [
+        "other is running",
+        "qwen is running",
     ]
 
 
@@ -76,6 +78,8 @@ def test_a_burst_of_429s_delays_but_never_drops_or_doubles_a_reply(
     for name in ("a", "b", "c"):
         deploy(name)
     operator.reconcile_once()
+    bot.clock.advance(READY_AFTER)
+    operator.reconcile_once()
     limit = slack.rate_limit("chat.postMessage", times=5, retry_after=2)
     for _ in range(4):
         notifier.sweep()
@@ -88,13 +92,17 @@ def test_messages_to_one_channel_are_at_least_a_second_apart(
     bot: Bot,
     deploy: Callable[..., tuple[dict[str, Any], str]],
     operator: SimOperator,
+    slack: SlackStandIn,
 ) -> None:
     notifier = bot.notifier()
     for name in ("a", "b", "c", "d"):
         deploy(name)
     operator.reconcile_once()
+    bot.clock.advance(READY_AFTER)
+    operator.reconcile_once()
     start = bot.clock()
     notifier.sweep()
+    assert len(replies(slack)) == 4
     assert bot.clock() - start >= 3.0  # 4 replies in one channel: 3 waits of 1 s
 
 
@@ -145,6 +153,8 @@ def test_a_dgd_without_a_card_gets_one_late_and_it_is_recorded(
     slack: SlackStandIn,
 ) -> None:
     deploy("orphan", channel=None)
+    operator.reconcile_once()
+    bot.clock.advance(READY_AFTER)
     operator.reconcile_once()
     bot.notifier().sweep()
     assert slack.calls("chat.postMessage") == []  # young: the deploy may still post it

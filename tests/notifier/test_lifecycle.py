@@ -1,4 +1,5 @@
-"""A deploy's life in its thread: one reply per phase change, the card redrawn each time."""
+"""A deploy's life in its thread: the card redrawn at each change, one Running reply that the
+channel hears too, and the record of it on the DGD."""
 
 from __future__ import annotations
 
@@ -9,10 +10,19 @@ from bot.notify.state import ANNOTATION_NOTIFIED, decode
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
 
-from .conftest import CHANNEL, NAMESPACE, READY_AFTER, REQUESTER, Bot, card_updates, replies
+from .conftest import (
+    CHANNEL,
+    NAMESPACE,
+    READY_AFTER,
+    REQUESTER,
+    Bot,
+    card_updates,
+    make_settings,
+    replies,
+)
 
 
-def test_a_deploy_going_pending_deploying_running_gets_one_reply_per_change_and_card_updates(
+def test_a_deploy_going_pending_deploying_running_gets_one_reply_in_channel_and_card_updates(
     bot: Bot,
     deploy: Callable[..., tuple[dict[str, Any], str]],
     operator: SimOperator,
@@ -27,29 +37,51 @@ def test_a_deploy_going_pending_deploying_running_gets_one_reply_per_change_and_
 
     operator.reconcile_once()  # pods created, containers starting
     notifier.sweep()
-    notifier.sweep()  # nothing new: nothing sent
-    assert [r["text"] for r in replies(slack, card)] == ["qwen is deploying: 0/2 replicas ready"]
+    notifier.sweep()
+    assert replies(slack) == []  # Deploying: the card shows it, the thread stays quiet
+    assert "Deploying" in card_updates(slack, card)[-1]["text"]
 
     bot.clock.advance(READY_AFTER)
     operator.reconcile_once()
     notifier.sweep()
     notifier.sweep()
-    texts = [r["text"] for r in replies(slack, card)]
-    assert len(texts) == 2
-    running = replies(slack, card)[-1]
+    [running] = replies(slack, card)
     blocks = str(running["blocks"])
     assert f"kubectl port-forward svc/qwen-frontend 8000:8000 -n {NAMESPACE}" in blocks
     assert "curl localhost:8000/v1/chat/completions" in blocks
     assert "Qwen/Qwen3-0.6B" in blocks
     assert f"<@{REQUESTER}>" in blocks
-    assert all(r["channel"] == CHANNEL for r in replies(slack))
+    assert running["channel"] == CHANNEL
+    assert running["reply_broadcast"] is True  # the channel hears it too
+    [posted] = [c.response for c in slack.calls("chat.postMessage") if c.ok]
+    shown = slack.message(CHANNEL, posted["ts"])
+    assert shown is not None and shown["subtype"] == "thread_broadcast"
+    assert shown["thread_ts"] == card
     updates = card_updates(slack, card)
     assert [u["text"].rsplit(" ", 1)[-1] for u in updates] == ["Pending", "Deploying", "Running"]
     final = slack.message(CHANNEL, card)
     assert final is not None and "Running" in final["text"]
 
 
-def test_the_announced_phase_is_recorded_on_the_dgd(
+def test_with_broadcasting_off_the_running_reply_stays_in_the_thread(
+    bot: Bot,
+    deploy: Callable[..., tuple[dict[str, Any], str]],
+    operator: SimOperator,
+    slack: SlackStandIn,
+) -> None:
+    bot.settings = make_settings(broadcast_ready=False)
+    _, card = deploy("quiet")
+    operator.reconcile_once()
+    bot.clock.advance(READY_AFTER)
+    operator.reconcile_once()
+    bot.notifier().sweep()
+    [running] = replies(slack, card)
+    assert "reply_broadcast" not in running
+    shown = slack.message(CHANNEL, slack.calls("chat.postMessage")[-1].response["ts"])
+    assert shown is not None and "subtype" not in shown
+
+
+def test_what_the_thread_heard_is_recorded_on_the_dgd(
     bot: Bot,
     deploy: Callable[..., tuple[dict[str, Any], str]],
     operator: SimOperator,
@@ -60,5 +92,12 @@ def test_the_announced_phase_is_recorded_on_the_dgd(
     notifier.sweep()
     dgd = bot.cluster.get_dgd(NAMESPACE, "qwen")
     record = decode(dgd["metadata"]["annotations"][ANNOTATION_NOTIFIED])
-    assert record.phase == "Deploying"
+    assert record.phase is None  # nothing replied yet
     assert record.card == "Deploying 0/2"
+    assert record.since is not None
+    bot.clock.advance(READY_AFTER)
+    operator.reconcile_once()
+    notifier.sweep()
+    dgd = bot.cluster.get_dgd(NAMESPACE, "qwen")
+    record = decode(dgd["metadata"]["annotations"][ANNOTATION_NOTIFIED])
+    assert (record.phase, record.card, record.mentions) == ("Running", "Running 2/2", "r")

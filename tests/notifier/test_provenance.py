@@ -18,7 +18,16 @@ from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 from tests.signing import signed_changes
 
-from .conftest import CHANNEL, NAMESPACE, REQUESTER, Bot, make_settings, manifest, replies
+from .conftest import (
+    CHANNEL,
+    NAMESPACE,
+    READY_AFTER,
+    REQUESTER,
+    Bot,
+    make_settings,
+    manifest,
+    replies,
+)
 
 VICTIM = "U0VICTIM"
 
@@ -66,6 +75,8 @@ def test_a_copied_signature_does_not_let_a_planted_dgd_reply_in_someone_elses_th
     notifier = bot.notifier()
     notifier.sweep()
     operator.reconcile_once()
+    bot.clock.advance(READY_AFTER)
+    operator.reconcile_once()  # both Running: each would get a reply
     notifier.sweep()
     texts = [str(reply.get("text")) for reply in replies(slack, card)]
     assert texts and all("planted" not in text for text in texts), texts

@@ -17,7 +17,13 @@ from bot.blocks.notifications import (
     trim_log,
 )
 from bot.deployments import Deployment
-from bot.notify.changes import after_reply, card_signature, plan
+from bot.notify.changes import (
+    RECOVERY_WINDOW,
+    after_reply,
+    card_signature,
+    failing_since,
+    plan,
+)
 from bot.notify.pacer import Pacer
 from bot.notify.state import MAX_BYTES, NOTHING, Announced, decode, encode
 from bot.status import DeploymentStatus
@@ -65,8 +71,27 @@ def deployment(s: DeploymentStatus) -> Deployment:
 
 
 def test_a_record_survives_encoding_and_decoding() -> None:
-    record = Announced("Failed", NOW, stuck=False, card="Failed 0/2")
+    record = Announced(
+        "Failed",
+        NOW,
+        stuck=False,
+        card="Failed 0/2",
+        since=NOW - timedelta(minutes=1),
+        failing_since=NOW - timedelta(minutes=2),
+        trouble="1700000000.000300",
+        trouble_mark="0a1b2c3d",
+        mentions="ft",
+    )
     assert decode(encode(record)) == record
+
+
+def test_a_trouble_reply_that_is_not_a_message_ts_is_not_kept() -> None:
+    assert decode('{"phase":"Failed","tr":"C0OTHER/1.2","v":1}').trouble is None
+
+
+def test_a_record_written_before_since_was_kept_counts_from_its_reply() -> None:
+    old = '{"at":"2026-01-02T12:00:00Z","card":"Pending 0/2","phase":"Pending","v":1}'
+    assert decode(old).since == NOW
 
 
 @pytest.mark.parametrize("raw", [None, "", "nope", "[1]", '{"phase": "Exploded"}', "x" * 5000])
@@ -74,8 +99,19 @@ def test_an_absent_or_unreadable_record_means_nothing_was_announced(raw: str | N
     assert decode(raw).phase is None
 
 
-def test_an_encoded_record_stays_small_whatever_the_card_says() -> None:
-    assert len(encode(Announced("Deploying", NOW, stuck=True, card="x" * 10_000))) <= MAX_BYTES
+def test_an_encoded_record_stays_small_whatever_it_holds() -> None:
+    record = Announced(
+        "Terminating",
+        NOW,
+        stuck=True,
+        card="x" * 10_000,
+        since=NOW,
+        failing_since=NOW,
+        trouble="9" * 12 + "." + "9" * 9,
+        trouble_mark="f" * 100,
+        mentions="rft" * 50,
+    )
+    assert len(encode(record)) <= MAX_BYTES
 
 
 # --- changes ---------------------------------------------------------------------------------
@@ -87,20 +123,104 @@ def test_the_first_pending_is_not_a_change_but_the_card_is_drawn() -> None:
     assert result.card == "Pending 0/2"
 
 
-def test_a_new_phase_is_one_reply_and_nothing_once_recorded() -> None:
-    current = status("Deploying")
-    first = plan(current, NOTHING, now=NOW, pending_timeout=TIMEOUT)
-    assert first.reply == "phase"
-    recorded = after_reply(NOTHING, current, "phase", NOW).with_card(card_signature(current))
-    assert plan(current, recorded, now=NOW, pending_timeout=TIMEOUT).empty
+def drawn(current: DeploymentStatus, record: Announced = NOTHING, now: datetime = NOW) -> Announced:
+    """``record`` once the plan for ``current`` was carried out without a reply."""
+    todo = plan(current, record, now=now, pending_timeout=TIMEOUT)
+    return todo.record.with_card(card_signature(current))
+
+
+def replied(current: DeploymentStatus, record: Announced, now: datetime = NOW) -> Announced:
+    """``record`` once the plan for ``current`` was carried out, its reply posted."""
+    todo = plan(current, record, now=now, pending_timeout=TIMEOUT)
+    assert todo.reply is not None
+    done = after_reply(todo.record, current, todo.reply, now, ts="1.5", mention=todo.mention)
+    return done.with_card(card_signature(current))
+
+
+def test_deploying_only_redraws_the_card() -> None:
+    result = plan(status("Deploying"), drawn(status("Pending")), now=NOW, pending_timeout=TIMEOUT)
+    assert result.reply is None and result.card == "Deploying 0/2"
+
+
+def test_running_is_one_reply_mentioning_the_owner_and_nothing_once_recorded() -> None:
+    current = status("Running")
+    first = plan(current, drawn(status("Deploying")), now=NOW, pending_timeout=TIMEOUT)
+    assert (first.reply, first.mention) == ("running", True)
+    recorded = replied(current, drawn(status("Deploying")))
+    assert plan(current, recorded, now=NOW + TIMEOUT, pending_timeout=TIMEOUT).empty
 
 
 def test_pending_past_the_timeout_is_stuck_once_per_spell() -> None:
     old = status("Pending", "waiting for GPUs", created_at=NOW - timedelta(minutes=11))
-    assert plan(old, NOTHING, now=NOW, pending_timeout=TIMEOUT).reply == "stuck"
-    warned = after_reply(NOTHING, old, "stuck", NOW)
-    assert warned.stuck and warned.at == old.created_at
+    first = plan(old, NOTHING, now=NOW, pending_timeout=TIMEOUT)
+    assert first.reply == "stuck" and first.record.since == old.created_at
+    warned = replied(old, NOTHING)
+    assert warned.stuck and warned.since == old.created_at
     assert plan(old, warned, now=NOW + TIMEOUT, pending_timeout=TIMEOUT).reply is None
+    # Deploying for a while, then Pending again: a new spell, warned again once it lasts.
+    again = drawn(old, drawn(status("Deploying"), warned, NOW), NOW + timedelta(minutes=1))
+    later = NOW + timedelta(minutes=1) + TIMEOUT
+    assert plan(old, again, now=later, pending_timeout=TIMEOUT).reply == "stuck"
+
+
+def crash_loop(restarts: int) -> DeploymentStatus:
+    return status("Failed", f"crash looping: {restarts} restarts (Error)")
+
+
+def test_a_crash_loop_is_one_trouble_reply_updated_in_place() -> None:
+    failed = replied(crash_loop(3), drawn(status("Deploying")))
+    assert (failed.phase, failed.trouble, failed.mentions) == ("Failed", "1.5", "ft")
+    # The container restarts: Deploying between failures says nothing...
+    restarting = plan(status("Deploying"), failed, now=NOW, pending_timeout=TIMEOUT)
+    assert restarting.reply is None and restarting.card == "Deploying 0/2"
+    # ...and the next failure edits the trouble reply, keeping its mention.
+    again = plan(
+        crash_loop(4), drawn(status("Deploying"), failed), now=NOW, pending_timeout=TIMEOUT
+    )
+    assert (again.reply, again.mention) == ("update", True)
+    updated = replied(crash_loop(4), drawn(status("Deploying"), failed))
+    assert updated.trouble == "1.5"
+    assert plan(crash_loop(4), updated, now=NOW, pending_timeout=TIMEOUT).reply is None
+
+
+def test_after_a_failure_running_is_announced_only_once_it_lasted_the_recovery_window() -> None:
+    failed = replied(crash_loop(3), drawn(status("Deploying")))
+    healthy = drawn(status("Running"), failed, NOW)
+    soon = NOW + RECOVERY_WINDOW - timedelta(seconds=1)
+    assert plan(status("Running"), healthy, now=soon, pending_timeout=TIMEOUT).reply is None
+    late = plan(status("Running"), healthy, now=NOW + RECOVERY_WINDOW, pending_timeout=TIMEOUT)
+    assert (late.reply, late.mention) == ("running", True)
+    # A failure again before the window: the same trouble spell, nothing new posted.
+    relapse = plan(crash_loop(3), healthy, now=soon, pending_timeout=TIMEOUT)
+    assert relapse.reply is None
+
+
+def test_the_owner_is_mentioned_on_the_first_running_and_the_first_failure_only() -> None:
+    running = replied(status("Running"), drawn(status("Deploying")))
+    failed = replied(crash_loop(3), running)
+    assert "f" in failed.mentions
+    recovered = replied(status("Running"), drawn(status("Running"), failed), NOW + RECOVERY_WINDOW)
+    second = plan(crash_loop(5), recovered, now=NOW, pending_timeout=TIMEOUT)
+    assert (second.reply, second.mention) == ("trouble", False)
+    back = plan(
+        status("Running"),
+        drawn(status("Running"), replied(crash_loop(5), recovered)),
+        now=NOW + 2 * RECOVERY_WINDOW,
+        pending_timeout=TIMEOUT,
+    )
+    assert (back.reply, back.mention) == ("running", False)
+
+
+def test_the_operators_failed_state_is_remembered_from_when_it_was_first_seen() -> None:
+    seen = failing_since(NOTHING, {"state": "failed"}, NOW)
+    assert seen == NOW
+    record = plan(status("Deploying"), NOTHING, now=NOW, pending_timeout=TIMEOUT, failing=seen)
+    assert record.changed and record.record.failing_since == NOW
+    later = NOW + timedelta(minutes=2)
+    assert failing_since(record.record, {"state": "failed"}, later) == NOW
+    assert failing_since(record.record, {"state": "pending"}, later) is None
+    edited = Announced(failing_since=NOW + timedelta(days=1))  # a time not yet come
+    assert failing_since(edited, {"state": "failed"}, NOW) == NOW
 
 
 def test_terminating_redraws_the_card_without_a_reply() -> None:
@@ -110,7 +230,7 @@ def test_terminating_redraws_the_card_without_a_reply() -> None:
 
 
 def test_a_replica_count_change_redraws_only_the_card() -> None:
-    record = Announced("Deploying", NOW, card="Deploying 0/2")
+    record = Announced(None, NOW, card="Deploying 0/2", since=NOW)
     result = plan(status("Deploying", replicas_ready=1), record, now=NOW, pending_timeout=TIMEOUT)
     assert result.reply is None and result.card == "Deploying 1/2"
 

@@ -31,7 +31,10 @@ READY_AFTER = 10.0
 IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:0.7.1"
 MODEL = "Qwen/Qwen3-0.6B"
 CRD_FILE = "nvidia.com_dynamographdeployments.yaml"
-GPU_MESSAGE = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+GPU_MESSAGE = (
+    "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are "
+    "available: 3 No preemption victims found for incoming pod."
+)
 
 
 class FakeClock:
@@ -426,7 +429,8 @@ def test_a_model_larger_than_the_gpu_memory_stays_pending_with_a_scheduling_even
     status = status_of(store)
     assert (status.phase, status.reason) == (
         "Pending",
-        "waiting for GPUs: 0/3 nodes have nvidia.com/gpu free",
+        "waiting for GPUs: 0/3 nodes have nvidia.com/gpu free; VllmDecodeWorker needs 1 GPU "
+        "on one node",
     )
     operator.stop()
 
@@ -466,7 +470,8 @@ def test_gpus_are_shared_between_dgds_and_freed_by_deleting_one(
     second = status_of(store, "second")
     assert (second.phase, second.reason) == (
         "Pending",
-        "waiting for GPUs: 0/1 nodes have nvidia.com/gpu free",
+        "waiting for GPUs: 0/1 nodes have nvidia.com/gpu free; VllmDecodeWorker needs 1 GPU "
+        "on one node",
     )
 
     store.delete(DGD, NS, "first")
