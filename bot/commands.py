@@ -2,8 +2,8 @@
 
 ``help``, ``models [words] [engine]``, ``deploy [model words]``, ``list [mine|all] [-n NS]``,
 ``status [NAME] [-n NS]`` (no name: your latest deployment), ``delete NAME [-n NS]``,
-``cluster``. A typo gets the closest
-subcommand; a malformed command raises :class:`CommandError` with the usage to fix it.
+``scale NAME REPLICAS [-n NS]``, ``cluster``. A typo gets the closest subcommand; a malformed
+command raises :class:`CommandError` with the usage to fix it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ __all__ = [
     "Help",
     "ListDeployments",
     "Models",
+    "Scale",
     "Status",
     "parse_command",
 ]
@@ -36,6 +37,7 @@ USAGE = {
     "list": "list [mine|all] [-n NAMESPACE]",
     "status": "status [NAME] [-n NAMESPACE]",
     "delete": "delete NAME [-n NAMESPACE]",
+    "scale": "scale NAME REPLICAS [-n NAMESPACE]",
     "cluster": "cluster",
 }
 SUBCOMMANDS = tuple(USAGE)
@@ -83,11 +85,18 @@ class Delete:
 
 
 @dataclass(frozen=True)
+class Scale:
+    name: str
+    replicas: int
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
 class Cluster:
     pass
 
 
-Command = Help | Models | Deploy | ListDeployments | Status | Delete | Cluster
+Command = Help | Models | Deploy | ListDeployments | Status | Delete | Scale | Cluster
 
 
 def subcommand_of(command: Command) -> str:
@@ -99,6 +108,7 @@ def subcommand_of(command: Command) -> str:
         ListDeployments: "list",
         Status: "status",
         Delete: "delete",
+        Scale: "scale",
         Cluster: "cluster",
     }
     return names[type(command)]
@@ -125,6 +135,8 @@ def parse_command(text: str, *, command: str = "/dynamote") -> Command:
         return Cluster()
     if head == "list":
         return _list(rest, command)
+    if head == "scale":
+        return _scale(rest, command)
     if head == "status":
         positional, namespace = _options(rest, head, command)
         if len(positional) > 1:
@@ -166,6 +178,17 @@ def _name_and_namespace(rest: list[str], head: str, command: str) -> tuple[str, 
         problem = "give the deployment's name" if not positional else "give one name"
         raise CommandError(_usage(head, command, problem))
     return positional[0], namespace
+
+
+def _scale(rest: list[str], command: str) -> Scale:
+    positional, namespace = _options(rest, "scale", command)
+    if len(positional) != 2:
+        problem = "give the deployment's name and the number of worker replicas"
+        raise CommandError(_usage("scale", command, problem))
+    name, count = positional
+    if not (count.isascii() and count.isdigit()) or int(count) < 1:
+        raise CommandError(_usage("scale", command, f"`{count[:20]}` is not a whole number >= 1"))
+    return Scale(name, int(count), namespace)
 
 
 def _options(rest: list[str], head: str, command: str) -> tuple[list[str], str | None]:

@@ -114,6 +114,12 @@ class SettingsFields(BaseModel):
     api_version_cache_seconds: float = Field(60.0, ge=0)
     k8s_connect_timeout: float = Field(3.0, gt=0, le=60)
     k8s_read_timeout: float = Field(5.0, gt=0, le=120)
+    # Try it (bot/cluster/frontend.py): how the bot reaches a deployment's frontend (auto:
+    # cluster DNS in a pod, the API server's service proxy otherwise), how long it waits for
+    # each piece of the answer, and how many tries a person gets per minute (0: no limit).
+    frontend_access: Literal["auto", "cluster-dns", "service-proxy"] = "auto"
+    frontend_read_timeout: float = Field(30.0, gt=0, le=600)
+    try_it_per_minute: int = Field(5, ge=0, le=1000)
 
     # --- Catalog and manifests -------------------------------------------------------------
     catalog: Path | None = None

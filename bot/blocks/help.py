@@ -21,6 +21,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("list [mine|all] [-n NS]", "Your deployments, or everyone's, with how each is doing."),
     ("status [NAME] [-n NS]", "How a deployment is doing and how to reach it (no name: yours)."),
     ("delete NAME [-n NS]", "Delete a deployment (it asks first)."),
+    ("scale NAME N [-n NS]", "Change a deployment's worker replicas."),
     ("cluster", "Is the cluster reachable, and is the Dynamo operator installed?"),
 )
 

@@ -21,12 +21,23 @@ __all__ = [
     "ACTION_MY_DEPLOYMENTS",
     "ACTION_OPEN_DEPLOY",
     "ACTION_PREVIEW_YAML",
+    "ACTION_SCALE",
     "ACTION_SHOW_ADVANCED",
     "ACTION_SIZE_SELECT",
+    "ACTION_TRY_AGAIN",
+    "ACTION_TRY_IT",
+    "ACTION_TRY_POST",
     "ACTION_VIEW_DEPLOYMENT",
+    "BLOCK_SCALE_REPLICAS",
+    "BLOCK_TRY_ANSWER",
+    "BLOCK_TRY_MAX_TOKENS",
+    "BLOCK_TRY_PROMPT",
     "CALLBACK_DEPLOY",
     "CALLBACK_DEPLOYING",
     "CALLBACK_PREVIEW",
+    "CALLBACK_SCALE",
+    "CALLBACK_TRY_ANSWER",
+    "CALLBACK_TRY_IT",
     "FIELD_BLOCKS",
     "MENU_DELETE",
     "MENU_VIEW",
@@ -123,3 +134,17 @@ def parse_menu_value(value: str) -> tuple[str, str]:
     """(verb, ``namespace/name``) of :func:`menu_value`'s output; ("", "") for anything else."""
     verb, sep, key = value.partition(":")
     return (verb, key) if sep else ("", "")
+
+
+# --- Try it and Scale (bot/listeners/tryit.py, bot/listeners/scale.py) -----------------------
+ACTION_TRY_IT = "try_it"  # value: "<namespace>/<name>"; opens the Try it modal
+ACTION_TRY_POST = "try_post"  # in the answer view: share prompt, answer and figures
+ACTION_TRY_AGAIN = "try_again"  # in the answer view: back to the prompt
+ACTION_SCALE = "scale_deployment"  # value: "<namespace>/<name>"; opens the Scale modal
+CALLBACK_TRY_IT = "try_it_modal"
+CALLBACK_TRY_ANSWER = "try_it_answer"
+CALLBACK_SCALE = "scale_modal"
+BLOCK_TRY_PROMPT = "try_prompt"
+BLOCK_TRY_MAX_TOKENS = "try_max_tokens"
+BLOCK_TRY_ANSWER = "try_answer"  # the answer's sections: try_answer.0, try_answer.1, ...
+BLOCK_SCALE_REPLICAS = "scale_replicas"

@@ -31,6 +31,8 @@ from bot.blocks.rows import (
     status_detail,
     view_button,
 )
+from bot.blocks.scale import scale_button
+from bot.blocks.tryit import try_button
 from bot.deployments import Deployment
 
 __all__ = ["CARD_BUTTONS", "build_deleted_card", "build_deleted_reply", "build_status_card"]
@@ -47,9 +49,11 @@ _SAYS: dict[str, str] = {
 
 ButtonMaker = Callable[[Deployment], ButtonElement]
 # The card's buttons by phase, in order; a phase not listed gets View. A new button is one
-# entry here: Running gets "Try it" before View, Failed gets "Redeploy…" before View.
+# entry here (Failed will get "Redeploy…" before View).
 CARD_BUTTONS: Mapping[str, tuple[ButtonMaker, ...]] = {
-    "Running": (view_button,),
+    "Pending": (view_button, scale_button),
+    "Deploying": (view_button, scale_button),
+    "Running": (try_button, view_button, scale_button),
     "Failed": (view_button,),
 }
 
@@ -107,6 +111,12 @@ def build_status_card(deployment: Deployment) -> Message:
         context("Updates follow in this thread."),
     ]
     return Message(text=_fallback(deployment, status.phase), blocks=blocks)
+
+
+def _card_buttons(deployment: Deployment) -> list[ButtonElement]:
+    # Try it once it runs (primary, first); Scale while it exists.
+    running = [try_button(deployment)] if deployment.status.phase == "Running" else []
+    return [*running, view_button(deployment), scale_button(deployment)]
 
 
 def build_deleted_card(deployment: Deployment) -> Message:

@@ -27,6 +27,7 @@ from bot.blocks.help import build_help
 from bot.blocks.lookup import Verb
 from bot.blocks.models import build_models
 from bot.blocks.policy import build_denial
+from bot.blocks.scale import build_scale_answer
 from bot.cluster import ClusterError
 from bot.commands import (
     Cluster,
@@ -36,6 +37,7 @@ from bot.commands import (
     Help,
     ListDeployments,
     Models,
+    Scale,
     Status,
     parse_command,
     subcommand_of,
@@ -45,6 +47,7 @@ from bot.listeners.deploy_modal import open_deploy_modal
 from bot.listeners.deployments import find_deployment, list_message
 from bot.listeners.guard import command_action, guarded, is_admin, may_delete, policy_of
 from bot.listeners.replies import explain, reply
+from bot.listeners.scale import scale_deployment
 from bot.metrics import COMMANDS
 from bot.policy import Action, usage_of
 from bot.service import NotDynamotes
@@ -156,6 +159,13 @@ def _dispatch(
                 answer(build_denial(allowed, title="You cannot delete that deployment"))
                 return
             answer(build_delete_prompt(target, now=dynamote.now()))
+        case Scale(name=name, replicas=replicas, namespace=namespace):
+            outcome = scale_deployment(
+                dynamote, client, user=user, channel=channel,
+                namespace=service.namespace_for(namespace), name=service.check_name(name),
+                replicas=replicas,
+            )  # fmt: skip
+            answer(build_scale_answer(outcome.text, ok=outcome.ok))
         case Cluster():
             status = service.cluster_status()
             capacity = (

@@ -27,7 +27,7 @@ from bot.audit import audit
 from bot.blocks.deploy_form import ModalMetadata, chosen_channel, error_blocks
 from bot.blocks.ids import BLOCK_MODEL, base_block_id
 from bot.blocks.policy import build_denial
-from bot.commands import CommandError, Deploy, parse_command
+from bot.commands import CommandError, Deploy, Scale, parse_command
 from bot.deployments import Deployment
 from bot.listeners.replies import reply
 from bot.policy import Action, Decision, Membership, Policy, is_group
@@ -112,12 +112,13 @@ def _metadata_of(view: dict[str, Any]) -> ModalMetadata:
 
 
 def command_action(body: dict[str, Any], dynamote: AppContext) -> Action:
-    """``deploy`` deploys; everything else only reads (delete prompts; the button deletes)."""
+    """``deploy`` and ``scale`` deploy; everything else only reads (delete prompts; the
+    button deletes)."""
     try:
         parsed = parse_command(str(body.get("text") or ""), command=dynamote.settings.command)
     except CommandError:
         return Action.READ
-    return Action.DEPLOY if isinstance(parsed, Deploy) else Action.READ
+    return Action.DEPLOY if isinstance(parsed, Deploy | Scale) else Action.READ
 
 
 def decide(

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.blocks.ids import ACTION_DEPLOYMENT_MENU, ACTION_VIEW_DEPLOYMENT
+from bot.blocks.ids import (
+    ACTION_DEPLOYMENT_MENU,
+    ACTION_SCALE,
+    ACTION_TRY_IT,
+    ACTION_VIEW_DEPLOYMENT,
+)
 from bot.blocks.rows import view_button
 from bot.blocks.status_card import (
     CARD_BUTTONS,
@@ -85,12 +90,19 @@ def test_each_phase_has_its_emoji_and_words(phase: str, reason: str, expected: s
     assert first_line(payload) == expected
 
 
-@pytest.mark.parametrize("phase", ["Running", "Failed", "Pending", "Deploying"])
-def test_the_buttons_follow_the_phase_and_delete_is_in_the_menu(phase: str) -> None:
-    payload = fits_message(build_status_card(make_deployment("qwen", phase=phase)))
-    assert [(b["action_id"], b["value"]) for b in buttons(payload)] == [
-        (ACTION_VIEW_DEPLOYMENT, "dynamo-system/qwen")
-    ]
+def test_the_buttons_follow_the_phase_and_delete_is_in_the_menu() -> None:
+    def actions_of(phase: str) -> list[tuple[str, str]]:
+        payload = fits_message(build_status_card(make_deployment("qwen", phase=phase)))
+        return [(b["action_id"], b["value"]) for b in buttons(payload)]
+
+    key = "dynamo-system/qwen"
+    assert actions_of("Running") == [
+        (ACTION_TRY_IT, key), (ACTION_VIEW_DEPLOYMENT, key), (ACTION_SCALE, key)
+    ]  # fmt: skip
+    assert actions_of("Deploying") == [(ACTION_VIEW_DEPLOYMENT, key), (ACTION_SCALE, key)]
+    assert actions_of("Pending") == [(ACTION_VIEW_DEPLOYMENT, key), (ACTION_SCALE, key)]
+    assert actions_of("Failed") == [(ACTION_VIEW_DEPLOYMENT, key)]
+    payload = fits_message(build_status_card(make_deployment("qwen", phase="Failed")))
     assert buttons(payload)[0]["accessibility_label"] == "View qwen"
     menu = payload["blocks"][0]["accessory"]
     assert menu["action_id"] == ACTION_DEPLOYMENT_MENU
@@ -101,8 +113,8 @@ def test_the_buttons_follow_the_phase_and_delete_is_in_the_menu(phase: str) -> N
 
 
 def test_a_phase_gets_a_new_button_with_one_entry() -> None:
-    assert set(CARD_BUTTONS) == {"Running", "Failed"}
-    assert all(makers == (view_button,) for makers in CARD_BUTTONS.values())
+    assert set(CARD_BUTTONS) == {"Pending", "Deploying", "Running", "Failed"}
+    assert all(view_button in makers for makers in CARD_BUTTONS.values())
 
 
 def test_a_card_without_a_requester_still_reads_well() -> None:
