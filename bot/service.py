@@ -379,6 +379,11 @@ class DeploymentService:
 
         return wait
 
+    def free_gpus(self) -> int | None:
+        """Free GPUs in the cluster from the cached capacity (never waits); None when unknown."""
+        reading = self.capacity.get()
+        return reading.capacity.free if reading.capacity is not None else None
+
     def capacity_fit(self, request: DeploymentRequest) -> Fit | None:
         """Whether the request fits the cluster's GPUs at all and now, from what is cached
         (never waits); None while capacity is unknown. For the deploy form's cost line."""

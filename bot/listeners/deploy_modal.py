@@ -138,7 +138,8 @@ def open_deploy_modal(
         metadata=metadata,
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
-        budget=Budget.of(policy_of(dynamote)),  # the person's use is counted after the open
+        # The person's use is counted after the open; free GPUs come from the cached capacity.
+        budget=Budget.of(policy_of(dynamote), free_gpus=service.free_gpus()),
         channels=dynamote.settings.allowed_channels,
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
@@ -441,19 +442,18 @@ def _read_form(view: dict[str, Any], dynamote: AppContext) -> DeployForm:
 
 
 def _budget(dynamote: AppContext, user: str) -> Budget:
-    """The person's limits and use, counted from the cluster (no use when that fails).
-
-    Free GPUs in the cluster stay unknown (None) until something reports the capacity.
-    """
+    """The person's limits and use, counted from the cluster (no use when that fails), and the
+    cluster's free GPUs when the cached capacity knows them."""
     policy = policy_of(dynamote)
+    free = dynamote.service.free_gpus()
     if not policy.quotas or not user:
-        return Budget.of(policy)
+        return Budget.of(policy, free_gpus=free)
     try:
         listed = dynamote.service.start_listing_for_limits()()
     except Exception:  # the line says less; the form still works and Submit checks again
         log.warning("Could not count the deployments of %s for the form", user, exc_info=True)
-        return Budget.of(policy)
-    return Budget.of(policy, usage_of(user, listed))
+        return Budget.of(policy, free_gpus=free)
+    return Budget.of(policy, usage_of(user, listed), free_gpus=free)
 
 
 def _metadata(view: dict[str, Any]) -> ModalMetadata:

@@ -52,7 +52,10 @@ def publish_home(
         # Named admins get Delete in every row's menu; admin groups would need a Slack call
         # here, so their members find Delete in the lists (the delete itself checks again).
         admin = Policy(service.settings).is_admin(user_id)
-        view = build_home(user_id=user_id, mine=mine, others=others, now=now, admin=admin)
+        view = build_home(
+            user_id=user_id, mine=mine, others=others, now=now, admin=admin,
+            free_gpus=service.free_gpus(),
+        )  # fmt: skip
     except ClusterError as error:
         view = build_home(user_id=user_id, mine=(), others=(), now=now, error=error.message)
     client.views_publish(user_id=user_id, view=view)

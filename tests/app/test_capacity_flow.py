@@ -152,3 +152,16 @@ def test_models_never_wait_for_a_slow_capacity_read(stack: Stack) -> None:
         stack.k8s.faults.clear()
     assert took < 1.5, "the model list must not wait on the cluster"
     assert "8 GiB GPU min" in text and "fits on" not in text  # capacity not known yet
+
+
+def test_the_deploy_form_says_how_many_gpus_are_free_once_capacity_is_known(stack: Stack) -> None:
+    cluster_text(stack)  # the cache now holds a reading (24 of 24 free)
+    stack.command("deploy qwen3 0.6b")
+    assert "24 GPUs free in the cluster" in text_of(stack.opened_view())
+
+
+def test_without_capacity_the_deploy_form_says_nothing_of_free_gpus(stack: Stack) -> None:
+    stack.k8s.faults.forbid("list", "nodes")
+    cluster_text(stack)
+    stack.command("deploy qwen3 0.6b")
+    assert "free in the cluster" not in text_of(stack.opened_view())
