@@ -258,7 +258,6 @@ class SettingsFields(BaseModel):
             self.expiry_choices, self.expiry_default, self.expiry_max, self.expiry_reminder
         )
 
-
     @field_validator(
         "max_gpus_per_deployment", "max_gpus_per_user", "max_deployments_per_user", mode="before"
     )
