@@ -95,3 +95,8 @@ def input_block_id(base: str, revision: int) -> str:
 def base_block_id(block_id: str) -> str:
     """The base id of a (possibly revisioned) block id."""
     return block_id.split(".", 1)[0]
+
+
+# --- expiry (bot/listeners/expiry.py) and approvals (bot/listeners/approvals.py) ----------
+ACTION_EXPIRY_KEEP = "expiry_keep"  # value: "<namespace>/<name>"; on the reminder and the card
+BLOCK_KEEP_FOR = "keep_for"  # the deploy modal's "Keep for" select (a revisioned input block)

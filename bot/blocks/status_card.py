@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 from bot.blocks.common import Message, badge, context, escape, mention, section, truncate
 from bot.blocks.rows import engine_label, replicas, view_button
 from bot.deployments import Deployment
+from bot.expiry import DELETED_BY_EXPIRY
 
 __all__ = ["build_deleted_card", "build_deleted_reply", "build_status_card"]
 
@@ -58,6 +59,8 @@ def build_deleted_card(deployment: Deployment) -> Message:
 def build_deleted_reply(name: str, *, by_user: str | None) -> Message:
     """The thread reply after a delete: who did it, or that it happened outside Dynamote."""
     who = f"Deleted by {mention(by_user)}" if by_user else "Deleted outside Dynamote (kubectl?)"
+    if by_user == DELETED_BY_EXPIRY:
+        who = "Deleted at its expiry time"
     text = f":wastebasket: {who}. *{escape(truncate(name, 100))}* is gone."
     fallback = f"{escape(truncate(name, 100))}: {who}"
     return Message(text=fallback, blocks=[section(text)])
