@@ -145,7 +145,9 @@ class Notifier:
         self._remembered: dict[str, Announced] = {}  # uid -> sent but not yet recorded
         self._placed: dict[str, tuple[str, str]] = {}  # uid -> late card not yet recorded
         self._deletions = Deletions(cluster, self._sender, self._placed, ledger)
-        self._expiry = Expiry(cluster, self._sender, self._provenance, settings.expiry_policy)
+        self._expiry = Expiry(
+            cluster, self._sender, self._provenance, settings.expiry_policy, self._deletions
+        )
         self._backoff = Backoff()
         self._versions: tuple[str | None, str | None] = (None, None)
         self._changes = 0

@@ -35,6 +35,8 @@ from bot.expiry import (
     expires_at_of,
     format_expires_at,
 )
+from bot.notify.deletions import Deletions
+from bot.notify.memory import stub_of
 from bot.notify.reading import Key, key_of
 from bot.notify.sender import Sender, SendError
 from bot.policy import Action
@@ -57,12 +59,18 @@ class Expiry:
     """Reminds and deletes; not thread-safe (the notifier's lock guards it)."""
 
     def __init__(
-        self, cluster: Cluster, sender: Sender, provenance: Provenance, policy: ExpiryPolicy
+        self,
+        cluster: Cluster,
+        sender: Sender,
+        provenance: Provenance,
+        policy: ExpiryPolicy,
+        deletions: Deletions,
     ) -> None:
         self._cluster = cluster
         self._sender = sender
         self._provenance = provenance
         self._policy = policy
+        self._deletions = deletions
         self._seen: dict[Key, dict[str, Any]] = {}  # verified DGDs with an expires-at
         self._reminded: dict[str, str] = {}  # uid -> expires-at reminded, not yet recorded
 
@@ -91,7 +99,7 @@ class Expiry:
                 if what == "remind":
                     replies += self._remind(key, dgd, now)
                 elif what == "expire":
-                    self._expire(key, dgd, now)
+                    replies += self._expire(key, dgd, now, errors)
             except SendError as failure:
                 errors.append(f"{key}: expiry reminder not sent, Slack said {failure.kind}")
                 log.warning("Failed to remind %s of its expiry: %s", key, failure.kind)
@@ -140,29 +148,29 @@ class Expiry:
 
     # --- the deletion ------------------------------------------------------------------------
 
-    def _expire(self, key: Key, seen: dict[str, Any], now: datetime) -> None:
+    def _expire(self, key: Key, seen: dict[str, Any], now: datetime, errors: list[str]) -> int:
         try:
             current = self._cluster.get_dgd(*key)
         except NotFound:
             self._seen.pop(key, None)
-            return
+            return 0
         uid = _uid(current)
         if uid != _uid(seen) or self._provenance.standing(current) != "verified":
             self._seen.pop(key, None)  # replaced, or no longer Dynamote's to act on
-            return
+            return 0
         annotations = _annotations(current)
         if due(now, annotations, reminder=self._policy.reminder) != "expire":
             self._seen[key] = current  # kept, or the time was moved with kubectl
-            return
+            return 0
         version = str((current.get("metadata") or {}).get("resourceVersion", ""))
         claim = replace(claim_of(current), deleted_by=DELETED_BY_EXPIRY)
         try:
-            self._cluster.patch_dgd_annotations(
+            marked = self._cluster.patch_dgd_annotations(
                 *key, self._provenance.annotations(claim), resource_version=version
             )
         except Conflict:
             log.info("%s changed just before its expiry; judging it again next sweep", key)
-            return
+            return 0
         # NotFound: someone else deleted it meanwhile; its deletion is told as usual.
         with contextlib.suppress(NotFound):
             self._cluster.delete_dgd(*key, uid=uid)
@@ -179,3 +187,5 @@ class Expiry:
             outcome="deleted",
             reason=f"expired at {format_expires_at(expires_at_of(annotations) or now)}",
         )
+        # Told now, from the marked DGD; the watch and the next sweep find it told.
+        return self._deletions.announce(stub_of(marked), now, errors)
