@@ -31,6 +31,7 @@ __all__ = [
     "build_expiry_reminder",
     "build_kept_reply",
     "expires_line",
+    "expiry_blocks",
     "keep_button",
     "keep_for_input",
     "read_keep_for",
@@ -72,8 +73,16 @@ def expires_line(deployment: Deployment) -> str | None:
     return f":hourglass_flowing_sand: Expires {slack_date(expires)}" if expires else None
 
 
-def keep_button(deployment: Deployment, keep: str) -> ButtonElement:
-    return button(f"Keep {keep} more", ACTION_EXPIRY_KEEP, deployment.key)
+def keep_button(deployment: Deployment, label: str) -> ButtonElement:
+    return button(label, ACTION_EXPIRY_KEEP, deployment.key)
+
+
+def expiry_blocks(deployment: Deployment) -> list[Block]:
+    """The card's expiry: when (in the reader's time zone) and Keep longer; none without one."""
+    line = expires_line(deployment)
+    if line is None:
+        return []
+    return [section(line, accessory=keep_button(deployment, "Keep longer"))]
 
 
 def build_expiry_reminder(
@@ -88,7 +97,7 @@ def build_expiry_reminder(
     )
     elements = [delete_button(deployment)]
     if keep is not None:
-        elements.insert(0, keep_button(deployment, format_duration(policy.keep)))
+        elements.insert(0, keep_button(deployment, f"Keep {format_duration(policy.keep)} more"))
     blocks: list[Block] = [section(text), ActionsBlock(elements=elements)]
     if keep is None:
         blocks.append(context("It cannot be kept longer: that is the longest allowed."))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.blocks.common import Message, badge, context, escape, mention, section, truncate
+from bot.blocks.expiry import expiry_blocks
 from bot.blocks.rows import engine_label, replicas, view_button
 from bot.deployments import Deployment
 from bot.expiry import DELETED_BY_EXPIRY
@@ -44,6 +45,7 @@ def build_status_card(deployment: Deployment) -> Message:
         ActionsBlock(elements=[view_button(deployment)]),
         context("Updates arrive in this thread."),
     ]
+    blocks[2:2] = expiry_blocks(deployment)
     return Message(text=_fallback(deployment, status.phase), blocks=blocks)
 
 

@@ -11,9 +11,10 @@ __all__ = ["register"]
 
 
 def register(app: App, *, command: str) -> None:
-    from bot.listeners import commands, deploy_modal, deployments, home  # noqa: PLC0415
+    from bot.listeners import commands, deploy_modal, deployments, expiry, home  # noqa: PLC0415
 
     commands.register(app, command=command)
     deploy_modal.register(app)
     deployments.register(app)
+    expiry.register(app)
     home.register(app)

@@ -1,0 +1,58 @@
+"""The Keep button end to end: the owner moves the expiry (within the maximum), the card is
+redrawn with the new time and the thread told; someone else is refused and nothing changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.blocks.ids import ACTION_EXPIRY_KEEP
+from bot.expiry import ANNOTATION_EXPIRES_AT, format_expires_at, parse_expires_at
+from tests.signing import signed_changes
+from tests.stacks import Stack, deploy_directly, text_of
+
+
+def _with_card_and_expiry(stack: Stack, name: str, expires: datetime) -> str:
+    """The deployment's card in C0GENERAL (its signed place) and an expiry; the card's ts."""
+    deploy_directly(stack, name)
+    card = stack.slack.add_message("C0GENERAL", text=f"{name} card")
+    dgd = stack.cluster.get_dgd("team-a", name)
+    changes = {
+        **signed_changes(dgd, stack.settings, thread_ts=card),
+        ANNOTATION_EXPIRES_AT: format_expires_at(expires),
+    }
+    stack.cluster.patch_dgd_annotations(
+        "team-a", name, changes, resource_version=dgd["metadata"]["resourceVersion"]
+    )
+    return card
+
+
+def _expiry(stack: Stack, name: str) -> datetime | None:
+    annotations = stack.cluster.get_dgd("team-a", name)["metadata"]["annotations"]
+    return parse_expires_at(annotations.get(ANNOTATION_EXPIRES_AT))
+
+
+def test_keep_moves_the_expiry_redraws_the_card_and_tells_the_thread(stack: Stack) -> None:
+    soon = datetime.now(UTC) + timedelta(minutes=1)
+    card = _with_card_and_expiry(stack, "qwen-keep", soon)
+
+    stack.click(ACTION_EXPIRY_KEEP, "team-a/qwen-keep", user="U0ALICE")
+    [reply] = [c.params for c in stack.slack.wait_for("chat.postMessage")]
+    assert reply["thread_ts"] == card
+    assert "<@U0ALICE> kept" in text_of(reply["blocks"])
+    kept = _expiry(stack, "qwen-keep")
+    policy = stack.settings.expiry_policy
+    assert kept is not None and kept - soon >= policy.keep - timedelta(seconds=2)
+    assert policy.maximum is None or kept <= datetime.now(UTC) + policy.maximum
+    shown = stack.slack.message("C0GENERAL", card)
+    assert shown is not None and f"<!date^{int(kept.timestamp())}^" in text_of(shown["blocks"])
+
+
+def test_keep_by_someone_else_is_refused_and_changes_nothing(stack: Stack) -> None:
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+    _with_card_and_expiry(stack, "qwen-theirs", soon)
+
+    name = stack.click(ACTION_EXPIRY_KEEP, "team-a/qwen-theirs", user="U0BOB")
+    [refusal] = stack.replies(name)
+    assert "Only <@U0ALICE> or an admin" in text_of(refusal)
+    assert _expiry(stack, "qwen-theirs") == soon
+    assert stack.slack.calls("chat.postMessage") == []
