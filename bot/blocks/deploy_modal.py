@@ -25,6 +25,7 @@ from bot.blocks.deploy_form import (
     DeployForm,
     ModalMetadata,
 )
+from bot.blocks.expiry import keep_for_input
 from bot.blocks.ids import (
     ACTION_MODEL_SELECT,
     ACTION_PREVIEW_YAML,
@@ -50,6 +51,7 @@ from bot.blocks.ids import (
 from bot.blocks.inputs import Choice, input_block, number_input, option, radio, text_input
 from bot.catalog import ENGINE_LABELS, ENGINES, Catalog
 from bot.engine_args import DEFAULT_ALLOWED, LIBRARY
+from bot.expiry import ExpiryPolicy
 from bot.request import MAX_NAME_LENGTH, SAFE_NAME_LENGTH, RequestLimits
 
 __all__ = ["MODES", "ROUTER_MODES", "build_deploy_modal"]
@@ -210,6 +212,7 @@ def build_deploy_modal(
     notice: str | None = None,
     command: str = "/dynamote",
     engine_args_allowed: Mapping[str, Iterable[str]] | None = None,
+    expiry: ExpiryPolicy | None = None,
 ) -> View:
     """The deploy modal showing ``form``; ``notice`` is a line on top (progress or warning).
 
@@ -273,6 +276,7 @@ def build_deploy_modal(
             revision=revision,
             hint="A Secret in the namespace holding HF_TOKEN, used to download the model.",
         ),
+        *([keep_for_input(expiry, revision=revision)] if expiry is not None else []),
         ActionsBlock(
             elements=[button(":page_facing_up: Preview YAML", ACTION_PREVIEW_YAML, "preview")]
         ),

@@ -44,7 +44,9 @@ from bot.blocks.ids import (
     ACTION_MODEL_SELECT,
     ACTION_OPEN_DEPLOY,
     ACTION_PREVIEW_YAML,
+    BLOCK_KEEP_FOR,
     CALLBACK_DEPLOY,
+    input_block_id,
 )
 from bot.blocks.preview import build_preview
 from bot.cluster import ClusterError
@@ -55,6 +57,7 @@ from bot.listeners.deploy_submission import (
     give_back,
     origin_of,
 )
+from bot.listeners.expiry import keep_for
 from bot.listeners.guard import guarded, is_admin, policy_of
 from bot.listeners.replies import explain, reply
 from bot.metrics import MODAL_SUBMISSIONS
@@ -128,6 +131,7 @@ def open_deploy_modal(
         metadata=metadata,
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
+        expiry=dynamote.settings.expiry_policy,
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
     # Only now ask the cluster what the person should know before filling the form.
@@ -242,6 +246,7 @@ def _update_modal(
         metadata=metadata,
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
+        expiry=dynamote.settings.expiry_policy,
     )
     try:
         client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
@@ -301,6 +306,13 @@ def handle_deploy_submission(
             errors=error_blocks({"namespace": str(denied)}, metadata.revision),
         )
         return
+    try:
+        expires_at = keep_for(view, dynamote)
+    except ValueError as bad:
+        MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
+        errors = {input_block_id(BLOCK_KEEP_FOR, metadata.revision): str(bad)}
+        ack(response_action="errors", errors=errors)
+        return
     size = policy_of(dynamote).may_deploy_size(request.total_gpus)
     if not size.allowed:
         MODAL_SUBMISSIONS.labels(outcome="denied").inc()
@@ -312,7 +324,9 @@ def handle_deploy_submission(
         checked = check.result(timeout=dynamote.submit_budget_seconds)
     except FutureTimeout:
         # The cluster is slow: answer now, finish in the background.
-        submission = Submission(client, dynamote, str(view.get("id", "")), request, metadata)
+        submission = Submission(
+            client, dynamote, str(view.get("id", "")), request, metadata, expires_at
+        )
         try:
             ack(
                 response_action="update",
@@ -339,7 +353,9 @@ def handle_deploy_submission(
             response_action="update",
             view=build_deploying_view(request.name, request.namespace, metadata),
         )
-        submission = Submission(client, dynamote, str(view.get("id", "")), request, metadata)
+        submission = Submission(
+            client, dynamote, str(view.get("id", "")), request, metadata, expires_at
+        )
         dynamote.executor.submit(submission.create, checked.ticket)
     except BaseException:
         if checked.ticket is not None:

@@ -11,6 +11,7 @@ conflicts and is answered as such. The card is redrawn and the thread told who k
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -20,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import AppContext
 from bot.audit import audit
 from bot.blocks.common import error_message
-from bot.blocks.expiry import build_kept_reply
+from bot.blocks.expiry import build_kept_reply, read_keep_for
 from bot.blocks.ids import ACTION_EXPIRY_KEEP
 from bot.blocks.policy import build_denial
 from bot.blocks.status_card import build_status_card
@@ -32,7 +33,7 @@ from bot.listeners.guard import actor_of, guarded, may_delete
 from bot.listeners.replies import explain, reply
 from bot.policy import Action
 
-__all__ = ["handle_keep", "register"]
+__all__ = ["handle_keep", "keep_for", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,20 @@ AUDIT_ACTION = "keep"
 
 def register(app: App) -> None:
     app.action(ACTION_EXPIRY_KEEP, middleware=[guarded(Action.READ)])(handle_keep)
+
+
+def keep_for(view: dict[str, Any], dynamote: AppContext) -> datetime | None:
+    """When a deployment submitted with this deploy modal expires (None: kept until deleted);
+    ValueError for a choice the settings do not offer (a form opened before they changed).
+
+    A form without the input (opened before the bot offered it) gets the default.
+    """
+    policy = dynamote.settings.expiry_policy
+    choice = read_keep_for((view.get("state") or {}).get("values") or {}) or policy.default
+    if choice not in policy.offered:
+        offered = ", ".join(policy.label(c).lower() for c in policy.offered)
+        raise ValueError(f"Choose one of: {offered}.")
+    return policy.expires_at(choice, dynamote.now())
 
 
 def handle_keep(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.blocks.ids import ACTION_EXPIRY_KEEP
+from bot.blocks.ids import ACTION_EXPIRY_KEEP, BLOCK_KEEP_FOR
 from bot.expiry import ANNOTATION_EXPIRES_AT, format_expires_at, parse_expires_at
 from tests.signing import signed_changes
 from tests.stacks import Stack, deploy_directly, text_of
@@ -56,3 +56,39 @@ def test_keep_by_someone_else_is_refused_and_changes_nothing(stack: Stack) -> No
     assert "Only <@U0ALICE> or an admin" in text_of(refusal)
     assert _expiry(stack, "qwen-theirs") == soon
     assert stack.slack.calls("chat.postMessage") == []
+
+
+def test_the_forms_keep_for_sets_expires_at_on_the_dgd_and_the_card_shows_it(
+    stack: Stack,
+) -> None:
+    stack.command("deploy qwen3 0.6b", channel="C0ML")
+    view = stack.opened_view()
+    [keep_for] = [b for b in view["blocks"] if b.get("block_id", "").startswith(BLOCK_KEEP_FOR)]
+    offered = [o["value"] for o in keep_for["element"]["options"]]
+    assert offered == list(stack.settings.expiry_policy.offered)
+    assert keep_for["element"]["initial_option"]["value"] == stack.settings.expiry_default
+    before = datetime.now(UTC).replace(microsecond=0)
+    ack, _ = stack.submit(view, {BLOCK_KEEP_FOR: "1d"})
+    assert ack["response_action"] == "update"
+    dgd = stack.wait_for_dgd("team-a", "qwen3-0-6b")
+    expires = parse_expires_at(dgd["metadata"]["annotations"][ANNOTATION_EXPIRES_AT])
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    assert expires is not None and before + timedelta(days=1) <= expires <= after + timedelta(
+        days=1
+    )
+    card = stack.slack.wait_for("chat.postMessage")[0]
+    assert f"<!date^{int(expires.timestamp())}^" in text_of(card.params["blocks"])
+
+
+def test_a_keep_for_choice_the_settings_do_not_offer_is_an_inline_error(stack: Stack) -> None:
+    stack.command("deploy qwen3 0.6b", channel="C0ML")
+    view = stack.opened_view()
+    for block in view["blocks"]:  # a forged (or stale) option the settings no longer offer
+        if block.get("block_id", "").startswith(BLOCK_KEEP_FOR):
+            block["element"]["options"].append({"text": {"type": "plain_text", "text": "1y"},
+                                                "value": "52w"})  # fmt: skip
+    ack, _ = stack.submit(view, {BLOCK_KEEP_FOR: "52w"})
+    assert ack["response_action"] == "errors"
+    [(block_id, message)] = ack["errors"].items()
+    assert block_id.startswith(BLOCK_KEEP_FOR) and "Choose one of" in message
+    assert stack.k8s.store.get("dynamographdeployments", "team-a", "qwen3-0-6b") is None
