@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 if TYPE_CHECKING:
+    from bot.approvals import ApprovalPolicy
     from bot.expiry import ExpiryPolicy
 
 __all__ = [
@@ -256,6 +257,19 @@ class SettingsFields(BaseModel):
 
         return ExpiryPolicy.from_texts(
             self.expiry_choices, self.expiry_default, self.expiry_max, self.expiry_reminder
+        )
+
+    @property
+    def approval_policy(self) -> ApprovalPolicy:
+        from bot.approvals import policy_from  # noqa: PLC0415  (only when read)
+        from bot.expiry import parse_duration  # noqa: PLC0415
+
+        return policy_from(
+            self.approvers,
+            self.approval_channel,
+            self.approval_above_gpus,
+            self.approval_namespaces,
+            parse_duration(self.approval_ttl),
         )
 
     @field_validator(
