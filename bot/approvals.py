@@ -95,6 +95,8 @@ class PendingApproval:
     created_at: str  # RFC 3339
     expires_at: str  # RFC 3339
     note: str = ""  # the requester's "why", if given
+    gpus: int = 0  # GPUs in total, as the request computed them
+    keep: str = ""  # the form's "Keep for" choice, applied from the approval on
 
     def expired(self, now: datetime) -> bool:
         return now >= datetime.fromisoformat(self.expires_at)
@@ -131,6 +133,8 @@ def new_approval(
     reason: str,
     now: datetime,
     ttl: timedelta,
+    gpus: int,
+    keep: str = "",
     note: str = "",
 ) -> PendingApproval:
     return PendingApproval(
@@ -144,6 +148,8 @@ def new_approval(
         created_at=_rfc3339(now),
         expires_at=_rfc3339(now + ttl),
         note=note,
+        gpus=gpus,
+        keep=keep,
     )
 
 

@@ -100,3 +100,7 @@ def base_block_id(block_id: str) -> str:
 # --- expiry (bot/listeners/expiry.py) and approvals (bot/listeners/approvals.py) ----------
 ACTION_EXPIRY_KEEP = "expiry_keep"  # value: "<namespace>/<name>"; on the reminder and the card
 BLOCK_KEEP_FOR = "keep_for"  # the deploy modal's "Keep for" select (a revisioned input block)
+ACTION_APPROVE = "approval_approve"  # value: "<approval id>:<request hash>"
+ACTION_DENY = "approval_deny"  # value: "<approval id>:<request hash>"; opens the reason modal
+CALLBACK_DENY = "approval_deny_reason"  # the Deny modal (private_metadata: JSON, see listener)
+BLOCK_DENY_REASON = "deny_reason"
