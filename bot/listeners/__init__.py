@@ -11,10 +11,18 @@ __all__ = ["register"]
 
 
 def register(app: App, *, command: str) -> None:
-    from bot.listeners import commands, deploy_modal, deployments, expiry, home  # noqa: PLC0415
+    from bot.listeners import (  # noqa: PLC0415
+        approvals,
+        commands,
+        deploy_modal,
+        deployments,
+        expiry,
+        home,
+    )
 
     commands.register(app, command=command)
     deploy_modal.register(app)
     deployments.register(app)
     expiry.register(app)
+    approvals.register(app)
     home.register(app)

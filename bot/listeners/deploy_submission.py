@@ -118,6 +118,10 @@ class Submission:
                 ticket.cancel()  # every way out gives the reservation back (no-op once created)
 
     def _create(self, ticket: Ticket | None) -> None:
+        from bot.listeners.approvals import hold_for_approval  # noqa: PLC0415  (a cycle)
+
+        if hold_for_approval(self):
+            return  # created, if at all, when an approver says yes
         request, metadata = self.request, self.metadata
         try:
             created = self.dynamote.service.create(request, origin_of(metadata, self.expires_at))
