@@ -97,6 +97,7 @@ class PendingApproval:
     note: str = ""  # the requester's "why", if given
     gpus: int = 0  # GPUs in total, as the request computed them
     keep: str = ""  # the form's "Keep for" choice, applied from the approval on
+    message_ts: str = ""  # the request's message in the approvals channel
 
     def expired(self, now: datetime) -> bool:
         return now >= datetime.fromisoformat(self.expires_at)

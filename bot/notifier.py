@@ -42,6 +42,7 @@ from bot.dynamo import (
     ANNOTATION_THREAD,
 )
 from bot.metrics import SWEEP_DURATION
+from bot.notify.approvals import lapses_for
 from bot.notify.changes import Plan, after_reply, card_signature, failing_since, plan
 from bot.notify.deletions import Deletions
 from bot.notify.expiry import Expiry
@@ -148,6 +149,7 @@ class Notifier:
         self._expiry = Expiry(
             cluster, self._sender, self._provenance, settings.expiry_policy, self._deletions
         )
+        self._lapses = lapses_for(cluster, self._sender, settings)
         self._backoff = Backoff()
         self._versions: tuple[str | None, str | None] = (None, None)
         self._changes = 0
@@ -254,6 +256,8 @@ class Notifier:
         )
         self._count(told, run)
         self._count(self._expiry.act(run.now, run.errors, self._known), run)
+        if self._lapses is not None and reading.complete:
+            self._count(self._lapses.sweep(run.now, run.errors), run)
 
     def _triage(self, dgd: dict[str, Any], run: _Run) -> dict[str, Any] | None:
         """While the list is parsed: settle a DGD now, or keep it to judge with its pods.

@@ -28,6 +28,9 @@ class ApprovalStore:
         self.namespace = namespace
         self.name = approvals_name(lease_name)
 
+    def pending(self) -> list[PendingApproval]:
+        return list(self._read()[1].values())
+
     def get(self, approval_id: str) -> PendingApproval | None:
         return self._read()[1].get(approval_id)
 

@@ -113,11 +113,11 @@ def hold_for_approval(submission: Submission) -> bool:
             submission.client, card.as_kwargs(), channel=metadata.channel_id, user=metadata.user_id
         )
         record = replace(record, channel=place[0], thread_ts=place[1])
-        approval_store(dynamote).put(record)
-        submission.client.chat_postMessage(
+        asked = submission.client.chat_postMessage(
             channel=policy.channel,
             **build_approval_request(record, approvers=approvers).as_kwargs(),
         )
+        approval_store(dynamote).put(replace(record, message_ts=str(asked["ts"])))
     except Exception:
         log.exception("Failed to ask for approval of %s", request.name)
         submission._show_failure(["Dynamote could not ask for approval; try again in a minute."])

@@ -8,13 +8,16 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON
 from bot.dynamo import ANNOTATION_REQUEST, ANNOTATION_THREAD
+from bot.notifier import Notifier
 from bot.sim.slack_requests import block_actions, view_submission
 from tests.stacks import Stack, replicas, text_of
 
@@ -176,4 +179,24 @@ def test_deny_asks_a_reason_and_the_thread_hears_it(pair: list[Stack]) -> None:
     assert any(
         "Denied by <@U0BOSS>: use 1 GPU first" in line for line in _thread(stack, card["ts"])
     )
+    assert _dgd(stack) is None
+
+
+def test_an_unanswered_request_lapses_in_the_leaders_sweep_once(pair: list[Stack]) -> None:
+    stack = pair[0]
+    _submit_big(stack)
+    asked = _asked(stack)
+    card = _card(stack)
+    client = WebClient(token=stack.slack.token, base_url=stack.slack.url, retry_handlers=[])
+    later = datetime.now(UTC) + stack.settings.approval_policy.ttl + timedelta(seconds=1)
+
+    Notifier(stack.cluster, client, stack.settings, now=lambda: later).sweep()
+    Notifier(stack.cluster, client, stack.settings, now=lambda: later).sweep()  # a new leader
+
+    lapsed = [line for line in _thread(stack, card["ts"]) if "lapsed" in line]
+    assert len(lapsed) == 1
+    settled = stack.slack.message(APPROVALS, asked["ts"])
+    assert settled is not None and "Lapsed" in text_of(settled["blocks"])
+    [late] = stack.replies(_press(stack, asked, ACTION_APPROVE, "U0BOSS"))
+    assert "answered" in text_of(late)
     assert _dgd(stack) is None
