@@ -34,10 +34,13 @@ class ApprovalStore:
     def get(self, approval_id: str) -> PendingApproval | None:
         return self._read()[1].get(approval_id)
 
-    def put(self, record: PendingApproval) -> None:
-        """Store ``record`` (retrying when another replica wrote meanwhile)."""
+    def put(self, record: PendingApproval, *, only_if_present: bool = False) -> None:
+        """Store ``record`` (retrying when another replica wrote meanwhile); with
+        ``only_if_present``, only while it is still stored (never bring back a taken one)."""
         for _ in range(_ATTEMPTS):
             version, data = self._read_raw()
+            if only_if_present and record.id not in data:
+                return
             data[record.id] = record.to_json()
             if self._write(version, data):
                 return

@@ -41,7 +41,7 @@ from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON, CALLB
 from bot.cluster.approvals import ApprovalStore
 from bot.dynamo import SlackOrigin
 from bot.expiry import NEVER, format_expires_at, parse_duration
-from bot.listeners.guard import actor_of, group_membership, guarded, policy_of
+from bot.listeners.guard import actor_of, decide, group_membership, guarded, policy_of
 from bot.listeners.replies import reply
 from bot.metrics import DEPLOYMENTS_CREATED
 from bot.policy import Action, is_group
@@ -113,11 +113,14 @@ def hold_for_approval(submission: Submission) -> bool:
             submission.client, card.as_kwargs(), channel=metadata.channel_id, user=metadata.user_id
         )
         record = replace(record, channel=place[0], thread_ts=place[1])
+        store = approval_store(dynamote)
+        store.put(record)  # before the message: its buttons must find it
         asked = submission.client.chat_postMessage(
             channel=policy.channel,
             **build_approval_request(record, approvers=approvers).as_kwargs(),
         )
-        approval_store(dynamote).put(replace(record, message_ts=str(asked["ts"])))
+        # Where the message is, for a lapse to settle it (unless answered already).
+        store.put(replace(record, message_ts=str(asked["ts"])), only_if_present=True)
     except Exception:
         log.exception("Failed to ask for approval of %s", request.name)
         submission._show_failure(["Dynamote could not ask for approval; try again in a minute."])
@@ -169,8 +172,13 @@ def _create(record: PendingApproval, approver: str, client: WebClient, dynamote:
     metadata = ModalMetadata(user_id=requester, channel_id=record.channel)
     try:
         request = _request_of(record, dynamote, client)
+        # The requester may still deploy (from that channel), and a deployment this size.
+        where = record.channel if record.channel and record.channel[0] in "CG" else None
+        allowed = decide(dynamote, client, Action.DEPLOY, user=requester, channel=where)
         size = policy_of(dynamote).may_deploy_size(request.total_gpus)
         problems = {"gpus": size.text} if not size.allowed else {}
+        if not allowed.allowed:
+            problems = {"user": allowed.text}
         checked = check_submission(dynamote, request, metadata) if not problems else None
         problems = problems or (checked.problems if checked else {})
         if problems:

@@ -200,3 +200,18 @@ def test_an_unanswered_request_lapses_in_the_leaders_sweep_once(pair: list[Stack
     [late] = stack.replies(_press(stack, asked, ACTION_APPROVE, "U0BOSS"))
     assert "answered" in text_of(late)
     assert _dgd(stack) is None
+
+
+def test_the_request_is_checked_again_at_approval(pair: list[Stack]) -> None:
+    stack = pair[0]
+    _submit_big(stack)
+    asked = _asked(stack)
+    card = _card(stack)
+    stack.k8s.store.delete("secrets", "team-a", "hf-token-secret")  # gone since it was asked
+
+    _press(stack, asked, ACTION_APPROVE, "U0BOSS")
+    stack.slack.wait_for("chat.update", timeout=15)
+    [refused] = [line for line in _thread(stack, card["ts"]) if "Approved by" in line]
+    assert "no longer allowed, so nothing was created" in refused
+    assert "hf-token-secret" in refused
+    assert _dgd(stack) is None
