@@ -8,8 +8,10 @@ and its hash; the buttons carry the id and that hash (``bot.approvals``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, Block, PlainTextObject
+from slack_sdk.models.blocks import ActionsBlock, Block, InputBlock, PlainTextObject
 from slack_sdk.models.views import View
 
 from bot.approvals import PendingApproval
@@ -18,8 +20,10 @@ from bot.blocks.ids import (
     ACTION_APPROVE,
     ACTION_DENY,
     BLOCK_DENY_REASON,
+    BLOCK_WHY,
     CALLBACK_DENY,
     CALLBACK_DEPLOYING,
+    base_block_id,
 )
 from bot.blocks.inputs import input_block, text_input
 from bot.blocks.rows import engine_label
@@ -33,7 +37,33 @@ __all__ = [
     "build_deny_modal",
     "build_waiting_card",
     "build_waiting_view",
+    "read_why",
+    "why_input",
 ]
+
+MAX_WHY = 500
+
+
+def why_input(*, revision: int) -> InputBlock:
+    """The deploy form's optional "Why" (shown when approvals are configured)."""
+    return input_block(
+        BLOCK_WHY,
+        "Why (for approvers)",
+        text_input(BLOCK_WHY, "", max_length=MAX_WHY, multiline=True),
+        revision=revision,
+        optional=True,
+        hint="Big deployments and some namespaces need an approver's yes; this helps them.",
+    )
+
+
+def read_why(state_values: Mapping[str, Any]) -> str:
+    """The "Why" typed in a view's ``state.values``, on one line; "" when none."""
+    for block_id, actions in state_values.items():
+        if base_block_id(str(block_id)) != BLOCK_WHY or not isinstance(actions, Mapping):
+            continue
+        value = (actions.get(BLOCK_WHY) or {}).get("value")
+        return " ".join(value.split())[:MAX_WHY] if isinstance(value, str) else ""
+    return ""
 
 
 def approval_value(record: PendingApproval) -> str:

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.approvals import why_input
 from bot.blocks.common import button, context, escape, header
 from bot.blocks.deploy_form import (
     DeployForm,
@@ -213,6 +214,7 @@ def build_deploy_modal(
     command: str = "/dynamote",
     engine_args_allowed: Mapping[str, Iterable[str]] | None = None,
     expiry: ExpiryPolicy | None = None,
+    ask_why: bool = False,
 ) -> View:
     """The deploy modal showing ``form``; ``notice`` is a line on top (progress or warning).
 
@@ -277,6 +279,7 @@ def build_deploy_modal(
             hint="A Secret in the namespace holding HF_TOKEN, used to download the model.",
         ),
         *([keep_for_input(expiry, revision=revision)] if expiry is not None else []),
+        *([why_input(revision=revision)] if ask_why else []),
         ActionsBlock(
             elements=[button(":page_facing_up: Preview YAML", ACTION_PREVIEW_YAML, "preview")]
         ),

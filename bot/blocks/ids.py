@@ -104,3 +104,4 @@ ACTION_APPROVE = "approval_approve"  # value: "<approval id>:<request hash>"
 ACTION_DENY = "approval_deny"  # value: "<approval id>:<request hash>"; opens the reason modal
 CALLBACK_DENY = "approval_deny_reason"  # the Deny modal (private_metadata: JSON, see listener)
 BLOCK_DENY_REASON = "deny_reason"
+BLOCK_WHY = "why"  # the deploy modal's optional "Why" for approvers

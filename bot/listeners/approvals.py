@@ -35,6 +35,7 @@ from bot.blocks.approvals import (
     build_deny_modal,
     build_waiting_card,
     build_waiting_view,
+    read_why,
 )
 from bot.blocks.common import Message, error_message
 from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON, CALLBACK_DENY
@@ -51,7 +52,7 @@ from bot.request import DeploymentRequest, parse_request
 if TYPE_CHECKING:
     from bot.listeners.deploy_submission import Submission
 
-__all__ = ["approval_store", "hold_for_approval", "register"]
+__all__ = ["approval_store", "hold_for_approval", "register", "why_of"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,11 @@ def approval_store(dynamote: AppContext) -> ApprovalStore:
 
 
 # --- the submission ------------------------------------------------------------------------
+
+
+def why_of(view: dict[str, Any]) -> str:
+    """The deploy modal's "Why" for approvers ("" when none or not asked)."""
+    return read_why((view.get("state") or {}).get("values") or {})
 
 
 def hold_for_approval(submission: Submission) -> bool:
@@ -105,6 +111,7 @@ def hold_for_approval(submission: Submission) -> bool:
         ttl=policy.ttl,
         gpus=request.total_gpus,
         keep=keep,
+        note=submission.why,
     )
     approvers = policy.whom()
     try:

@@ -50,6 +50,7 @@ from bot.blocks.ids import (
 )
 from bot.blocks.preview import build_preview
 from bot.cluster import ClusterError
+from bot.listeners.approvals import why_of
 from bot.listeners.deploy_submission import (
     Submission,
     audit_deploy,
@@ -132,6 +133,7 @@ def open_deploy_modal(
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
         expiry=dynamote.settings.expiry_policy,
+        ask_why=dynamote.settings.approval_policy.active,
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
     # Only now ask the cluster what the person should know before filling the form.
@@ -247,6 +249,7 @@ def _update_modal(
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
         expiry=dynamote.settings.expiry_policy,
+        ask_why=dynamote.settings.approval_policy.active,
     )
     try:
         client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
@@ -325,7 +328,7 @@ def handle_deploy_submission(
     except FutureTimeout:
         # The cluster is slow: answer now, finish in the background.
         submission = Submission(
-            client, dynamote, str(view.get("id", "")), request, metadata, expires_at
+            client, dynamote, str(view.get("id", "")), request, metadata, expires_at, why_of(view)
         )
         try:
             ack(
@@ -354,7 +357,7 @@ def handle_deploy_submission(
             view=build_deploying_view(request.name, request.namespace, metadata),
         )
         submission = Submission(
-            client, dynamote, str(view.get("id", "")), request, metadata, expires_at
+            client, dynamote, str(view.get("id", "")), request, metadata, expires_at, why_of(view)
         )
         dynamote.executor.submit(submission.create, checked.ticket)
     except BaseException:

@@ -93,6 +93,7 @@ class Submission:
     request: DeploymentRequest
     metadata: ModalMetadata
     expires_at: datetime | None = None  # the form's "Keep for" (None: until deleted)
+    why: str = ""  # the form's "Why", for approvers
 
     def finish_after(self, check: Future[Checked]) -> None:
         """The cluster's checks were slower than the ack: create now if they passed."""

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON
+from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON, BLOCK_WHY
 from bot.dynamo import ANNOTATION_REQUEST, ANNOTATION_THREAD
 from bot.notifier import Notifier
 from bot.sim.slack_requests import block_actions, view_submission
@@ -36,10 +36,11 @@ def pair(tmp_path: Path) -> Iterator[list[Stack]]:
         yield stacks
 
 
-def _submit_big(stack: Stack) -> None:
+def _submit_big(stack: Stack, why: str | None = None) -> None:
     """Alice asks for 2 replicas of a 1-GPU model: 2 GPUs, above the threshold of 1."""
     stack.command("deploy qwen3 0.6b", channel="C0ML")
-    ack, took = stack.submit(stack.opened_view(), {"replicas": "2"})
+    typed = {"replicas": "2"} if why is None else {"replicas": "2", BLOCK_WHY: why}
+    ack, took = stack.submit(stack.opened_view(), typed)
     assert took < 3.0 and ack["response_action"] == "update"
 
 
@@ -105,9 +106,10 @@ def _dgd(stack: Stack) -> dict[str, Any] | None:
 
 def test_a_big_request_creates_nothing_and_asks_the_approvals_channel(pair: list[Stack]) -> None:
     stack = pair[0]
-    _submit_big(stack)
+    _submit_big(stack, why="load test for the launch")
     asked = _asked(stack)
     text = text_of(asked["blocks"])
+    assert "Why: load test for the launch" in text
     assert "<@U0ALICE> asks to deploy *qwen3-0-6b*" in text
     assert "Qwen/Qwen3-0.6B" in text and "`team-a`, 2 GPUs" in text
     assert "more than the 1 allowed without approval" in text
