@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from slack_sdk import WebClient
+
 from bot.blocks.ids import ACTION_EXPIRY_KEEP, BLOCK_KEEP_FOR
 from bot.expiry import ANNOTATION_EXPIRES_AT, format_expires_at, parse_expires_at
+from bot.notifier import Notifier
 from tests.signing import signed_changes
 from tests.stacks import Stack, deploy_directly, text_of
 
@@ -92,3 +95,45 @@ def test_a_keep_for_choice_the_settings_do_not_offer_is_an_inline_error(stack: S
     [(block_id, message)] = ack["errors"].items()
     assert block_id.startswith(BLOCK_KEEP_FOR) and "Choose one of" in message
     assert stack.k8s.store.get("dynamographdeployments", "team-a", "qwen3-0-6b") is None
+
+
+def _notifier(stack: Stack, at: datetime) -> Notifier:
+    client = WebClient(token=stack.slack.token, base_url=stack.slack.url, retry_handlers=[])
+    return Notifier(stack.cluster, client, stack.settings, now=lambda: at)
+
+
+def test_the_reminders_keep_button_saves_it_from_the_deletion(stack: Stack) -> None:
+    now = datetime.now(UTC)
+    card = _with_card_and_expiry(stack, "qwen-saved", now + timedelta(minutes=1))
+    _notifier(stack, now).sweep()  # within the reminder's lead: the reminder
+    [reminder] = [
+        c.params
+        for c in stack.slack.calls("chat.postMessage")
+        if c.ok and c.params.get("thread_ts") == card and c.params["text"].endswith("expires soon")
+    ]
+    keep = next(
+        e
+        for b in reminder["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ACTION_EXPIRY_KEEP
+    )
+    before = len(stack.slack.calls("chat.postMessage"))
+    stack.click(ACTION_EXPIRY_KEEP, keep["value"], user="U0ALICE")  # the owner presses it
+    stack.slack.wait_for("chat.postMessage", count=before + 1)  # "kept until ..." in the thread
+
+    _notifier(stack, now + timedelta(minutes=2)).sweep()  # past the old time
+    assert stack.k8s.store.get("dynamographdeployments", "team-a", "qwen-saved") is not None
+
+
+def test_without_keep_the_deployment_is_deleted_at_its_time(stack: Stack) -> None:
+    now = datetime.now(UTC)
+    card = _with_card_and_expiry(stack, "qwen-ends", now + timedelta(minutes=1))
+    _notifier(stack, now + timedelta(minutes=2)).sweep()
+    assert stack.k8s.store.get("dynamographdeployments", "team-a", "qwen-ends") is None
+    said = [
+        text_of(c.params)
+        for c in stack.slack.calls("chat.postMessage")
+        if c.ok and c.params.get("thread_ts") == card
+    ]
+    assert any("Deleted at its expiry time" in line for line in said)
