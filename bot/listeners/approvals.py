@@ -301,6 +301,7 @@ def _deny(
           model=str(request.get("model", "")), gpus=taken.gpus, outcome="denied",
           reason=f"denied by {user}: {reason}")  # fmt: skip
     _note(client, taken, f":no_entry: Denied by <@{user}>: {reason}")
+    _settle(client, (taken.channel or "", taken.thread_ts or ""), taken, ":no_entry: Denied.")
     _settle(client, place, taken, f":no_entry: Denied by <@{user}>: {reason}")
 
 
@@ -364,6 +365,7 @@ def _lapsed(record: PendingApproval, place: tuple[str, str], client: WebClient) 
     audit(Action.DEPLOY.value, user=record.requester, channel=record.channel, gpus=record.gpus,
           outcome="denied", reason="the approval request lapsed")  # fmt: skip
     _note(client, record, ":hourglass: The approval request lapsed; nothing was created.")
+    _settle(client, (record.channel or "", record.thread_ts or ""), record, ":hourglass: Lapsed.")
     _settle(client, place, record, ":hourglass: Lapsed before anyone answered.")
 
 

@@ -62,6 +62,8 @@ class Lapses:
                         record.channel, record.thread_ts, build_approval_note(LAPSED_NOTE)
                     )
                     told += 1
+                    lapsed = build_approval_settled(record, ":hourglass: Lapsed.")
+                    self._sender.update(record.channel, record.thread_ts, lapsed)  # the card
                 if self._channel and record.message_ts:
                     self._sender.update(
                         self._channel,

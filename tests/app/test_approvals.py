@@ -177,10 +177,12 @@ def test_deny_asks_a_reason_and_the_thread_hears_it(pair: list[Stack]) -> None:
     }
     status, _, _ = stack.post(view_submission(submitted, user="U0BOSS"))
     assert status == 200
-    stack.slack.wait_for("chat.update")
+    stack.slack.wait_for("chat.update", count=2)  # the card and the approvals message
     assert any(
         "Denied by <@U0BOSS>: use 1 GPU first" in line for line in _thread(stack, card["ts"])
     )
+    shown = stack.slack.message("C0ML", card["ts"])
+    assert shown is not None and "Denied" in text_of(shown["blocks"])  # the card says so
     assert _dgd(stack) is None
 
 
@@ -197,6 +199,8 @@ def test_an_unanswered_request_lapses_in_the_leaders_sweep_once(pair: list[Stack
 
     lapsed = [line for line in _thread(stack, card["ts"]) if "lapsed" in line]
     assert len(lapsed) == 1
+    shown = stack.slack.message("C0ML", card["ts"])
+    assert shown is not None and "Lapsed" in text_of(shown["blocks"])  # the card says so
     settled = stack.slack.message(APPROVALS, asked["ts"])
     assert settled is not None and "Lapsed" in text_of(settled["blocks"])
     [late] = stack.replies(_press(stack, asked, ACTION_APPROVE, "U0BOSS"))
