@@ -15,6 +15,7 @@ lapses when answered.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import replace
@@ -114,14 +115,16 @@ def hold_for_approval(submission: Submission) -> bool:
         note=submission.why,
     )
     approvers = policy.whom()
+    store = approval_store(dynamote)
+    stored = False
     try:
         card = build_waiting_card(record, approvers=approvers)
         place = post_card(
             submission.client, card.as_kwargs(), channel=metadata.channel_id, user=metadata.user_id
         )
         record = replace(record, channel=place[0], thread_ts=place[1])
-        store = approval_store(dynamote)
         store.put(record)  # before the message: its buttons must find it
+        stored = True
         asked = submission.client.chat_postMessage(
             channel=policy.channel,
             **build_approval_request(record, approvers=approvers).as_kwargs(),
@@ -130,6 +133,9 @@ def hold_for_approval(submission: Submission) -> bool:
         store.put(replace(record, message_ts=str(asked["ts"])), only_if_present=True)
     except Exception:
         log.exception("Failed to ask for approval of %s", request.name)
+        if stored:  # nobody was asked: take it back, or it would lapse in the thread later
+            with contextlib.suppress(Exception):
+                store.take(record.id)
         submission._show_failure(["Dynamote could not ask for approval; try again in a minute."])
         return True
     view = build_waiting_view(

@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON, BLOCK_WHY
 from bot.dynamo import ANNOTATION_REQUEST, ANNOTATION_THREAD
+from bot.listeners.approvals import approval_store
 from bot.notifier import Notifier
 from bot.sim.slack_requests import block_actions, view_submission
 from tests.stacks import Stack, replicas, text_of
@@ -220,4 +221,20 @@ def test_the_request_is_checked_again_at_approval(pair: list[Stack]) -> None:
     [refused] = [line for line in _thread(stack, card["ts"]) if "Approved by" in line]
     assert "no longer allowed, so nothing was created" in refused
     assert "hf-token-secret" in refused
+    assert _dgd(stack) is None
+
+
+def test_when_the_approvals_channel_refuses_the_modal_says_so_and_nothing_waits(
+    pair: list[Stack],
+) -> None:
+    stack = pair[0]
+    stack.slack.fail("chat.postMessage", "not_in_channel", channel=APPROVALS)
+    _submit_big(stack)
+    failed = [
+        c.params["view"]
+        for c in stack.slack.wait_for("views.update")
+        if "could not ask for approval" in text_of(c.params["view"])
+    ]
+    assert failed
+    assert approval_store(stack.context).pending() == []  # nothing left to lapse later
     assert _dgd(stack) is None
