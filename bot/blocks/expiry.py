@@ -19,15 +19,23 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 from slack_sdk.models.blocks.basic_components import PlainTextObject
+from slack_sdk.models.views import View
 
 from bot.blocks.common import Message, button, context, escape, mention, section, truncate
-from bot.blocks.ids import ACTION_EXPIRY_KEEP, BLOCK_KEEP_FOR, base_block_id
+from bot.blocks.ids import (
+    ACTION_EXPIRY_CHANGE,
+    ACTION_EXPIRY_KEEP,
+    BLOCK_KEEP_FOR,
+    CALLBACK_EXPIRY_CHANGE,
+    base_block_id,
+)
 from bot.blocks.inputs import input_block, option
 from bot.blocks.rows import delete_button
 from bot.deployments import Deployment
 from bot.expiry import ExpiryPolicy, expires_at_of, format_duration, slack_date
 
 __all__ = [
+    "build_change_expiry_modal",
     "build_expiry_reminder",
     "build_kept_reply",
     "expires_line",
@@ -78,11 +86,28 @@ def keep_button(deployment: Deployment, label: str) -> ButtonElement:
 
 
 def expiry_blocks(deployment: Deployment) -> list[Block]:
-    """The card's expiry: when (in the reader's time zone) and Keep longer; none without one."""
+    """The card's expiry: when (in the reader's time zone) and Change; none without one."""
     line = expires_line(deployment)
     if line is None:
         return []
-    return [section(line, accessory=keep_button(deployment, "Keep longer"))]
+    change = button("Change", ACTION_EXPIRY_CHANGE, deployment.key)
+    return [section(line, accessory=change)]
+
+
+def build_change_expiry_modal(deployment_key: str, policy: ExpiryPolicy) -> View:
+    """Change when a deployment expires: the form's choices, counted from now."""
+    return View(
+        type="modal",
+        callback_id=CALLBACK_EXPIRY_CHANGE,
+        title=PlainTextObject(text="Change the expiry"),
+        submit=PlainTextObject(text="Change"),
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=deployment_key,
+        blocks=[
+            section(f"When should `{escape(truncate(deployment_key, 200))}` be deleted?"),
+            keep_for_input(policy, revision=0),
+        ],
+    )
 
 
 def build_expiry_reminder(
@@ -105,12 +130,10 @@ def build_expiry_reminder(
     return Message(text=fallback, blocks=blocks)
 
 
-def build_kept_reply(deployment: Deployment, expires: datetime, *, by_user: str) -> Message:
-    """The thread reply after Keep: who moved it, and to when."""
-    text = (
-        f":hourglass_flowing_sand: {mention(by_user)} kept "
-        f"*{escape(truncate(deployment.name, 100))}* until {slack_date(expires)}."
-    )
-    return Message(
-        text=escape(truncate(f"{deployment.name} kept longer", 300)), blocks=[section(text)]
-    )
+def build_kept_reply(deployment: Deployment, expires: datetime | None, *, by_user: str) -> Message:
+    """The thread reply after Keep or Change: who moved it, and to when."""
+    name = f"*{escape(truncate(deployment.name, 100))}*"
+    until = f"until {slack_date(expires)}" if expires else "until it is deleted"
+    text = f":hourglass_flowing_sand: {mention(by_user)} kept {name} {until}."
+    fallback = escape(truncate(f"{deployment.name}: expiry changed", 300))
+    return Message(text=fallback, blocks=[section(text)])

@@ -105,3 +105,5 @@ ACTION_DENY = "approval_deny"  # value: "<approval id>:<request hash>"; opens th
 CALLBACK_DENY = "approval_deny_reason"  # the Deny modal (private_metadata: JSON, see listener)
 BLOCK_DENY_REASON = "deny_reason"
 BLOCK_WHY = "why"  # the deploy modal's optional "Why" for approvers
+ACTION_EXPIRY_CHANGE = "expiry_change"  # value: "<namespace>/<name>"; the card's, opens a modal
+CALLBACK_EXPIRY_CHANGE = "expiry_change_modal"  # private_metadata: "<namespace>/<name>"

@@ -11,6 +11,8 @@ conflicts and is answered as such. The card is redrawn and the thread told who k
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,19 +23,25 @@ from slack_sdk.errors import SlackApiError
 from bot.app import AppContext
 from bot.audit import audit
 from bot.blocks.common import error_message
-from bot.blocks.expiry import build_kept_reply, read_keep_for
-from bot.blocks.ids import ACTION_EXPIRY_KEEP
+from bot.blocks.expiry import build_change_expiry_modal, build_kept_reply, read_keep_for
+from bot.blocks.ids import (
+    ACTION_EXPIRY_CHANGE,
+    ACTION_EXPIRY_KEEP,
+    BLOCK_KEEP_FOR,
+    CALLBACK_EXPIRY_CHANGE,
+    input_block_id,
+)
 from bot.blocks.policy import build_denial
 from bot.blocks.status_card import build_status_card
 from bot.cluster import Conflict
-from bot.deployments import deployment_from
-from bot.expiry import ANNOTATION_EXPIRES_AT, expires_at_of, format_expires_at
+from bot.deployments import Deployment, deployment_from
+from bot.expiry import ANNOTATION_EXPIRES_AT, ExpiryPolicy, expires_at_of, format_expires_at
 from bot.listeners.deployments import find_deployment
 from bot.listeners.guard import actor_of, guarded, may_delete
 from bot.listeners.replies import explain, reply
 from bot.policy import Action
 
-__all__ = ["handle_keep", "keep_for", "register"]
+__all__ = ["handle_change", "handle_change_submission", "handle_keep", "keep_for", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +49,10 @@ AUDIT_ACTION = "keep"
 
 
 def register(app: App) -> None:
-    app.action(ACTION_EXPIRY_KEEP, middleware=[guarded(Action.READ)])(handle_keep)
+    reading = [guarded(Action.READ)]  # who may change it is checked here (owner or admin)
+    app.action(ACTION_EXPIRY_KEEP, middleware=reading)(handle_keep)
+    app.action(ACTION_EXPIRY_CHANGE, middleware=reading)(handle_change)
+    app.view(CALLBACK_EXPIRY_CHANGE, middleware=reading)(handle_change_submission)
 
 
 def keep_for(view: dict[str, Any], dynamote: AppContext) -> datetime | None:
@@ -62,12 +73,64 @@ def handle_keep(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
     ack()
-    dynamote.after_ack(lambda: _keep(body, respond, client, dynamote), doing="keep it longer")
-
-
-def _keep(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext) -> None:
-    user, channel = actor_of(body)
     value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+    dynamote.after_ack(
+        lambda: _move(body, respond, client, dynamote, value, _kept), doing="keep it longer"
+    )
+
+
+def handle_change(ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
+    """The card's Change: the modal at once (a trigger_id lasts 3 s); rights checked on submit."""
+    ack()
+    value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+    try:
+        client.views_open(
+            trigger_id=str(body.get("trigger_id", "")),
+            view=build_change_expiry_modal(value[:300], dynamote.settings.expiry_policy),
+        )
+    except SlackApiError:
+        log.warning("Could not open the expiry modal", exc_info=True)
+
+
+def handle_change_submission(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
+    view = body.get("view") or {}
+    try:
+        expires = keep_for(view, dynamote)
+    except ValueError as bad:
+        ack(response_action="errors", errors={input_block_id(BLOCK_KEEP_FOR, 0): str(bad)})
+        return
+    ack()
+    value = str(view.get("private_metadata") or "")
+    dynamote.after_ack(
+        lambda: _move(body, respond, client, dynamote, value, lambda *_: _Chosen(expires)),
+        doing="change when it expires",
+    )
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """The new expiry (None: kept until deleted)."""
+
+    expires: datetime | None
+
+
+def _kept(policy: ExpiryPolicy, current: datetime | None, now: datetime) -> _Chosen | None:
+    new = policy.kept(current, now)
+    return None if new is None else _Chosen(new)
+
+
+def _move(
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    dynamote: AppContext,
+    value: str,
+    choose: Callable[[ExpiryPolicy, datetime | None, datetime], _Chosen | None],
+) -> None:
+    """Move a deployment's expiry as ``choose`` says, if the person may; tell card and thread."""
+    user, channel = actor_of(body)
     namespace, _, name = value.partition("/")
     try:
         found = find_deployment(
@@ -93,9 +156,8 @@ def _keep(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: A
             )  # fmt: skip
             return
         now = dynamote.now()
-        policy = dynamote.settings.expiry_policy
-        new = policy.kept(expires_at_of(found.annotations), now)
-        if new is None:
+        chosen = choose(dynamote.settings.expiry_policy, expires_at_of(found.annotations), now)
+        if chosen is None:
             reply(
                 error_message(
                     "It cannot be kept longer",
@@ -105,38 +167,46 @@ def _keep(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: A
                 body=body, respond=respond, client=client,
             )  # fmt: skip
             return
+        written = format_expires_at(chosen.expires) if chosen.expires else None
         patched = dynamote.service.cluster.patch_dgd_annotations(
             namespace,
             name,
-            {ANNOTATION_EXPIRES_AT: format_expires_at(new)},
+            {ANNOTATION_EXPIRES_AT: written},  # None removes it: kept until deleted
             resource_version=found.resource_version or "",
         )
     except Conflict:
         reply(
             error_message(
                 "It changed meanwhile",
-                "The deployment changed while you pressed Keep (it may be expiring right now).",
-                fix="Look at its card and press Keep again if it is still there.",
+                "The deployment changed while you asked (it may be expiring right now).",
+                fix="Look at its card and try again if it is still there.",
             ),
             body=body, respond=respond, client=client,
         )  # fmt: skip
         return
     except Exception as error:
-        reply(explain(error, doing="keep it longer"), body=body, respond=respond, client=client)
+        reply(
+            explain(error, doing="change when it expires"),
+            body=body, respond=respond, client=client,
+        )  # fmt: skip
         return
-    reason = f"expires at {format_expires_at(new)}"
+    reason = f"expires at {written}" if written else "kept until deleted"
     audit(AUDIT_ACTION, user=user, channel=channel, namespace=namespace, name=name,
           model=found.model, outcome="changed", reason=reason)  # fmt: skip
-    kept = deployment_from(patched, verified=True, now=now)
-    if kept.channel and kept.thread_ts:
-        try:
-            client.chat_update(
-                channel=kept.channel, ts=kept.thread_ts, **build_status_card(kept).as_kwargs()
-            )
-            client.chat_postMessage(
-                channel=kept.channel,
-                thread_ts=kept.thread_ts,
-                **build_kept_reply(kept, new, by_user=user).as_kwargs(),
-            )
-        except SlackApiError as error:
-            log.warning("Kept %s, but Slack refused the card or reply: %s", value, error)
+    _tell_card_and_thread(client, deployment_from(patched, verified=True, now=now), chosen, user)
+
+
+def _tell_card_and_thread(client: WebClient, kept: Deployment, chosen: _Chosen, user: str) -> None:
+    if not (kept.channel and kept.thread_ts):
+        return
+    try:
+        client.chat_update(
+            channel=kept.channel, ts=kept.thread_ts, **build_status_card(kept).as_kwargs()
+        )
+        client.chat_postMessage(
+            channel=kept.channel,
+            thread_ts=kept.thread_ts,
+            **build_kept_reply(kept, chosen.expires, by_user=user).as_kwargs(),
+        )
+    except SlackApiError as error:
+        log.warning("Changed %s, but Slack refused the card or reply: %s", kept.key, error)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 
-from bot.blocks.ids import ACTION_EXPIRY_KEEP, BLOCK_KEEP_FOR
+from bot.blocks.ids import ACTION_EXPIRY_CHANGE, ACTION_EXPIRY_KEEP, BLOCK_KEEP_FOR
 from bot.expiry import ANNOTATION_EXPIRES_AT, format_expires_at, parse_expires_at
 from bot.notifier import Notifier
 from tests.signing import signed_changes
@@ -137,3 +137,29 @@ def test_without_keep_the_deployment_is_deleted_at_its_time(stack: Stack) -> Non
         if c.ok and c.params.get("thread_ts") == card
     ]
     assert any("Deleted at its expiry time" in line for line in said)
+
+
+def test_the_cards_change_sets_a_new_time_from_the_modal(stack: Stack) -> None:
+    card = _with_card_and_expiry(stack, "qwen-change", datetime.now(UTC) + timedelta(days=3))
+    stack.click(ACTION_EXPIRY_CHANGE, "team-a/qwen-change", user="U0ALICE")
+    modal = stack.slack.wait_for("views.open")[-1].response["view"]
+    before = datetime.now(UTC).replace(microsecond=0)
+    ack, _ = stack.submit(modal, {BLOCK_KEEP_FOR: "8h"}, user="U0ALICE")
+    assert ack == {} or ack.get("response_action") != "errors", ack
+    [reply] = [c.params for c in stack.slack.wait_for("chat.postMessage")]
+    assert reply["thread_ts"] == card and "<@U0ALICE> kept" in text_of(reply["blocks"])
+    changed = _expiry(stack, "qwen-change")
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    assert changed is not None
+    assert before + timedelta(hours=8) <= changed <= after + timedelta(hours=8)
+
+
+def test_change_by_someone_else_changes_nothing(stack: Stack) -> None:
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    _with_card_and_expiry(stack, "qwen-mine", soon)
+    stack.click(ACTION_EXPIRY_CHANGE, "team-a/qwen-mine", user="U0BOB")
+    modal = stack.slack.wait_for("views.open")[-1].response["view"]
+    stack.submit(modal, {BLOCK_KEEP_FOR: "8h"}, user="U0BOB")
+    [dm] = [c.params for c in stack.slack.wait_for("chat.postMessage")]  # told by DM
+    assert "Only <@U0ALICE> or an admin" in text_of(dm)
+    assert _expiry(stack, "qwen-mine") == soon
