@@ -1,10 +1,10 @@
-"""The Keep button (on the expiry reminder and the status card): the expiry moved later.
+"""Moving a deployment's expiry: Keep (on the reminder) and Change (on the card, a modal).
 
 Only the requester or an admin may move it (the rights that delete it), only on one of
-Dynamote's verified DGDs, and never past the maximum (``bot.expiry.ExpiryPolicy.kept``). The
-new time is written with the resourceVersion read, so a Keep racing the notifier's deletion
+Dynamote's verified DGDs, and never past the maximum (``bot.expiry.ExpiryPolicy``). The new
+time is written with the resourceVersion read, so a change racing the notifier's deletion
 either lands first (the deletion, which reads the DGD again, no longer finds it due) or
-conflicts and is answered as such. The card is redrawn and the thread told who kept it.
+conflicts and is answered as such. The card is redrawn and the thread told who moved it.
 "Delete now" on the reminder is the ordinary Delete button (``bot.listeners.deployments``).
 """
 
