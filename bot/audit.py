@@ -16,7 +16,9 @@ from typing import Literal, TypedDict
 __all__ = ["AUDIT_LOGGER", "AuditFields", "Outcome", "audit"]
 
 AUDIT_LOGGER = "dynamote.audit"
-Outcome = Literal["created", "deleted", "scaled", "tried", "denied", "failed"]
+Outcome = Literal[
+    "created", "deleted", "scaled", "tried", "denied", "failed", "changed", "requested", "approved"
+]
 
 log = logging.getLogger(AUDIT_LOGGER)
 
@@ -57,9 +59,7 @@ def audit(
         outcome=outcome,
         reason=reason[:500],
     )
-    level = (
-        logging.INFO if outcome in ("created", "deleted", "scaled", "tried") else logging.WARNING
-    )
+    level = logging.WARNING if outcome in ("denied", "failed") else logging.INFO
     target = f"{namespace}/{name}" if name else (namespace or "-")
     log.log(
         level,

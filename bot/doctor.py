@@ -95,6 +95,7 @@ def run_checks(
     with Cluster(kubeconfig, settings=settings) as cluster:
         yield from _cluster_checks(settings, cluster)
     yield _policy_check(settings)
+    yield from _expiry_and_approval_checks(settings)
     yield _catalog_check(settings)
 
 
@@ -480,4 +481,40 @@ def _policy_check(settings: Settings) -> Check:
         "OK",
         f"Policy: {len(settings.deployers)} deployer(s), {len(settings.admins)} admin(s), "
         f"at most {settings.max_gpus_per_deployment} GPUs per deployment",
+    )
+
+
+def _expiry_and_approval_checks(settings: Settings) -> Iterator[Check]:
+    """What "Keep for" offers and what waits for an approver (bot.expiry, bot.approvals)."""
+    from bot.expiry import format_duration  # noqa: PLC0415  (the app's modules: slow)
+
+    expiry = settings.expiry_policy
+    offered = ", ".join(
+        expiry.label(c).lower() + (" (default)" if c == expiry.default else "")
+        for c in expiry.offered
+    )
+    most = f"at most {format_duration(expiry.maximum)}" if expiry.maximum else "no maximum"
+    yield Check(
+        "OK",
+        f"Expiry: keep for {offered}; {most}; reminded {format_duration(expiry.reminder)} before",
+    )
+    approval = settings.approval_policy
+    if not approval.active:
+        yield Check("OK", "Approvals: nothing needs approval")
+        return
+    what = [f"above {approval.above_gpus} GPUs"] if approval.above_gpus is not None else []
+    what += [f"in {', '.join(approval.namespaces)}"] if approval.namespaces else []
+    missing = approval.complete
+    if missing:
+        yield Check(
+            "FAIL",
+            f"Approvals: deployments {' or '.join(what)} need approval, but {missing}",
+            f"set {env_name('approvers')} (U…/S… IDs) and {env_name('approval_channel')}",
+        )
+        return
+    yield Check(
+        "OK",
+        f"Approvals: deployments {' or '.join(what)} need one of "
+        f"{len(approval.approvers)} approver(s) in {approval.channel}; requests lapse after "
+        f"{format_duration(approval.ttl)}",
     )

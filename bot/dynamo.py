@@ -135,6 +135,7 @@ class SlackOrigin:
     user: str
     channel: str | None = None
     thread_ts: str | None = None
+    expires_at: str | None = None  # RFC 3339 (bot.expiry); None: kept until deleted
 
 
 @dataclass(frozen=True)
@@ -334,6 +335,8 @@ def _metadata(request: DeploymentRequest, origin: SlackOrigin | None) -> dict[st
             annotations[ANNOTATION_CHANNEL] = origin.channel
         if origin.thread_ts:
             annotations[ANNOTATION_THREAD] = origin.thread_ts
+        if origin.expires_at:
+            annotations[f"{PREFIX}/expires-at"] = origin.expires_at
     return {
         "name": request.name,
         "namespace": request.namespace,

@@ -44,8 +44,10 @@ from bot.dynamo import (
     frontend_service_name,
 )
 from bot.metrics import SWEEP_DURATION
+from bot.notify.approvals import lapses_for
 from bot.notify.changes import Plan, after_reply, card_signature, failing_since, plan
 from bot.notify.deletions import Deletions
+from bot.notify.expiry import Expiry
 from bot.notify.ledger import CardLedger
 from bot.notify.memory import (
     Backoff,
@@ -146,6 +148,10 @@ class Notifier:
         self._remembered: dict[str, Announced] = {}  # uid -> sent but not yet recorded
         self._placed: dict[str, tuple[str, str]] = {}  # uid -> late card not yet recorded
         self._deletions = Deletions(cluster, self._sender, self._placed, ledger)
+        self._expiry = Expiry(
+            cluster, self._sender, self._provenance, settings.expiry_policy, self._deletions
+        )
+        self._lapses = lapses_for(cluster, self._sender, settings)
         self._backoff = Backoff()
         self._versions: tuple[str | None, str | None] = (None, None)
         self._changes = 0
@@ -251,6 +257,9 @@ class Notifier:
             self._known.values(), run.now, run.errors, full_sweep=reading.complete
         )
         self._count(told, run)
+        self._count(self._expiry.act(run.now, run.errors, self._known), run)
+        if self._lapses is not None and reading.complete:
+            self._count(self._lapses.sweep(run.now, run.errors), run)
 
     def _triage(self, dgd: dict[str, Any], run: _Run) -> dict[str, Any] | None:
         """While the list is parsed: settle a DGD now, or keep it to judge with its pods.
@@ -291,6 +300,7 @@ class Notifier:
             return None
         known = known_from(dgd, self._known.get(key))
         self._known[key] = known
+        self._expiry.see(dgd)  # quiet DGDs keep the entry they had
         annotations = (dgd.get("metadata") or {}).get("annotations") or {}
         announced = self._announced(known.uid, annotations)
         failing = failing_since(announced, dgd.get("status") or {}, now)

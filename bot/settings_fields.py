@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import (
     AliasChoices,
@@ -29,7 +29,12 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
+
+if TYPE_CHECKING:
+    from bot.approvals import ApprovalPolicy
+    from bot.expiry import ExpiryPolicy
 
 __all__ = [
     "ENV_PREFIX",
@@ -210,6 +215,68 @@ class SettingsFields(BaseModel):
     engine_args: CommaList | None = None
     admin_engine_args: CommaList = Field(default_factory=list)
     hf_secrets: CommaList = Field(default_factory=list)  # HF token Secrets besides hf_secret
+    # --- expiry and approvals (bot/expiry.py, bot/approvals.py): durations like 12h, 3d, 2w.
+    expiry_choices: CommaList = Field(default_factory=lambda: ["8h", "1d", "3d", "7d", "never"])
+    expiry_default: str = "3d"
+    expiry_max: str | None = "14d"  # "none": no maximum, and "never" may be chosen
+    expiry_reminder: str = "1d"  # how long before the expiry the thread is reminded
+    approvers: CommaList = Field(default_factory=list)  # U…/W… users, S… user groups
+    approval_channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{2,30}$")
+    approval_above_gpus: int | None = Field(None, ge=0, le=100_000)  # more GPUs need approval
+    approval_namespaces: CommaList = Field(default_factory=list)  # every deploy there needs it
+    approval_ttl: str = "1d"  # an approval request not answered by then lapses
+
+    @field_validator("expiry_choices", "approvers", "approval_namespaces", mode="before")
+    @classmethod
+    def _split_expiry_lists(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _expiry_policy_holds(self) -> SettingsFields:
+        try:
+            self.expiry_policy  # noqa: B018  (raises on a default outside the choices)
+        except ValueError as error:
+            raise ValueError(f"DYNAMOTE_EXPIRY_*: {error}") from None
+        return self
+
+    @field_validator("expiry_reminder", "approval_ttl")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        from bot.expiry import parse_duration  # noqa: PLC0415  (only when read)
+
+        parse_duration(value)
+        return value
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers_are_slack_ids(cls, value: list[str]) -> list[str]:
+        bad = [item for item in value if not _SLACK_PRINCIPAL.fullmatch(item)]
+        if bad:
+            raise ValueError(f"not Slack user (U…/W…) or user group (S…) IDs: {', '.join(bad)}")
+        return value
+
+    @property
+    def expiry_policy(self) -> ExpiryPolicy:
+        from bot.expiry import ExpiryPolicy  # noqa: PLC0415  (only when read)
+
+        return ExpiryPolicy.from_texts(
+            self.expiry_choices, self.expiry_default, self.expiry_max, self.expiry_reminder
+        )
+
+    @property
+    def approval_policy(self) -> ApprovalPolicy:
+        from bot.approvals import policy_from  # noqa: PLC0415  (only when read)
+        from bot.expiry import parse_duration  # noqa: PLC0415
+
+        return policy_from(
+            self.approvers,
+            self.approval_channel,
+            self.approval_above_gpus,
+            self.approval_namespaces,
+            parse_duration(self.approval_ttl),
+        )
 
     @field_validator(
         "max_gpus_per_deployment", "max_gpus_per_user", "max_deployments_per_user", mode="before"

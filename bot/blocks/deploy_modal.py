@@ -24,9 +24,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.approvals import why_input
 from bot.blocks.common import button, context, escape, header, section
 from bot.blocks.deploy_cost import Budget, cost_line
 from bot.blocks.deploy_form import DeployForm, ModalMetadata, size_value
+from bot.blocks.expiry import keep_for_input
 from bot.blocks.ids import (
     ACTION_MODEL_SELECT,
     ACTION_PREVIEW_YAML,
@@ -54,6 +56,7 @@ from bot.blocks.ids import (
 from bot.blocks.inputs import Choice, input_block, number_input, option, radio, text_input
 from bot.catalog import ENGINE_LABELS, ENGINES, Catalog
 from bot.engine_args import DEFAULT_ALLOWED, LIBRARY
+from bot.expiry import ExpiryPolicy
 from bot.request import MAX_NAME_LENGTH, SAFE_NAME_LENGTH, RequestLimits
 
 __all__ = ["MODES", "ROUTER_MODES", "build_deploy_modal", "where_updates_go"]
@@ -285,6 +288,8 @@ def build_deploy_modal(
     engine_args_allowed: Mapping[str, Iterable[str]] | None = None,
     budget: Budget | None = None,
     channels: Sequence[str] = (),
+    expiry: ExpiryPolicy | None = None,
+    ask_why: bool = False,
 ) -> View:
     """The deploy modal showing ``form``; ``notice`` is a line on top (progress or warning).
 
@@ -357,6 +362,10 @@ def build_deploy_modal(
             "for one. Replicas are copies that share the requests.",
         )
     )
+    if expiry is not None:
+        blocks.append(keep_for_input(expiry, revision=revision))
+    if ask_why:
+        blocks.append(why_input(revision=revision))
     if metadata.advanced:
         blocks += _advanced_blocks(
             catalog,

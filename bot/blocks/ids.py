@@ -148,3 +148,15 @@ BLOCK_TRY_PROMPT = "try_prompt"
 BLOCK_TRY_MAX_TOKENS = "try_max_tokens"
 BLOCK_TRY_ANSWER = "try_answer"  # the answer's sections: try_answer.0, try_answer.1, ...
 BLOCK_SCALE_REPLICAS = "scale_replicas"
+
+
+# --- expiry (bot/listeners/expiry.py) and approvals (bot/listeners/approvals.py) ----------
+ACTION_EXPIRY_KEEP = "expiry_keep"  # value: "<namespace>/<name>"; on the reminder and the card
+BLOCK_KEEP_FOR = "keep_for"  # the deploy modal's "Keep for" select (a revisioned input block)
+ACTION_APPROVE = "approval_approve"  # value: "<approval id>:<request hash>"
+ACTION_DENY = "approval_deny"  # value: "<approval id>:<request hash>"; opens the reason modal
+CALLBACK_DENY = "approval_deny_reason"  # the Deny modal (private_metadata: JSON, see listener)
+BLOCK_DENY_REASON = "deny_reason"
+BLOCK_WHY = "why"  # the deploy modal's optional "Why" for approvers
+ACTION_EXPIRY_CHANGE = "expiry_change"  # value: "<namespace>/<name>"; the card's, opens a modal
+CALLBACK_EXPIRY_CHANGE = "expiry_change_modal"  # private_metadata: "<namespace>/<name>"

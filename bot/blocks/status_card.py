@@ -22,6 +22,7 @@ from bot.blocks.common import (
     section,
     truncate,
 )
+from bot.blocks.expiry import expiry_blocks
 from bot.blocks.rows import (
     deployment_menu,
     engine_label,
@@ -34,6 +35,7 @@ from bot.blocks.rows import (
 from bot.blocks.scale import scale_button
 from bot.blocks.tryit import try_button
 from bot.deployments import Deployment
+from bot.expiry import DELETED_BY_EXPIRY
 
 __all__ = ["CARD_BUTTONS", "build_deleted_card", "build_deleted_reply", "build_status_card"]
 
@@ -110,6 +112,7 @@ def build_status_card(deployment: Deployment) -> Message:
         ActionsBlock(elements=elements),
         context("Updates follow in this thread."),
     ]
+    blocks[2:2] = expiry_blocks(deployment)
     return Message(text=_fallback(deployment, status.phase), blocks=blocks)
 
 
@@ -131,6 +134,8 @@ def build_deleted_card(deployment: Deployment) -> Message:
 def build_deleted_reply(name: str, *, by_user: str | None) -> Message:
     """The thread reply after a delete: who did it, or that it happened outside Dynamote."""
     who = f"Deleted by {mention(by_user)}" if by_user else "Deleted outside Dynamote (kubectl?)"
+    if by_user == DELETED_BY_EXPIRY:
+        who = "Deleted at its expiry time"
     text = f":wastebasket: {who}. *{escape(truncate(name, 100))}* is gone."
     fallback = f"{escape(truncate(name, 100))}: {who}"
     return Message(text=fallback, blocks=[section(text)])

@@ -34,6 +34,7 @@ __all__ = [
     "Permission",
     "PermissionCheck",
     "access_review",
+    "approvals_name",
     "card_ledger_name",
     "resource_name",
 ]
@@ -45,7 +46,7 @@ DGD_PLURAL = "dynamographdeployments"
 # namespace (it holds the leader-election Lease and the notifier's card ledger), or cluster-wide.
 Scope = Literal["deployments", "lease", "cluster"]
 # The one object a permission is limited to (see the module docstring); "" = any object.
-Named = Literal["", "hf_secret", "lease", "card_ledger"]
+Named = Literal["", "hf_secret", "lease", "card_ledger", "approvals"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ def card_ledger_name(lease_name: str) -> str:
     return f"{lease_name}-cards"
 
 
+def approvals_name(lease_name: str) -> str:
+    """The pending approvals' ConfigMap (bot.cluster.approvals), named after the leader Lease."""
+    return f"{lease_name}-approvals"
+
+
 def resource_name(permission: Permission, *, hf_secret: str, lease_name: str) -> str:
     """The object ``permission`` is limited to, "" when none: what the RBAC rule lists in
     resourceNames, and what an access review for it asks about."""
@@ -77,6 +83,7 @@ def resource_name(permission: Permission, *, hf_secret: str, lease_name: str) ->
         "hf_secret": hf_secret,
         "lease": lease_name,
         "card_ledger": card_ledger_name(lease_name),
+        "approvals": approvals_name(lease_name),
     }
     return names[permission.named]
 
@@ -126,6 +133,9 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
     Permission(
         "update", "", "configmaps", scope="lease", named="card_ledger"
     ),  # replace_config_map
+    # Pending approvals (bot.cluster.approvals), beside the ledger.
+    Permission("get", "", "configmaps", scope="lease", named="approvals"),  # get_config_map
+    Permission("update", "", "configmaps", scope="lease", named="approvals"),  # replace_config_map
     Permission(
         "create", "authorization.k8s.io", "selfsubjectaccessreviews", scope="cluster"
     ),  # check_permissions

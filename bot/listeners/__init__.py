@@ -12,9 +12,11 @@ __all__ = ["register"]
 
 def register(app: App, *, command: str) -> None:
     from bot.listeners import (  # noqa: PLC0415
+        approvals,
         commands,
         deploy_modal,
         deployments,
+        expiry,
         home,
         scale,
         tryit,
@@ -23,6 +25,8 @@ def register(app: App, *, command: str) -> None:
     commands.register(app, command=command)
     deploy_modal.register(app)
     deployments.register(app)
+    expiry.register(app)
+    approvals.register(app)
     home.register(app)
     tryit.register(app)
     scale.register(app)

@@ -12,9 +12,10 @@ status card) lives in ``bot.listeners.deploy_submission``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -50,10 +51,13 @@ from bot.blocks.ids import (
     ACTION_PREVIEW_YAML,
     ACTION_SHOW_ADVANCED,
     ACTION_SIZE_SELECT,
+    BLOCK_KEEP_FOR,
     CALLBACK_DEPLOY,
+    input_block_id,
 )
 from bot.blocks.preview import build_preview
 from bot.cluster import ClusterError
+from bot.listeners.approvals import why_of
 from bot.listeners.deploy_submission import (
     Submission,
     audit_deploy,
@@ -61,6 +65,7 @@ from bot.listeners.deploy_submission import (
     give_back,
     origin_of,
 )
+from bot.listeners.expiry import keep_for
 from bot.listeners.guard import guarded, is_admin, policy_of
 from bot.listeners.replies import explain, reply
 from bot.metrics import MODAL_SUBMISSIONS
@@ -141,6 +146,8 @@ def open_deploy_modal(
         # The person's use is counted after the open; free GPUs come from the cached capacity.
         budget=Budget.of(policy_of(dynamote), free_gpus=service.free_gpus()),
         channels=dynamote.settings.allowed_channels,
+        expiry=dynamote.settings.expiry_policy,
+        ask_why=dynamote.settings.approval_policy.active,
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
     # Only now ask the cluster what the person should know before filling the form.
@@ -306,6 +313,8 @@ def _update_modal(
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
         budget=_budget(dynamote, metadata.user_id),
         channels=dynamote.settings.allowed_channels,
+        expiry=dynamote.settings.expiry_policy,
+        ask_why=dynamote.settings.approval_policy.active,
     )
     try:
         client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
@@ -362,29 +371,19 @@ def handle_deploy_submission(
 
     metadata = _with_chosen_channel(view, metadata)
 
-    try:
-        request = _parse(form, dynamote, client, metadata.user_id)
-    except RequestError as invalid:
-        MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
-        ack(response_action="errors", errors=errors_on(invalid.errors))
+    checked_request = _checked_request(view, form, dynamote, client, metadata, errors_on)
+    if isinstance(checked_request, dict):
+        ack(response_action="errors", errors=checked_request)
         return
-    except NamespaceNotAllowed as denied:
-        MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
-        _audit_denial(form.namespace, form.name, form.model, None, str(denied), metadata)
-        ack(response_action="errors", errors=errors_on({"namespace": str(denied)}))
-        return
-    size = policy_of(dynamote).may_deploy_size(request.total_gpus)
-    if not size.allowed:
-        MODAL_SUBMISSIONS.labels(outcome="denied").inc()
-        audit_deploy(request, metadata, "denied", size.text)
-        ack(response_action="errors", errors=errors_on({"gpus": size.inline}))
-        return
+    request, expires_at = checked_request
     check = dynamote.executor.submit(check_submission, dynamote, request, metadata)
     try:
         checked = check.result(timeout=dynamote.submit_budget_seconds)
     except FutureTimeout:
         # The cluster is slow: answer now, finish in the background.
-        submission = Submission(client, dynamote, str(view.get("id", "")), request, metadata)
+        submission = Submission(
+            client, dynamote, str(view.get("id", "")), request, metadata, expires_at, why_of(view)
+        )
         try:
             ack(
                 response_action="update",
@@ -408,7 +407,9 @@ def handle_deploy_submission(
             response_action="update",
             view=build_deploying_view(request.name, request.namespace, metadata),
         )
-        submission = Submission(client, dynamote, str(view.get("id", "")), request, metadata)
+        submission = Submission(
+            client, dynamote, str(view.get("id", "")), request, metadata, expires_at, why_of(view)
+        )
         dynamote.executor.submit(submission.create, checked.ticket)
     except BaseException:
         if checked.ticket is not None:
@@ -417,6 +418,38 @@ def handle_deploy_submission(
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _checked_request(
+    view: dict[str, Any],
+    form: DeployForm,
+    dynamote: AppContext,
+    client: WebClient,
+    metadata: ModalMetadata,
+    errors_on: Callable[[dict[str, str]], dict[str, str]],
+) -> tuple[DeploymentRequest, datetime | None] | dict[str, str]:
+    """The request and its expiry when the form's own rules and the size policy pass, else
+    the inline errors to ack with (counted and, for a refusal, audited)."""
+    try:
+        request = _parse(form, dynamote, client, metadata.user_id)
+    except RequestError as invalid:
+        MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
+        return errors_on(invalid.errors)
+    except NamespaceNotAllowed as denied:
+        MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
+        _audit_denial(form.namespace, form.name, form.model, None, str(denied), metadata)
+        return errors_on({"namespace": str(denied)})
+    try:
+        expires_at = keep_for(view, dynamote)
+    except ValueError as bad:
+        MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
+        return {input_block_id(BLOCK_KEEP_FOR, metadata.revision): str(bad)}
+    size = policy_of(dynamote).may_deploy_size(request.total_gpus)
+    if not size.allowed:
+        MODAL_SUBMISSIONS.labels(outcome="denied").inc()
+        audit_deploy(request, metadata, "denied", size.text)
+        return errors_on({"gpus": size.inline})
+    return request, expires_at
 
 
 def _with_chosen_channel(view: dict[str, Any], metadata: ModalMetadata) -> ModalMetadata:

@@ -19,6 +19,7 @@ import logging
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from slack_sdk import WebClient
@@ -39,6 +40,7 @@ from bot.blocks.status_card import build_status_card
 from bot.cluster import ClusterError
 from bot.deployments import Deployment, deployment_from
 from bot.dynamo import SlackOrigin
+from bot.expiry import format_expires_at
 from bot.listeners.guard import policy_of
 from bot.metrics import DEPLOYMENTS_CREATED, MODAL_SUBMISSIONS
 from bot.policy import Action, Decision, usage_before, usage_of
@@ -90,6 +92,8 @@ class Submission:
     view_id: str
     request: DeploymentRequest
     metadata: ModalMetadata
+    expires_at: datetime | None = None  # the form's "Keep for" (None: until deleted)
+    why: str = ""  # the form's "Why", for approvers
 
     def finish_after(self, check: Future[Checked]) -> None:
         """The cluster's checks were slower than the ack: create now if they passed."""
@@ -115,9 +119,13 @@ class Submission:
                 ticket.cancel()  # every way out gives the reservation back (no-op once created)
 
     def _create(self, ticket: Ticket | None) -> None:
+        from bot.listeners.approvals import hold_for_approval  # noqa: PLC0415  (a cycle)
+
+        if hold_for_approval(self):
+            return  # created, if at all, when an approver says yes
         request, metadata = self.request, self.metadata
         try:
-            created = self.dynamote.service.create(request, origin_of(metadata))
+            created = self.dynamote.service.create(request, origin_of(metadata, self.expires_at))
         except ClusterError as error:
             MODAL_SUBMISSIONS.labels(outcome="cluster_error").inc()
             audit_deploy(request, metadata, "failed", error.message)
@@ -289,9 +297,8 @@ def audit_deploy(
     )
 
 
-def origin_of(metadata: ModalMetadata) -> SlackOrigin | None:
-    return (
-        SlackOrigin(user=metadata.user_id, channel=metadata.channel_id)
-        if metadata.user_id
-        else None
-    )
+def origin_of(metadata: ModalMetadata, expires_at: datetime | None = None) -> SlackOrigin | None:
+    if not metadata.user_id:
+        return None
+    expires = format_expires_at(expires_at) if expires_at is not None else None
+    return SlackOrigin(user=metadata.user_id, channel=metadata.channel_id, expires_at=expires)

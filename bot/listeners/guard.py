@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, BoltResponse, Respond
@@ -64,6 +64,13 @@ def _directory(dynamote: AppContext) -> GroupDirectory:
             _directories[key] = found
             weakref.finalize(dynamote, _directories.pop, key, None)
         return found
+
+
+def group_membership(
+    dynamote: AppContext, client: WebClient, user: str, groups: Sequence[str]
+) -> Membership:
+    """Which of ``groups`` (S… IDs) ``user`` is in, from the shared, cached directory."""
+    return _directory(dynamote).membership(client, user, groups)
 
 
 def warm_groups(dynamote: AppContext, client: WebClient) -> None:

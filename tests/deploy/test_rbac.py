@@ -236,12 +236,15 @@ def test_the_bot_may_read_and_write_only_its_own_configmap_and_lease(docs: list[
     rules = rendered_grants(docs)[lease_namespace]
     touched = {(resource, verb, names) for group, resource, verb, names in rules}
     ledger = f"{settings.lease_name}-cards"  # bot.scheduler's card ledger
+    approvals = f"{settings.lease_name}-approvals"  # bot.cluster.approvals
 
     # `create` cannot be limited by name in Kubernetes RBAC; everything else is.
     assert {r for r in touched if r[0] == "configmaps"} == {
         ("configmaps", "create", ()),
         ("configmaps", "get", (ledger,)),
         ("configmaps", "update", (ledger,)),
+        ("configmaps", "get", (approvals,)),
+        ("configmaps", "update", (approvals,)),
     }
     assert {r for r in touched if r[0] == "leases"} == {
         ("leases", "create", ()),
