@@ -61,7 +61,8 @@ def read_why(state_values: Mapping[str, Any]) -> str:
     for block_id, actions in state_values.items():
         if base_block_id(str(block_id)) != BLOCK_WHY or not isinstance(actions, Mapping):
             continue
-        value = (actions.get(BLOCK_WHY) or {}).get("value")
+        element = actions.get(BLOCK_WHY)  # forged payloads may put anything anywhere
+        value = element.get("value") if isinstance(element, Mapping) else None
         return " ".join(value.split())[:MAX_WHY] if isinstance(value, str) else ""
     return ""
 

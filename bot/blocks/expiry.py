@@ -69,7 +69,9 @@ def read_keep_for(state_values: Mapping[str, Any]) -> str | None:
     for block_id, actions in state_values.items():
         if base_block_id(str(block_id)) != BLOCK_KEEP_FOR or not isinstance(actions, Mapping):
             continue
-        selected = (actions.get(BLOCK_KEEP_FOR) or {}).get("selected_option") or {}
+        # Forged payloads may put anything anywhere: read only what has Slack's shape.
+        element = actions.get(BLOCK_KEEP_FOR)
+        selected = element.get("selected_option") if isinstance(element, Mapping) else None
         value = selected.get("value") if isinstance(selected, Mapping) else None
         return str(value) if value else None
     return None

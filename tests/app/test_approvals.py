@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot.sim.slack_requests import block_actions, view_submission
 from slack_sdk import WebClient
 
 from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON, BLOCK_WHY
@@ -21,6 +20,7 @@ from bot.dynamo import ANNOTATION_REQUEST, ANNOTATION_THREAD
 from bot.listeners.approvals import approval_store
 from bot.notifier import Notifier
 from tests.stacks import Stack, replicas, text_of
+from tests.standins.slack_requests import block_actions, view_submission
 
 APPROVALS = "C0APPROVE"
 SETTINGS: dict[str, Any] = {

@@ -71,7 +71,8 @@ def test_deploy_opens_the_modal_at_once_even_when_the_cluster_is_slow(stack: Sta
     finally:
         stack.k8s.faults.clear()
     fields = inputs(view)
-    assert list(fields) == ["model", "name", "namespace", "size"]  # at most six inputs
+    # At most six inputs: "Keep for" is an essential too (every deployment expires).
+    assert list(fields) == ["model", "name", "namespace", "size", "keep_for"]
     assert fields["model"]["element"]["initial_option"]["value"] == "Qwen/Qwen3-0.6B"
     assert fields["name"]["element"]["initial_value"] == "qwen3-0-6b"
     assert [o["value"] for o in fields["namespace"]["element"]["options"]] == list(NAMESPACES)
@@ -84,7 +85,7 @@ def test_the_advanced_options_appear_on_request_keeping_what_was_typed(stack: St
     view = stack.opened_view()
     shown = show_advanced(stack, view, {"name": "my-qwen", "size": "2x1", "namespace": "team-b"})
     fields = inputs(shown)
-    assert len(fields) == 13
+    assert len(fields) == 14  # the 5 essentials and 9 advanced inputs
     assert engine_choices(shown) == ["vllm", "sglang", "trtllm"]
     assert fields["name"]["element"]["initial_value"] == "my-qwen"
     assert fields["size"]["element"]["initial_option"]["value"] == "2x1"
@@ -120,7 +121,8 @@ def test_the_cost_line_counts_the_persons_use_and_follows_the_size(tmp_path: Pat
         stack.command("deploy qwen3 0.6b")
         view = stack.opened_view()
         counted = updated_view(stack)  # the person's use arrives after the open
-        assert "Uses 1 GPU · you use 1 of your 4 GPUs." in text_of(counted)
+        # The simulated cluster's free GPUs follow, as the capacity is known.
+        assert "Uses 1 GPU · you use 1 of your 4 GPUs · " in text_of(counted)
         stack.click(
             ACTION_SIZE_SELECT,
             view=with_state(view, {"size": "2x2"}),

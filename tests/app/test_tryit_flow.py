@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.ids import ACTION_TRY_AGAIN, ACTION_TRY_IT, ACTION_TRY_POST
 from bot.dynamo import ANNOTATION_THREAD, SlackOrigin, render_dgd
+from bot.listeners.tryit import UPDATE_INTERVAL
 from bot.notifier import Notifier
 from bot.notify.pacer import Pacer
 from bot.request import parse_request
@@ -131,7 +132,10 @@ def test_the_answer_streams_in_paced_updates_then_is_shared_in_the_thread(stack:
     streaming = [c for c in updates if "Streaming" in text_of(c.params["view"])]
     assert len(streaming) >= 2, "the answer is redrawn while it streams"
     gaps = [b.at - a.at for a, b in itertools.pairwise(streaming)]
-    assert min(gaps) >= 0.9, gaps  # at most about one redraw a second
+    # About one redraw a second: the bot spaces its sends by UPDATE_INTERVAL; arrivals at the
+    # stand-in can bunch a little on a loaded machine, never by half an interval.
+    assert min(gaps) >= 0.5 * UPDATE_INTERVAL, gaps
+    assert sum(gaps) / len(gaps) >= 0.9 * UPDATE_INTERVAL, gaps
     # Each redraw after the first names the hash the previous one returned.
     for before, after in itertools.pairwise(updates):
         assert after.params.get("hash") == before.response["view"]["hash"]
