@@ -40,7 +40,7 @@ def pair(tmp_path: Path) -> Iterator[list[Stack]]:
 def _submit_big(stack: Stack, why: str | None = None) -> None:
     """Alice asks for 2 replicas of a 1-GPU model: 2 GPUs, above the threshold of 1."""
     stack.command("deploy qwen3 0.6b", channel="C0ML")
-    typed = {"replicas": "2"} if why is None else {"replicas": "2", BLOCK_WHY: why}
+    typed = {"size": "1x2"} if why is None else {"size": "1x2", BLOCK_WHY: why}  # 2 replicas
     ack, took = stack.submit(stack.opened_view(), typed)
     assert took < 3.0 and ack["response_action"] == "update"
 

@@ -7,7 +7,6 @@ never sleep (except the one that checks the background thread).
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -737,20 +736,15 @@ def test_make_ready_without_pods_still_reads_as_running(store: Store) -> None:
     assert status_of(store).phase == "Running"
 
 
-def test_many_ready_dgds_are_quick_to_make_and_cost_nothing_to_revisit(
-    store: Store, clock: FakeClock
-) -> None:
-    started = time.perf_counter()
+def test_many_ready_dgds_cost_nothing_to_revisit(store: Store, clock: FakeClock) -> None:
+    # How fast this is, is the benchmark's to measure; here: a second pass writes nothing.
     for index in range(1_000):
         make_ready(store, make_dgd(VERSIONS[index % 2], f"dgd-{index}"))
-    made = time.perf_counter() - started
-    assert made < 5.0
-
     operator = SimOperator(store, ready_after=READY_AFTER, clock=clock)
     operator.reconcile_once()  # the first pass adopts what is there
-    started = time.perf_counter()
+    before = store.resource_version()
     assert operator.reconcile_once() == 0
-    assert time.perf_counter() - started < 0.05
+    assert store.resource_version() == before
     operator.stop()
 
 
