@@ -40,6 +40,8 @@ __all__ = [
     "CALLBACK_TRY_IT",
     "FIELD_BLOCKS",
     "MENU_DELETE",
+    "MENU_OPEN_THREAD",
+    "MENU_TRY_IT",
     "MENU_VIEW",
     "base_block_id",
     "input_block_id",
@@ -148,3 +150,8 @@ BLOCK_TRY_PROMPT = "try_prompt"
 BLOCK_TRY_MAX_TOKENS = "try_max_tokens"
 BLOCK_TRY_ANSWER = "try_answer"  # the answer's sections: try_answer.0, try_answer.1, ...
 BLOCK_SCALE_REPLICAS = "scale_replicas"
+
+# More verbs of the deployment menu. Open thread is a link: Slack opens its url and still
+# sends a block_actions, which is only acked.
+MENU_TRY_IT = "try"
+MENU_OPEN_THREAD = "thread"
