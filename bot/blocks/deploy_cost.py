@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.blocks.deploy_form import DeployForm
-from bot.capacity import Fit
+from bot.capacity import Capacity, Fit
 from bot.policy import Policy, Usage
 
 __all__ = ["Budget", "CostLine", "cost_line", "form_gpus", "form_size", "gpus_text"]
@@ -27,6 +27,7 @@ class Budget:
     usage: Usage | None = None  # the person's deployments and GPUs, once counted
     free_gpus: int | None = None  # free GPUs in the cluster, when something reports them
     fit: Fit | None = None  # how the form's choice fits the cluster's GPUs, when known
+    capacity: Capacity | None = None  # the cluster's GPUs as cached, for the model's fit
 
     @classmethod
     def of(
@@ -35,6 +36,7 @@ class Budget:
         usage: Usage | None = None,
         free_gpus: int | None = None,
         fit: Fit | None = None,
+        capacity: Capacity | None = None,
     ) -> Budget:
         return cls(
             max_gpus_per_deployment=policy.max_gpus_per_deployment,
@@ -43,6 +45,7 @@ class Budget:
             usage=usage,
             free_gpus=free_gpus,
             fit=fit,
+            capacity=capacity,
         )
 
     @property

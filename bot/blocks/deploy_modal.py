@@ -52,6 +52,7 @@ from bot.blocks.ids import (
     OPTION_TRUST_REMOTE_CODE,
 )
 from bot.blocks.inputs import Choice, input_block, number_input, option, radio, text_input
+from bot.capacity import model_fit
 from bot.catalog import ENGINE_LABELS, ENGINES, Catalog
 from bot.engine_args import DEFAULT_ALLOWED, LIBRARY
 from bot.request import MAX_NAME_LENGTH, SAFE_NAME_LENGTH, RequestLimits
@@ -91,6 +92,20 @@ def _model_select(catalog: Catalog, form: DeployForm) -> StaticSelectElement:
         options=options,
         initial_option=initial,
     )
+
+
+def _model_fit(
+    catalog: Catalog, form: DeployForm, budget: Budget | None, limits: RequestLimits
+) -> list[Block]:
+    """Under the model select: how the chosen model fits the cluster's GPUs ("Qwen3 0.6B fits
+    on 1 x NVIDIA L40S 45 GiB"), when the cached capacity is known. A line of its own because
+    a select shows only the chosen option's text once closed."""
+    model = catalog.get(form.model) if form.model else None
+    capacity = budget.capacity if budget is not None else None
+    if model is None or capacity is None:
+        return []
+    fits = model_fit(capacity, model.min_gpu_memory, max_gpus=limits.max_gpus_per_worker)
+    return [context(f"{escape(model.name)} {escape(fits)}")]
 
 
 def _namespace_select(namespaces: Sequence[str], form: DeployForm) -> StaticSelectElement:
@@ -312,6 +327,7 @@ def build_deploy_modal(
             dispatch_action=True,
             hint=f"Browse them all with {command} models.",
         ),
+        *_model_fit(catalog, form, budget, limits),
         input_block(
             BLOCK_NAME,
             "Deployment name",

@@ -139,11 +139,8 @@ def open_deploy_modal(
         metadata=metadata,
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
-        # The person's use is counted after the open; free GPUs and the fit come from the
-        # cached capacity.
-        budget=Budget.of(
-            policy_of(dynamote), free_gpus=service.free_gpus(), fit=_form_fit(dynamote, form)
-        ),
+        # The person's use is counted after the open.
+        budget=_cached_budget(dynamote, form),
         channels=dynamote.settings.allowed_channels,
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
@@ -449,16 +446,27 @@ def _budget(dynamote: AppContext, user: str, form: DeployForm) -> Budget:
     """The person's limits and use, counted from the cluster (no use when that fails), and the
     cluster's free GPUs and the fit of ``form``'s choice when the cached capacity knows them."""
     policy = policy_of(dynamote)
-    free = dynamote.service.free_gpus()
-    fit = _form_fit(dynamote, form)
+    cached = _cached_budget(dynamote, form)
     if not policy.quotas or not user:
-        return Budget.of(policy, free_gpus=free, fit=fit)
+        return cached
     try:
         listed = dynamote.service.start_listing_for_limits()()
     except Exception:  # the line says less; the form still works and Submit checks again
         log.warning("Could not count the deployments of %s for the form", user, exc_info=True)
-        return Budget.of(policy, free_gpus=free, fit=fit)
-    return Budget.of(policy, usage_of(user, listed), free_gpus=free, fit=fit)
+        return cached
+    return replace(cached, usage=usage_of(user, listed))
+
+
+def _cached_budget(dynamote: AppContext, form: DeployForm) -> Budget:
+    """The person's limits, and what the cached capacity knows (never waits): free GPUs, the
+    fit of ``form``'s choice, the capacity itself for the model's fit."""
+    service = dynamote.service
+    return Budget.of(
+        policy_of(dynamote),
+        free_gpus=service.free_gpus(),
+        fit=_form_fit(dynamote, form),
+        capacity=service.capacity.get().capacity,
+    )
 
 
 def _form_fit(dynamote: AppContext, form: DeployForm) -> Fit | None:

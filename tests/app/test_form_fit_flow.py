@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.blocks.ids import ACTION_SIZE_SELECT
+from bot.blocks.ids import ACTION_MODEL_SELECT, ACTION_SIZE_SELECT
 from bot.cluster.capacity import CapacityCache, read_capacity
 from tests.stacks import Stack, app_stack, stack_settings, stand_ins, text_of
 from tests.standins.slack_requests import view_state
@@ -82,3 +82,20 @@ def test_when_the_gpus_are_taken_the_form_says_what_it_waits_for(stack: Stack) -
         "Uses 1 GPU · 0 GPUs free in the cluster · will wait: needs 1 GPU on one node, "
         "largest free block 0."
     ) in text_of(view)
+
+
+def test_the_chosen_models_fit_is_under_the_model_select_and_follows_the_model(
+    stack: Stack,
+) -> None:
+    stack.command("deploy qwen3 0.6b")
+    view = stack.opened_view()
+    # The smallest GPUs that hold the model, as `/dynamote models` says it.
+    assert "Qwen3 0.6B fits on 1 \N{MULTIPLICATION SIGN} NVIDIA L40S 45 GiB" in text_of(view)
+    deepseek = "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"
+    stack.click(
+        ACTION_MODEL_SELECT,
+        view={**view, "state": {"values": view_state(view, {"model": deepseek})}},
+        selected={"value": deepseek, "text": {"type": "plain_text", "text": "DeepSeek"}},
+    )
+    changed = held_view_with(stack, str(view["id"]), "DeepSeek R1 Distill Llama 8B fits on")
+    assert "Qwen3 0.6B fits on" not in text_of(changed)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.blocks.deploy_cost import Budget, cost_line, form_gpus, form_size
-from bot.blocks.deploy_form import DeployForm, initial_form
+from bot.blocks.deploy_form import DeployForm, ModalMetadata, initial_form
+from bot.blocks.deploy_modal import build_deploy_modal
 from bot.capacity import Capacity, Fit, GpuNode, Need, fit
 from bot.catalog import Catalog
 from bot.policy import Usage
+from bot.request import RequestLimits
+from tests.blocks.conftest import fits_view
 
 
 def form_of(
@@ -69,3 +72,53 @@ def test_the_line_reads_what_bot_capacity_fit_answers(catalog: Catalog) -> None:
     verdict = fit(capacity, Need(gpus_per_worker=4, workers=1, model_gib=8))
     line = cost_line(form_of(catalog, gpus="4"), Budget(free_gpus=2, fit=verdict))
     assert line.text.endswith("will wait: needs 4 GPUs on one node, largest free block 2.")
+
+
+# --- the chosen model's fit, under the model select -------------------------------------------
+
+
+def model_fit_line(
+    catalog: Catalog, model_id: str, budget: Budget | None, max_gpus: int = 8
+) -> str:
+    form = initial_form(
+        catalog, catalog.get(model_id), namespace="team-a", hf_secret="hf-token-secret"
+    )
+    view = fits_view(
+        build_deploy_modal(
+            catalog,
+            form,
+            namespaces=("team-a",),
+            limits=RequestLimits(max_gpus_per_worker=max_gpus),
+            metadata=ModalMetadata("U1", "C1", 0),
+            budget=budget,
+        )
+    )
+    blocks = view["blocks"]
+    model_at = next(i for i, b in enumerate(blocks) if b.get("block_id") == "model.0")
+    after = blocks[model_at + 1]
+    return str(after["elements"][0]["text"]) if after["type"] == "context" else ""
+
+
+# Two 16 GiB GPUs on one node (an unnamed product: the memory is said).
+SMALL = Capacity(gpu_nodes=(GpuNode(name="n1", allocatable=2, memory_gib=16),), node_count=1)
+
+
+def test_the_chosen_models_fit_is_under_the_model_select(catalog: Catalog) -> None:
+    budget = Budget(capacity=SMALL)
+    assert model_fit_line(catalog, "Qwen/Qwen3-0.6B", budget) == (
+        "Qwen3 0.6B fits on 1 \N{MULTIPLICATION SIGN} GPU 16 GiB"
+    )
+    # 24 GiB: two of the 16 GiB GPUs hold it.
+    deepseek = "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"
+    assert model_fit_line(catalog, deepseek, budget) == (
+        "DeepSeek R1 Distill Llama 8B fits on 2 \N{MULTIPLICATION SIGN} GPU 16 GiB"
+    )
+    assert model_fit_line(catalog, deepseek, budget, max_gpus=1) == (
+        "DeepSeek R1 Distill Llama 8B does not fit this cluster: needs 24 GiB of GPU memory "
+        "on one node"
+    )
+
+
+def test_no_model_fit_line_while_capacity_is_unknown(catalog: Catalog) -> None:
+    assert model_fit_line(catalog, "Qwen/Qwen3-0.6B", Budget(free_gpus=3)) == ""
+    assert model_fit_line(catalog, "Qwen/Qwen3-0.6B", None) == ""
