@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from bot.blocks.deploy_cost import Budget, cost_line, form_gpus, form_size
 from bot.blocks.deploy_form import DeployForm, ModalMetadata, initial_form
@@ -122,3 +123,31 @@ def test_the_chosen_models_fit_is_under_the_model_select(catalog: Catalog) -> No
 def test_no_model_fit_line_while_capacity_is_unknown(catalog: Catalog) -> None:
     assert model_fit_line(catalog, "Qwen/Qwen3-0.6B", Budget(free_gpus=3)) == ""
     assert model_fit_line(catalog, "Qwen/Qwen3-0.6B", None) == ""
+
+
+def test_each_model_choice_says_how_it_fits_in_its_description(catalog: Catalog) -> None:
+    form = initial_form(
+        catalog, catalog.get("Qwen/Qwen3-0.6B"), namespace="team-a", hf_secret="hf-token-secret"
+    )
+
+    def model_options(budget: Budget) -> dict[str, Any]:
+        view = fits_view(
+            build_deploy_modal(
+                catalog,
+                form,
+                namespaces=("team-a",),
+                limits=RequestLimits(max_gpus_per_worker=1),
+                metadata=ModalMetadata("U1", "C1", 0),
+                budget=budget,
+            )
+        )
+        select = next(b for b in view["blocks"] if b.get("block_id") == "model.0")["element"]
+        assert select["initial_option"] in select["options"]  # Slack wants an exact match
+        return {o["value"]: o.get("description", {}).get("text") for o in select["options"]}
+
+    described = model_options(Budget(capacity=SMALL))
+    assert described["Qwen/Qwen3-0.6B"] == "fits on 1 \N{MULTIPLICATION SIGN} GPU 16 GiB"
+    assert described["deepseek-ai/DeepSeek-R1-Distill-Llama-8B"] == (
+        "does not fit this cluster: needs 24 GiB of GPU memory on one node"
+    )
+    assert set(model_options(Budget()).values()) == {None}  # unknown capacity: no description
