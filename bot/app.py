@@ -74,6 +74,12 @@ class AppContext:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Told when someone opens App Home, so the notifier keeps their Home fresh.
     home_opened: Callable[[str], None] | None = None
+    # Who the bot is in Slack (build_bolt_app sets the App's own when none is given).
+    identity: SlackIdentity | None = None
+
+    def workspace_url(self) -> str | None:
+        """auth.test's workspace URL, for links to messages; None until it has answered."""
+        return self.identity.workspace_url if self.identity is not None else None
 
     def after_ack(self, work: Callable[[], None], *, doing: str) -> None:
         """Run cluster-bound work on our own pool, never on Bolt's listener threads.
@@ -106,7 +112,8 @@ def build_bolt_app(
     from the client's token alone.
     """
     _quiet_token_warning()
-    identity = identity or SlackIdentity(client.token or "")
+    identity = identity or shared.identity or SlackIdentity(client.token or "")
+    shared.identity = identity
     app = App(
         client=counted(client),  # Bolt copies its handlers into each listener's client
         signing_secret=signing_secret or "",

@@ -212,8 +212,8 @@ def _serve(
     health = Health(lambda: cluster.cluster_status().reachable)
     health.refresh()  # warm the Kubernetes client up before the first /readyz
     web_client = make_web_client(settings)
-    notifier = _notifier(settings, cluster, web_client)
     identity = SlackIdentity(web_client.token or "")
+    notifier = _notifier(settings, cluster, web_client, identity)
     app = factory(
         AppDeps(
             settings, cluster, web_client, health, socket_mode, notifier.note_home_opened, identity
@@ -310,7 +310,9 @@ def _listen(host: str, port: int, wsgi: WSGIApplication, *, threads: int = 8) ->
         raise _StartupError(f"cannot listen on {host}:{port}: {error}") from error
 
 
-def _notifier(settings: Settings, cluster: Cluster, web_client: WebClient) -> NotifierService:
+def _notifier(
+    settings: Settings, cluster: Cluster, web_client: WebClient, identity: SlackIdentity
+) -> NotifierService:
     """The scheduler half: sweeps, watches, Home refresh, all behind leader election."""
     from bot.catalog import load_catalog  # noqa: PLC0415
     from bot.listeners.home import publish_home  # noqa: PLC0415
@@ -323,7 +325,9 @@ def _notifier(settings: Settings, cluster: Cluster, web_client: WebClient) -> No
         settings,
         cluster,
         web_client,
-        publish_home=lambda user: publish_home(web_client, service, user_id=user),
+        publish_home=lambda user: publish_home(
+            web_client, service, user_id=user, workspace_url=identity.workspace_url
+        ),
     )
 
 

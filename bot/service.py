@@ -386,18 +386,29 @@ class DeploymentService:
 
     def capacity_fit(self, request: DeploymentRequest) -> Fit | None:
         """Whether the request fits the cluster's GPUs at all and now, from what is cached
-        (never waits); None while capacity is unknown. For the deploy form's cost line."""
+        (never waits); None while capacity is unknown."""
+        return self.fit_of(request.model, gpus_per_worker=request.gpus,
+                           workers=request.worker_count)  # fmt: skip
+
+    def fit_of(self, model: str | None, *, gpus_per_worker: int, workers: int) -> Fit | None:
+        """:meth:`capacity_fit` of a choice not yet a request (the deploy form's model and
+        size); never waits; None while capacity is unknown."""
         reading = self.capacity.get()
         if reading.capacity is None:
             return None
-        return fit(reading.capacity, self._need(request))
+        return fit(reading.capacity, self.need_of(model, gpus_per_worker, workers))
 
     def _need(self, request: DeploymentRequest) -> Need:
-        model = self.catalog.get(request.model)
+        return self.need_of(request.model, request.gpus, request.worker_count)
+
+    def need_of(self, model: str | None, gpus_per_worker: int, workers: int) -> Need:
+        """What ``workers`` pods of ``gpus_per_worker`` GPUs serving ``model`` ask of the
+        cluster; an unknown model asks no memory."""
+        known = self.catalog.get(model) if model else None
         return Need(
-            gpus_per_worker=request.gpus,
-            workers=request.worker_count,
-            model_gib=model.min_gpu_memory if model is not None else None,
+            gpus_per_worker=gpus_per_worker,
+            workers=workers,
+            model_gib=known.min_gpu_memory if known is not None else None,
         )
 
     def _never_fits(self, request: DeploymentRequest, reading: CapacityReading) -> str | None:

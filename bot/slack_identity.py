@@ -54,6 +54,12 @@ class SlackIdentity:
         with self._lock:
             return self._answer is not None
 
+    @property
+    def workspace_url(self) -> str | None:
+        """The workspace's URL from auth.test (``https://acme.slack.com/``); None until known."""
+        with self._lock:
+            return self._answer.url if self._answer is not None else None
+
     def record(self, answer: Mapping[str, Any], *, scopes: str | None = None) -> None:
         """Keep auth.test's answer (``scopes``: its ``X-OAuth-Scopes`` header)."""
 

@@ -1,8 +1,9 @@
 """The deploy form's cost line: the GPUs a deployment takes and whether they fit. Pure: no I/O.
 
 One line above Submit says how many GPUs the form asks for, the person's use against their
-limits (when Dynamote has counted it), and free GPUs in the cluster (when known). A limit
-that is already used up is said as soon as the form knows, not after Submit.
+limits (when Dynamote has counted it), free GPUs in the cluster and whether the choice fits
+them ("fits now", "will wait: ...") when known. A limit that is already used up, or a size
+this cluster can never run, is said as soon as the form knows, not after Submit.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.blocks.deploy_form import DeployForm
+from bot.capacity import Capacity, Fit
 from bot.policy import Policy, Usage
 
-__all__ = ["Budget", "CostLine", "cost_line", "form_gpus", "gpus_text"]
+__all__ = ["Budget", "CostLine", "cost_line", "form_gpus", "form_size", "gpus_text"]
 
 
 @dataclass(frozen=True)
@@ -24,15 +26,26 @@ class Budget:
     max_deployments_per_user: int | None = None
     usage: Usage | None = None  # the person's deployments and GPUs, once counted
     free_gpus: int | None = None  # free GPUs in the cluster, when something reports them
+    fit: Fit | None = None  # how the form's choice fits the cluster's GPUs, when known
+    capacity: Capacity | None = None  # the cluster's GPUs as cached, for the model's fit
 
     @classmethod
-    def of(cls, policy: Policy, usage: Usage | None = None, free_gpus: int | None = None) -> Budget:
+    def of(
+        cls,
+        policy: Policy,
+        usage: Usage | None = None,
+        free_gpus: int | None = None,
+        fit: Fit | None = None,
+        capacity: Capacity | None = None,
+    ) -> Budget:
         return cls(
             max_gpus_per_deployment=policy.max_gpus_per_deployment,
             max_gpus_per_user=policy.max_gpus_per_user,
             max_deployments_per_user=policy.max_deployments_per_user,
             usage=usage,
             free_gpus=free_gpus,
+            fit=fit,
+            capacity=capacity,
         )
 
     @property
@@ -64,16 +77,23 @@ def _whole(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def form_gpus(form: DeployForm) -> int | None:
-    """GPUs the form asks for in all (workers x GPUs each); None while a number is unreadable."""
+def form_size(form: DeployForm) -> tuple[int, int] | None:
+    """(GPUs per worker, workers) of the form's choice; None while a number is unreadable."""
     gpus, replicas = _whole(form.gpus), _whole(form.replicas)
     if gpus is None or replicas is None:
         return None
-    return gpus * replicas * (2 if form.mode == "disaggregated" else 1)
+    return gpus, replicas * (2 if form.mode == "disaggregated" else 1)
+
+
+def form_gpus(form: DeployForm) -> int | None:
+    """GPUs the form asks for in all (workers x GPUs each); None while a number is unreadable."""
+    size = form_size(form)
+    return size[0] * size[1] if size is not None else None
 
 
 def cost_line(form: DeployForm, budget: Budget) -> CostLine:
-    """``"Uses 2 GPUs · you use 4 of your 8 GPUs and 1 of 3 deployments · 6 GPUs free"``."""
+    """``"Uses 2 GPUs · you use 4 of your 8 GPUs and 1 of 3 deployments · 6 GPUs free in the
+    cluster · fits now"``."""
     needed = form_gpus(form)
     parts: list[str] = []
     problems: list[str] = []
@@ -99,10 +119,15 @@ def cost_line(form: DeployForm, budget: Budget) -> CostLine:
                 problems.append("you have as many deployments as you may: delete one first")
         if held:
             parts.append("you use " + " and ".join(held))
+    verdict = budget.fit
+    if verdict is not None and not verdict.ever:
+        problems.append(f"this cluster can never run it ({verdict.text})")
     if budget.free_gpus is not None:
         parts.append(f"{gpus_text(budget.free_gpus)} free in the cluster")
-        if needed is not None and needed > budget.free_gpus and not problems:
+        if verdict is None and needed is not None and needed > budget.free_gpus and not problems:
             parts.append("it will wait until enough are free")
+    if verdict is not None and verdict.ever:
+        parts.append(verdict.text)  # "fits now", "will wait: needs 2 GPUs on one node, ..."
     facts = " · ".join(parts)
     facts = f"{facts[:1].upper()}{facts[1:]}." if facts else ""
     if problems:

@@ -54,6 +54,7 @@ from bot.blocks.ids import (
     OPTION_TRUST_REMOTE_CODE,
 )
 from bot.blocks.inputs import Choice, input_block, number_input, option, radio, text_input
+from bot.capacity import Capacity, model_fit
 from bot.catalog import ENGINE_LABELS, ENGINES, Catalog
 from bot.engine_args import DEFAULT_ALLOWED, LIBRARY
 from bot.expiry import ExpiryPolicy
@@ -79,14 +80,27 @@ OPTIONS: tuple[Choice, ...] = (
 )
 
 
-def _model_select(catalog: Catalog, form: DeployForm) -> StaticSelectElement:
+def _model_select(
+    catalog: Catalog, form: DeployForm, capacity: Capacity | None, max_gpus: int
+) -> StaticSelectElement:
+    """The model choices; with the cluster's ``capacity``, each says how it fits in its
+    description (Slack shows an option's description under its text in a select menu)."""
     models = list(catalog.models)
     selected = catalog.get(form.model) if form.model else None
     if len(models) > MAX_OPTIONS:
         models = models[: MAX_OPTIONS - 1]
         if selected is not None and selected not in models:
             models.append(selected)
-    options = [option(m.id, f"{m.name} ({m.parameters})") for m in models]
+    options = [
+        option(
+            m.id,
+            f"{m.name} ({m.parameters})",
+            model_fit(capacity, m.min_gpu_memory, max_gpus=max_gpus)
+            if capacity is not None
+            else None,
+        )
+        for m in models
+    ]
     initial = next((o for o in options if selected and o.value == selected.id), None)
     return StaticSelectElement(
         action_id=ACTION_MODEL_SELECT,
@@ -94,6 +108,19 @@ def _model_select(catalog: Catalog, form: DeployForm) -> StaticSelectElement:
         options=options,
         initial_option=initial,
     )
+
+
+def _model_fit(
+    catalog: Catalog, form: DeployForm, capacity: Capacity | None, limits: RequestLimits
+) -> list[Block]:
+    """Under the model select: how the chosen model fits the cluster's GPUs ("Qwen3 0.6B fits
+    on 1 x NVIDIA L40S 45 GiB"), when the cached capacity is known. A line of its own because
+    a select shows only the chosen option's text once closed."""
+    model = catalog.get(form.model) if form.model else None
+    if model is None or capacity is None:
+        return []
+    fits = model_fit(capacity, model.min_gpu_memory, max_gpus=limits.max_gpus_per_worker)
+    return [context(f"{escape(model.name)} {escape(fits)}")]
 
 
 def _namespace_select(namespaces: Sequence[str], form: DeployForm) -> StaticSelectElement:
@@ -306,17 +333,19 @@ def build_deploy_modal(
     if notice:
         blocks.append(context(escape(notice)))
     cost = cost_line(form, budget or Budget())
+    capacity = budget.capacity if budget is not None else None
     if budget is not None and budget.exhausted:
         blocks.append(section(cost.text))
     blocks += [
         input_block(
             BLOCK_MODEL,
             "Model",
-            _model_select(catalog, form),
+            _model_select(catalog, form, capacity, limits.max_gpus_per_worker),
             revision=revision,
             dispatch_action=True,
             hint=f"Browse them all with {command} models.",
         ),
+        *_model_fit(catalog, form, capacity, limits),
         input_block(
             BLOCK_NAME,
             "Deployment name",

@@ -60,9 +60,11 @@ def build_deployment_list(
     page_size: int = 15,
     viewer: str | None = None,
     admin: bool = False,
+    workspace_url: str | None = None,
 ) -> Message:
     """One page of ``deployments`` (already filtered to ``scope`` and ``namespace``) as
-    ``viewer`` sees it: Delete is in the menu of their own rows (every row for an admin)."""
+    ``viewer`` sees it: Delete is in the menu of their own rows (every row for an admin);
+    ``workspace_url`` (auth.test's ``url``) links each row to its card's thread."""
     title = _title(scope, namespace)
     if not deployments:
         where = f" in `{escape(namespace)}`" if namespace else ""
@@ -87,7 +89,11 @@ def build_deployment_list(
     blocks.append(context(f"{len(deployments)} in all: {summary}"))
     for deployment in shown:
         blocks.append(DividerBlock())
-        blocks.extend(deployment_row(deployment, now=now, viewer=viewer, admin=admin))
+        blocks.extend(
+            deployment_row(
+                deployment, now=now, viewer=viewer, admin=admin, workspace_url=workspace_url
+            )
+        )
 
     def value(target: int) -> dict[str, Any]:
         return {"scope": scope, "namespace": namespace, "page": target}

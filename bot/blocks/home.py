@@ -37,13 +37,18 @@ def _part(
     more: str,
     viewer: str,
     admin: bool,
+    workspace_url: str | None,
 ) -> list[Block]:
     blocks: list[Block] = [DividerBlock(), header(f"{title} ({len(deployments)})")]
     if not deployments:
         blocks.append(context(empty))
         return blocks
     for deployment in deployments[:rows]:
-        blocks.extend(deployment_row(deployment, now=now, viewer=viewer, admin=admin))
+        blocks.extend(
+            deployment_row(
+                deployment, now=now, viewer=viewer, admin=admin, workspace_url=workspace_url
+            )
+        )
     hidden = len(deployments) - min(rows, len(deployments))
     if hidden:
         blocks.append(context(f"… and {hidden} more — use `{more}`"))
@@ -81,11 +86,13 @@ def build_home(
     command: str = "/dynamote",
     free_gpus: int | None = None,
     admin: bool = False,
+    workspace_url: str | None = None,
 ) -> View:
     """The Home tab for ``user_id``; ``error`` replaces the lists when the cluster is away.
 
     ``free_gpus``: free GPUs in the cluster, shown in the summary when known. ``admin``: the
-    viewer may delete anyone's deployment (Delete in every row's menu).
+    viewer may delete anyone's deployment (Delete in every row's menu). ``workspace_url``
+    (auth.test's ``url``): rows link to their card's thread when known.
     """
     intro = (
         f"Hi {mention(user_id)}! Deploy LLMs onto the team's GPUs with NVIDIA Dynamo. "
@@ -129,6 +136,7 @@ def build_home(
             now=now,
             viewer=user_id,
             admin=admin,
+            workspace_url=workspace_url,
         )
     blocks += _part(
         "Mine",
@@ -141,6 +149,7 @@ def build_home(
         now=now,
         viewer=user_id,
         admin=admin,
+        workspace_url=workspace_url,
     )
     blocks += _part(
         "Team",
@@ -151,6 +160,7 @@ def build_home(
         now=now,
         viewer=user_id,
         admin=admin,
+        workspace_url=workspace_url,
     )
     blocks.append(context(f"Updated {_when(now)}"))
     return View(type="home", blocks=blocks)

@@ -40,6 +40,8 @@ __all__ = [
     "CALLBACK_TRY_IT",
     "FIELD_BLOCKS",
     "MENU_DELETE",
+    "MENU_OPEN_THREAD",
+    "MENU_TRY_IT",
     "MENU_VIEW",
     "base_block_id",
     "input_block_id",
@@ -160,3 +162,8 @@ BLOCK_DENY_REASON = "deny_reason"
 BLOCK_WHY = "why"  # the deploy modal's optional "Why" for approvers
 ACTION_EXPIRY_CHANGE = "expiry_change"  # value: "<namespace>/<name>"; the card's, opens a modal
 CALLBACK_EXPIRY_CHANGE = "expiry_change_modal"  # private_metadata: "<namespace>/<name>"
+
+# More verbs of the deployment menu. Open thread is a link: Slack opens its url and still
+# sends a block_actions, which is only acked.
+MENU_TRY_IT = "try"
+MENU_OPEN_THREAD = "thread"

@@ -29,6 +29,8 @@ from bot.blocks.ids import (
     ACTION_DEPLOYMENT_MENU,
     ACTION_VIEW_DEPLOYMENT,
     MENU_DELETE,
+    MENU_OPEN_THREAD,
+    MENU_TRY_IT,
     MENU_VIEW,
     menu_value,
 )
@@ -48,6 +50,7 @@ __all__ = [
     "replicas",
     "requested_by",
     "status_detail",
+    "thread_url",
     "view_button",
 ]
 
@@ -59,6 +62,9 @@ MAX_ACCESSIBILITY_LABEL = 75
 NEEDS_ATTENTION = frozenset({"Failed", "Pending"})
 # A reason that only says "N/M replicas ready" repeats the count shown beside it.
 _COUNT_REASON = re.compile(r"^\d+/\d+ replicas ready(; |$)")
+# What a card's channel id and message ts look like ("C0123ABCD", "1358546515.000008").
+_CHANNEL_ID = re.compile(r"^[A-Z0-9]{1,40}$")
+_MESSAGE_TS = re.compile(r"^\d{1,12}\.\d{1,12}$")
 
 
 def engine_label(engine: str) -> str:
@@ -144,28 +150,63 @@ def delete_button(deployment: Deployment) -> ButtonElement:
     return delete
 
 
-def deployment_menu(deployment: Deployment, *, can_delete: bool) -> OverflowMenuElement:
-    """The "…" menu of a deployment: View, and Delete where the viewer may delete.
+def thread_url(deployment: Deployment, workspace_url: str | None) -> str | None:
+    """The permalink of the deployment's status card (its thread), or None: no workspace URL
+    known, no card (an unverified DGD has none), or a channel or ts that is not Slack's.
+
+    Slack's permalinks are ``<workspace url>archives/<channel>/p<ts without the dot>``
+    (chat.getPermalink's answer), so the row needs no API call to link to the card.
+    """
+    channel, ts = deployment.channel, deployment.thread_ts
+    if not workspace_url or not deployment.verified or not channel or not ts:
+        return None
+    if not _CHANNEL_ID.match(channel) or not _MESSAGE_TS.match(ts):
+        return None
+    base = workspace_url if workspace_url.endswith("/") else f"{workspace_url}/"
+    return f"{base}archives/{channel}/p{ts.replace('.', '')}"
+
+
+def deployment_menu(
+    deployment: Deployment,
+    *,
+    can_delete: bool,
+    try_it: bool = False,
+    thread: str | None = None,
+) -> OverflowMenuElement:
+    """The "…" menu of a deployment: View; Try it (``try_it``); Open thread (a link to
+    ``thread``, the card's permalink); Delete where the viewer may delete. Four at most, within
+    an overflow menu's five.
 
     Delete asks first: it answers with the same prompt as ``/dynamote delete NAME``, whose
     button carries Slack's confirm dialog (a menu's confirm would ask before View too).
     """
     options = [_menu_option("View details", MENU_VIEW, deployment)]
+    if try_it:
+        options.append(_menu_option("Try it", MENU_TRY_IT, deployment))
+    if thread:
+        options.append(_menu_option("Open thread", MENU_OPEN_THREAD, deployment, url=thread))
     if can_delete:
         options.append(_menu_option("Delete…", MENU_DELETE, deployment))
     return OverflowMenuElement(action_id=ACTION_DEPLOYMENT_MENU, options=options)
 
 
-def _menu_option(text: str, verb: str, deployment: Deployment) -> Option:
-    return Option(text=PlainTextObject(text=text), value=menu_value(verb, deployment.key))
+def _menu_option(text: str, verb: str, deployment: Deployment, url: str | None = None) -> Option:
+    value = menu_value(verb, deployment.key)
+    return Option(text=PlainTextObject(text=text), value=value, url=url)
 
 
 def deployment_row(
-    deployment: Deployment, *, now: datetime, viewer: str | None = None, admin: bool = False
+    deployment: Deployment,
+    *,
+    now: datetime,
+    viewer: str | None = None,
+    admin: bool = False,
+    workspace_url: str | None = None,
 ) -> list[Block]:
     """One section: badge, name, namespace; model, engine, replicas, age and requester; the
-    reason when it needs attention; a menu with View and (for its requester or an admin)
-    Delete."""
+    reason when it needs attention; a menu with View, Try it (when Running), Open thread (when
+    ``workspace_url``, auth.test's ``url``, is known and it has a card) and (for its requester
+    or an admin) Delete."""
     status = deployment.status
     facts = " · ".join(
         [
@@ -183,5 +224,10 @@ def deployment_row(
     if status.phase in NEEDS_ATTENTION and detail:
         text += f"\n{truncate(detail, 200)}"
     mine = viewer is not None and deployment.verified and deployment.requester == viewer
-    menu = deployment_menu(deployment, can_delete=mine or admin)
+    menu = deployment_menu(
+        deployment,
+        can_delete=mine or admin,
+        try_it=status.phase == "Running",
+        thread=thread_url(deployment, workspace_url),
+    )
     return [section(truncate(text, MAX_ROW_TEXT), accessory=menu)]

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import AppContext
 from bot.audit import audit
-from bot.blocks.deploy_cost import Budget
+from bot.blocks.deploy_cost import Budget, form_size
 from bot.blocks.deploy_form import (
     DeployForm,
     ModalMetadata,
@@ -56,6 +56,7 @@ from bot.blocks.ids import (
     input_block_id,
 )
 from bot.blocks.preview import build_preview
+from bot.capacity import Fit
 from bot.cluster import ClusterError
 from bot.listeners.approvals import why_of
 from bot.listeners.deploy_submission import (
@@ -143,8 +144,8 @@ def open_deploy_modal(
         metadata=metadata,
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
-        # The person's use is counted after the open; free GPUs come from the cached capacity.
-        budget=Budget.of(policy_of(dynamote), free_gpus=service.free_gpus()),
+        # The person's use is counted after the open.
+        budget=_cached_budget(dynamote, form),
         channels=dynamote.settings.allowed_channels,
         expiry=dynamote.settings.expiry_policy,
         ask_why=dynamote.settings.approval_policy.active,
@@ -311,7 +312,7 @@ def _update_modal(
         metadata=metadata,
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
-        budget=_budget(dynamote, metadata.user_id),
+        budget=_budget(dynamote, metadata.user_id, form),
         channels=dynamote.settings.allowed_channels,
         expiry=dynamote.settings.expiry_policy,
         ask_why=dynamote.settings.approval_policy.active,
@@ -474,19 +475,41 @@ def _read_form(view: dict[str, Any], dynamote: AppContext) -> DeployForm:
     return with_default_engine(form, dynamote.catalog)
 
 
-def _budget(dynamote: AppContext, user: str) -> Budget:
+def _budget(dynamote: AppContext, user: str, form: DeployForm) -> Budget:
     """The person's limits and use, counted from the cluster (no use when that fails), and the
-    cluster's free GPUs when the cached capacity knows them."""
+    cluster's free GPUs and the fit of ``form``'s choice when the cached capacity knows them."""
     policy = policy_of(dynamote)
-    free = dynamote.service.free_gpus()
+    cached = _cached_budget(dynamote, form)
     if not policy.quotas or not user:
-        return Budget.of(policy, free_gpus=free)
+        return cached
     try:
         listed = dynamote.service.start_listing_for_limits()()
     except Exception:  # the line says less; the form still works and Submit checks again
         log.warning("Could not count the deployments of %s for the form", user, exc_info=True)
-        return Budget.of(policy, free_gpus=free)
-    return Budget.of(policy, usage_of(user, listed), free_gpus=free)
+        return cached
+    return replace(cached, usage=usage_of(user, listed))
+
+
+def _cached_budget(dynamote: AppContext, form: DeployForm) -> Budget:
+    """The person's limits, and what the cached capacity knows (never waits): free GPUs, the
+    fit of ``form``'s choice, the capacity itself for the model's fit."""
+    service = dynamote.service
+    return Budget.of(
+        policy_of(dynamote),
+        free_gpus=service.free_gpus(),
+        fit=_form_fit(dynamote, form),
+        capacity=service.capacity.get().capacity,
+    )
+
+
+def _form_fit(dynamote: AppContext, form: DeployForm) -> Fit | None:
+    """How the form's model and size fit the cluster's GPUs, from the cached capacity (never
+    waits); None while capacity is unknown or the size unreadable."""
+    size = form_size(form)
+    if size is None:
+        return None
+    gpus_per_worker, workers = size
+    return dynamote.service.fit_of(form.model, gpus_per_worker=gpus_per_worker, workers=workers)
 
 
 def _metadata(view: dict[str, Any]) -> ModalMetadata:

@@ -34,6 +34,8 @@ from bot.blocks.ids import (
     ACTION_MY_DEPLOYMENTS,
     ACTION_VIEW_DEPLOYMENT,
     MENU_DELETE,
+    MENU_OPEN_THREAD,
+    MENU_TRY_IT,
     MENU_VIEW,
     parse_menu_value,
 )
@@ -149,8 +151,9 @@ def _show(
 
 
 def _menu(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext) -> None:
-    """A deployment's "…" menu (or a "Delete…" button): View shows it; Delete asks first,
-    with the confirmed button."""
+    """A deployment's "…" menu (or a "Delete…" button): View shows it; Try it opens its
+    modal; Delete asks first, with the confirmed button. Open thread is a link Slack opens
+    itself; its block_actions needs only the ack."""
     action = (body.get("actions") or [{}])[0]
     # A menu sends the chosen option; a "Delete…" button (a name's lookup) its own value.
     chosen = (action.get("selected_option") or {}).get("value") or action.get("value")
@@ -159,6 +162,13 @@ def _menu(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: A
         _show(key, body, respond, client, dynamote)
     elif verb == MENU_DELETE:
         _prompt_delete(key, body, respond, client, dynamote)
+    elif verb == MENU_TRY_IT:
+        # Try it's listener imports this module for find_deployment.
+        from bot.listeners.tryit import open_try_modal  # noqa: PLC0415
+
+        open_try_modal(key, body, respond, client, dynamote)
+    elif verb == MENU_OPEN_THREAD:
+        return
     else:  # only a forged payload gets here
         message = error_message("Could not answer that menu", "Dynamote offers no such choice.")
         reply(message, body=body, respond=respond, client=client)
@@ -283,6 +293,7 @@ def list_message(
         now=dynamote.now(),
         viewer=user,
         admin=admin,
+        workspace_url=dynamote.workspace_url(),
     )
 
 

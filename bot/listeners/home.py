@@ -31,7 +31,13 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, dynamote: A
     if dynamote.home_opened is not None:
         dynamote.home_opened(user)  # keep this user's Home fresh for a while
     dynamote.after_ack(
-        lambda: publish_home(client, dynamote.service, user_id=user, now=dynamote.now()),
+        lambda: publish_home(
+            client,
+            dynamote.service,
+            user_id=user,
+            now=dynamote.now(),
+            workspace_url=dynamote.workspace_url(),
+        ),
         doing="publish App Home",
     )
 
@@ -42,8 +48,10 @@ def publish_home(
     *,
     user_id: str,
     now: datetime | None = None,
+    workspace_url: str | None = None,
 ) -> None:
-    """Build and publish one user's Home tab; a cluster failure shows as a notice."""
+    """Build and publish one user's Home tab; a cluster failure shows as a notice.
+    ``workspace_url`` (auth.test's ``url``) links rows to their cards' threads."""
     now = now or datetime.now(UTC)
     try:
         deployments = service.list_deployments()
@@ -54,7 +62,7 @@ def publish_home(
         admin = Policy(service.settings).is_admin(user_id)
         view = build_home(
             user_id=user_id, mine=mine, others=others, now=now, admin=admin,
-            free_gpus=service.free_gpus(),
+            free_gpus=service.free_gpus(), workspace_url=workspace_url,
         )  # fmt: skip
     except ClusterError as error:
         view = build_home(user_id=user_id, mine=(), others=(), now=now, error=error.message)

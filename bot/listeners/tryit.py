@@ -67,6 +67,7 @@ __all__ = [
     "handle_post_answer",
     "handle_try_again",
     "handle_try_submission",
+    "open_try_modal",
     "register",
 ]
 
@@ -119,9 +120,18 @@ def handle_open_try(
     ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
 ) -> None:
     ack()
+    value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+    open_try_modal(value, body, respond, client, dynamote)
+
+
+def open_try_modal(
+    value: str, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
+    """Open the Try it modal for ``value`` (``namespace/name``) with the body's trigger_id:
+    the Try it button's and the deployment menu's Try it."""
     user, channel = actor_of(body)
     try:
-        key = _checked_key(str(((body.get("actions") or [{}])[0]).get("value") or ""), dynamote)
+        key = _checked_key(value, dynamote)
         metadata = TryMetadata(user_id=user, channel_id=channel, deployment=key)
         client.views_open(
             trigger_id=str(body.get("trigger_id", "")), view=build_try_modal(metadata)

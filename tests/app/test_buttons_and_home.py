@@ -48,8 +48,8 @@ def test_list_rows_offer_delete_only_on_the_viewers_own(stack: Stack) -> None:
         if b.get("accessory", {}).get("type") == "overflow"
     }
     assert menus == {
-        "view:team-a/alices": ["view:team-a/alices", "delete:team-a/alices"],
-        "view:team-b/bobs": ["view:team-b/bobs"],
+        "view:team-a/alices": ["view:team-a/alices", "try:team-a/alices", "delete:team-a/alices"],
+        "view:team-b/bobs": ["view:team-b/bobs", "try:team-b/bobs"],  # both Running
     }
 
 

@@ -121,8 +121,8 @@ def test_the_cost_line_counts_the_persons_use_and_follows_the_size(tmp_path: Pat
         stack.command("deploy qwen3 0.6b")
         view = stack.opened_view()
         counted = updated_view(stack)  # the person's use arrives after the open
-        # The simulated cluster's free GPUs follow, as the capacity is known.
-        assert "Uses 1 GPU · you use 1 of your 4 GPUs · " in text_of(counted)
+        # The free GPUs and the fit follow once the cached capacity has been read.
+        assert "Uses 1 GPU · you use 1 of your 4 GPUs" in text_of(counted)
         stack.click(
             ACTION_SIZE_SELECT,
             view=with_state(view, {"size": "2x2"}),

@@ -70,14 +70,15 @@ def test_each_row_is_one_section_with_a_menu_and_no_buttons() -> None:
     payload = listing(3)
     assert [b for b in payload["blocks"] if b["type"] == "actions"] == []
     keys = [f"dynamo-system/model-{i}" for i in range(3)]
-    assert menus(payload) == [[f"view:{key}"] for key in keys]  # nobody's own: no Delete
+    # nobody's own: no Delete; Running: Try it; no workspace URL: no Open thread
+    assert menus(payload) == [[f"view:{key}", f"try:{key}"] for key in keys]
     menu = next(b["accessory"] for b in payload["blocks"] if "accessory" in b)
     assert menu["action_id"] == ACTION_DEPLOYMENT_MENU
 
 
 def test_delete_is_in_the_menu_only_where_the_viewer_may_delete() -> None:
-    mine = make_deployment("mine", requester="U1")
-    theirs = make_deployment("theirs", requester="U2")
+    mine = make_deployment("mine", requester="U1", phase="Pending")
+    theirs = make_deployment("theirs", requester="U2", phase="Pending")
     for admin, expected in (
         (False, [["view:dynamo-system/mine", "delete:dynamo-system/mine"],
                  ["view:dynamo-system/theirs"]]),
