@@ -267,7 +267,7 @@ def serve(argv: list[str]) -> None:
     # the cluster's latency), so no connection to the stand-ins is cut mid-request.
     bolt.listener_runner.listener_executor.shutdown(wait=True, cancel_futures=True)
     if context is not None:
-        context.executor.shutdown(wait=True, cancel_futures=True)
+        context.close()
         context.service.cluster.close()
     sys.stdout.flush()
     os._exit(0)  # threads still waiting on a slow call need not be joined

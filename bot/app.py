@@ -52,7 +52,11 @@ def _quiet_token_warning() -> None:
 
 @dataclass
 class AppContext:
-    """What the listeners share: settings, catalog, the service, a pool for slow work."""
+    """What the listeners share: settings, catalog, the service, the pools for work after acks.
+
+    Listeners run on the thread that answers Slack (``process_before_response``), so each
+    one acks and hands the rest to one of these pools; :meth:`close` shuts them down.
+    """
 
     settings: Settings
     catalog: Catalog
@@ -61,17 +65,26 @@ class AppContext:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="dynamote")
     )
+    # Work that never waits on the cluster and must start at once: views.open and views.push
+    # (a trigger_id lives 3 s), modal updates, answers from the catalog. Its own small pool,
+    # so it never queues behind cluster calls on ``executor``.
+    prompt_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="dynamote-prompt"
+        )
+    )
     # How long a modal submission may wait on the cluster before answering "Deploying…".
     submit_budget_seconds: float = 2.0
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Told when someone opens App Home, so the notifier keeps their Home fresh.
     home_opened: Callable[[str], None] | None = None
 
-    def after_ack(self, work: Callable[[], None], *, doing: str) -> None:
-        """Run cluster-bound work on our own pool, never on Bolt's listener threads.
+    def after_ack(self, work: Callable[[], None], *, doing: str, prompt: bool = False) -> None:
+        """Run the work after an ack on our own pool: ``prompt`` for work that never waits
+        on the cluster (see ``prompt_executor``), else the pool for cluster-bound work.
 
-        Bolt runs every ack function on its small listener pool; work that waits on the
-        cluster there would make later acks queue behind it.
+        The listener runs on the thread that sends its ack, and the ack leaves only when
+        the listener returns, so nothing after ``ack()`` may run there.
         """
 
         def run() -> None:
@@ -80,7 +93,12 @@ class AppContext:
             except Exception:
                 log.exception("Failed to %s", doing)
 
-        self.executor.submit(run)
+        (self.prompt_executor if prompt else self.executor).submit(run)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Shut both pools down; work not started yet is dropped."""
+        self.prompt_executor.shutdown(wait=wait, cancel_futures=True)
+        self.executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def build_bolt_app(
@@ -93,7 +111,10 @@ def build_bolt_app(
         signing_secret=signing_secret or "",
         token_verification_enabled=False,  # the runner calls auth.test itself, once
         request_verification_enabled=not socket_mode,
-        process_before_response=False,
+        # Each listener acks and hands the rest to our pools (AppContext.after_ack), so the
+        # ack leaves as the listener returns; with False, Bolt runs the listener on its own
+        # pool and polls for the ack every 10 ms.
+        process_before_response=True,
         ignoring_self_events_enabled=True,
     )
 

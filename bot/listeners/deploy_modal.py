@@ -164,6 +164,16 @@ def handle_open_deploy(
     ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
 ) -> None:
     ack()
+    dynamote.after_ack(
+        lambda: _open_from_button(body, client, dynamote, respond),
+        doing="open the deploy form",
+        prompt=True,  # the trigger_id lives 3 s
+    )
+
+
+def _open_from_button(
+    body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
+) -> None:
     action = (body.get("actions") or [{}])[0]
     model_id = str(action.get("value") or "")
     try:
@@ -189,10 +199,11 @@ def handle_model_select(
 ) -> None:
     """A new model: rebuild with its engines and name, keeping everything else typed."""
     ack()
-    try:
-        _follow_model_change(body, client, dynamote)
-    except Exception:
-        log.exception("Failed to follow a model change in the deploy modal")
+    dynamote.after_ack(
+        lambda: _follow_model_change(body, client, dynamote),
+        doing="follow a model change in the deploy modal",
+        prompt=True,
+    )
 
 
 def _follow_model_change(body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
@@ -242,6 +253,14 @@ def _update_modal(
 def handle_preview(ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
     """Push a view with the exact manifest the form would apply (or what is wrong)."""
     ack()
+    dynamote.after_ack(
+        lambda: _push_preview(body, client, dynamote),
+        doing="preview the manifest",
+        prompt=True,  # views.push needs the trigger_id, which lives 3 s
+    )
+
+
+def _push_preview(body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
     view = body.get("view") or {}
     metadata = _metadata(view)
     form = read_deploy_form((view.get("state") or {}).get("values") or {})
