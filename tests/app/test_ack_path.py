@@ -82,7 +82,9 @@ CASES: dict[str, tuple[Callable[[Stack], SlackRequest], str]] = {
     ),
     "preview": (_in_modal({"action_id": ACTION_PREVIEW_YAML, "type": "button"}), "views.push"),
     "App Home": (
-        lambda _stack: event_callback({"type": "app_home_opened", "user": "U0ALICE", "tab": "home"}),
+        lambda _stack: event_callback(
+            {"type": "app_home_opened", "user": "U0ALICE", "tab": "home"}
+        ),
         "views.publish",
     ),
 }
