@@ -223,24 +223,10 @@ def serve(argv: list[str]) -> None:
     from bot.server import build_wsgi_app, serve_http  # noqa: PLC0415
 
     context = None
-    if os.environ.get("BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     if args.bare:
         bolt = _bare_bolt(args.slack_url, process_before_response=args.before_response)
     else:
         bolt, context = _our_bolt(args.kubeconfig, args.slack_url, args.token)
-        if os.environ.get("BENCH_NICE") or os.environ.get("BENCH_POOL"):
-            from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
-            nice = int(os.environ.get("BENCH_NICE") or 0)
-
-            def init() -> None:
-                if nice:
-                    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-
-            context.executor = ThreadPoolExecutor(
-                int(os.environ.get("BENCH_POOL") or 8), initializer=init
-            )
     wsgi = build_wsgi_app(health=Health(lambda: True), bolt_app=bolt, signing_secret=SECRET)
     server = serve_http(wsgi, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, name="bench-waitress", daemon=True)

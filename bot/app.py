@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 
 from bot import listeners
 from bot.catalog import Catalog, load_catalog
+from bot.compute_slots import ComputeSlots
 from bot.service import DeploymentService
 from bot.settings import Settings
 from bot.slack_client import counted
@@ -65,6 +66,10 @@ class AppContext:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="dynamote")
     )
+    # Of the work after_ack puts on each pool, only so many tasks compute at once; tasks
+    # waiting on the network do not count (see bot.compute_slots).
+    compute_slots: ComputeSlots = field(default_factory=lambda: ComputeSlots(1))
+    prompt_slots: ComputeSlots = field(default_factory=lambda: ComputeSlots(2))
     # Work that never waits on the cluster and must start at once: views.open and views.push
     # (a trigger_id lives 3 s), modal updates, answers from the catalog. Its own small pool,
     # so it never queues behind cluster calls on ``executor``.
@@ -93,10 +98,15 @@ class AppContext:
             except Exception:
                 log.exception("Failed to %s", doing)
 
-        (self.prompt_executor if prompt else self.executor).submit(run)
+        if prompt:
+            self.prompt_executor.submit(self.prompt_slots.run, run)
+        else:
+            self.executor.submit(self.compute_slots.run, run)
 
     def close(self, *, wait: bool = True) -> None:
         """Shut both pools down; work not started yet is dropped."""
+        self.compute_slots.close()
+        self.prompt_slots.close()
         self.prompt_executor.shutdown(wait=wait, cancel_futures=True)
         self.executor.shutdown(wait=wait, cancel_futures=True)
 

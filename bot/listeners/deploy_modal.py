@@ -121,8 +121,9 @@ def open_deploy_modal(
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
     # Only now ask the cluster what the person should know before filling the form.
-    dynamote.executor.submit(
-        _add_cluster_notice, client, dynamote, opened["view"], form, metadata, notice
+    dynamote.after_ack(
+        lambda: _add_cluster_notice(client, dynamote, opened["view"], form, metadata, notice),
+        doing="add the cluster notice to the deploy modal",
     )
 
 
