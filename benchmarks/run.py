@@ -132,6 +132,7 @@ _NOTES = (
     ("violations", "Block Kit violations={}"),
     ("doubled", "doubled={}"),
     ("closest_posts_s", "closest posts in a channel={}s"),
+    ("card_updates", "card updates={}"),
     ("submit_ack_max_s", "submit ack max={}s"),
     ("api_calls", "calls={}"),
     ("peak_rss_mb", "rss={} MB"),
