@@ -7,8 +7,11 @@
   store to the moment the Slack stand-in received the Running reply (target p95 <= 2 s).
 - sweep cost at 100, 1,000 and 10,000 ready DGDs, with and without pods (2 per DGD): the
   stand-in runs in this process; each size is swept in a fresh child process (``python
-  benchmarks/bench_notifier.py sweep-child ...``) so its CPU time and peak RSS are its own. Three
-  steady-state sweeps (nothing to announce) per size; API calls counted by the stand-in.
+  benchmarks/bench_notifier.py sweep-child ...``) so its CPU time and peak RSS are its own. The
+  child first does what ``dynamote serve`` does before its first sweep (the health probe and
+  the lease tick, which load the Kubernetes client: their CPU is reported as start-up), then
+  three sweeps: the first learns every DGD and writes the card ledger, the other two are
+  steady (nothing to announce). API calls counted by the stand-in.
 """
 
 from __future__ import annotations
@@ -214,8 +217,8 @@ def _sweep_row(size: int, *, with_pods: bool) -> dict[str, Any]:
         "peak_rss_mb": round(rss, 1),
         "rss_before_mb": round(result["rss_before_mb"], 1),
         "populate_s": round(populate_s, 1),
-        "target": "cpu<=1 s, rss<=200 MB @10k" if size == 10_000 else "calls constant",
-        "met": (max(cpu) <= 1.0 and rss <= 200) if size == 10_000 else True,
+        "target": "cpu (first too)<=1 s, rss<=200 MB" if size == 10_000 else "calls constant",
+        "met": (max(cpu) <= 1.0 and cold_cpu <= 1.0 and rss <= 200) if size == 10_000 else True,
     }
 
 
