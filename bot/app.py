@@ -66,10 +66,11 @@ class AppContext:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="dynamote")
     )
-    # Of the work after_ack puts on each pool, only so many tasks compute at once; tasks
-    # waiting on the network do not count (see bot.compute_slots).
+    # Of the work after_ack puts on each pool, one task computes at a time (the interpreter
+    # lock runs one anyway; more only make acks wait longer); tasks waiting on the network
+    # do not count (see bot.compute_slots).
     compute_slots: ComputeSlots = field(default_factory=lambda: ComputeSlots(1))
-    prompt_slots: ComputeSlots = field(default_factory=lambda: ComputeSlots(2))
+    prompt_slots: ComputeSlots = field(default_factory=lambda: ComputeSlots(1))
     # Work that never waits on the cluster and must start at once: views.open and views.push
     # (a trigger_id lives 3 s), modal updates, answers from the catalog. Its own small pool,
     # so it never queues behind cluster calls on ``executor``.
