@@ -160,7 +160,11 @@ _CAUSES = (
     ),
     (
         lambda r: r["section"] == "notifier" and "burst" in r["what"],
-        "card redraws (2 per DGD here) are paced 1 s per channel too, by the same thread",
+        "replies and card redraws are paced 1 s per channel, by one thread: see card updates",
+    ),
+    (
+        lambda r: r["section"] in ("scale", "serve"),
+        "compare the load average: the 2 cores are shared (see the README)",
     ),
     (
         lambda r: r["section"] == "notifier" and "10,000" in r["what"],
