@@ -7,8 +7,11 @@
   store to the moment the Slack stand-in received the Running reply (target p95 <= 2 s).
 - sweep cost at 100, 1,000 and 10,000 ready DGDs, with and without pods (2 per DGD): the
   stand-in runs in this process; each size is swept in a fresh child process (``python
-  benchmarks/bench_notifier.py sweep-child ...``) so its CPU time and peak RSS are its own. Three
-  steady-state sweeps (nothing to announce) per size; API calls counted by the stand-in.
+  benchmarks/bench_notifier.py sweep-child ...``) so its CPU time and peak RSS are its own. The
+  child first does what ``dynamote serve`` does before its first sweep (the health probe and
+  the lease tick, which load the Kubernetes client: their CPU is reported as start-up), then
+  three sweeps: the first learns every DGD and writes the card ledger, the other two are
+  steady (nothing to announce). API calls counted by the stand-in.
 """
 
 from __future__ import annotations
@@ -196,7 +199,7 @@ def _sweep_row(size: int, *, with_pods: bool) -> dict[str, Any]:
             calls = sum(standin.api_calls().values())
         posted = len(slack.calls("chat.postMessage")) + len(slack.calls("chat.update"))
     result = json.loads(child.stdout.strip().splitlines()[-1])
-    cold_cpu, cpu = result["cpu_s"][0], result["cpu_s"][1:]  # the first pays imports
+    cold_cpu, cpu = result["cpu_s"][0], result["cpu_s"][1:]  # the first learns every DGD
     per_sweep_calls = calls / SWEEPS_PER_CHILD
     rss = result["max_rss_mb"]
     label = f"sweep {size:>6,} DGDs {'+ 2 pods each' if with_pods else 'no pods'}"
@@ -207,14 +210,15 @@ def _sweep_row(size: int, *, with_pods: bool) -> dict[str, Any]:
         "median_s": round(statistics.median(cpu), 3),
         "max_s": round(max(cpu), 3),
         "cold_cpu_s": round(cold_cpu, 3),
+        "startup_cpu_s": round(result["startup_cpu_s"], 3),
         "wall_s": [round(w, 3) for w in result["wall_s"]],
         "api_calls": per_sweep_calls,
         "slack_calls": posted,
         "peak_rss_mb": round(rss, 1),
         "rss_before_mb": round(result["rss_before_mb"], 1),
         "populate_s": round(populate_s, 1),
-        "target": "cpu<=1 s, rss<=200 MB @10k" if size == 10_000 else "calls constant",
-        "met": (max(cpu) <= 1.0 and rss <= 200) if size == 10_000 else True,
+        "target": "cpu (first too)<=1 s, rss<=200 MB" if size == 10_000 else "calls constant",
+        "met": (max(cpu) <= 1.0 and cold_cpu <= 1.0 and rss <= 200) if size == 10_000 else True,
     }
 
 
@@ -243,7 +247,14 @@ def sweep_child(kubeconfig: str, slack_url: str, token: str) -> None:
     from bot.notify.ledger import CardLedger  # noqa: PLC0415
 
     settings = _settings()
+    cpu_start = time.process_time()
     cluster = Cluster(kubeconfig, settings=settings)
+    # As ``dynamote serve`` before its first sweep: the health probe (server version, DGD
+    # versions) and the lease tick that makes it the leader load and warm the Kubernetes
+    # client; their CPU is reported apart (start-up), the sweeps' after it.
+    if not cluster.cluster_status().reachable or not _elector(cluster, settings).tick():
+        raise SystemExit("the start-up steps failed")
+    startup_cpu = time.process_time() - cpu_start
     # As in production: the card ledger is read on the first sweep and kept after each.
     ledger = CardLedger(cluster, namespace=NAMESPACE, name="bench-cards")
     client = WebClient(token=token, base_url=slack_url)
@@ -252,7 +263,9 @@ def sweep_child(kubeconfig: str, slack_url: str, token: str) -> None:
     cpu, wall = [], []
     profile = os.environ.get("DYNAMOTE_BENCH_PROFILE")
     for index in range(SWEEPS_PER_CHILD):
-        if profile and index == 1:
+        # DYNAMOTE_BENCH_PROFILE=PATH: an extra, profiled sweep before sweep N (default 1, a
+        # steady one; 0 profiles the first sweep, and the measured ones are then all steady).
+        if profile and index == int(os.environ.get("DYNAMOTE_BENCH_PROFILE_SWEEP", "1")):
             import cProfile  # noqa: PLC0415
 
             cProfile.runctx("notifier.sweep()", globals(), locals(), profile)
@@ -262,8 +275,26 @@ def sweep_child(kubeconfig: str, slack_url: str, token: str) -> None:
         wall.append(time.perf_counter() - wall_start)
         if report.errors:
             raise SystemExit(f"sweep errors: {report.errors[:3]}")
-    out = {"cpu_s": cpu, "wall_s": wall, "max_rss_mb": _max_rss_mb(), "rss_before_mb": rss_before}
+    out = {
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "startup_cpu_s": startup_cpu,
+        "max_rss_mb": _max_rss_mb(),
+        "rss_before_mb": rss_before,
+    }
     print(json.dumps(out))
+
+
+def _elector(cluster: Any, settings: Any) -> Any:
+    from bot.leader import LeaderElector  # noqa: PLC0415
+
+    return LeaderElector(
+        cluster,
+        namespace=NAMESPACE,
+        name="bench-lease",
+        identity="bench",
+        lease_duration=settings.lease_duration,
+    )
 
 
 def _max_rss_mb() -> float:

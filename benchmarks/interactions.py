@@ -45,10 +45,6 @@ LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
 CONCURRENCY = (1, 10, 50)
 CLUSTER_LATENCIES = (0.0, 2.0)
 COMMANDS = {"list": "list", "status": "status {name}", "deploy": "deploy qwen3 0.6b"}
-# Cells to rerun with slash commands handed off after the ack (benchmarks/stack.py), to show
-# what that change gives, e.g. ((2.0, "list", 50),). None by default: commit 2253c52 made
-# handle_command hand its cluster work to AppContext's pool, which is what this measured.
-HANDOFF_CELLS: tuple[tuple[float, str, int], ...] = ()
 RATIO_TARGET = 1.5
 MODAL_TARGET_S = 1.5
 
@@ -117,54 +113,84 @@ def bench_ack(
     concurrency: tuple[int, ...] = CONCURRENCY,
     latencies: tuple[float, ...] = CLUSTER_LATENCIES,
     commands: tuple[str, ...] = tuple(COMMANDS),
-    handoff: tuple[tuple[float, str, int], ...] = HANDOFF_CELLS,
+    rounds: int = 1,
 ) -> list[dict[str, Any]]:
-    """Ack p50/p99 for ours and the bare app; see the module docstring. ``handoff``: cells
-    rerun with the what-if of ``stack._hand_off_commands`` (reported, not part of the targets)."""
-    bare: dict[int, dict[str, Any]] = {}
-    for users in concurrency:
-        with bare_stack() as served:
-            _warm(served, "list")
-            results = _load(
-                served, text="list", count=_cell_count(runs, 0, users), concurrency=users, tag="b"
-            )
-        bare[users] = _summary(results)
-        bare[users].update(section="ack", what=f"bare Bolt, ack only, {users:>2} conc.")
-        bare[users].update(target="baseline", met=bare[users]["errors"] == 0)
-    rows = [bare[users] for users in concurrency]
-    cells = [(s, c, u, False) for s in latencies for c in commands for u in concurrency]
-    cells += [
-        (s, c, u, True)
-        for s, c, u in handoff
-        if s in latencies and c in commands and u in concurrency
+    """Ack p50/p99 for ours and the bare app; see the module docstring.
+
+    ``rounds`` > 1 measures every cell (bare ones too) that many times, interleaved, and
+    reports each cell's median round with the spread of its p99 over the rounds.
+    """
+    cells: list[tuple[str, float, str, int]] = [
+        (kind, 0.0, "list", users) for kind in ("bare", "bare-pbr") for users in concurrency
     ]
-    for cluster_s, command, users, what_if in cells:
-        with running_stack(handoff=what_if) as served:
-            _warm(served, _text(command))
-            served.slow_cluster(cluster_s)
-            results = _load(
-                served,
-                text=_text(command),
-                count=_cell_count(runs, cluster_s, users),
-                concurrency=users,
-                tag="c",
-            )
-        row = _summary(results)
-        ratio = row["p99_s"] / bare[users]["p99_s"]
+    cells += [("ours", s, c, u) for s, c in _pairs(latencies, commands) for u in concurrency]
+    measured: dict[tuple[str, float, str, int], list[dict[str, Any]]] = {}
+    for _ in range(rounds):
+        for cell in cells:
+            measured.setdefault(cell, []).append(_ack_cell(runs, *cell))
+    summary = {cell: _median_round(found) for cell, found in measured.items()}
+    rows = []
+    for kind, _, _, users in cells[: 2 * len(concurrency)]:
+        row = summary[(kind, 0.0, "list", users)]
+        pbr = kind == "bare-pbr"
+        row.update(
+            section="ack",
+            what=f"bare Bolt{' (before_response)' if pbr else ''}, ack only, {users:>2} conc.",
+            target="reference" if pbr else "baseline",
+            met=row["errors"] == 0,
+        )
+        rows.append(row)
+    for cell in cells[2 * len(concurrency) :]:
+        _, cluster_s, command, users = cell
+        row = summary[cell]
+        bare = summary[("bare", 0.0, "list", users)]
+        ratio = row["p99_s"] / bare["p99_s"]
         waited = cluster_s > 0 and row["max_s"] >= cluster_s
         row.update(
             section="ack",
-            what=f"{command:<6} k8s {cluster_s * 1000:>4.0f} ms, {users:>2} conc."
-            + (" [what-if hand-off]" if what_if else ""),
+            what=f"{command:<6} k8s {cluster_s * 1000:>4.0f} ms, {users:>2} conc.",
             cluster_ms=int(cluster_s * 1000),
             ratio_p99_to_bare=round(ratio, 2),
-            target=("what-if: " if what_if else "")
-            + "p99<=1.5x bare"
-            + (", max<2s" if cluster_s else ""),
+            target="p99<=1.5x bare" + (", max<2s" if cluster_s else ""),
             met=ratio <= RATIO_TARGET and not waited and row["errors"] == 0,
         )
         rows.append(row)
     return rows
+
+
+def _pairs(latencies: tuple[float, ...], commands: tuple[str, ...]) -> list[tuple[float, str]]:
+    return [(s, c) for s in latencies for c in commands]
+
+
+def _ack_cell(runs: int, kind: str, cluster_s: float, command: str, users: int) -> dict[str, Any]:
+    """One cell on a fresh stack: its summary (see :func:`_summary`)."""
+    if kind != "ours":
+        with bare_stack(process_before_response=kind == "bare-pbr") as served:
+            _warm(served, "list")
+            results = _load(
+                served, text="list", count=_cell_count(runs, 0, users), concurrency=users, tag="b"
+            )
+        return _summary(results)
+    with running_stack() as served:
+        _warm(served, _text(command))
+        served.slow_cluster(cluster_s)
+        results = _load(
+            served,
+            text=_text(command),
+            count=_cell_count(runs, cluster_s, users),
+            concurrency=users,
+            tag="c",
+        )
+    return _summary(results)
+
+
+def _median_round(found: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median p99, and the range of p99 over all rounds."""
+    ordered = sorted(found, key=lambda row: row["p99_s"])
+    row = dict(ordered[(len(ordered) - 1) // 2])
+    if len(ordered) > 1:
+        row["p99_range_s"] = [ordered[0]["p99_s"], ordered[-1]["p99_s"]]
+    return row
 
 
 def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:

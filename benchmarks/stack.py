@@ -5,7 +5,8 @@ simulated operator) and the Slack Web API stand-in; and, in a child process of i
 production, so the stand-ins do not take its GIL), the bot: the Cluster client, the Bolt app
 with every listener, and the production server stack (``build_wsgi_app`` + ``serve_http``, 8
 waitress threads, as ``dynamote serve``). ``bare_stack()`` serves a Bolt App whose only handler
-acks, with the same options, through the same server stack, in a child process too.
+acks, through the same server stack, in a child process too: with Bolt's default
+``process_before_response=False`` (the baseline), or True (as ours, for reference).
 
 On exit the child stops its server and drops listener work still queued behind a slow
 cluster, so a benchmark cell cannot leak load into the next one. The child is
@@ -60,10 +61,10 @@ class Served:
 
 
 def seed_name(index: int) -> str:
-    return f"seeded-{index:02d}"
+    return f"seeded-{index:05d}"
 
 
-def _seed(store: Any) -> None:
+def _seed(store: Any, per_namespace: int = SEEDED) -> None:
     from bot.catalog import load_catalog  # noqa: PLC0415
     from bot.dynamo import SlackOrigin, render_dgd  # noqa: PLC0415
     from bot.provenance import Provenance  # noqa: PLC0415
@@ -81,7 +82,7 @@ def _seed(store: Any) -> None:
     # Signed as Dynamote signs what it creates, so the app shows them as its own.
     signer = Provenance.from_settings(load_settings(provenance_key=PROVENANCE_KEY))
     for namespace in NAMESPACES:
-        for index in range(SEEDED):
+        for index in range(per_namespace):
             dgd = copy.deepcopy(template)
             dgd["metadata"].update(name=seed_name(index), namespace=namespace)
             make_ready(store, signer.signed_manifest(dgd), with_pods=True)
@@ -128,9 +129,9 @@ def _child(*args: str) -> Iterator[int]:
 
 
 @contextmanager
-def running_stack(*, handoff: bool = False) -> Iterator[Served]:
-    """Our app, its listeners, the stand-ins; see the module docstring. ``handoff``: see
-    :func:`_hand_off_commands`."""
+def running_stack(*, seeded: int = SEEDED) -> Iterator[Served]:
+    """Our app, its listeners, the stand-ins; see the module docstring. ``seeded``: Ready
+    DGDs (2 pods each) per namespace."""
     from bot.sim.operator import SimOperator  # noqa: PLC0415
     from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
     from bot.sim.standin import StandIn, default_crd_path  # noqa: PLC0415
@@ -140,13 +141,13 @@ def running_stack(*, handoff: bool = False) -> Iterator[Served]:
         SlackStandIn() as slack,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        _seed(k8s.store)
+        _seed(k8s.store, seeded)
         operator = SimOperator(k8s.store, ready_after=0.3, tick=0.05)
         operator.start()
         kubeconfig = k8s.write_kubeconfig(Path(tmp) / "kubeconfig")
         args = ["--kubeconfig", str(kubeconfig), "--slack-url", slack.url, "--token", slack.token]
         try:
-            with _child(*args, *(["--handoff"] if handoff else [])) as port:
+            with _child(*args) as port:
                 try:
                     yield Served(port, slack, k8s)
                 finally:
@@ -156,18 +157,19 @@ def running_stack(*, handoff: bool = False) -> Iterator[Served]:
 
 
 @contextmanager
-def bare_stack() -> Iterator[Served]:
+def bare_stack(*, process_before_response: bool = False) -> Iterator[Served]:
     """A Bolt App whose only handler acks, behind the same server stack as ours."""
     from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
 
-    with SlackStandIn() as slack, _child("--bare", "--slack-url", slack.url) as port:
+    flags = ["--before-response"] if process_before_response else []
+    with SlackStandIn() as slack, _child("--bare", *flags, "--slack-url", slack.url) as port:
         yield Served(port, slack)
 
 
 # --- the child: the bot (or the bare app) behind the production server stack ---------------
 
 
-def _our_bolt(kubeconfig: str, slack_url: str, token: str, *, handoff: bool) -> Any:
+def _our_bolt(kubeconfig: str, slack_url: str, token: str) -> Any:
     from slack_sdk import WebClient  # noqa: PLC0415
 
     from bot.app import AppContext, build_bolt_app  # noqa: PLC0415
@@ -195,22 +197,20 @@ def _our_bolt(kubeconfig: str, slack_url: str, token: str, *, handoff: bool) -> 
     )
     client = WebClient(token=token, base_url=slack_url)
     bolt = build_bolt_app(context, client=client, signing_secret=SECRET, socket_mode=False)
-    if handoff:
-        _hand_off_commands(bolt, settings.command)
     return bolt, context
 
 
-def _bare_bolt(slack_url: str) -> Any:
+def _bare_bolt(slack_url: str, *, process_before_response: bool) -> Any:
     from slack_bolt import Ack, App  # noqa: PLC0415
     from slack_sdk import WebClient  # noqa: PLC0415
 
-    # Same options as build_bolt_app, so only the listeners differ.
+    # Bolt as its docs set it up for HTTP; only process_before_response may differ.
     bolt = App(
         client=WebClient(token="xoxb-unused", base_url=slack_url),
         signing_secret=SECRET,
         token_verification_enabled=False,
         request_verification_enabled=True,
-        process_before_response=False,
+        process_before_response=process_before_response,
     )
 
     def only_ack(ack: Ack) -> None:
@@ -220,39 +220,11 @@ def _bare_bolt(slack_url: str) -> Any:
     return bolt
 
 
-def _hand_off_commands(bolt: Any, command: str) -> None:
-    """What-if for the ack rows: the slash command acks, then runs on the app's own pool.
-
-    Bolt runs each listener on a pool of 5 threads and sends the ack only once the listener
-    has called ``ack()``; ``handle_command`` keeps its thread through the cluster calls after
-    its ack, so with a slow cluster the next commands wait for a thread before they can ack.
-    This puts a listener in front that acks and hands the real ``handle_command`` to
-    ``AppContext.executor`` (bypassing its middleware: a measurement, not the fix itself).
-    """
-    from bot.listeners.commands import handle_command  # noqa: PLC0415
-
-    def ack_then_hand_off(
-        ack: Any,
-        command: dict[str, Any],
-        body: dict[str, Any],
-        respond: Any,
-        client: Any,
-        dynamote: Any,
-    ) -> None:
-        ack()
-        dynamote.executor.submit(
-            handle_command, lambda *_a, **_k: None, command, body, respond, client, dynamote
-        )
-
-    bolt.command(command)(ack_then_hand_off)
-    bolt._listeners.insert(0, bolt._listeners.pop())  # first match wins in Bolt
-
-
 def serve(argv: list[str]) -> None:
     """The child: serve until stdin closes, then stop and drop queued listener work."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--bare", action="store_true")
-    parser.add_argument("--handoff", action="store_true")
+    parser.add_argument("--before-response", action="store_true")
     parser.add_argument("--kubeconfig", default="")
     parser.add_argument("--slack-url", required=True)
     parser.add_argument("--token", default="")
@@ -270,9 +242,9 @@ def serve(argv: list[str]) -> None:
 
     context = None
     if args.bare:
-        bolt = _bare_bolt(args.slack_url)
+        bolt = _bare_bolt(args.slack_url, process_before_response=args.before_response)
     else:
-        bolt, context = _our_bolt(args.kubeconfig, args.slack_url, args.token, handoff=args.handoff)
+        bolt, context = _our_bolt(args.kubeconfig, args.slack_url, args.token)
     wsgi = build_wsgi_app(health=Health(lambda: True), bolt_app=bolt, signing_secret=SECRET)
     server = serve_http(wsgi, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, name="bench-waitress", daemon=True)
@@ -285,7 +257,7 @@ def serve(argv: list[str]) -> None:
     # the cluster's latency), so no connection to the stand-ins is cut mid-request.
     bolt.listener_runner.listener_executor.shutdown(wait=True, cancel_futures=True)
     if context is not None:
-        context.executor.shutdown(wait=True, cancel_futures=True)
+        context.close()
         context.service.cluster.close()
     sys.stdout.flush()
     os._exit(0)  # threads still waiting on a slow call need not be joined

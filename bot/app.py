@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 
 from bot import listeners
 from bot.catalog import Catalog, load_catalog
+from bot.compute_slots import ComputeSlots
 from bot.service import DeploymentService
 from bot.settings import Settings
 from bot.slack_client import counted
@@ -60,7 +61,11 @@ def _quiet_token_warning() -> None:
 
 @dataclass
 class AppContext:
-    """What the listeners share: settings, catalog, the service, a pool for slow work."""
+    """What the listeners share: settings, catalog, the service, the pools for work after acks.
+
+    Listeners run on the thread that answers Slack (``process_before_response``), so each
+    one acks and hands the rest to one of these pools; :meth:`close` shuts them down.
+    """
 
     settings: Settings
     catalog: Catalog
@@ -68,6 +73,19 @@ class AppContext:
     # Work that must not hold up an ack (cluster calls, card posting) runs here.
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="dynamote")
+    )
+    # Of the work after_ack puts on each pool, one task computes at a time (the interpreter
+    # lock runs one anyway; more only make acks wait longer); tasks waiting on the network
+    # do not count (see bot.compute_slots).
+    compute_slots: ComputeSlots = field(default_factory=lambda: ComputeSlots(1))
+    prompt_slots: ComputeSlots = field(default_factory=lambda: ComputeSlots(1))
+    # Work that never waits on the cluster and must start at once: views.open and views.push
+    # (a trigger_id lives 3 s), modal updates, answers from the catalog. Its own small pool,
+    # so it never queues behind cluster calls on ``executor``.
+    prompt_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="dynamote-prompt"
+        )
     )
     # How long a modal submission may wait on the cluster before answering "Deploying…".
     submit_budget_seconds: float = 2.0
@@ -81,11 +99,12 @@ class AppContext:
         """auth.test's workspace URL, for links to messages; None until it has answered."""
         return self.identity.workspace_url if self.identity is not None else None
 
-    def after_ack(self, work: Callable[[], None], *, doing: str) -> None:
-        """Run cluster-bound work on our own pool, never on Bolt's listener threads.
+    def after_ack(self, work: Callable[[], None], *, doing: str, prompt: bool = False) -> None:
+        """Run the work after an ack on our own pool: ``prompt`` for work that never waits
+        on the cluster (see ``prompt_executor``), else the pool for cluster-bound work.
 
-        Bolt runs every ack function on its small listener pool; work that waits on the
-        cluster there would make later acks queue behind it.
+        The listener runs on the thread that sends its ack, and the ack leaves only when
+        the listener returns, so nothing after ``ack()`` may run there.
         """
 
         def run() -> None:
@@ -94,7 +113,17 @@ class AppContext:
             except Exception:
                 log.exception("Failed to %s", doing)
 
-        self.executor.submit(run)
+        if prompt:
+            self.prompt_executor.submit(self.prompt_slots.run, run)
+        else:
+            self.executor.submit(self.compute_slots.run, run)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Shut both pools down; work not started yet is dropped."""
+        self.compute_slots.close()
+        self.prompt_slots.close()
+        self.prompt_executor.shutdown(wait=wait, cancel_futures=True)
+        self.executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def build_bolt_app(
@@ -119,7 +148,10 @@ def build_bolt_app(
         signing_secret=signing_secret or "",
         authorize=identity.authorizer(),  # no auth.test before any ack
         request_verification_enabled=not socket_mode,
-        process_before_response=False,
+        # Each listener acks and hands the rest to our pools (AppContext.after_ack), so the
+        # ack leaves as the listener returns; with False, Bolt runs the listener on its own
+        # pool and polls for the ack every 10 ms.
+        process_before_response=True,
         ignoring_self_events_enabled=True,
     )
 

@@ -266,6 +266,7 @@ class Notifier:
 
         Unchanged Running DGDs are skipped; one its operator reports ready is judged without
         pods (an item only when there is something to send); the rest wait for their pods.
+        Only what is kept is slimmed: the first sweep judges every DGD once and keeps few.
         """
         key = key_of(dgd)
         version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
@@ -274,12 +275,11 @@ class Notifier:
         if self._provenance.standing(dgd) != "verified":
             self._quiet.pop(key, None)
             return None  # not announced (see _consider); its pods need not be read either
-        slim = slim_dgd(dgd)
-        if not operator_ready(slim):
-            return slim
-        item = self._consider(slim, [], run.now, checked=True)
+        if not operator_ready(dgd):
+            return slim_dgd(dgd)
+        item = self._consider(dgd, [], run.now, checked=True)
         if item is not None:
-            run.items.append(item)
+            run.items.append(replace(item, dgd=slim_dgd(item.dgd)))
         return None
 
     def _consider(

@@ -373,7 +373,7 @@ def app_stack(
         # Listeners still running would talk to stand-ins that are about to close and log
         # errors into whichever test runs next.
         app.listener_runner.listener_executor.shutdown(wait=True)
-        context.executor.shutdown(wait=True, cancel_futures=True)
+        context.close()
         cluster.close()
 
 

@@ -14,24 +14,11 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-import bench_capacity as capacity  # noqa: E402  (benchmarks/bench_capacity.py)
-import bench_notifier as notifier  # noqa: E402  (benchmarks/bench_notifier.py)
-import interactions  # noqa: E402  (benchmarks/interactions.py)
 import run  # noqa: E402  (benchmarks/run.py)
 
 ROW_KEYS = {"section", "what", "target", "met"}
 
-SMALLEST: dict[str, Callable[[], list[dict[str, Any]]]] = {
-    "ack": lambda: interactions.bench_ack(
-        1, concurrency=(2,), latencies=(0.0,), commands=("status",)
-    ),
-    "modal": lambda: interactions.bench_modal(1, cells=((0.0, 2),)),
-    "deploy": lambda: interactions.bench_deploy(1, latencies=(0.0,)),
-    "notifier-latency": lambda: notifier.bench_latency(1, count=2),
-    "notifier-sweep": lambda: notifier.bench_sweep(1, sizes=(100,), pods=(False,)),
-    "startup": lambda: run.bench_startup(1),
-    "capacity": lambda: capacity.bench_capacity(1, nodes=10, pods=80),
-}
+SMALLEST: dict[str, Callable[[], list[dict[str, Any]]]] = run.QUICK
 
 
 def test_every_section_has_a_smoke_run() -> None:

@@ -1,7 +1,8 @@
 """``/dynamote``: ack at once (empty), then answer through the response_url.
 
-Nothing before ``ack()`` touches the network; ``deploy`` opens the modal first thing after
-the ack, before any cluster call, because its trigger_id lives 3 seconds.
+Nothing before ``ack()`` touches the network, and everything after it runs on Dynamote's
+pools; ``deploy`` opens the modal on the prompt pool, before any cluster call, because its
+trigger_id lives 3 seconds.
 """
 
 from __future__ import annotations
@@ -76,7 +77,12 @@ def handle_command(
         parsed = parse_command(str(command.get("text") or ""), command=name)
     except CommandError as error:
         COMMANDS.labels(subcommand="invalid", outcome="rejected").inc()
-        reply(explain(error, doing="run that command"), body=body, respond=respond, client=client)
+        message = explain(error, doing="run that command")
+        dynamote.after_ack(
+            lambda: reply(message, body=body, respond=respond, client=client),
+            doing="answer a bad command",
+            prompt=True,
+        )
         return
     subcommand = subcommand_of(parsed)
 
@@ -94,10 +100,9 @@ def handle_command(
             return
         COMMANDS.labels(subcommand=subcommand, outcome="ok").inc()
 
-    if isinstance(parsed, Help | Models | Deploy):
-        run()  # no cluster call; views.open must not queue behind slow work
-    else:
-        dynamote.after_ack(run, doing=f"run {subcommand}")
+    # No cluster call in these; views.open must not queue behind slow work.
+    prompt = isinstance(parsed, Help | Models | Deploy)
+    dynamote.after_ack(run, doing=f"run {subcommand}", prompt=prompt)
 
 
 def _dispatch(

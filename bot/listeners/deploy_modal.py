@@ -152,8 +152,9 @@ def open_deploy_modal(
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
     # Only now ask the cluster what the person should know before filling the form.
-    dynamote.executor.submit(
-        _add_cluster_notice, client, dynamote, opened["view"], form, metadata, notice
+    dynamote.after_ack(
+        lambda: _add_cluster_notice(client, dynamote, opened["view"], form, metadata, notice),
+        doing="add the cluster notice to the deploy modal",
     )
 
 
@@ -206,6 +207,16 @@ def handle_open_deploy(
     ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
 ) -> None:
     ack()
+    dynamote.after_ack(
+        lambda: _open_from_button(body, client, dynamote, respond),
+        doing="open the deploy form",
+        prompt=True,  # the trigger_id lives 3 s
+    )
+
+
+def _open_from_button(
+    body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
+) -> None:
     action = (body.get("actions") or [{}])[0]
     model_id = str(action.get("value") or "")
     try:
@@ -231,10 +242,11 @@ def handle_model_select(
 ) -> None:
     """A new model: rebuild with its engines and name, keeping everything else typed."""
     ack()
-    try:
-        _follow_model_change(body, client, dynamote)
-    except Exception:
-        log.exception("Failed to follow a model change in the deploy modal")
+    dynamote.after_ack(
+        lambda: _follow_model_change(body, client, dynamote),
+        doing="follow a model change in the deploy modal",
+        prompt=True,
+    )
 
 
 def handle_show_advanced(
@@ -332,6 +344,14 @@ def _update_modal(
 def handle_preview(ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
     """Push a view with the exact manifest the form would apply (or what is wrong)."""
     ack()
+    dynamote.after_ack(
+        lambda: _push_preview(body, client, dynamote),
+        doing="preview the manifest",
+        prompt=True,  # views.push needs the trigger_id, which lives 3 s
+    )
+
+
+def _push_preview(body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
     view = body.get("view") or {}
     metadata = _metadata(view)
     form = _read_form(view, dynamote)

@@ -93,15 +93,18 @@ def _target(value: str, dynamote: AppContext) -> tuple[str, str]:
 Work = Callable[[dict[str, Any], Respond, WebClient, AppContext], None]
 
 
-def _acked_then(work: Work, *, doing: str) -> Callable[..., None]:
-    """A listener that acks, then hands ``work`` off the Bolt thread that ran the ack."""
+def _acked_then(work: Work, *, doing: str, prompt: bool = False) -> Callable[..., None]:
+    """A listener that acks, then hands ``work`` to Dynamote's pools (``prompt``: see
+    ``AppContext.after_ack``), so the ack leaves as the listener returns."""
 
     # Bolt injects arguments by these positional parameter names.
     def handler(
         ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
     ) -> None:
         ack()
-        dynamote.after_ack(lambda: work(body, respond, client, dynamote), doing=doing)
+        dynamote.after_ack(
+            lambda: work(body, respond, client, dynamote), doing=doing, prompt=prompt
+        )
 
     return handler
 
@@ -333,17 +336,15 @@ handle_list_page = _acked_then(_list_page, doing="page the deployment list")
 handle_my_deployments = _acked_then(_my_deployments, doing="list a user's deployments")
 
 
-def handle_browse_models(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+def _browse_models(
+    body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
-    ack()
     reply(build_models(dynamote.catalog.models), body=body, respond=respond, client=client)
 
 
-def handle_models_page(
-    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+def _models_page(
+    body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
 ) -> None:
-    ack()
     # Our own JSON comes back, but a forged value (a float page, Infinity, a list for the
     # engine) must get the first page, never an exception.
     page = _page_value(body)
@@ -363,6 +364,11 @@ def handle_models_page(
         log.warning("Bad models page value: %s", error)
         message = build_models(dynamote.catalog.models)
     reply(message, body=body, respond=respond, client=client, replace=True)
+
+
+# The catalog needs no cluster call: these answer from the prompt pool.
+handle_browse_models = _acked_then(_browse_models, doing="show the models", prompt=True)
+handle_models_page = _acked_then(_models_page, doing="page the models", prompt=True)
 
 
 def audit_delete(

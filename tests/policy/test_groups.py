@@ -318,4 +318,4 @@ def test_the_app_prewarms_the_configured_groups_once(
         asked = sorted(c.params["usergroup"] for c in slack.calls("usergroups.users.list"))
         assert asked == ["S0ADMINS", "S0DEPLOY"]  # user ids are not looked up
     finally:
-        dynamote.executor.shutdown()
+        dynamote.close()

@@ -152,7 +152,7 @@ def test_building_the_app_with_slack_bot_token_set_logs_no_unused_token_warning(
         with caplog.at_level(logging.DEBUG):
             build_bolt_app(dynamote, client=client, signing_secret="s", socket_mode=False)
     finally:
-        dynamote.executor.shutdown()
+        dynamote.close()
 
     assert not [r for r in caplog.records if "unused" in r.getMessage()]
     assert any(

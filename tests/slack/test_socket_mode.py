@@ -184,7 +184,7 @@ def stack(
             for connection in stack.connections:
                 connection.close()
             app.listener_runner.listener_executor.shutdown(wait=True)
-            context.executor.shutdown(wait=True, cancel_futures=True)
+            context.close()
             operator.stop()
             cluster.close()
 
