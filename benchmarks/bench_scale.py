@@ -82,7 +82,7 @@ def bench_scale(runs: int, *, sizes: tuple[int, ...] = SIZES) -> list[dict[str, 
 
 
 def _answer_times(served: Served, what: str, count: int) -> list[float]:
-    from bot.sim.slack_requests import event_callback, slash_command  # noqa: PLC0415
+    from tests.standins.slack_requests import event_callback, slash_command  # noqa: PLC0415
 
     times = []
     for index in range(count):

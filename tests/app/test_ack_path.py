@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bot.sim.slack_requests import (
+from tests.standins.slack_requests import (
     SlackRequest,
     block_actions,
     event_callback,
