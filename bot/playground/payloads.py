@@ -215,7 +215,8 @@ def _as_action(element: Json, chosen: Chosen) -> Json:
     options = {str(option.get("value")): option for option in _options(element)}
     if kind == "button":
         action["text"] = element.get("text")
-        action |= {key: element[key] for key in ("value", "style", "url") if key in element}
+        if "value" in element:  # Slack echoes neither style nor url (the corpus)
+            action["value"] = element["value"]
     elif kind in ("static_select", "overflow", "radio_buttons"):
         if str(chosen) not in options:
             raise PlaygroundError(f"{element['action_id']!r} has no option {chosen!r}")
