@@ -98,3 +98,73 @@ def test_try_it_answers_from_the_model(playground: RunningPlayground, browser: A
     modal = _wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, MODAL))
     _shot(browser, "try-it.png")
     assert modal.text
+
+
+def test_a_guest_is_refused_by_the_real_policy(playground: RunningPlayground, browser: Any) -> None:
+    from selenium.webdriver.support.ui import Select  # noqa: PLC0415
+
+    browser.find_element(_by().ID, "close-thread").click()
+    Select(browser.find_element(_by().ID, "person")).select_by_value("U0GUEST")
+    _wait(browser).until(lambda b: "U0GUEST" in b.find_element(_by().ID, "role").text)
+    _type(browser, "/dynamote deploy qwen3")
+
+    refusal = _wait(browser).until(
+        lambda b: [
+            m
+            for m in b.find_elements(_by().CSS_SELECTOR, "#messages .message.ephemeral")
+            if "cannot do that" in m.text
+        ]
+    )
+    assert "@ari" in refusal[0].text  # <@U0ADMIN> shown as a mention of the admin
+    assert browser.find_element(_by().ID, "modal-layer").get_attribute("hidden")
+
+
+def test_app_home_shows_what_the_bot_published(playground: RunningPlayground, browser: Any) -> None:
+    browser.find_element(_by().ID, "nav-home").click()
+    home = _wait(browser).until(
+        lambda b: (
+            b.find_element(_by().ID, "home")
+            if b.find_elements(_by().CSS_SELECTOR, "#home .block-header")
+            else None
+        )
+    )
+    assert "Deploy a model" in home.text
+
+
+def test_blocks_the_page_does_not_know_are_shown_as_unsupported(
+    playground: RunningPlayground, browser: Any
+) -> None:
+    shown = browser.execute_script(
+        "const node = BlockKit.render(arguments[0], {names: {user: (u) => u, channel: (c) => c}});"
+        "return [...node.querySelectorAll('[data-unsupported]')].map((n) => n.textContent);",
+        [
+            {"type": "video", "title": {"type": "plain_text", "text": "demo"}},
+            {"type": "actions", "elements": [{"type": "datepicker", "action_id": "when"}]},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*bold*"}},
+        ],
+    )
+    assert shown == ["unsupported: block video", "unsupported: element datepicker"]
+
+
+def test_mrkdwn_is_rendered_as_slack_renders_it(
+    playground: RunningPlayground, browser: Any
+) -> None:
+    html = browser.execute_script(
+        "return BlockKit.mrkdwn(arguments[0], {user: (u) => 'dana', channel: (c) => 'general'});",
+        "*b* _i_ ~s~ `c` <https://x.example|link> <@U0DEPLOYER> <#C0GENERAL> :rocket: :nope:"
+        " &lt;tag&gt;\n```x = 1 *not bold*```",
+    )
+    for expected in (
+        "<b>b</b>",
+        "<i>i</i>",
+        "<s>s</s>",
+        "<code>c</code>",
+        'href="https://x.example"',
+        "@dana",
+        "#general",
+        "🚀",
+        ":nope:",
+        "&lt;tag&gt;",
+        '<pre class="code-block">x = 1 *not bold*</pre>',
+    ):
+        assert expected in html, (expected, html)
