@@ -10,6 +10,7 @@ The playground's people get their roles through the ordinary policy settings.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import signal
 import socket
@@ -26,6 +27,7 @@ from bot.playground.workspace import Workspace
 from bot.runner import run_serve
 from bot.server import EVENTS_PATH
 from bot.settings import Settings, SettingsError, load_settings
+from bot.settings_fields import ENV_PREFIX
 from bot.sim.slack_api import SlackStandIn
 
 __all__ = ["DEFAULT_PORT", "playground_settings", "run_playground"]
@@ -50,6 +52,8 @@ def playground_settings(
         "admins": ",".join(ADMINS),
         "bind_host": "127.0.0.1",
     }
+    if ENV_PREFIX + "LOG_LEVEL" not in os.environ:
+        values["log_level"] = "WARNING"  # the page shows what happens; INFO lines every 5 s do not
     return load_settings(**(values | overrides))
 
 
@@ -71,8 +75,15 @@ def run_playground(
             print(f"dynamote playground: {error}", file=sys.stderr)
             return EXIT_CONFIG
         bot_port = _free_port()
-        bot_stopped = threading.Event()
+        events_url = f"http://127.0.0.1:{bot_port}{EVENTS_PATH}"
+        try:  # bound first, so a port in use is said at once, before the bot starts
+            page = PageServer(Playground(Workspace(standin), events_url, secret), port=port)
+        except OSError as error:
+            print(f"dynamote playground: cannot listen on port {port}: {error}; "
+                  "choose another with --port", file=sys.stderr)  # fmt: skip
+            return EXIT_CONFIG
         codes: list[int] = []
+        bot_stopped = threading.Event()
 
         def serve() -> None:
             try:
@@ -89,28 +100,18 @@ def run_playground(
         try:
             if not _wait_ready(f"http://127.0.0.1:{bot_port}/readyz", stop):
                 return codes[0] if codes else EXIT_FAILED
-            try:
-                page = PageServer(
-                    Playground(
-                        Workspace(standin), f"http://127.0.0.1:{bot_port}{EVENTS_PATH}", secret
-                    ),
-                    port=port,
-                ).start()
-            except OSError as error:
-                print(f"dynamote playground: cannot listen on port {port}: {error}; "
-                      "choose another with --port", file=sys.stderr)  # fmt: skip
-                return EXIT_CONFIG
+            page.start()
             print(f"dynamote playground: open {page.url} (Ctrl-C stops)", flush=True)
             if out is not None:
                 out.append(page.url)
             if started is not None:
                 started.set()
             stop.wait()
-            page.stop()
         finally:
+            page.stop()
             bot_stopped.set()
             bot.join(timeout=20)
-    return codes[0] if codes and codes[0] != EXIT_OK else EXIT_OK
+    return codes[0] if codes else EXIT_OK
 
 
 def _wait_ready(url: str, stop: threading.Event) -> bool:

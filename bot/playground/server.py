@@ -173,9 +173,11 @@ class PageServer:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        """Stop serving (if it started) and close the socket."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=5)
         self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 class _Server(ThreadingHTTPServer):
