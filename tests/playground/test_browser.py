@@ -168,3 +168,27 @@ def test_mrkdwn_is_rendered_as_slack_renders_it(
         '<pre class="code-block">x = 1 *not bold*</pre>',
     ):
         assert expected in html, (expected, html)
+
+
+def test_delete_asks_in_a_confirm_dialog_then_deletes(
+    playground: RunningPlayground, browser: Any
+) -> None:
+    from selenium.webdriver.support.ui import Select  # noqa: PLC0415
+
+    Select(browser.find_element(_by().ID, "person")).select_by_value("U0DEPLOYER")
+    _wait(browser).until(lambda b: "U0DEPLOYER" in b.find_element(_by().ID, "role").text)
+    browser.find_element(_by().CSS_SELECTOR, "[data-nav=C0DEPLOYS]").click()
+    _type(browser, "/dynamote list")
+    delete = _wait(browser).until(
+        lambda b: b.find_element(
+            _by().CSS_SELECTOR, "#messages .message.ephemeral .bk-button.danger"
+        )
+    )
+    delete.click()
+    dialog = _wait(browser).until(
+        lambda b: b.find_element(_by().CSS_SELECTOR, "#confirm-layer .dialog")
+    )
+    assert "Delete qwen3-0-6b?" in dialog.text
+    assert "cannot be undone" in dialog.text
+    dialog.find_element(_by().CSS_SELECTOR, "[data-confirm=yes]").click()
+    _wait(browser).until(lambda b: "deleted" in _messages_text(b).lower())

@@ -159,6 +159,19 @@
     }, el("div", { class: "avatar" }, message.bot ? "🤖" : author.slice(0, 1).toUpperCase()), body);
   }
 
+  // A message's node is kept while the message is unchanged, so a redraw of its channel does
+  // not reset what a person is doing in another message (an open menu, a half-made choice).
+  const nodes = { channel: new Map(), thread: new Map() };
+  function keyed(region, message, extra, make) {
+    const key = JSON.stringify([message, extra]);
+    const node = nodes[region].get(key) || make();
+    nodes[region].set(key, node);
+    return node;
+  }
+  function prune(region, shown) {
+    for (const [key, node] of nodes[region]) if (!shown.includes(node)) nodes[region].delete(key);
+  }
+
   function drawChannel(state) {
     $("home").hidden = true;
     $("channel").hidden = false;
@@ -171,8 +184,12 @@
       || m.subtype === "thread_broadcast");
     const box = $("messages");
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
-    box.replaceChildren(...top.map((m) => messageNode(m, channel.id,
-      messages.filter((r) => r.thread_ts === m.ts && r.ts !== m.ts).length)));
+    const shown = top.map((m) => {
+      const replies = messages.filter((r) => r.thread_ts === m.ts && r.ts !== m.ts).length;
+      return keyed("channel", m, [channel.id, replies], () => messageNode(m, channel.id, replies));
+    });
+    box.replaceChildren(...shown);
+    prune("channel", shown);
     if (!messages.length) {
       box.append(el("div", { class: "empty" }, "Type /dynamote help below to start."));
     }
@@ -190,7 +207,10 @@
     const messages = state.messages[page.where.id] || [];
     const thread = messages.filter((m) => m.ts === page.thread || m.thread_ts === page.thread);
     if (!changed("thread", thread)) return;
-    $("thread-messages").replaceChildren(...thread.map((m) => messageNode(m, page.where.id, 0)));
+    const shown = thread.map((m) => keyed("thread", m, page.where.id,
+      () => messageNode(m, page.where.id, 0)));
+    $("thread-messages").replaceChildren(...shown);
+    prune("thread", shown);
   }
 
   function drawHome(state) {
