@@ -96,8 +96,24 @@ def test_try_it_answers_from_the_model(playground: RunningPlayground, browser: A
         pytest.skip("the Running reply has no Try it button in this build")
     buttons[-1].click()
     modal = _wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, MODAL))
+    asked = modal.text
+    prompts = modal.find_elements(_by().CSS_SELECTOR, "textarea.bk-text, input.bk-text[type=text]")
+    submit = modal.find_elements(_by().CSS_SELECTOR, "[data-modal=submit]")
+    if prompts and submit:
+        if not prompts[0].get_attribute("value"):
+            prompts[0].send_keys("Hello! Who are you?")
+        submit[0].click()
+        # The answer comes back in the modal (updated or pushed): its text changes.
+        _wait(browser).until(
+            lambda b: (
+                b.find_elements(_by().CSS_SELECTOR, MODAL)
+                and b.find_element(_by().CSS_SELECTOR, MODAL).text != asked
+            )
+        )
+        assert not browser.find_elements(_by().CSS_SELECTOR, f"{MODAL} .input-error")
     _shot(browser, "try-it.png")
-    assert modal.text
+    browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=close]").click()
+    _wait(browser).until(lambda b: b.find_element(_by().ID, "modal-layer").get_attribute("hidden"))
 
 
 def test_a_guest_is_refused_by_the_real_policy(playground: RunningPlayground, browser: Any) -> None:

@@ -136,7 +136,9 @@
       : { type: "message", channel: ctxContainer, ts: message.ts };
     const body = el("div", { class: "message-body" },
       el("div", { class: "author" }, author, message.bot ? el("span", { class: "app-badge" }, "APP") : null,
-        message.edited ? el("span", { class: "edited" }, "(edited)") : null),
+        message.edited ? el("span", { class: "edited" }, "(edited)") : null,
+        message.subtype === "thread_broadcast" && replies !== null
+          ? el("span", { class: "edited" }, "replied to a thread") : null),
       message.blocks && message.blocks.length
         ? render(message.blocks, ctxFor(container))
         : el("div", { class: "text", html: BlockKit.mrkdwn(message.text || "", names) }));
@@ -208,7 +210,7 @@
     const thread = messages.filter((m) => m.ts === page.thread || m.thread_ts === page.thread);
     if (!changed("thread", thread)) return;
     const shown = thread.map((m) => keyed("thread", m, page.where.id,
-      () => messageNode(m, page.where.id, 0)));
+      () => messageNode(m, page.where.id, null)));
     $("thread-messages").replaceChildren(...shown);
     prune("thread", shown);
   }
