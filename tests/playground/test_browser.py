@@ -18,9 +18,14 @@ WAIT_SECONDS = 60  # a deployment in the simulated cluster gets ready after 1 s;
 
 
 def _wait(browser: Any) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException  # noqa: PLC0415
     from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
 
-    return WebDriverWait(browser, WAIT_SECONDS)
+    # The page redraws a modal when the bot updates it: an element found a moment ago may be
+    # gone by the time it is read; the wait then looks again.
+    return WebDriverWait(
+        browser, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
+    )
 
 
 def _by() -> Any:
@@ -39,6 +44,20 @@ def _type(browser: Any, text: str) -> None:
 def _shot(browser: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOTS / name)), f"could not save {name}"
+
+
+def _as(browser: Any, playground: RunningPlayground, person: str) -> None:
+    """On the page as ``person``, in #ml-deploys (each test can run on its own)."""
+    from selenium.webdriver.support.ui import Select  # noqa: PLC0415
+
+    if not browser.current_url.startswith(playground.url):
+        browser.get(playground.url)
+    Select(_wait(browser).until(lambda b: b.find_element(_by().ID, "person"))).select_by_value(
+        person
+    )
+    _wait(browser).until(lambda b: person in b.find_element(_by().ID, "role").text)
+    browser.find_element(_by().CSS_SELECTOR, "[data-nav=C0DEPLOYS]").click()
+    _wait(browser).until(lambda b: "ml-deploys" in b.find_element(_by().ID, "title").text)
 
 
 def _messages_text(browser: Any) -> str:
@@ -208,3 +227,63 @@ def test_delete_asks_in_a_confirm_dialog_then_deletes(
     assert "cannot be undone" in dialog.text
     dialog.find_element(_by().CSS_SELECTOR, "[data-confirm=yes]").click()
     _wait(browser).until(lambda b: "deleted" in _messages_text(b).lower())
+
+
+def test_the_deploy_modal_updates_pushes_and_shows_inline_errors(
+    playground: RunningPlayground, browser: Any
+) -> None:
+    from selenium.webdriver.support.ui import Select  # noqa: PLC0415
+
+    _as(browser, playground, "U0DEPLOYER")
+    _type(browser, "/dynamote deploy")
+    modal = _wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, MODAL))
+    name = "[data-input-block^='name'] input"
+    before = modal.find_element(_by().CSS_SELECTOR, name).get_attribute("value")
+    model = Select(modal.find_element(_by().CSS_SELECTOR, "select[data-action-id=model_select]"))
+    other = next(o for o in model.options if o.get_attribute("value") and not o.is_selected())
+    chosen = str(other.get_attribute("value"))
+    model.select_by_value(chosen)
+    # block_actions in the view; the bot answers with views.update: a new default name.
+    _wait(browser).until(
+        lambda b: (
+            b.find_element(_by().CSS_SELECTOR, f"{MODAL} {name}").get_attribute("value")
+            not in (before, "")
+        )
+    )
+
+    typed = browser.find_element(_by().CSS_SELECTOR, f"{MODAL} {name}")
+    typed.clear()
+    typed.send_keys("my-own-name")
+    browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-action-id=preview_yaml]").click()
+    # The pushed preview is built from the form's state, sent in the block_actions payload.
+    _wait(browser).until(
+        lambda b: "DynamoGraphDeployment" in b.find_element(_by().CSS_SELECTOR, MODAL).text
+    )
+    assert "my-own-name" in browser.find_element(_by().CSS_SELECTOR, MODAL).text
+    browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=close]").click()  # back
+    _wait(browser).until(lambda b: b.find_elements(_by().CSS_SELECTOR, f"{MODAL} {name}"))
+    # Back on the form, what was chosen and typed before the push is still there.
+    picked = browser.find_element(
+        _by().CSS_SELECTOR, f"{MODAL} select[data-action-id=model_select]"
+    )
+    assert Select(picked).first_selected_option.get_attribute("value") == chosen
+    typed = browser.find_element(_by().CSS_SELECTOR, f"{MODAL} {name}")
+    assert typed.get_attribute("value") == "my-own-name"
+
+    field = browser.find_element(_by().CSS_SELECTOR, f"{MODAL} {name}")
+    field.clear()
+    field.send_keys("Not_A_Valid_Name!")
+    browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=submit]").click()
+    error = _wait(browser).until(
+        lambda b: b.find_element(
+            _by().CSS_SELECTOR, f"{MODAL} [data-input-block^='name'] .input-error"
+        )
+    )
+    assert error.text
+    # What was typed stays, as in Slack: the view kept its block ids.
+    assert browser.find_element(_by().CSS_SELECTOR, f"{MODAL} {name}").get_attribute("value") == (
+        "Not_A_Valid_Name!"
+    )
+    _shot(browser, "deploy-modal-error.png")
+    browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=close]").click()
+    _wait(browser).until(lambda b: b.find_element(_by().ID, "modal-layer").get_attribute("hidden"))

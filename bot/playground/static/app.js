@@ -14,6 +14,7 @@
     thread: null, // ts of the open thread
     state: null,
     drawn: {}, // region -> JSON of what it shows now, so unchanged regions keep their inputs
+    entered: {}, // view id -> what the person entered in it (touched inputs only)
   };
 
   // ----- talking to the playground server -------------------------------------------------
@@ -239,10 +240,13 @@
       layer.replaceChildren();
       return;
     }
-    // Keep what was entered in inputs that keep their block_id (Slack does, across updates).
+    // Keep what was entered in inputs that keep their block_id, per view: Slack holds a view's
+    // state across views.update and while a pushed view covers it.
     const before = layer.querySelector(".modal");
-    const kept = before && before.getAttribute("data-view-id") === top.id
-      ? touched(before) : {};
+    if (before) page.entered[before.getAttribute("data-view-id")] = touched(before);
+    const open = new Set(state.modals.map((view) => view.id));
+    for (const id of Object.keys(page.entered)) if (!open.has(id)) delete page.entered[id];
+    const kept = page.entered[top.id] || {};
     const root = () => layer.querySelector(".modal-body");
     const body = el("div", { class: "modal-body" },
       render(top.blocks, ctxFor({ type: "view", view_id: top.id }, { errors: top.errors, root })));
