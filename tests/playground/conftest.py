@@ -6,6 +6,7 @@ them) and ``selenium`` (the dev extra); without them they skip and say which is 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -100,4 +101,12 @@ def browser() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests save their screenshots: DYNAMOTE_SCREENSHOTS when set (the
+    README's are made with ``DYNAMOTE_SCREENSHOTS=docs/screenshots``), else a temporary
+    folder, so that a test run leaves the work tree as it was."""
+    chosen = os.environ.get("DYNAMOTE_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -7,11 +7,12 @@ shows are taken here.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.playground.conftest import SCREENSHOTS, RunningPlayground
+from tests.playground.conftest import RunningPlayground
 
 MODAL = "#modal-layer .modal"
 WAIT_SECONDS = 60  # a deployment in the simulated cluster gets ready after 1 s; the box is slow
@@ -41,9 +42,8 @@ def _type(browser: Any, text: str) -> None:
     box.send_keys(text + Keys.ENTER)
 
 
-def _shot(browser: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(SCREENSHOTS / name)), f"could not save {name}"
+def _shot(browser: Any, folder: Path, name: str) -> None:
+    assert browser.save_screenshot(str(folder / name)), f"could not save {name}"
 
 
 def _as(browser: Any, playground: RunningPlayground, person: str) -> None:
@@ -80,12 +80,12 @@ def test_help_is_an_ephemeral_reply(playground: RunningPlayground, browser: Any)
 
 
 def test_deploy_opens_the_modal_and_submitting_posts_the_card(
-    playground: RunningPlayground, browser: Any
+    playground: RunningPlayground, browser: Any, screenshots: Path
 ) -> None:
     _type(browser, "/dynamote deploy qwen3")
     modal = _wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, MODAL))
     assert "Qwen3" in modal.text, modal.text
-    _shot(browser, "deploy-modal.png")
+    _shot(browser, screenshots, "deploy-modal.png")
     modal.find_element(_by().CSS_SELECTOR, "[data-modal=submit]").click()
     # The bot answers the submission by updating the modal (no more Deploy button); close it.
     _wait(browser).until(
@@ -102,10 +102,12 @@ def test_deploy_opens_the_modal_and_submitting_posts_the_card(
     link.click()
     _wait(browser).until(lambda b: "Running" in _thread_text(b))
     assert "Running" in _thread_text(browser)
-    _shot(browser, "card-and-thread.png")
+    _shot(browser, screenshots, "card-and-thread.png")
 
 
-def test_try_it_answers_from_the_model(playground: RunningPlayground, browser: Any) -> None:
+def test_try_it_answers_from_the_model(
+    playground: RunningPlayground, browser: Any, screenshots: Path
+) -> None:
     buttons = [
         button
         for button in browser.find_elements(_by().CSS_SELECTOR, "#thread-messages .bk-button")
@@ -130,7 +132,7 @@ def test_try_it_answers_from_the_model(playground: RunningPlayground, browser: A
             )
         )
         assert not browser.find_elements(_by().CSS_SELECTOR, f"{MODAL} .input-error")
-    _shot(browser, "try-it.png")
+    _shot(browser, screenshots, "try-it.png")
     browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=close]").click()
     _wait(browser).until(lambda b: b.find_element(_by().ID, "modal-layer").get_attribute("hidden"))
 
@@ -284,6 +286,5 @@ def test_the_deploy_modal_updates_pushes_and_shows_inline_errors(
     assert browser.find_element(_by().CSS_SELECTOR, f"{MODAL} {name}").get_attribute("value") == (
         "Not_A_Valid_Name!"
     )
-    _shot(browser, "deploy-modal-error.png")
     browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=close]").click()
     _wait(browser).until(lambda b: b.find_element(_by().ID, "modal-layer").get_attribute("hidden"))
