@@ -288,3 +288,79 @@ def test_the_deploy_modal_updates_pushes_and_shows_inline_errors(
     )
     browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=close]").click()
     _wait(browser).until(lambda b: b.find_element(_by().ID, "modal-layer").get_attribute("hidden"))
+
+
+INTERACTIVE_BLOCKS = [
+    {
+        "type": "section",
+        "block_id": "s",
+        "text": {"type": "mrkdwn", "text": "pick"},
+        "accessory": {
+            "type": "overflow",
+            "action_id": "more",
+            "options": [
+                {"text": {"type": "plain_text", "text": "Logs"}, "value": "logs"},
+                {"text": {"type": "plain_text", "text": "Restart"}, "value": "restart"},
+            ],
+        },
+    },
+    {
+        "type": "actions",
+        "block_id": "a",
+        "elements": [
+            {
+                "type": "static_select",
+                "action_id": "size",
+                "placeholder": {"type": "plain_text", "text": "Size"},
+                "options": [
+                    {"text": {"type": "plain_text", "text": "Small"}, "value": "s"},
+                    {"text": {"type": "plain_text", "text": "Large"}, "value": "l"},
+                ],
+            },
+            {
+                "type": "checkboxes",
+                "action_id": "flags",
+                "options": [
+                    {"text": {"type": "plain_text", "text": "Fast"}, "value": "fast"},
+                    {"text": {"type": "plain_text", "text": "Cheap"}, "value": "cheap"},
+                ],
+            },
+            {
+                "type": "radio_buttons",
+                "action_id": "engine",
+                "options": [{"text": {"type": "plain_text", "text": "vLLM"}, "value": "vllm"}],
+            },
+        ],
+    },
+]
+
+
+def test_elements_send_what_was_chosen(playground: RunningPlayground, browser: Any) -> None:
+    from selenium.webdriver.support.ui import Select  # noqa: PLC0415
+
+    _as(browser, playground, "U0DEPLOYER")
+    browser.execute_script(
+        "window.acted = [];"
+        "const ctx = {names: {user: (u) => u, channel: (c) => c}, confirm: (d, go) => go(),"
+        " act: (where, chosen) => window.acted.push([where, chosen])};"
+        "const node = BlockKit.render(arguments[0], ctx); node.id = 'harness';"
+        "document.body.append(node);",
+        INTERACTIVE_BLOCKS,
+    )
+    harness = browser.find_element(_by().ID, "harness")
+    harness.find_element(_by().CSS_SELECTOR, ".bk-overflow").click()
+    harness.find_element(_by().CSS_SELECTOR, ".overflow-option[data-value=restart]").click()
+    Select(harness.find_element(_by().CSS_SELECTOR, "select")).select_by_value("l")
+    harness.find_element(_by().CSS_SELECTOR, "input[value=cheap]").click()
+    harness.find_element(_by().CSS_SELECTOR, "input[value=vllm]").click()
+
+    acted = _wait(browser).until(
+        lambda b: b.execute_script("return window.acted.length === 4 && window.acted")
+    )
+    assert acted == [
+        [{"block": 0, "action_id": "more"}, "restart"],
+        [{"block": 1, "action_id": "size"}, "l"],
+        [{"block": 1, "action_id": "flags"}, ["cheap"]],
+        [{"block": 1, "action_id": "engine"}, "vllm"],
+    ]
+    browser.execute_script("document.getElementById('harness').remove()")
