@@ -1,8 +1,9 @@
 """The playground in headless Chromium: help, the deploy modal, the card, its thread, Try it.
 
 Each step waits for what the page shows (WebDriverWait on elements), never on the clock. The
-steps run in order on one page, as a person would click through; the screenshots the README
-shows are taken here.
+steps run in order on one page, as a person would click through: Try it and Delete use the
+deployment the deploy step made (run alone, they cannot pass); the others load the page
+themselves. The screenshots the README shows are taken here.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def test_help_is_an_ephemeral_reply(playground: RunningPlayground, browser: Any)
 def test_deploy_opens_the_modal_and_submitting_posts_the_card(
     playground: RunningPlayground, browser: Any, screenshots: Path
 ) -> None:
+    _as(browser, playground, "U0DEPLOYER")
     _type(browser, "/dynamote deploy qwen3")
     modal = _wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, MODAL))
     assert "Qwen3" in modal.text, modal.text
@@ -138,11 +140,8 @@ def test_try_it_answers_from_the_model(
 
 
 def test_a_guest_is_refused_by_the_real_policy(playground: RunningPlayground, browser: Any) -> None:
-    from selenium.webdriver.support.ui import Select  # noqa: PLC0415
 
-    browser.find_element(_by().ID, "close-thread").click()
-    Select(browser.find_element(_by().ID, "person")).select_by_value("U0GUEST")
-    _wait(browser).until(lambda b: "U0GUEST" in b.find_element(_by().ID, "role").text)
+    _as(browser, playground, "U0GUEST")
     _type(browser, "/dynamote deploy qwen3")
 
     refusal = _wait(browser).until(
@@ -157,6 +156,7 @@ def test_a_guest_is_refused_by_the_real_policy(playground: RunningPlayground, br
 
 
 def test_app_home_shows_what_the_bot_published(playground: RunningPlayground, browser: Any) -> None:
+    _as(browser, playground, "U0DEPLOYER")
     browser.find_element(_by().ID, "nav-home").click()
     home = _wait(browser).until(
         lambda b: (
@@ -171,6 +171,7 @@ def test_app_home_shows_what_the_bot_published(playground: RunningPlayground, br
 def test_blocks_the_page_does_not_know_are_shown_as_unsupported(
     playground: RunningPlayground, browser: Any
 ) -> None:
+    _as(browser, playground, "U0DEPLOYER")
     shown = browser.execute_script(
         "const node = BlockKit.render(arguments[0], {names: {user: (u) => u, channel: (c) => c}});"
         "return [...node.querySelectorAll('[data-unsupported]')].map((n) => n.textContent);",
@@ -186,10 +187,11 @@ def test_blocks_the_page_does_not_know_are_shown_as_unsupported(
 def test_mrkdwn_is_rendered_as_slack_renders_it(
     playground: RunningPlayground, browser: Any
 ) -> None:
+    _as(browser, playground, "U0DEPLOYER")
     html = browser.execute_script(
         "return BlockKit.mrkdwn(arguments[0], {user: (u) => 'dana', channel: (c) => 'general'});",
         "*b* _i_ ~s~ `c` <https://x.example|link> <@U0DEPLOYER> <#C0GENERAL> :rocket: :nope:"
-        " &lt;tag&gt;\n```x = 1 *not bold*```",
+        " &lt;tag&gt; <!date^1700049600^{date_num}|15 Nov> <!here>\n```x = 1 *not bold*```",
     )
     for expected in (
         "<b>b</b>",
@@ -202,6 +204,8 @@ def test_mrkdwn_is_rendered_as_slack_renders_it(
         "🚀",
         ":nope:",
         "&lt;tag&gt;",
+        "<time>2023-11-15</time>",  # noon UTC: the same day in any time zone within 11 h
+        "@here",
         '<pre class="code-block">x = 1 *not bold*</pre>',
     ):
         assert expected in html, (expected, html)
@@ -210,11 +214,8 @@ def test_mrkdwn_is_rendered_as_slack_renders_it(
 def test_delete_asks_in_a_confirm_dialog_then_deletes(
     playground: RunningPlayground, browser: Any
 ) -> None:
-    from selenium.webdriver.support.ui import Select  # noqa: PLC0415
 
-    Select(browser.find_element(_by().ID, "person")).select_by_value("U0DEPLOYER")
-    _wait(browser).until(lambda b: "U0DEPLOYER" in b.find_element(_by().ID, "role").text)
-    browser.find_element(_by().CSS_SELECTOR, "[data-nav=C0DEPLOYS]").click()
+    _as(browser, playground, "U0DEPLOYER")
     _type(browser, "/dynamote list")
     delete = _wait(browser).until(
         lambda b: b.find_element(

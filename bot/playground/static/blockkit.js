@@ -81,6 +81,11 @@ const BlockKit = (() => {
       const id = target.slice(1);
       return `<span class="mention">#${escapeHtml(label || names.channel(id))}</span>`;
     }
+    if (target.startsWith("!date^")) {
+      const [, seconds, format] = target.split("^");
+      const shown = formatDate(Number(seconds), format || "");
+      return `<time>${escapeHtml(shown || unslack(label || ""))}</time>`;
+    }
     if (target.startsWith("!")) {
       const special = target.slice(1).split("^")[0];
       return `<span class="mention">@${escapeHtml(label || special)}</span>`;
@@ -89,6 +94,29 @@ const BlockKit = (() => {
     const safe = /^(https?:|mailto:)/i.test(url) ? url : "#";
     return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener">${
       styled(label !== undefined ? label : url)}</a>`;
+  }
+
+  // <!date^seconds^format|fallback>: Slack's tokens, in the reader's time zone
+  // (docs.slack.dev/messaging/formatting-message-text, "Date formatting").
+  function formatDate(seconds, format) {
+    if (!Number.isFinite(seconds)) return "";
+    const when = new Date(seconds * 1000);
+    const pad = (n) => String(n).padStart(2, "0");
+    const day = { year: "numeric", month: "long", day: "numeric" };
+    const ago = Math.round((Date.now() - when.getTime()) / 60000);
+    const tokens = {
+      date_num: `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}`,
+      date: when.toLocaleDateString(undefined, day),
+      date_short: when.toLocaleDateString(undefined, { ...day, month: "short" }),
+      date_long: when.toLocaleDateString(undefined, { ...day, weekday: "long" }),
+      date_pretty: when.toLocaleDateString(undefined, day),
+      date_short_pretty: when.toLocaleDateString(undefined, { ...day, month: "short" }),
+      date_long_pretty: when.toLocaleDateString(undefined, { ...day, weekday: "long" }),
+      time: `${pad(when.getHours())}:${pad(when.getMinutes())}`,
+      time_secs: `${pad(when.getHours())}:${pad(when.getMinutes())}:${pad(when.getSeconds())}`,
+      ago: ago < 1 ? "just now" : ago < 60 ? `${ago} minutes ago` : `${Math.round(ago / 60)} hours ago`,
+    };
+    return format.replace(/\{(\w+)\}/g, (all, name) => (name in tokens ? tokens[name] : all));
   }
 
   // mrkdwn to HTML: code blocks and inline code first (nothing inside them is formatted), then
