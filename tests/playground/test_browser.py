@@ -61,6 +61,16 @@ def _as(browser: Any, playground: RunningPlayground, person: str) -> None:
     _wait(browser).until(lambda b: "ml-deploys" in b.find_element(_by().ID, "title").text)
 
 
+def _click(browser: Any, css: str) -> None:
+    """Click the element at ``css``, looking again if the page redrew it meanwhile."""
+    _wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, css).click() is None)
+
+
+def _text(browser: Any, css: str) -> str:
+    """The text of the element at ``css``, once it is there (looked up again if redrawn)."""
+    return str(_wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, css).text))
+
+
 def _messages_text(browser: Any) -> str:
     return str(browser.find_element(_by().ID, "messages").text)
 
@@ -73,11 +83,9 @@ def test_help_is_an_ephemeral_reply(playground: RunningPlayground, browser: Any)
     browser.get(playground.url)
     _wait(browser).until(lambda b: "ml-deploys" in b.find_element(_by().ID, "title").text)
     _type(browser, "/dynamote help")
-    reply = _wait(browser).until(
-        lambda b: b.find_elements(_by().CSS_SELECTOR, "#messages .message.ephemeral")
-    )
-    assert "/dynamote deploy" in reply[-1].text
-    assert "Only visible to you" in reply[-1].text
+    reply = _text(browser, "#messages .message.ephemeral")
+    assert "/dynamote deploy" in reply
+    assert "Only visible to you" in reply
 
 
 def test_deploy_opens_the_modal_and_submitting_posts_the_card(
@@ -85,10 +93,9 @@ def test_deploy_opens_the_modal_and_submitting_posts_the_card(
 ) -> None:
     _as(browser, playground, "U0DEPLOYER")
     _type(browser, "/dynamote deploy qwen3")
-    modal = _wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, MODAL))
-    assert "Qwen3" in modal.text, modal.text
+    _wait(browser).until(lambda b: "Qwen3" in b.find_element(_by().CSS_SELECTOR, MODAL).text)
     _shot(browser, screenshots, "deploy-modal.png")
-    modal.find_element(_by().CSS_SELECTOR, "[data-modal=submit]").click()
+    _click(browser, f"{MODAL} [data-modal=submit]")
     # The bot answers the submission by updating the modal (no more Deploy button); close it.
     _wait(browser).until(
         lambda b: (
@@ -96,12 +103,9 @@ def test_deploy_opens_the_modal_and_submitting_posts_the_card(
             and b.find_elements(_by().CSS_SELECTOR, "#modal-layer [data-modal=close]")
         )
     )
-    browser.find_element(_by().CSS_SELECTOR, "#modal-layer [data-modal=close]").click()
+    _click(browser, f"{MODAL} [data-modal=close]")
     _wait(browser).until(lambda b: b.find_element(_by().ID, "modal-layer").get_attribute("hidden"))
-    link = _wait(browser).until(
-        lambda b: b.find_element(_by().CSS_SELECTOR, "#messages .message [data-thread]")
-    )
-    link.click()
+    _click(browser, "#messages .message [data-thread]")
     _wait(browser).until(lambda b: "Running" in _thread_text(b))
     assert "Running" in _thread_text(browser)
     _shot(browser, screenshots, "card-and-thread.png")
@@ -135,7 +139,7 @@ def test_try_it_answers_from_the_model(
         )
         assert not browser.find_elements(_by().CSS_SELECTOR, f"{MODAL} .input-error")
     _shot(browser, screenshots, "try-it.png")
-    browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=close]").click()
+    _click(browser, f"{MODAL} [data-modal=close]")
     _wait(browser).until(lambda b: b.find_element(_by().ID, "modal-layer").get_attribute("hidden"))
 
 
@@ -146,26 +150,20 @@ def test_a_guest_is_refused_by_the_real_policy(playground: RunningPlayground, br
 
     refusal = _wait(browser).until(
         lambda b: [
-            m
+            m.text
             for m in b.find_elements(_by().CSS_SELECTOR, "#messages .message.ephemeral")
             if "cannot do that" in m.text
         ]
     )
-    assert "@ari" in refusal[0].text  # <@U0ADMIN> shown as a mention of the admin
+    assert "@ari" in refusal[0]  # <@U0ADMIN> shown as a mention of the admin
     assert browser.find_element(_by().ID, "modal-layer").get_attribute("hidden")
 
 
 def test_app_home_shows_what_the_bot_published(playground: RunningPlayground, browser: Any) -> None:
     _as(browser, playground, "U0DEPLOYER")
-    browser.find_element(_by().ID, "nav-home").click()
-    home = _wait(browser).until(
-        lambda b: (
-            b.find_element(_by().ID, "home")
-            if b.find_elements(_by().CSS_SELECTOR, "#home .block-header")
-            else None
-        )
-    )
-    assert "Deploy a model" in home.text
+    _click(browser, "#nav-home")
+    _wait(browser).until(lambda b: b.find_elements(_by().CSS_SELECTOR, "#home .block-header"))
+    assert "Deploy a model" in _text(browser, "#home")
 
 
 def test_blocks_the_page_does_not_know_are_shown_as_unsupported(
@@ -217,18 +215,11 @@ def test_delete_asks_in_a_confirm_dialog_then_deletes(
 
     _as(browser, playground, "U0DEPLOYER")
     _type(browser, "/dynamote list")
-    delete = _wait(browser).until(
-        lambda b: b.find_element(
-            _by().CSS_SELECTOR, "#messages .message.ephemeral .bk-button.danger"
-        )
-    )
-    delete.click()
-    dialog = _wait(browser).until(
-        lambda b: b.find_element(_by().CSS_SELECTOR, "#confirm-layer .dialog")
-    )
-    assert "Delete qwen3-0-6b?" in dialog.text
-    assert "cannot be undone" in dialog.text
-    dialog.find_element(_by().CSS_SELECTOR, "[data-confirm=yes]").click()
+    _click(browser, "#messages .message.ephemeral .bk-button.danger")
+    dialog = _text(browser, "#confirm-layer .dialog")
+    assert "Delete qwen3-0-6b?" in dialog
+    assert "cannot be undone" in dialog
+    _click(browser, "#confirm-layer [data-confirm=yes]")
     _wait(browser).until(lambda b: "deleted" in _messages_text(b).lower())
 
 
@@ -257,13 +248,13 @@ def test_the_deploy_modal_updates_pushes_and_shows_inline_errors(
     typed = browser.find_element(_by().CSS_SELECTOR, f"{MODAL} {name}")
     typed.clear()
     typed.send_keys("my-own-name")
-    browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-action-id=preview_yaml]").click()
+    _click(browser, f"{MODAL} [data-action-id=preview_yaml]")
     # The pushed preview is built from the form's state, sent in the block_actions payload.
     _wait(browser).until(
         lambda b: "DynamoGraphDeployment" in b.find_element(_by().CSS_SELECTOR, MODAL).text
     )
-    assert "my-own-name" in browser.find_element(_by().CSS_SELECTOR, MODAL).text
-    browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=close]").click()  # back
+    assert "my-own-name" in _text(browser, MODAL)
+    _click(browser, f"{MODAL} [data-modal=close]")  # back
     _wait(browser).until(lambda b: b.find_elements(_by().CSS_SELECTOR, f"{MODAL} {name}"))
     # Back on the form, what was chosen and typed before the push is still there.
     picked = browser.find_element(
@@ -276,18 +267,13 @@ def test_the_deploy_modal_updates_pushes_and_shows_inline_errors(
     field = browser.find_element(_by().CSS_SELECTOR, f"{MODAL} {name}")
     field.clear()
     field.send_keys("Not_A_Valid_Name!")
-    browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=submit]").click()
-    error = _wait(browser).until(
-        lambda b: b.find_element(
-            _by().CSS_SELECTOR, f"{MODAL} [data-input-block^='name'] .input-error"
-        )
-    )
-    assert error.text
+    _click(browser, f"{MODAL} [data-modal=submit]")
+    assert "lowercase" in _text(browser, f"{MODAL} [data-input-block^='name'] .input-error")
     # What was typed stays, as in Slack: the view kept its block ids.
     assert browser.find_element(_by().CSS_SELECTOR, f"{MODAL} {name}").get_attribute("value") == (
         "Not_A_Valid_Name!"
     )
-    browser.find_element(_by().CSS_SELECTOR, f"{MODAL} [data-modal=close]").click()
+    _click(browser, f"{MODAL} [data-modal=close]")
     _wait(browser).until(lambda b: b.find_element(_by().ID, "modal-layer").get_attribute("hidden"))
 
 
