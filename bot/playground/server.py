@@ -239,6 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, answer())
         except PlaygroundError as error:
             self._json(400, _error(str(error)))
+        except (AttributeError, KeyError, TypeError, ValueError) as error:  # a wrong shape
+            self._json(400, _error(f"the request is not what the page sends: {error!r}"))
         except OSError as error:  # the bot is down or too slow
             logger.warning("Playground request failed: %s", error)
             self._json(502, _error(f"the bot did not answer: {error}"))

@@ -46,6 +46,7 @@ def test_the_page_and_its_scripts_are_served_from_the_package(page: str) -> None
             "message 1.2 in C0X is gone",
         ),
         ("api/submit", {"user": "U0GUEST", "view_id": "V0NONE"}, "view V0NONE is gone"),
+        ("api/action", {"user": "U0GUEST", "container": ["x"]}, "not what the page sends"),
     ],
 )
 def test_a_bad_action_says_what_is_wrong(page: str, path: str, body: dict, says: str) -> None:
