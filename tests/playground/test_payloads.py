@@ -150,3 +150,24 @@ def _chosen(state: Mapping[str, Any]) -> Any:
     if "selected_options" in value:
         return [option["value"] for option in value["selected_options"]]
     return value.get("value")
+
+
+def test_closing_a_modal_that_asked_to_know_is_slacks_view_closed(workspace: Workspace) -> None:
+    real = case("view_closed", "deploy_modal_cancelled")
+    view = workspace.standin.add_view(app_view(real["view"]) | {"notify_on_close": True})
+    typed = {
+        block_id: _chosen(value) for block_id, value in real["view"]["state"]["values"].items()
+    }
+
+    request = payloads.view_close(workspace, USER, view["id"], typed)
+
+    assert request is not None
+    assert_same_shape(_signed(request), real)
+
+
+def test_closing_a_modal_that_did_not_ask_sends_nothing(workspace: Workspace) -> None:
+    view = workspace.standin.add_view(
+        app_view(case("view_closed", "deploy_modal_cancelled")["view"])
+    )
+
+    assert payloads.view_close(workspace, USER, view["id"], {}) is None
