@@ -295,7 +295,7 @@ def _post(served: Served, request: Any) -> tuple[float, float, bytes]:
 
 
 def _open_modal(served: Served, index: int) -> dict[str, Any]:
-    from bot.sim.slack_requests import slash_command  # noqa: PLC0415
+    from tests.standins.slack_requests import slash_command  # noqa: PLC0415
 
     before = len(served.slack.calls("views.open"))
     _post(
@@ -308,7 +308,7 @@ def _open_modal(served: Served, index: int) -> dict[str, Any]:
 
 
 def _submit(served: Served, view: dict[str, Any], typed: dict[str, str]) -> tuple[float, float]:
-    from bot.sim.slack_requests import view_state, view_submission  # noqa: PLC0415
+    from tests.standins.slack_requests import view_state, view_submission  # noqa: PLC0415
 
     submitted = dict(view)
     submitted["state"] = {"values": view_state(view, typed)}

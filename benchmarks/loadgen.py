@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 
 def run_job(job: dict[str, Any]) -> list[dict[str, Any]]:
     """Send ``job["count"]`` requests with ``job["concurrency"]`` threads; one result each."""
-    from bot.sim.slack_requests import slash_command  # noqa: PLC0415
+    from tests.standins.slack_requests import slash_command  # noqa: PLC0415
 
     count, concurrency = int(job["count"]), int(job["concurrency"])
     deadline = time.monotonic() + float(job.get("deadline", 120))

@@ -3,7 +3,7 @@
 ``bot.status`` says *what* is wrong in one line ("secret hf-token-secret not found", "image
 pull failed: ...", "waiting for GPUs: ..."); this module turns that into the command or
 request that fixes it, so the thread reply is actionable without reading Kubernetes docs.
-The commands follow NOTES.md (the HF token secret convention, the frontend Service).
+The commands follow the operator's conventions (the HF token secret, the frontend Service).
 """
 
 from __future__ import annotations

@@ -16,13 +16,13 @@ from typing import Literal, TypedDict
 __all__ = ["AUDIT_LOGGER", "AuditFields", "Outcome", "audit"]
 
 AUDIT_LOGGER = "dynamote.audit"
-Outcome = Literal["created", "deleted", "denied", "failed"]
+Outcome = Literal["created", "deleted", "scaled", "tried", "denied", "failed"]
 
 log = logging.getLogger(AUDIT_LOGGER)
 
 
 class AuditFields(TypedDict):
-    action: str  # "deploy", "delete", or what was denied ("read", ...)
+    action: str  # "deploy", "delete", "scale", "try", or what was denied ("read", ...)
     user: str
     channel: str | None
     namespace: str | None
@@ -57,7 +57,9 @@ def audit(
         outcome=outcome,
         reason=reason[:500],
     )
-    level = logging.INFO if outcome in ("created", "deleted") else logging.WARNING
+    level = (
+        logging.INFO if outcome in ("created", "deleted", "scaled", "tried") else logging.WARNING
+    )
     target = f"{namespace}/{name}" if name else (namespace or "-")
     log.log(
         level,

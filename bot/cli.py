@@ -1,4 +1,4 @@
-"""The ``dynamote`` command: catalog, render, sim, serve, playground, doctor (see DESIGN.md).
+"""The ``dynamote`` command: catalog, render, sim, serve, playground and doctor.
 
 Outside scripts rely on these subcommands and their flags, so keep them stable. Invalid input
 prints one message on stderr and exits 2, never a traceback. Heavy libraries (pydantic models,

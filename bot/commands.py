@@ -1,8 +1,9 @@
 """Parse the text after ``/dynamote`` into a command. Pure: no I/O.
 
 ``help``, ``models [words] [engine]``, ``deploy [model words]``, ``list [mine|all] [-n NS]``,
-``status NAME [-n NS]``, ``delete NAME [-n NS]``, ``cluster``. A typo gets the closest
-subcommand; a malformed command raises :class:`CommandError` with the usage to fix it.
+``status [NAME] [-n NS]`` (no name: your latest deployment), ``delete NAME [-n NS]``,
+``scale NAME REPLICAS [-n NS]``, ``cluster``. A typo gets the closest subcommand; a malformed
+command raises :class:`CommandError` with the usage to fix it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "Help",
     "ListDeployments",
     "Models",
+    "Scale",
     "Status",
     "parse_command",
 ]
@@ -33,8 +35,9 @@ USAGE = {
     "models": "models [words] [vllm|sglang|trtllm]",
     "deploy": "deploy [model words]",
     "list": "list [mine|all] [-n NAMESPACE]",
-    "status": "status NAME [-n NAMESPACE]",
+    "status": "status [NAME] [-n NAMESPACE]",
     "delete": "delete NAME [-n NAMESPACE]",
+    "scale": "scale NAME REPLICAS [-n NAMESPACE]",
     "cluster": "cluster",
 }
 SUBCOMMANDS = tuple(USAGE)
@@ -71,7 +74,7 @@ class ListDeployments:
 
 @dataclass(frozen=True)
 class Status:
-    name: str
+    name: str | None  # None: the person's latest deployment
     namespace: str | None = None
 
 
@@ -82,11 +85,18 @@ class Delete:
 
 
 @dataclass(frozen=True)
+class Scale:
+    name: str
+    replicas: int
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
 class Cluster:
     pass
 
 
-Command = Help | Models | Deploy | ListDeployments | Status | Delete | Cluster
+Command = Help | Models | Deploy | ListDeployments | Status | Delete | Scale | Cluster
 
 
 def subcommand_of(command: Command) -> str:
@@ -98,6 +108,7 @@ def subcommand_of(command: Command) -> str:
         ListDeployments: "list",
         Status: "status",
         Delete: "delete",
+        Scale: "scale",
         Cluster: "cluster",
     }
     return names[type(command)]
@@ -124,9 +135,16 @@ def parse_command(text: str, *, command: str = "/dynamote") -> Command:
         return Cluster()
     if head == "list":
         return _list(rest, command)
-    if head in ("status", "delete"):
+    if head == "scale":
+        return _scale(rest, command)
+    if head == "status":
+        positional, namespace = _options(rest, head, command)
+        if len(positional) > 1:
+            raise CommandError(_usage(head, command, "give one name"))
+        return Status(positional[0] if positional else None, namespace)
+    if head == "delete":
         name, namespace = _name_and_namespace(rest, head, command)
-        return Status(name, namespace) if head == "status" else Delete(name, namespace)
+        return Delete(name, namespace)
     close = difflib.get_close_matches(head, SUBCOMMANDS, n=1, cutoff=0.5)
     return Help(unknown=words[0][:40], suggestion=close[0] if close else None)
 
@@ -160,6 +178,17 @@ def _name_and_namespace(rest: list[str], head: str, command: str) -> tuple[str, 
         problem = "give the deployment's name" if not positional else "give one name"
         raise CommandError(_usage(head, command, problem))
     return positional[0], namespace
+
+
+def _scale(rest: list[str], command: str) -> Scale:
+    positional, namespace = _options(rest, "scale", command)
+    if len(positional) != 2:
+        problem = "give the deployment's name and the number of worker replicas"
+        raise CommandError(_usage("scale", command, problem))
+    name, count = positional
+    if not (count.isascii() and count.isdigit()) or int(count) < 1:
+        raise CommandError(_usage("scale", command, f"`{count[:20]}` is not a whole number >= 1"))
+    return Scale(name, int(count), namespace)
 
 
 def _options(rest: list[str], head: str, command: str) -> tuple[list[str], str | None]:

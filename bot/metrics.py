@@ -3,7 +3,7 @@
 Why one module: metric names are an interface (dashboards and alerts depend on them), so they
 are declared once here and incremented by the listeners, the notifier and the server. They
 live on a dedicated :data:`REGISTRY` rather than prometheus-client's global one, so `/metrics`
-shows only Dynamote's series and tests can read values with :func:`sample_value`.
+shows only Dynamote's series.
 
 Label values must come from small fixed sets (subcommand names, outcomes, Slack error codes,
 Dynamote error class names): every distinct value is a new time series.
@@ -41,7 +41,6 @@ __all__ = [
     "SWEEP_DURATION",
     "Outcome",
     "exposition",
-    "sample_value",
 ]
 
 # ok: did what was asked; rejected: invalid input or policy said no (the user was told why);
@@ -127,12 +126,3 @@ HTTP_REJECTED = Counter(
 def exposition() -> tuple[bytes, str]:
     """The registry in Prometheus text format, with its content type, for GET /metrics."""
     return generate_latest(REGISTRY), CONTENT_TYPE
-
-
-def sample_value(name: str, labels: dict[str, str] | None = None) -> float:
-    """The current value of one sample (0.0 when it was never recorded); meant for tests.
-
-    ``name`` is the exposed sample name, e.g. ``dynamote_commands_total``.
-    """
-    value = REGISTRY.get_sample_value(name, labels or {})
-    return 0.0 if value is None else value

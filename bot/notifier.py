@@ -14,7 +14,7 @@ one, else by DM); a deleted DGD gets a last reply.
 Only DGDs whose provenance verifies (``bot.provenance``) are announced: the requester and
 channel on any other are someone's say-so. The late card's place is written signed.
 
-When, what, where (STYLE.md 7): status decides, ``bot.blocks`` renders, this module sends.
+When, what, where: status decides, ``bot.blocks`` renders, this module sends.
 """
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ from bot.blocks.common import Message
 from bot.blocks.notifications import build_running_reply, build_trouble_reply
 from bot.blocks.status_card import build_status_card
 from bot.cluster import Cluster, ClusterError, Conflict
+from bot.cluster.frontend import FrontendError
 from bot.cluster.slim import slim_dgd
 from bot.deployments import Deployment, deployment_from
 from bot.dynamo import (
     ANNOTATION_CHANNEL,
     ANNOTATION_REQUESTER,
     ANNOTATION_THREAD,
+    frontend_service_name,
 )
 from bot.metrics import SWEEP_DURATION
 from bot.notify.changes import Plan, after_reply, card_signature, failing_since, plan
@@ -401,7 +403,12 @@ class Notifier:
         once Slack took it."""
         kind, mention = item.plan.reply or "trouble", item.plan.mention
         channel, thread_ts = place
-        message = self._reply_message(deployment, item, announced, run)
+        unavailable = self._model_answers(deployment, run) if kind == "running" else ""
+        if unavailable is None:
+            return announced  # Running, the model still loading: asked again next sweep
+        message = self._reply_message(
+            deployment, item, announced, run, try_it_unavailable=unavailable or None
+        )
         status = deployment.status
         if kind == "update" and announced.trouble:
             try:
@@ -449,7 +456,13 @@ class Notifier:
         return place
 
     def _reply_message(
-        self, deployment: Deployment, item: _Item, announced: Announced, run: _Run
+        self,
+        deployment: Deployment,
+        item: _Item,
+        announced: Announced,
+        run: _Run,
+        *,
+        try_it_unavailable: str | None = None,
     ) -> Message:
         status = deployment.status
         kind, mention = item.plan.reply, item.plan.mention
@@ -459,7 +472,9 @@ class Notifier:
                 deployment, fix=fix_for(status), stuck_for=stuck_for, mention_owner=mention
             )
         if kind == "running":
-            return build_running_reply(deployment, mention_owner=mention)
+            return build_running_reply(
+                deployment, mention_owner=mention, try_it_unavailable=try_it_unavailable
+            )
         tail, source = self._log_tail(deployment, item, run)
         return build_trouble_reply(
             deployment,
@@ -469,6 +484,25 @@ class Notifier:
             mention_owner=mention,
             updated=run.now if kind == "update" else None,
         )
+
+    def _model_answers(self, deployment: Deployment, run: _Run) -> str | None:
+        """Running means the model answers: "" once the frontend lists the served model, None
+        while it is reachable but still loading (the Running reply waits, at most the pending
+        timeout after the deployment was created), else why Try it is unavailable."""
+        service = deployment.status.frontend_service or frontend_service_name(deployment.name)
+        created = deployment.status.created_at or run.now
+        waited_enough = run.now - created >= self._pending_timeout
+        try:
+            served = self._cluster.frontend.served_models(deployment.namespace, service)
+        except FrontendError as error:
+            if error.problem == "loading" and not waited_enough:
+                return None
+            return error.message
+        if deployment.served_model_name in served:
+            return ""
+        if not waited_enough:
+            return None
+        return f"the frontend does not list `{deployment.served_model_name}` yet."
 
     def _log_tail(
         self, deployment: Deployment, item: _Item, run: _Run

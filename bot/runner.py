@@ -1,6 +1,6 @@
 """`dynamote serve`: wire settings, cluster, Slack client, Bolt App and HTTP server; run.
 
-Modes (DESIGN.md, "Command-line contract"): Socket Mode when ``SLACK_APP_TOKEN`` is set and
+Modes: Socket Mode when ``SLACK_APP_TOKEN`` is set and
 ``--http`` is not given, else HTTP mode (needs ``SLACK_SIGNING_SECRET``). Either way the WSGI
 app of bot.server answers /healthz, /readyz and /metrics on ``--port``; in HTTP mode it also
 takes ``POST /slack/events``. With a health port (``--health-port`` or

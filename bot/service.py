@@ -21,10 +21,11 @@ pool cannot deadlock however small it is or however many submissions queue on it
 from __future__ import annotations
 
 import contextlib
+import difflib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,7 +50,13 @@ from bot.request import RFC1123_LABEL, DeploymentRequest, RequestLimits
 from bot.reservations import Reservations
 from bot.settings import Settings
 
-__all__ = ["DeploymentService", "NameInvalid", "NamespaceNotAllowed", "NotDynamotes"]
+__all__ = [
+    "DeploymentService",
+    "NameInvalid",
+    "NameLookup",
+    "NamespaceNotAllowed",
+    "NotDynamotes",
+]
 
 # Concurrent cluster reads of deploy checks; more queue (each check needs namespaces + 3).
 READ_WORKERS = 8
@@ -84,6 +91,24 @@ class NotDynamotes(NotFound):
         if self.standing == "unmanaged":
             return "not created by Dynamote (no managed-by label)"
         return "its provenance does not verify (not signed by Dynamote)"
+
+
+MAX_SIMILAR = 3  # "did you mean" offers at most this many names
+
+
+@dataclass(frozen=True)
+class NameLookup:
+    """Where a name is among the deployments a person may see, across allowed namespaces.
+
+    ``matches``: those with exactly that name (one: found; more: ask which). ``similar``:
+    close names when none matches. Both without pods: only enough to say which is which.
+    ``hidden_in``: where a DGD of that name is that the person may not see, and why.
+    """
+
+    name: str
+    matches: tuple[Deployment, ...] = ()
+    similar: tuple[Deployment, ...] = ()
+    hidden_in: tuple[tuple[str, Standing], ...] = ()
 
 
 def _pods_by_deployment(pods: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], list[Any]]:
@@ -210,6 +235,58 @@ class DeploymentService:
             return [d for d in self.list_deployments(namespaces) if d.requester == user]
         return self.list_deployments(namespaces, unverified=unverified)
 
+    def _visible(self, *, unverified: bool) -> list[Deployment]:
+        """Every deployment a person may see (``unverified``: admins), without pods: one
+        list call per allowed namespace, the provenance checked before anything is shown."""
+        dgds = self.cluster.list_managed_dgds(self.namespaces)
+        return [
+            self.deployment_of(dgd) for dgd in dgds if unverified or self.provenance.verify(dgd)
+        ]
+
+    def lookup(self, name: str, *, unverified: bool = False) -> NameLookup:
+        """``name`` in every allowed namespace; close names when it is nowhere to be seen.
+
+        The name is only compared with listed ones, never sent to the API server. A DGD of
+        that name whose provenance does not verify (for a non-admin), or that Dynamote did not
+        make, is answered as missing and named in ``hidden_in`` so the refusal is audited.
+        """
+        visible: list[Deployment] = []
+        hidden_in: list[tuple[str, Standing]] = []
+        for dgd in self.cluster.list_managed_dgds(self.namespaces):
+            if unverified or self.provenance.verify(dgd):
+                visible.append(self.deployment_of(dgd))
+            elif _key(dgd)[1] == name:
+                hidden_in.append((_key(dgd)[0], "unverified"))
+        matches = tuple(d for d in visible if d.name == name)
+        if matches:
+            return NameLookup(name, matches=matches, hidden_in=tuple(hidden_in))
+        if not hidden_in and RFC1123_LABEL.fullmatch(name) and len(name) <= 63:
+            hidden_in = self._unmanaged_named(name)
+        by_name: dict[str, list[Deployment]] = defaultdict(list)
+        for deployment in visible:
+            by_name[deployment.name].append(deployment)
+        close = difflib.get_close_matches(name.lower()[:63], list(by_name), n=MAX_SIMILAR)
+        similar = tuple(by_name[n][0] for n in close)
+        return NameLookup(name, similar=similar, hidden_in=tuple(hidden_in))
+
+    def _unmanaged_named(self, name: str) -> list[tuple[str, Standing]]:
+        """Namespaces holding a DGD ``name`` that Dynamote did not make (a list of managed
+        DGDs cannot see it): one read each, so that naming one is audited as refused."""
+        found: list[tuple[str, Standing]] = []
+        for namespace in self.namespaces:
+            with contextlib.suppress(NotFound):
+                if self.provenance.standing(self.cluster.get_dgd(namespace, name)) == "unmanaged":
+                    found.append((namespace, "unmanaged"))
+        return found
+
+    def latest_of(self, user: str) -> Deployment | None:
+        """``user``'s newest deployment (verified: who asked is known), without pods."""
+        mine = [d for d in self._visible(unverified=False) if d.requester == user]
+        if not mine:
+            return None
+        oldest = datetime.min.replace(tzinfo=UTC)
+        return max(mine, key=lambda d: (d.created_at or oldest, d.name))
+
     def get_deployment(self, namespace: str, name: str, *, unverified: bool = False) -> Deployment:
         """One deployment with its pods and their events (for details and announcements).
 
@@ -301,6 +378,11 @@ class DeploymentService:
             return problems
 
         return wait
+
+    def free_gpus(self) -> int | None:
+        """Free GPUs in the cluster from the cached capacity (never waits); None when unknown."""
+        reading = self.capacity.get()
+        return reading.capacity.free if reading.capacity is not None else None
 
     def capacity_fit(self, request: DeploymentRequest) -> Fit | None:
         """Whether the request fits the cluster's GPUs at all and now, from what is cached

@@ -49,7 +49,7 @@ ApiVersionSetting = Literal["auto", "nvidia.com/v1beta1", "nvidia.com/v1alpha1"]
 # A comma-separated list. Never JSON-decoded: bot.settings.Settings turns pydantic-settings'
 # decoding off (enable_decoding=False), and environment_values passes the text through.
 CommaList = list[str]
-# --- policy (issue 7): what an ID in the policy lists looks like.
+# --- policy: what an ID in the policy lists looks like.
 _SLACK_PRINCIPAL = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
 _SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 # An image reference: [host[:port]/]path[:tag][@algorithm:hex] (the OCI distribution grammar,
@@ -114,6 +114,12 @@ class SettingsFields(BaseModel):
     api_version_cache_seconds: float = Field(60.0, ge=0)
     k8s_connect_timeout: float = Field(3.0, gt=0, le=60)
     k8s_read_timeout: float = Field(5.0, gt=0, le=120)
+    # Try it (bot/cluster/frontend.py): how the bot reaches a deployment's frontend (auto:
+    # cluster DNS in a pod, the API server's service proxy otherwise), how long it waits for
+    # each piece of the answer, and how many tries a person gets per minute (0: no limit).
+    frontend_access: Literal["auto", "cluster-dns", "service-proxy"] = "auto"
+    frontend_read_timeout: float = Field(30.0, gt=0, le=600)
+    try_it_per_minute: int = Field(5, ge=0, le=1000)
 
     # --- Catalog and manifests -------------------------------------------------------------
     catalog: Path | None = None
@@ -145,7 +151,7 @@ class SettingsFields(BaseModel):
     home_refresh_max_users: int = Field(30, ge=0, le=500)  # per refresh (views.publish Tier 4)
     home_recent_seconds: float = Field(3600.0, gt=0, le=86400)  # "opened Home recently"
 
-    # --- logging (issue 6): bot/logs.py -----------------------------------------------------
+    # --- logging: bot/logs.py --------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -185,7 +191,7 @@ class SettingsFields(BaseModel):
     def _log_level_any_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    # --- policy (issue 7) ----------------------------------------------------------------
+    # --- policy -----------------------------------------------------------------------
     # Slack user IDs (U…/W…) and user group IDs (S…); an empty list lets everyone deploy.
     deployers: CommaList = Field(default_factory=list)
     admins: CommaList = Field(default_factory=list)  # may delete anyone's deployments

@@ -1,12 +1,21 @@
-"""Shared fixtures: where the upstream Dynamo reference material lives."""
+"""Fixtures every test directory shares, each defined once: the Dynamo reference material, the
+Slack Web API stand-in, the DGD API versions, and a kubeconfig for a directory's Kubernetes
+stand-in.
+
+A directory's conftest defines ``standin`` (the Kubernetes API stand-in its tests need: which
+DGD versions it serves, which CRD it validates with); ``kubeconfig`` here points at it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.settings import get_settings
+from bot.sim.slack_api import SlackStandIn
+from bot.sim.standin import StandIn
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +25,37 @@ def dynamo_reference() -> Path:
     if not (path / "crd" / "nvidia.com_dynamographdeployments.yaml").is_file():
         pytest.skip(f"the Dynamo reference folder is absent at {path} (DYNAMOTE_DYNAMO_REFERENCE)")
     return path
+
+
+@pytest.fixture(params=["v1beta1", "v1alpha1"])
+def version(request: pytest.FixtureRequest) -> str:
+    """Each DGD API version in turn, for a ``standin`` that serves only that one."""
+    return str(request.param)
+
+
+@pytest.fixture
+def kubeconfig(standin: StandIn, tmp_path: Path) -> Path:
+    """A kubeconfig for this directory's ``standin``."""
+    return standin.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest.fixture
+def lenient_slack_standin() -> Iterator[SlackStandIn]:
+    """A running Slack stand-in that leaves Block Kit violations for the test to inspect."""
+    with SlackStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def slack_standin(lenient_slack_standin: SlackStandIn) -> Iterator[SlackStandIn]:
+    """A running Slack stand-in; the test fails if anything sent to it broke a Block Kit limit."""
+    yield lenient_slack_standin
+    violations = lenient_slack_standin.violations()
+    if violations:
+        pytest.fail("Block Kit limits broken:\n" + "\n".join(violations), pytrace=False)
+
+
+@pytest.fixture
+def slack(slack_standin: SlackStandIn) -> SlackStandIn:
+    """``slack_standin`` under the shorter name the notifier, policy and deploy tests use."""
+    return slack_standin

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 
 from bot.app import AppContext, build_bolt_app
+from bot.blocks.ids import ACTION_SHOW_ADVANCED
 from bot.catalog import load_catalog
 from bot.cluster import Cluster
 from bot.dynamo import SlackOrigin, render_dgd
@@ -44,7 +45,11 @@ from bot.service import DeploymentService
 from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator, make_ready
 from bot.sim.slack_api import SlackStandIn
-from bot.sim.slack_requests import (
+from bot.sim.standin import StandIn, default_crd_path
+from bot.slack_client import retry_handlers
+from tests.signing import PROVENANCE_KEY, signed
+from tests.slack.payloads import view_ack_problems
+from tests.standins.slack_requests import (
     SlackRequest,
     block_actions,
     event_callback,
@@ -52,10 +57,7 @@ from bot.sim.slack_requests import (
     view_state,
     view_submission,
 )
-from bot.sim.standin import StandIn, default_crd_path
-from bot.slack_client import retry_handlers
-from tests.signing import PROVENANCE_KEY, signed
-from tests.slack.payloads import view_ack_problems
+from tests.waiting import WAIT_SECONDS, Background, wait_for
 
 __all__ = [
     "NAMESPACES",
@@ -89,7 +91,14 @@ class Stack:
     cluster: Cluster
     context: AppContext
     server: HttpServer
+    # The app's pool and Bolt's listener pool: what a request sets off after its ack.
+    background: Background = field(default_factory=Background)
     responses: dict[str, str] = field(default_factory=dict)
+
+    def settle(self) -> None:
+        """Wait until everything the requests so far set off (replies, creates) has finished,
+        so a test can assert on what did not happen."""
+        self.background.drain()
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -126,14 +135,16 @@ class Stack:
         user: str = "U0ALICE",
         view: Mapping[str, Any] | None = None,
         selected: Mapping[str, Any] | None = None,
+        kind: str = "static_select",
     ) -> str:
-        """Click a button (or pick an option) in a message or, with ``view``, in a modal."""
+        """Click a button (or pick an option of a ``kind`` menu) in a message or, with
+        ``view``, in a modal."""
         name = f"r{next(_RESPONSE_NAMES)}"
         action: dict[str, Any] = {"action_id": action_id, "type": "button"}
         if value is not None:
             action["value"] = value
         if selected is not None:
-            action.update(type="static_select", selected_option=dict(selected))
+            action.update(type=kind, selected_option=dict(selected))
         status, _, took = self.post(
             block_actions(
                 [action],
@@ -170,17 +181,17 @@ class Stack:
 
     # --- reading what Slack received -------------------------------------------------------
 
-    def replies(self, name: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def replies(
+        self, name: str, count: int = 1, timeout: float = WAIT_SECONDS
+    ) -> list[dict[str, Any]]:
         """What the app posted to response_url ``name``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [
-                c.params for c in self.slack.calls("response_url") if c.path.endswith(f"/{name}")
-            ]
-            if len(found) >= count or time.monotonic() > deadline:
-                assert len(found) >= count, f"no reply on {name}; calls: {self.slack.calls()}"
-                return found
-            time.sleep(0.02)
+
+        def found() -> list[dict[str, Any]] | None:
+            calls = self.slack.calls("response_url")
+            params = [c.params for c in calls if c.path.endswith(f"/{name}")]
+            return params if len(params) >= count else None
+
+        return wait_for(found, timeout, what=f"{count} replies on {name}")
 
     def opened_view(self, number: int = 1) -> dict[str, Any]:
         """The ``number``-th view opened, as Slack now holds it (after any updates)."""
@@ -190,14 +201,27 @@ class Stack:
         assert view is not None
         return view
 
-    def wait_for_dgd(self, namespace: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.k8s.store.get("dynamographdeployments", namespace, name)
-            if found is not None:
-                return found
-            time.sleep(0.02)
-        raise AssertionError(f"DGD {namespace}/{name} was never created")
+    def advanced_view(self, number: int = 1, *, user: str = "U0ALICE") -> dict[str, Any]:
+        """The ``number``-th deploy modal after ``user`` pressed "Show advanced options"."""
+        view = self.opened_view(number)
+        submitted = {**view, "state": {"values": view_state(view)}}
+        self.click(ACTION_SHOW_ADVANCED, "advanced", view=submitted, user=user)
+
+        def revealed() -> dict[str, Any] | None:
+            held = self.slack.view(str(view["id"]))
+            shown = held is not None and ACTION_SHOW_ADVANCED not in json.dumps(held["blocks"])
+            return held if shown else None
+
+        return wait_for(revealed, what="the advanced options shown")
+
+    def wait_for_dgd(
+        self, namespace: str, name: str, timeout: float = WAIT_SECONDS
+    ) -> dict[str, Any]:
+        return wait_for(
+            lambda: self.k8s.store.get("dynamographdeployments", namespace, name),
+            timeout,
+            what=f"DGD {namespace}/{name} created",
+        )
 
 
 def text_of(payload: Any) -> str:
@@ -330,6 +354,9 @@ def app_stack(
     else:
         client = WebClient(token=slack.token, base_url=slack.url)
     app = build_bolt_app(context, client=client, signing_secret=SECRET, socket_mode=False)
+    background = Background()
+    background.track(context.executor)
+    background.track(app.listener_runner.listener_executor)
     wsgi = build_wsgi_app(
         health=health or Health(lambda: True), bolt_app=app, signing_secret=SECRET
     )
@@ -337,7 +364,9 @@ def app_stack(
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield Stack(settings, shared.k8s, shared.operator, slack, cluster, context, server)
+        yield Stack(
+            settings, shared.k8s, shared.operator, slack, cluster, context, server, background
+        )
     finally:
         server.close()
         thread.join(timeout=10)

@@ -37,6 +37,7 @@ from bot.commands import (
         ("list --namespace=team-b", ListDeployments("mine", "team-b")),
         ("status qwen3-0-6b", Status("qwen3-0-6b")),
         ("status qwen3-0-6b -n team-a", Status("qwen3-0-6b", "team-a")),
+        ("status", Status(None)),  # the person's latest deployment
         ("delete -n team-a qwen3-0-6b", Delete("qwen3-0-6b", "team-a")),
         ("cluster", Cluster()),
         ("LIST ALL", ListDeployments("all")),
@@ -62,8 +63,9 @@ def test_an_unknown_subcommand_gets_help_with_the_closest_match(
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("status", "give the deployment's name. Usage: `/dynamote status NAME"),
+        ("delete", "give the deployment's name. Usage: `/dynamote delete NAME"),
         ("delete a b", "give one name"),
+        ("status a b", "give one name. Usage: `/dynamote status [NAME]"),
         ("status x -n", "-n needs a namespace"),
         ("list everything", "is not mine or all"),
         ("list --force", "unknown option `--force`"),
@@ -78,8 +80,8 @@ def test_malformed_commands_say_how_to_write_them(text: str, fragment: str) -> N
 
 
 def test_the_configured_command_name_appears_in_usage() -> None:
-    with pytest.raises(CommandError, match="`/llm status NAME"):
-        parse_command("status", command="/llm")
+    with pytest.raises(CommandError, match="`/llm delete NAME"):
+        parse_command("delete", command="/llm")
 
 
 def test_unbalanced_quotes_fall_back_to_plain_words() -> None:

@@ -589,6 +589,31 @@ def test_replica_counts_are_summed_over_the_operators_components(version: str) -
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_model_replicas_leave_out_the_frontend(version: str) -> None:
+    dgd = make_dgd(version, replica_status={"Frontend": (1, 1), "VllmDecodeWorker": (1, 1)})
+    status = compute_status(dgd)
+    assert (status.replicas_ready, status.replicas_desired) == (2, 2)  # pods, frontend included
+    assert status.model_replicas == (1, 1)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_split_model_replica_needs_both_worker_kinds(version: str) -> None:
+    components = (
+        ("Frontend", "frontend", 1, 0),
+        ("Prefill", "prefill", 2, 1),
+        ("Decode", "decode", 2, 1),
+    )
+    reported = {"Frontend": (1, 1), "Prefill": (2, 2), "Decode": (1, 1)}
+    status = compute_status(make_dgd(version, components=components, replica_status=reported))
+    assert status.model_replicas == (1, 2)
+
+
+def test_a_dgd_without_workers_has_no_model_replica_count() -> None:
+    components = (("Frontend", "frontend", 1, 0),)
+    assert compute_status(make_dgd("v1beta1", components=components)).model_replicas is None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_components_the_operator_has_not_reported_are_counted_from_pods(version: str) -> None:
     dgd = make_dgd(version, replica_status={"Frontend": (0, 0)})
     status = compute_status(dgd, ready_pods())

@@ -71,13 +71,15 @@ def build_cluster_status(
         blocks.append(
             section(
                 f":red_circle: *The cluster is not reachable.*\n{detail}\n"
-                "Deploys and lists wait until it answers. If this lasts, tell the platform "
-                "team (`dynamote doctor` checks the bot's setup)."
+                "Deploys and lists wait until it answers. If this lasts, tell your platform "
+                "team."
             )
         )
         return Message(text="The cluster is not reachable", blocks=blocks)
 
+    # The API versions the operator serves, not Dynamo releases: said as such.
     versions = _listed(dgd_versions, empty="none", limit=10)
+    operator = f"installed (API {versions})" if dgd_versions else "not installed"
     blocks.append(
         SectionBlock(
             fields=[
@@ -85,7 +87,7 @@ def build_cluster_status(
                 MarkdownTextObject(
                     text=f"*Kubernetes*\n{escape(truncate(server_version or 'unknown', 100))}"
                 ),
-                MarkdownTextObject(text=f"*DynamoGraphDeployment versions*\n{versions}"),
+                MarkdownTextObject(text=f"*Dynamo operator*\n{operator}"),
             ]
         )
     )
@@ -98,8 +100,8 @@ def build_cluster_status(
     if not dgd_versions:
         blocks.append(
             section(
-                ":warning: The cluster serves no DynamoGraphDeployment API: the NVIDIA Dynamo "
-                "operator (its CRDs) is not installed, so nothing can be deployed yet."
+                ":warning: The NVIDIA Dynamo operator is not installed in this cluster, so "
+                "nothing can be deployed yet. Your platform team can install it."
             )
         )
     if capacity is not None or capacity_unknown or use is not None:

@@ -2,7 +2,7 @@
 
 Builders return ``slack_sdk.models`` objects; a chat message is a :class:`Message` (fallback
 text + blocks) that listeners turn into keyword arguments with :meth:`Message.as_kwargs`.
-The helpers here keep every text inside Slack's limits (SLACK.md section 1) by trimming, so a
+The helpers here keep every text inside Slack's limits (bot.blocks.limit_rules) by trimming, so a
 long name or a chatty operator message can never make Slack refuse a payload. Pure: no I/O.
 """
 
@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    OverflowMenuElement,
     PlainTextObject,
     SectionBlock,
 )
@@ -132,7 +133,10 @@ def code(text: str) -> str:
 
 
 def section(
-    text: str, *, accessory: ButtonElement | None = None, block_id: str | None = None
+    text: str,
+    *,
+    accessory: ButtonElement | OverflowMenuElement | None = None,
+    block_id: str | None = None,
 ) -> SectionBlock:
     """A mrkdwn section, trimmed to Slack's 3000 characters."""
     return SectionBlock(
@@ -234,7 +238,9 @@ def _page_value(value: dict[str, Any]) -> str:
 def error_message(title: str, detail: str, *, fix: str | None = None) -> Message:
     """An ephemeral error: what went wrong, and how to fix it when there is a way."""
     title = title.strip() or "Something went wrong"
-    lines = [f":warning: *{escape(title)}*", escape(detail.strip())]
+    detail = detail.strip()
+    detail = detail[:1].upper() + detail[1:]  # a sentence, even from a terse parser message
+    lines = [f":warning: *{escape(title)}*", escape(detail)]
     if fix:
         lines.append(f":point_right: {escape(fix.strip())}")
     text = "\n".join(line for line in lines if line)

@@ -13,7 +13,14 @@ from datetime import datetime
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.blocks.common import Message, age, badge, context, escape, mention, section, truncate
-from bot.blocks.rows import delete_button, engine_label, replicas, requested_by, view_button
+from bot.blocks.rows import (
+    delete_button,
+    engine_label,
+    freed_text,
+    replicas,
+    requested_by,
+    view_button,
+)
 from bot.deployments import Deployment
 
 __all__ = ["build_delete_prompt", "build_deleted_notice"]
@@ -52,13 +59,15 @@ def build_delete_prompt(deployment: Deployment, *, now: datetime) -> Message:
     return Message(text=escape(truncate(text, 300)), blocks=blocks)
 
 
-def build_deleted_notice(deployment: Deployment, *, by_user: str | None) -> Message:
-    """The answer to whoever deleted: done, and what was freed."""
-    gpus = deployment.status.gpus
-    freed = f" {_gpus(gpus)} are free again." if gpus else ""
-    who = f" by {mention(by_user)}" if by_user else ""
+def build_deleted_notice(
+    deployment: Deployment, *, by_user: str | None, viewer: str | None = None
+) -> Message:
+    """The answer to ``viewer`` (whoever deleted): done, and what was freed."""
+    freed = f" {freed_text(deployment.status.gpus)}" if deployment.status.gpus else ""
+    # The answer goes to whoever deleted: "by you" would tell them what they just did.
+    who = f" by {mention(by_user)}" if by_user and by_user != viewer else ""
     text = f":wastebasket: Deleted {_what(deployment)}{who}.{freed}"
     if deployment.channel and deployment.thread_ts:
-        text += "\nIts status card's thread says so too."
+        text += f"\nThe thread in <#{deployment.channel}> where it was announced says so too."
     fallback = f"Deleted {deployment.name} in {deployment.namespace}"
     return Message(text=escape(truncate(fallback, 300)), blocks=[section(text)])

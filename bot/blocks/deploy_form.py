@@ -10,11 +10,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.blocks.ids import (
+    BLOCK_CHANNEL,
     BLOCK_CONTEXT_LENGTH,
     BLOCK_ENGINE,
     BLOCK_ENGINE_ARGS,
@@ -29,6 +30,7 @@ from bot.blocks.ids import (
     BLOCK_REPLICAS,
     BLOCK_ROUTER,
     BLOCK_SERVED_NAME,
+    BLOCK_SIZE,
     FIELD_BLOCKS,
     OPTION_ENFORCE_EAGER,
     OPTION_PREFIX_CACHING,
@@ -43,11 +45,16 @@ __all__ = [
     "MAX_ERROR_CHARS",
     "DeployForm",
     "ModalMetadata",
+    "chosen_channel",
     "error_blocks",
     "initial_form",
+    "parse_size",
     "read_deploy_form",
+    "shown_blocks",
     "shown_model",
+    "size_value",
     "view_revision",
+    "with_default_engine",
     "with_model",
 ]
 
@@ -108,18 +115,24 @@ class DeployForm:
 
 @dataclass(frozen=True)
 class ModalMetadata:
-    """Who opened the modal, from which channel, and the revision of its input block ids."""
+    """Who opened the modal, from which channel, the revision of its input block ids, and
+    whether it shows the advanced options."""
 
     user_id: str
     channel_id: str | None
     revision: int = 0
+    advanced: bool = False
 
     def to_json(self) -> str:
         """Compact JSON for ``private_metadata`` (far below its 3000 characters)."""
-        return json.dumps(
-            {"user": self.user_id, "channel": self.channel_id, "revision": self.revision},
-            separators=(",", ":"),
-        )
+        raw: dict[str, Any] = {
+            "user": self.user_id,
+            "channel": self.channel_id,
+            "revision": self.revision,
+        }
+        if self.advanced:
+            raw["advanced"] = True
+        return json.dumps(raw, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> ModalMetadata:
@@ -137,7 +150,10 @@ class ModalMetadata:
             raise ValueError("private_metadata has a channel that is not text")
         if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
             raise ValueError("private_metadata has a revision that is not a whole number >= 0")
-        return cls(user_id=user, channel_id=channel or None, revision=revision)
+        advanced = raw.get("advanced", False)
+        if not isinstance(advanced, bool):
+            raise ValueError("private_metadata has an advanced flag that is not true or false")
+        return cls(user_id=user, channel_id=channel or None, revision=revision, advanced=advanced)
 
 
 def initial_form(
@@ -156,6 +172,27 @@ def initial_form(
         engine=known.supported_engines[0],
         hf_token_secret=hf_secret,
     )
+
+
+def with_default_engine(form: DeployForm, catalog: Catalog) -> DeployForm:
+    """The form with the model's first engine when none is chosen (the engine is hidden)."""
+    model = catalog.get(form.model) if form.model else None
+    if form.engine or model is None:
+        return form
+    return replace(form, engine=model.supported_engines[0])
+
+
+def size_value(gpus: int | str, replicas: int | str) -> str:
+    """The size select's option value: ``"2x1"`` is 2 GPUs per worker, 1 replica."""
+    return f"{gpus}x{replicas}"
+
+
+def parse_size(value: str) -> tuple[str, str] | None:
+    """(GPUs per worker, replicas) as typed text from :func:`size_value`'s output, or None."""
+    gpus, sep, replicas = value.partition("x")
+    if not sep or not gpus or not replicas:
+        return None
+    return gpus, replicas
 
 
 def with_model(form: DeployForm, catalog: Catalog, model_id: str) -> DeployForm:
@@ -227,10 +264,16 @@ def _choice(values: Mapping[str, Mapping[str, Any]], block: str) -> str | None:
     return _text(values, block) or None
 
 
-def read_deploy_form(state_values: Mapping[str, Any]) -> DeployForm:
-    """The form from ``view["state"]["values"]``; missing or odd values fall back to defaults."""
+def read_deploy_form(
+    state_values: Mapping[str, Any], defaults: DeployForm | None = None
+) -> DeployForm:
+    """The form from ``view["state"]["values"]``; missing or odd values fall back to defaults.
+
+    ``defaults`` fills the inputs the view does not show (the advanced options while they are
+    hidden, the namespace when there is only one); without it, the DeployForm defaults.
+    """
     values = _latest_values(state_values)
-    defaults = DeployForm(model=None, name="", namespace="", engine=None)
+    defaults = defaults or DeployForm(model=None, name="", namespace="", engine=None)
     options = values.get(BLOCK_OPTIONS)
     if options is None:
         checked = {
@@ -245,24 +288,37 @@ def read_deploy_form(state_values: Mapping[str, Any]) -> DeployForm:
             key: key in picked
             for key in (OPTION_ENFORCE_EAGER, OPTION_PREFIX_CACHING, OPTION_TRUST_REMOTE_CODE)
         }
+    size = parse_size(_text(values, BLOCK_SIZE)) if BLOCK_SIZE in values else None
+    if size is None:  # no size chosen, or a view from before the size select
+        size = (
+            _text(values, BLOCK_GPUS, defaults.gpus),
+            _text(values, BLOCK_REPLICAS, defaults.replicas),
+        )
     return DeployForm(
         model=_choice(values, BLOCK_MODEL),
         name=_text(values, BLOCK_NAME),
-        namespace=_text(values, BLOCK_NAMESPACE),
-        engine=_choice(values, BLOCK_ENGINE),
+        namespace=_text(values, BLOCK_NAMESPACE, defaults.namespace),
+        engine=_choice(values, BLOCK_ENGINE) or defaults.engine,
         mode=_text(values, BLOCK_MODE, defaults.mode),
-        replicas=_text(values, BLOCK_REPLICAS, defaults.replicas),
+        replicas=size[1],
         router_mode=_text(values, BLOCK_ROUTER, defaults.router_mode),
         hf_token_secret=_text(values, BLOCK_HF_SECRET, defaults.hf_token_secret),
-        gpus=_text(values, BLOCK_GPUS, defaults.gpus),
-        context_length=_text(values, BLOCK_CONTEXT_LENGTH),
-        memory=_text(values, BLOCK_MEMORY),
-        served_model_name=_text(values, BLOCK_SERVED_NAME),
+        gpus=size[0],
+        context_length=_text(values, BLOCK_CONTEXT_LENGTH, defaults.context_length),
+        memory=_text(values, BLOCK_MEMORY, defaults.memory),
+        served_model_name=_text(values, BLOCK_SERVED_NAME, defaults.served_model_name),
         enforce_eager=checked[OPTION_ENFORCE_EAGER],
         enable_prefix_caching=checked[OPTION_PREFIX_CACHING],
         trust_remote_code=checked[OPTION_TRUST_REMOTE_CODE],
-        engine_args=_text(values, BLOCK_ENGINE_ARGS),
+        engine_args=_text(values, BLOCK_ENGINE_ARGS, defaults.engine_args),
     )
+
+
+def chosen_channel(state_values: Mapping[str, Any]) -> str | None:
+    """The channel picked for progress (a modal opened from App Home), or None."""
+    value = _latest_values(state_values).get(BLOCK_CHANNEL) or {}
+    chosen = value.get("selected_conversation")
+    return chosen if isinstance(chosen, str) and chosen else None
 
 
 # Fields that share a block are named in their message, so the user knows which one is meant.
@@ -270,23 +326,51 @@ _SHARED_FIELD_LABELS = {
     "enforceEager": "Enforce eager",
     "enablePrefixCaching": "Prefix caching",
     "trustRemoteCode": "Trust remote code",
+    "gpus": "GPUs",
+    "replicas": "Replicas",
+}
+# A field whose input the view does not show is named by its label on the model block.
+_FIELD_LABELS = {
+    **_SHARED_FIELD_LABELS,
+    "namespace": "Namespace",
+    "engine": "Engine",
+    "mode": "Mode",
+    "routerMode": "Router",
+    "hfTokenSecret": "HF token secret",
+    "contextLength": "Context length",
+    "memory": "Memory per worker",
+    "servedModelName": "Served model name",
+    "engineArgs": "Extra engine args",
 }
 
 
-def error_blocks(errors: Mapping[str, str], revision: int) -> dict[str, str]:
+def error_blocks(
+    errors: Mapping[str, str], revision: int, shown: Collection[str] | None = None
+) -> dict[str, str]:
     """Request-field errors -> ``{input block_id: message}`` for ``response_action="errors"``.
 
-    Fields shown on one block are joined; fields without a block of their own go to the model
-    block, named, so the message still says what it is about.
+    Fields shown on one block are joined; fields without a block of their own, or whose block
+    is not among ``shown`` (base block ids; None: all), go to the model block, named, so the
+    message still says what it is about. Slack refuses errors for blocks the view lacks.
     """
     grouped: dict[str, list[str]] = {}
     for field, message in errors.items():
         text = message.strip() or "is not valid"
-        if field not in FIELD_BLOCKS:
+        base = FIELD_BLOCKS.get(field)
+        hidden = base is not None and shown is not None and base not in shown
+        if hidden and field == "engine" and "model" in errors:
+            continue  # a hidden engine follows the model: choosing one fixes both
+        if hidden:
+            base = None
+            if field in _FIELD_LABELS and field != "namespace":
+                text = f"{_FIELD_LABELS[field]} (advanced options): {text}"
+            else:
+                text = f"{_FIELD_LABELS.get(field, field)}: {text}"
+        elif base is None:
             text = f"{field}: {text}"
         elif field in _SHARED_FIELD_LABELS:
             text = f"{_SHARED_FIELD_LABELS[field]}: {text}"
-        block_id = input_block_id(FIELD_BLOCKS.get(field, BLOCK_MODEL), revision)
+        block_id = input_block_id(base or BLOCK_MODEL, revision)
         grouped.setdefault(block_id, []).append(text)
     return {block_id: _trim(" · ".join(messages)) for block_id, messages in grouped.items()}
 
@@ -311,6 +395,15 @@ def shown_model(view_blocks: Sequence[Mapping[str, Any]]) -> str | None:
             value = initial.get("value")
             return str(value) if value else None
     return None
+
+
+def shown_blocks(view_blocks: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The base ids of the input blocks the view shows (where inline errors may go)."""
+    return {
+        base_block_id(str(block.get("block_id", "")))
+        for block in view_blocks
+        if isinstance(block, Mapping) and block.get("type") == "input"
+    }
 
 
 def view_revision(view_blocks: Sequence[Mapping[str, Any]]) -> int:

@@ -1,6 +1,8 @@
 """The deploy modal: every input of a DeploymentRequest, filled from a DeployForm.
 
-Every initial value comes from the form, so a view rebuilt after a model change (with a new
+The essentials come first and the advanced options on request (``ACTION_SHOW_ADVANCED``);
+a cost line and where progress will be posted sit above Submit. Every initial value comes
+from the form, so a view rebuilt after a model change (with a new
 revision in its input block ids, see ``bot/blocks/ids.py``) shows what the user typed. The
 form's values, metadata and errors live in ``deploy_form``, the views shown after submit in
 ``deploy_result``. Pure: no I/O.
@@ -14,24 +16,26 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     CheckboxesElement,
+    ConversationFilter,
+    ConversationSelectElement,
     DividerBlock,
     PlainTextObject,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.common import button, context, escape, header
-from bot.blocks.deploy_form import (
-    DeployForm,
-    ModalMetadata,
-)
+from bot.blocks.common import button, context, escape, header, section
+from bot.blocks.deploy_cost import Budget, cost_line
+from bot.blocks.deploy_form import DeployForm, ModalMetadata, size_value
 from bot.blocks.ids import (
     ACTION_MODEL_SELECT,
     ACTION_PREVIEW_YAML,
+    ACTION_SHOW_ADVANCED,
+    ACTION_SIZE_SELECT,
+    BLOCK_CHANNEL,
     BLOCK_CONTEXT_LENGTH,
     BLOCK_ENGINE,
     BLOCK_ENGINE_ARGS,
-    BLOCK_GPUS,
     BLOCK_HF_SECRET,
     BLOCK_MEMORY,
     BLOCK_MODE,
@@ -39,9 +43,9 @@ from bot.blocks.ids import (
     BLOCK_NAME,
     BLOCK_NAMESPACE,
     BLOCK_OPTIONS,
-    BLOCK_REPLICAS,
     BLOCK_ROUTER,
     BLOCK_SERVED_NAME,
+    BLOCK_SIZE,
     CALLBACK_DEPLOY,
     OPTION_ENFORCE_EAGER,
     OPTION_PREFIX_CACHING,
@@ -52,7 +56,7 @@ from bot.catalog import ENGINE_LABELS, ENGINES, Catalog
 from bot.engine_args import DEFAULT_ALLOWED, LIBRARY
 from bot.request import MAX_NAME_LENGTH, SAFE_NAME_LENGTH, RequestLimits
 
-__all__ = ["MODES", "ROUTER_MODES", "build_deploy_modal"]
+__all__ = ["MODES", "ROUTER_MODES", "build_deploy_modal", "where_updates_go"]
 
 MAX_OPTIONS = 100  # a static_select holds at most 100 options
 
@@ -119,15 +123,60 @@ def _engine_args_hint(allowed: Mapping[str, Iterable[str]]) -> str:
     )
 
 
+def _size_label(gpus: int, replicas: int) -> str:
+    if replicas == 1:
+        return "1 GPU" if gpus == 1 else f"{gpus} GPUs, tensor-parallel"
+    if gpus == 1:
+        return f"{replicas} replicas, 1 GPU each"
+    return f"{replicas} replicas, {gpus} GPUs each, tensor-parallel"
+
+
+def _whole(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
+
+
+def _size_select(form: DeployForm, limits: RequestLimits) -> StaticSelectElement:
+    """Every replicas x GPUs-per-worker pair within the limits, smallest first.
+
+    GPUs per worker are powers of two (tensor parallelism splits a model that way) plus the
+    limit; the form's own pair is kept even when it is none of those.
+    """
+    top_gpus, top_replicas = max(limits.max_gpus_per_worker, 1), max(limits.max_replicas, 1)
+    per_worker = {g for g in (1, 2, 4, 8, 16, 32, 64) if g <= top_gpus} | {top_gpus}
+    pairs = {(g, r) for g in per_worker for r in range(1, top_replicas + 1)}
+    current = (_whole(form.gpus), _whole(form.replicas))
+    chosen = (current[0], current[1]) if current[0] and current[1] else None
+    ordered = sorted(pairs, key=lambda p: (p[0] * p[1], p[1], p[0]))[:MAX_OPTIONS]
+    if chosen is not None and chosen not in ordered:
+        ordered = [*ordered[: MAX_OPTIONS - 1], chosen]
+    factor = 2 if form.mode == "disaggregated" else 1
+    options = []
+    for gpus, replicas in ordered:
+        total = gpus * replicas * factor
+        description = f"{total} GPUs in all" if total != gpus else None
+        options.append(option(size_value(gpus, replicas), _size_label(gpus, replicas), description))
+    initial = None
+    if chosen is not None:
+        initial = next((o for o in options if o.value == size_value(*chosen)), None)
+    return StaticSelectElement(
+        action_id=ACTION_SIZE_SELECT,
+        placeholder=PlainTextObject(text="Choose a size"),
+        options=options,
+        initial_option=initial,
+    )
+
+
 def _advanced_blocks(
     catalog: Catalog,
     form: DeployForm,
     *,
-    limits: RequestLimits,
     revision: int,
     engine_args_allowed: Mapping[str, Iterable[str]],
 ) -> list[Block]:
     model = catalog.get(form.model) if form.model else None
+    engines = model.supported_engines if model is not None else ENGINES
+    engine_choices = [(e, ENGINE_LABELS.get(e, e), "") for e in engines]
     if model is not None:
         context_hint = (
             f"Up to {model.context_length:,} tokens for {model.name}. Empty: the model's own."
@@ -143,16 +192,21 @@ def _advanced_blocks(
         OPTION_TRUST_REMOTE_CODE: form.trust_remote_code,
     }
     initial = [o for o in options if on[str(o.value)]]
-    gpus = limits.max_gpus_per_worker
     return [
         DividerBlock(),
-        header("Advanced"),
+        header("Advanced options"),
         input_block(
-            BLOCK_GPUS,
-            "GPUs per worker",
-            number_input(BLOCK_GPUS, form.gpus, low=1, high=max(gpus, 1)),
+            BLOCK_ENGINE,
+            "Engine",
+            radio(BLOCK_ENGINE, engine_choices, form.engine or ""),
             revision=revision,
-            hint=f"1 to {gpus}; larger models need more GPUs per worker (tensor parallel).",
+        ),
+        input_block(BLOCK_MODE, "Mode", radio(BLOCK_MODE, MODES, form.mode), revision=revision),
+        input_block(
+            BLOCK_ROUTER,
+            "Router",
+            radio(BLOCK_ROUTER, ROUTER_MODES, form.router_mode),
+            revision=revision,
         ),
         input_block(
             BLOCK_CONTEXT_LENGTH,
@@ -197,7 +251,26 @@ def _advanced_blocks(
             hint=_engine_args_hint(engine_args_allowed),
             optional=True,
         ),
+        input_block(
+            BLOCK_HF_SECRET,
+            "Hugging Face token secret",
+            text_input(BLOCK_HF_SECRET, form.hf_token_secret, max_length=253),
+            revision=revision,
+            hint="A Secret in the namespace holding HF_TOKEN, used to download the model.",
+        ),
     ]
+
+
+def where_updates_go(channel_id: str | None, *, asked: bool = False) -> str:
+    """Where the deployment's progress will be posted, as the form says it (``asked``: the
+    form asks which channel)."""
+    if asked:
+        return "Progress is posted in the channel you choose, with updates in its thread."
+    if channel_id and channel_id.startswith("D"):
+        return "Progress is posted in this conversation, with updates in its thread."
+    if channel_id:
+        return f"Progress is posted in <#{channel_id}>, with updates in its thread."
+    return "Progress comes to you in a direct message from Dynamote."
 
 
 def build_deploy_modal(
@@ -210,18 +283,26 @@ def build_deploy_modal(
     notice: str | None = None,
     command: str = "/dynamote",
     engine_args_allowed: Mapping[str, Iterable[str]] | None = None,
+    budget: Budget | None = None,
+    channels: Sequence[str] = (),
 ) -> View:
     """The deploy modal showing ``form``; ``notice`` is a line on top (progress or warning).
 
+    The essentials (model, name, the namespace when there is a choice, size) come first; the
+    rest appear once ``metadata.advanced`` is set, each filled from ``form``. ``budget``: what
+    the cost line measures the deployment against (None: only the GPUs it uses).
     ``engine_args_allowed``: the extra engine args everyone may use (None: the shipped list).
+    ``channels``: the channels deploys are allowed in; a modal opened without a channel (App
+    Home) asks which one progress goes to, starting at the first.
     """
     revision = metadata.revision
-    model = catalog.get(form.model) if form.model else None
-    engines = model.supported_engines if model is not None else ENGINES
-    engine_choices = [(e, ENGINE_LABELS.get(e, e), "") for e in engines]
+    ask_channel = metadata.channel_id is None and bool(channels)
     blocks: list[Block] = []
     if notice:
         blocks.append(context(escape(notice)))
+    cost = cost_line(form, budget or Budget())
+    if budget is not None and budget.exhausted:
+        blocks.append(section(cost.text))
     blocks += [
         input_block(
             BLOCK_MODEL,
@@ -243,49 +324,55 @@ def build_deploy_modal(
             f"{MAX_NAME_LENGTH}) depends on engine, mode and namespace, as Kubernetes names "
             "derived from it must fit 63 characters.",
         ),
+    ]
+    if len({n for n in namespaces if n}) > 1:
+        blocks.append(
+            input_block(
+                BLOCK_NAMESPACE, "Namespace", _namespace_select(namespaces, form), revision=revision
+            )
+        )
+    if ask_channel:
+        blocks.append(
+            input_block(
+                BLOCK_CHANNEL,
+                "Post progress in",
+                ConversationSelectElement(
+                    action_id=BLOCK_CHANNEL,
+                    placeholder=PlainTextObject(text="Choose a channel"),
+                    initial_conversation=channels[0],
+                    filter=ConversationFilter(include=["public", "private"]),
+                ),
+                revision=revision,
+                hint="Deploys happen in a team channel, so the team sees them.",
+            )
+        )
+    blocks.append(
         input_block(
-            BLOCK_NAMESPACE, "Namespace", _namespace_select(namespaces, form), revision=revision
-        ),
-        input_block(
-            BLOCK_ENGINE,
-            "Engine",
-            radio(BLOCK_ENGINE, engine_choices, form.engine or ""),
+            BLOCK_SIZE,
+            "Size",
+            _size_select(form, limits),
             revision=revision,
-        ),
-        input_block(BLOCK_MODE, "Mode", radio(BLOCK_MODE, MODES, form.mode), revision=revision),
-        input_block(
-            BLOCK_REPLICAS,
-            "Replicas",
-            number_input(BLOCK_REPLICAS, form.replicas, low=1, high=max(limits.max_replicas, 1)),
-            revision=revision,
-            hint=f"Copies of the model serving requests, 1 to {limits.max_replicas}.",
-        ),
-        input_block(
-            BLOCK_ROUTER,
-            "Router",
-            radio(BLOCK_ROUTER, ROUTER_MODES, form.router_mode),
-            revision=revision,
-        ),
-        input_block(
-            BLOCK_HF_SECRET,
-            "Hugging Face token secret",
-            text_input(BLOCK_HF_SECRET, form.hf_token_secret, max_length=253),
-            revision=revision,
-            hint="A Secret in the namespace holding HF_TOKEN, used to download the model.",
-        ),
-        ActionsBlock(
-            elements=[button(":page_facing_up: Preview YAML", ACTION_PREVIEW_YAML, "preview")]
-        ),
-        *_advanced_blocks(
+            dispatch_action=True,
+            hint="Tensor-parallel splits one copy of the model across GPUs, for models too big "
+            "for one. Replicas are copies that share the requests.",
+        )
+    )
+    if metadata.advanced:
+        blocks += _advanced_blocks(
             catalog,
             form,
-            limits=limits,
             revision=revision,
             engine_args_allowed=DEFAULT_ALLOWED
             if engine_args_allowed is None
             else engine_args_allowed,
-        ),
-    ]
+        )
+    buttons = [button(":page_facing_up: Preview YAML", ACTION_PREVIEW_YAML, "preview")]
+    if not metadata.advanced:
+        buttons.append(button("Show advanced options", ACTION_SHOW_ADVANCED, "advanced"))
+    blocks.append(ActionsBlock(elements=buttons))
+    if cost.text:
+        blocks.append(context(cost.text))
+    blocks.append(context(where_updates_go(metadata.channel_id, asked=ask_channel)))
     return View(
         type="modal",
         callback_id=CALLBACK_DEPLOY,

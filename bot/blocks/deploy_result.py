@@ -42,7 +42,7 @@ def build_deploying_view(name: str, namespace: str, metadata: ModalMetadata) -> 
         "Deploying…",
         [
             section(f":hourglass_flowing_sand: Creating {_where(name, namespace)}…"),
-            context("This takes a few seconds. You can close this; the status card will follow."),
+            context("This takes a few seconds. You can close this; progress will be posted."),
         ],
         metadata,
     )
@@ -51,14 +51,14 @@ def build_deploying_view(name: str, namespace: str, metadata: ModalMetadata) -> 
 def build_deploy_done_view(
     name: str, namespace: str, *, channel_id: str | None, metadata: ModalMetadata
 ) -> View:
-    """Success: where the status card is and what happens next."""
-    where = f"in <#{channel_id}>" if channel_id else "in a direct message from me"
+    """Success: where progress is posted and what happens next."""
+    where = f"in <#{channel_id}>" if channel_id else "to you in a direct message"
     return _view(
         "Deploy started",
         [
             section(f":white_check_mark: {_where(name, namespace)} is on its way."),
             section(
-                f"The status card is {where}. Its thread gets every change: the model "
+                f"Progress is posted {where}, and its thread follows every change: the model "
                 "downloads, the workers start, and once it is *Running* you get the "
                 "`kubectl port-forward` and `curl` lines to try it."
             ),

@@ -1,9 +1,10 @@
 """``/dynamote list`` (a page of deployment rows); re-exports details and the delete surfaces.
 
-Rows come from ``rows.deployment_row``, shared with the App Home tab. A page holds at most
-:data:`MAX_PAGE_SIZE` rows so a message never passes 50 blocks. ``build_details`` lives in
-``details.py`` and the delete prompt and notice in ``delete.py``; listeners import them
-all from here. Pure: no I/O.
+Rows come from ``rows.deployment_row``, shared with the App Home tab; deployments that need
+attention (Failed, Pending) come first. A page holds at most :data:`MAX_PAGE_SIZE` rows so a
+message never passes 50 blocks. ``build_details`` lives in
+``details.py``, the delete prompt and notice in ``delete.py`` and the answers to a name that
+is ambiguous or nowhere in ``lookup.py``; listeners import them all from here. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from bot.blocks.common import Message, button, context, escape, header, page_sli
 from bot.blocks.delete import build_delete_prompt, build_deleted_notice
 from bot.blocks.details import build_details
 from bot.blocks.ids import ACTION_LIST_PAGE, ACTION_OPEN_DEPLOY
-from bot.blocks.rows import BLOCKS_PER_ROW, delete_confirm, deployment_row
+from bot.blocks.lookup import build_none_yet, build_not_found, build_which_one
+from bot.blocks.rows import BLOCKS_PER_ROW, NEEDS_ATTENTION, delete_confirm, deployment_row
 from bot.deployments import Deployment
 
 __all__ = [
@@ -27,11 +29,20 @@ __all__ = [
     "build_deleted_notice",
     "build_deployment_list",
     "build_details",
+    "build_none_yet",
+    "build_not_found",
+    "build_which_one",
     "delete_confirm",
+    "needing_attention_first",
 ]
 
 # header + context + (divider + row) per deployment + pager (3) stay under 50 blocks.
 MAX_PAGE_SIZE = (50 - 2 - 3) // (BLOCKS_PER_ROW + 1)
+
+
+def needing_attention_first(deployments: Sequence[Deployment]) -> list[Deployment]:
+    """Failed and Pending deployments first; otherwise the order given."""
+    return sorted(deployments, key=lambda d: d.status.phase not in NEEDS_ATTENTION)
 
 
 def _title(scope: str, namespace: str | None) -> str:
@@ -46,9 +57,12 @@ def build_deployment_list(
     namespace: str | None,
     page: int,
     now: datetime,
-    page_size: int = 8,
+    page_size: int = 15,
+    viewer: str | None = None,
+    admin: bool = False,
 ) -> Message:
-    """One page of ``deployments`` (already filtered to ``scope`` and ``namespace``)."""
+    """One page of ``deployments`` (already filtered to ``scope`` and ``namespace``) as
+    ``viewer`` sees it: Delete is in the menu of their own rows (every row for an admin)."""
     title = _title(scope, namespace)
     if not deployments:
         where = f" in `{escape(namespace)}`" if namespace else ""
@@ -64,7 +78,7 @@ def build_deployment_list(
         return Message(text=f"{escape(title)}: none yet", blocks=blocks)
 
     size = min(max(page_size, 1), MAX_PAGE_SIZE)
-    shown, page, pages = page_slice(deployments, page, size)
+    shown, page, pages = page_slice(needing_attention_first(deployments), page, size)
     blocks = [header(title)]
     counts: dict[str, int] = {}
     for deployment in deployments:
@@ -73,7 +87,7 @@ def build_deployment_list(
     blocks.append(context(f"{len(deployments)} in all: {summary}"))
     for deployment in shown:
         blocks.append(DividerBlock())
-        blocks.extend(deployment_row(deployment, now=now))
+        blocks.extend(deployment_row(deployment, now=now, viewer=viewer, admin=admin))
 
     def value(target: int) -> dict[str, Any]:
         return {"scope": scope, "namespace": namespace, "page": target}

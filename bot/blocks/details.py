@@ -8,6 +8,7 @@ still fits a message (50 blocks, ~12k characters). Import ``build_details`` from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -30,7 +31,9 @@ from bot.blocks.common import (
     text_sections,
     truncate,
 )
-from bot.blocks.rows import delete_button, engine_label, replicas, requested_by
+from bot.blocks.deploy_modal import MODES, ROUTER_MODES
+from bot.blocks.inputs import Choice
+from bot.blocks.rows import delete_button, engine_label, replicas, requested_by, status_detail
 from bot.deployments import Deployment, endpoint_commands
 from bot.status import Condition, PodStatus
 
@@ -44,26 +47,32 @@ def _field(label: str, value: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=truncate(f"*{label}*\n{value}", 2000))
 
 
-def _request_value(deployment: Deployment, key: str, default: str) -> str:
-    value = deployment.request.get(key)
-    return escape(truncate(str(value), 100)) if value not in (None, "") else default
+def _label(choices: Sequence[Choice], value: object, default: str) -> str:
+    """The form's label for a stored choice ("Default" for router ``none``)."""
+    if value in (None, ""):
+        value = default
+    found = next((label for key, label, _ in choices if key == value), None)
+    return found or escape(truncate(str(value), 100))
 
 
-def _summary(deployment: Deployment, now: datetime) -> SectionBlock:
-    router = _request_value(deployment, "routerMode", "none")
+def _summary(deployment: Deployment, now: datetime, viewer: str | None) -> SectionBlock:
+    status = deployment.status
+    frontend = status.frontend_service
     fields = [
         _field("Model", f"`{escape(truncate(deployment.model, 150))}`"),
         _field("Engine", engine_label(deployment.engine)),
         _field("Namespace", f"`{escape(truncate(deployment.namespace, 63))}`"),
-        _field("Requested by", requested_by(deployment)),
+        _field("Requested by", requested_by(deployment, viewer)),
         _field("Age", age(deployment.created_at, now)),
-        _field("Mode", _request_value(deployment, "mode", "aggregated")),
+        _field("Mode", _label(MODES, deployment.request.get("mode"), "aggregated")),
+        _field("Replicas", replicas(deployment)),
+        _field("Router", _label(ROUTER_MODES, deployment.request.get("routerMode"), "none")),
+        _field("GPUs", str(status.gpus)),
         _field(
-            "Replicas",
-            f"{replicas(deployment)} · {_request_value(deployment, 'replicas', '?')} asked",
+            "Frontend",
+            (f"`{escape(truncate(frontend, 100))}`" if frontend else "none")
+            + f"\n{status.replicas_ready} of {status.replicas_desired} pods ready in all",
         ),
-        _field("Router", router),
-        _field("GPUs", str(deployment.status.gpus)),
     ]
     return SectionBlock(fields=fields)
 
@@ -112,17 +121,17 @@ def _endpoint_blocks(deployment: Deployment) -> list[Block]:
     ]
 
 
-def build_details(deployment: Deployment, *, now: datetime) -> Message:
-    """Everything about one deployment, bounded to fit a message."""
+def build_details(deployment: Deployment, *, now: datetime, viewer: str | None = None) -> Message:
+    """Everything about one deployment as ``viewer`` sees it, bounded to fit a message."""
     status = deployment.status
     name = escape(truncate(deployment.name, 100))
+    detail = status_detail(deployment)
     blocks: list[Block] = [
         header(truncate(deployment.name, 150)),
         section(
-            f"{badge(status.phase)} · {replicas(deployment)}\n"
-            f"{escape(truncate(status.reason, 500))}"
+            f"{badge(status.phase)} · {replicas(deployment)}" + (f"\n{detail}" if detail else "")
         ),
-        _summary(deployment, now),
+        _summary(deployment, now, viewer),
     ]
     if status.conditions:
         lines = ["*Conditions*", *(_condition_line(c) for c in status.conditions[:MAX_CONDITIONS])]
@@ -134,5 +143,5 @@ def build_details(deployment: Deployment, *, now: datetime) -> Message:
     blocks.extend(_endpoint_blocks(deployment))
     blocks.append(ActionsBlock(elements=[delete_button(deployment)]))
     blocks.append(context(f"Deleting *{name}* asks first."))
-    text = f"{deployment.name}: {status.phase} ({replicas(deployment)})"
+    text = f"{deployment.name}: {status.phase}, {replicas(deployment)}"
     return Message(text=escape(truncate(text, 300)), blocks=blocks)

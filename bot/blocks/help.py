@@ -15,13 +15,14 @@ __all__ = ["SUBCOMMANDS", "build_help"]
 
 # (usage after the command name, what it does)
 SUBCOMMANDS: tuple[tuple[str, str], ...] = (
-    ("help", "this help"),
-    ("models [words] [engine]", "browse the model catalog, e.g. `models qwen vllm`"),
-    ("deploy [model words]", "open the deploy form, with the model picked if the words match"),
-    ("list [mine|all] [-n NS]", "your deployments, or everyone's, with status"),
-    ("status NAME [-n NS]", "phase, pods and the commands to reach a deployment"),
-    ("delete NAME [-n NS]", "delete a deployment (asks first)"),
-    ("cluster", "is the cluster reachable, and which Dynamo versions does it serve?"),
+    ("help", "This help."),
+    ("models [words] [engine]", "Browse the model catalog, e.g. `models qwen vllm`."),
+    ("deploy [model words]", "Open the deploy form, with the model picked if the words match."),
+    ("list [mine|all] [-n NS]", "Your deployments, or everyone's, with how each is doing."),
+    ("status [NAME] [-n NS]", "How a deployment is doing and how to reach it (no name: yours)."),
+    ("delete NAME [-n NS]", "Delete a deployment (it asks first)."),
+    ("scale NAME N [-n NS]", "Change a deployment's worker replicas."),
+    ("cluster", "Is the cluster reachable, and is the Dynamo operator installed?"),
 )
 
 

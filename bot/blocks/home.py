@@ -1,8 +1,10 @@
-"""The App Home tab: a Deploy button, "My deployments", then everyone else's.
+"""The App Home tab: a summary line and a Deploy button, then Needs attention, Mine, Team.
 
-Rows are the list's rows (``rows.deployment_row``). A Home view holds 100 blocks, so each
-section shows at most ``limit`` rows and the whole tab stays within :data:`MAX_BLOCKS`; what
-does not fit is counted, with the command that shows it all. Pure: no I/O.
+Needs attention holds the viewer's and the team's Failed and Pending deployments; Mine and
+Team hold the rest. Rows are the list's rows (``rows.deployment_row``). A Home view holds
+100 blocks, so each part shows at most ``limit`` rows and the whole tab stays within
+:data:`MAX_BLOCKS`; what does not fit is counted, with the command that shows it all.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from slack_sdk.models.views import View
 
 from bot.blocks.common import button, context, escape, header, mention, section, truncate
 from bot.blocks.ids import ACTION_OPEN_DEPLOY
-from bot.blocks.rows import BLOCKS_PER_ROW, deployment_row
+from bot.blocks.rows import BLOCKS_PER_ROW, NEEDS_ATTENTION, deployment_row, gpus_text
 from bot.deployments import Deployment
 
 __all__ = ["MAX_BLOCKS", "build_home"]
 
 MAX_BLOCKS = 100
-# header, intro, Deploy; per part: divider, header, "and N more"; the "Updated" line
-_FIXED_BLOCKS = 3 + 2 * 3 + 1
+# header, intro, Deploy; per part (3): divider, header, "and N more"; the "Updated" line
+_FIXED_BLOCKS = 3 + 3 * 3 + 1
 
 
 def _part(
@@ -33,13 +35,15 @@ def _part(
     now: datetime,
     empty: str,
     more: str,
+    viewer: str,
+    admin: bool,
 ) -> list[Block]:
     blocks: list[Block] = [DividerBlock(), header(f"{title} ({len(deployments)})")]
     if not deployments:
         blocks.append(context(empty))
         return blocks
     for deployment in deployments[:rows]:
-        blocks.extend(deployment_row(deployment, now=now))
+        blocks.extend(deployment_row(deployment, now=now, viewer=viewer, admin=admin))
     hidden = len(deployments) - min(rows, len(deployments))
     if hidden:
         blocks.append(context(f"… and {hidden} more — use `{more}`"))
@@ -53,6 +57,19 @@ def _when(now: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
+def _summary(mine: Sequence[Deployment], free_gpus: int | None) -> str:
+    count = len(mine)
+    gpus = sum(d.status.gpus for d in mine)
+    if count:
+        noun = "deployment" if count == 1 else "deployments"
+        line = f"You have {count} {noun} using {gpus_text(gpus)}."
+    else:
+        line = "You have no deployments."
+    if free_gpus is not None:
+        line += f" {gpus_text(free_gpus)} free in the cluster."
+    return line
+
+
 def build_home(
     *,
     user_id: str,
@@ -62,14 +79,23 @@ def build_home(
     error: str | None = None,
     limit: int = 15,
     command: str = "/dynamote",
+    free_gpus: int | None = None,
+    admin: bool = False,
 ) -> View:
-    """The Home tab for ``user_id``; ``error`` replaces the lists when the cluster is away."""
+    """The Home tab for ``user_id``; ``error`` replaces the lists when the cluster is away.
+
+    ``free_gpus``: free GPUs in the cluster, shown in the summary when known. ``admin``: the
+    viewer may delete anyone's deployment (Delete in every row's menu).
+    """
+    intro = (
+        f"Hi {mention(user_id)}! Deploy LLMs onto the team's GPUs with NVIDIA Dynamo. "
+        f"Everything here also works with `{escape(command)}`."
+    )
+    if error is None:
+        intro += f"\n{_summary(mine, free_gpus)}"
     blocks: list[Block] = [
         header("Dynamote"),
-        section(
-            f"Hi {mention(user_id)}! Deploy LLMs onto the team's GPUs with NVIDIA Dynamo. "
-            f"Everything here also works with `{escape(command)}`."
-        ),
+        section(intro),
         ActionsBlock(
             elements=[button(":rocket: Deploy a model", ACTION_OPEN_DEPLOY, "", style="primary")]
         ),
@@ -85,24 +111,46 @@ def build_home(
         )
         return View(type="home", blocks=blocks)
 
-    budget = (MAX_BLOCKS - _FIXED_BLOCKS) // BLOCKS_PER_ROW  # rows for both parts together
-    mine_rows = min(max(limit, 0), len(mine), budget)
-    other_rows = min(max(limit, 0), budget - mine_rows)
+    attention = [d for d in (*mine, *others) if d.status.phase in NEEDS_ATTENTION]
+    calm_mine = [d for d in mine if d.status.phase not in NEEDS_ATTENTION]
+    calm_team = [d for d in others if d.status.phase not in NEEDS_ATTENTION]
+    budget = (MAX_BLOCKS - _FIXED_BLOCKS) // BLOCKS_PER_ROW  # rows for every part together
+    each = max(limit, 0)
+    attention_rows = min(each, len(attention), budget)
+    mine_rows = min(each, len(calm_mine), budget - attention_rows)
+    team_rows = min(each, budget - attention_rows - mine_rows)
+    if attention:
+        blocks += _part(
+            "Needs attention",
+            attention,
+            rows=attention_rows,
+            empty="",
+            more=f"{escape(command)} list all",
+            now=now,
+            viewer=user_id,
+            admin=admin,
+        )
     blocks += _part(
-        "My deployments",
-        mine,
+        "Mine",
+        calm_mine,
         rows=mine_rows,
-        now=now,
-        empty="You have none yet. Press *Deploy a model* to start one.",
+        empty="None running. Press *Deploy a model* to start one."
+        if not mine
+        else "Every one of yours is under Needs attention.",
         more=f"{escape(command)} list mine",
+        now=now,
+        viewer=user_id,
+        admin=admin,
     )
     blocks += _part(
-        "All deployments",
-        others,
-        rows=other_rows,
-        now=now,
+        "Team",
+        calm_team,
+        rows=team_rows,
         empty="Nobody else has one running.",
         more=f"{escape(command)} list all",
+        now=now,
+        viewer=user_id,
+        admin=admin,
     )
     blocks.append(context(f"Updated {_when(now)}"))
     return View(type="home", blocks=blocks)

@@ -14,19 +14,37 @@ from __future__ import annotations
 __all__ = [
     "ACTION_BROWSE_MODELS",
     "ACTION_DELETE_DEPLOYMENT",
+    "ACTION_DEPLOYMENT_MENU",
     "ACTION_LIST_PAGE",
     "ACTION_MODELS_PAGE",
     "ACTION_MODEL_SELECT",
     "ACTION_MY_DEPLOYMENTS",
     "ACTION_OPEN_DEPLOY",
     "ACTION_PREVIEW_YAML",
+    "ACTION_SCALE",
+    "ACTION_SHOW_ADVANCED",
+    "ACTION_SIZE_SELECT",
+    "ACTION_TRY_AGAIN",
+    "ACTION_TRY_IT",
+    "ACTION_TRY_POST",
     "ACTION_VIEW_DEPLOYMENT",
+    "BLOCK_SCALE_REPLICAS",
+    "BLOCK_TRY_ANSWER",
+    "BLOCK_TRY_MAX_TOKENS",
+    "BLOCK_TRY_PROMPT",
     "CALLBACK_DEPLOY",
     "CALLBACK_DEPLOYING",
     "CALLBACK_PREVIEW",
+    "CALLBACK_SCALE",
+    "CALLBACK_TRY_ANSWER",
+    "CALLBACK_TRY_IT",
     "FIELD_BLOCKS",
+    "MENU_DELETE",
+    "MENU_VIEW",
     "base_block_id",
     "input_block_id",
+    "menu_value",
+    "parse_menu_value",
 ]
 
 # --- buttons and selects (block_actions) ---------------------------------------------------
@@ -35,10 +53,17 @@ ACTION_BROWSE_MODELS = "browse_models"
 ACTION_MY_DEPLOYMENTS = "my_deployments"
 ACTION_VIEW_DEPLOYMENT = "view_deployment"  # value: "<namespace>/<name>"
 ACTION_DELETE_DEPLOYMENT = "delete_deployment"  # value: "<namespace>/<name>", with confirm
+ACTION_DEPLOYMENT_MENU = "deployment_menu"  # overflow (or button); value: menu_value(verb, key)
 ACTION_LIST_PAGE = "list_page"  # value: JSON {"scope", "namespace", "page"}
 ACTION_MODELS_PAGE = "models_page"  # value: JSON {"query", "engine", "page"}
 ACTION_PREVIEW_YAML = "preview_yaml"  # a button inside the deploy modal
 ACTION_MODEL_SELECT = "model_select"  # the modal's model select (dispatches on change)
+ACTION_SIZE_SELECT = "size_select"  # the modal's size select (dispatches on change)
+ACTION_SHOW_ADVANCED = "show_advanced"  # a button inside the deploy modal
+
+# Verbs of the deployment menu's options.
+MENU_VIEW = "view"
+MENU_DELETE = "delete"
 
 # --- views (callback_id) -------------------------------------------------------------------
 CALLBACK_DEPLOY = "deploy_modal"
@@ -51,15 +76,17 @@ BLOCK_NAME = "name"
 BLOCK_NAMESPACE = "namespace"
 BLOCK_ENGINE = "engine"
 BLOCK_MODE = "mode"
-BLOCK_REPLICAS = "replicas"
+BLOCK_REPLICAS = "replicas"  # views built before the size select; still read
+BLOCK_SIZE = "size"  # one choice of GPUs per worker and replicas; value "<gpus>x<replicas>"
 BLOCK_ROUTER = "router"
 BLOCK_HF_SECRET = "hf_secret"  # noqa: S105  (a block id, not a secret)
-BLOCK_GPUS = "gpus"
+BLOCK_GPUS = "gpus"  # views built before the size select; still read
 BLOCK_CONTEXT_LENGTH = "context_length"
 BLOCK_MEMORY = "memory"
 BLOCK_SERVED_NAME = "served_name"
 BLOCK_OPTIONS = "options"  # checkboxes: enforce eager, prefix caching, trust remote code
 BLOCK_ENGINE_ARGS = "engine_args"
+BLOCK_CHANNEL = "channel"  # where progress goes, asked only of a modal opened from App Home
 
 # Checkbox option values inside BLOCK_OPTIONS.
 OPTION_ENFORCE_EAGER = "enforce_eager"
@@ -73,10 +100,10 @@ FIELD_BLOCKS: dict[str, str] = {
     "namespace": BLOCK_NAMESPACE,
     "engine": BLOCK_ENGINE,
     "mode": BLOCK_MODE,
-    "replicas": BLOCK_REPLICAS,
+    "replicas": BLOCK_SIZE,
     "routerMode": BLOCK_ROUTER,
     "hfTokenSecret": BLOCK_HF_SECRET,
-    "gpus": BLOCK_GPUS,
+    "gpus": BLOCK_SIZE,
     "contextLength": BLOCK_CONTEXT_LENGTH,
     "memory": BLOCK_MEMORY,
     "servedModelName": BLOCK_SERVED_NAME,
@@ -95,3 +122,29 @@ def input_block_id(base: str, revision: int) -> str:
 def base_block_id(block_id: str) -> str:
     """The base id of a (possibly revisioned) block id."""
     return block_id.split(".", 1)[0]
+
+
+def menu_value(verb: str, key: str) -> str:
+    """A deployment menu option's value: ``"delete:<namespace>/<name>"``. Kubernetes names
+    keep it under an option value's 150 characters; anything longer is cut to fit."""
+    return f"{verb}:{key}"[:150]
+
+
+def parse_menu_value(value: str) -> tuple[str, str]:
+    """(verb, ``namespace/name``) of :func:`menu_value`'s output; ("", "") for anything else."""
+    verb, sep, key = value.partition(":")
+    return (verb, key) if sep else ("", "")
+
+
+# --- Try it and Scale (bot/listeners/tryit.py, bot/listeners/scale.py) -----------------------
+ACTION_TRY_IT = "try_it"  # value: "<namespace>/<name>"; opens the Try it modal
+ACTION_TRY_POST = "try_post"  # in the answer view: share prompt, answer and figures
+ACTION_TRY_AGAIN = "try_again"  # in the answer view: back to the prompt
+ACTION_SCALE = "scale_deployment"  # value: "<namespace>/<name>"; opens the Scale modal
+CALLBACK_TRY_IT = "try_it_modal"
+CALLBACK_TRY_ANSWER = "try_it_answer"
+CALLBACK_SCALE = "scale_modal"
+BLOCK_TRY_PROMPT = "try_prompt"
+BLOCK_TRY_MAX_TOKENS = "try_max_tokens"
+BLOCK_TRY_ANSWER = "try_answer"  # the answer's sections: try_answer.0, try_answer.1, ...
+BLOCK_SCALE_REPLICAS = "scale_replicas"

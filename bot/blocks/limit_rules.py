@@ -1,10 +1,10 @@
 """Slack's Block Kit limits as data: one table row per block, element, composition object or view.
 
-Why a table: Slack documents its limits object by object (docs.slack.dev/reference/block-kit,
-summarised in shared/SLACK.md section 1), and slack_sdk checks only some of them. As rows, each
-limit is easy to find, to compare with the docs and to test; `limits.py` walks a payload and
-applies the rows. Unknown block and element types have no row and pass: Slack adds types faster
-than this table, and a false alarm would fail a test for nothing.
+Why a table: Slack documents its limits object by object (docs.slack.dev/reference/block-kit),
+and slack_sdk checks only some of them. As rows, each limit is easy to find, to compare with the
+docs and to test; `limits.py` walks a payload and applies the rows. Unknown block and element
+types have no row and pass: Slack adds types faster than this table, and a false alarm would
+fail a test for nothing.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Check a message or a view against Slack's Block Kit limits before Slack does.
 
-Slack answers an over-long or malformed payload with `invalid_blocks` / `invalid_arguments`,
-and an `ack(response_action=...)` with a bad view fails silently in the client (SLACK.md
-section 1). slack_sdk's models catch only part of this, so builders' tests and the Slack
-stand-in run every payload through `check_message` / `check_view`. Each violation is one
-human-readable string that starts with a JSON pointer into the payload, e.g.
-``/blocks/2/fields/0/text: 2105 characters, more than 2000``. Pure: no I/O.
+Slack answers an over-long or malformed payload with `invalid_blocks` / `invalid_arguments`, and
+an `ack(response_action=...)` with a bad view fails silently in the client. slack_sdk's models
+catch only part of this, so builders' tests and the Slack stand-in run every payload through
+`check_message` / `check_view`. Each violation is one human-readable string that starts with a
+JSON pointer into the payload, e.g. ``/blocks/2/fields/0/text: 2105 characters, more than
+2000``. Pure: no I/O.
 
 The per-object limits live as table rows in `limit_rules`; this module walks the payload,
 applies the rows, and adds the rules that span several objects (uniqueness of ids, submit

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.blocks.common import Message, badge, code, context, escape, mention, section, truncate
 from bot.blocks.rows import replicas
 from bot.blocks.status_card import build_deleted_reply
+from bot.blocks.tryit import try_button
 from bot.deployments import Deployment, endpoint_commands
 from bot.redaction import redact
 
@@ -52,9 +53,12 @@ def build_phase_reply(deployment: Deployment) -> Message:
     return Message(text=fallback, blocks=[section(line)])
 
 
-def build_running_reply(deployment: Deployment, *, mention_owner: bool = True) -> Message:
-    """Running: the requester (mentioned, or not: ``mention_owner``), and the two lines that
-    reach the model, ready to paste."""
+def build_running_reply(
+    deployment: Deployment, *, mention_owner: bool = True, try_it_unavailable: str | None = None
+) -> Message:
+    """Running: the requester (mentioned, or not: ``mention_owner``), Try it, and the two lines
+    that reach the model, ready to paste; ``try_it_unavailable`` says why Dynamote cannot reach
+    it (no button then)."""
     commands = endpoint_commands(deployment)
     who = _who(deployment, mention_owner)
     model = escape(truncate(deployment.served_model_name, 150))
@@ -66,6 +70,10 @@ def build_running_reply(deployment: Deployment, *, mention_owner: bool = True) -
         section("Forward the frontend's port:\n" + code(commands.port_forward)),
         section("Then, in another terminal:\n" + code(commands.curl)),
     ]
+    if try_it_unavailable:
+        blocks.append(context(f":warning: Try it is unavailable: {_plain(try_it_unavailable)}"))
+    else:
+        blocks.append(ActionsBlock(elements=[try_button(deployment)]))
     fallback = _plain(f"{deployment.name} is running: {commands.port_forward}")
     return Message(text=fallback, blocks=blocks)
 

@@ -41,6 +41,7 @@ from bot.cluster.errors import (
     OperatorNotInstalled,
     Target,
 )
+from bot.cluster.frontend import Frontend, in_cluster, resolve_access
 from bot.cluster.permissions import (
     DGD_GROUP,
     DGD_PLURAL,
@@ -100,6 +101,15 @@ class Cluster:
         timeout = (self._settings.k8s_connect_timeout, self._settings.k8s_read_timeout)
         self._api = Connection(kubeconfig, timeout=timeout)
         self._versions = VersionCache(self._settings.api_version_cache_seconds, clock)
+        self.frontend = Frontend(
+            self._api,
+            access=resolve_access(
+                self._settings.frontend_access, in_cluster=in_cluster(kubeconfig)
+            ),
+            connect_timeout=self._settings.k8s_connect_timeout,
+            read_timeout=self._settings.frontend_read_timeout,
+            list_timeout=self._settings.k8s_read_timeout,
+        )
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -288,6 +298,20 @@ class Cluster:
         }
         call = self._apis.custom.patch_namespaced_custom_object
         return self._on_dgds(_dgd("patch", namespace, name), call, self._dgd_version(), name, patch)
+
+    def patch_dgd(
+        self,
+        namespace: str,
+        name: str,
+        patch: Mapping[str, Any],
+        *,
+        resource_version: str,
+    ) -> dict[str, Any]:
+        """Merge-patch a DGD as read at ``resource_version`` (changed since -> Conflict)."""
+        body = dict(patch)
+        body["metadata"] = {**(patch.get("metadata") or {}), "resourceVersion": resource_version}
+        call = self._apis.custom.patch_namespaced_custom_object
+        return self._on_dgds(_dgd("patch", namespace, name), call, self._dgd_version(), name, body)
 
     def watch_dgds(
         self,

@@ -21,7 +21,9 @@ __all__ = [
     "candidate_names",
     "dgd_version_of",
     "is_managed",
+    "replicas_patch",
     "with_managed_label",
+    "worker_replicas",
 ]
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -67,3 +69,42 @@ def candidate_names(name: str) -> Iterator[str]:
     for number in range(start, start + FREE_NAME_ATTEMPTS):
         suffix = f"-{number}"
         yield base[: MAX_NAME_LENGTH - len(suffix)].rstrip("-") + suffix
+
+
+def _graph(dgd: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(name, component) for each component: v1beta1's list or v1alpha1's map."""
+    spec = dgd.get("spec") or {}
+    if isinstance(spec.get("components"), list):
+        return [(str(c.get("name", "")), c) for c in spec["components"] if isinstance(c, dict)]
+    services = spec.get("services") or {}
+    return [(str(n), s) for n, s in services.items() if isinstance(s, dict)]
+
+
+def _is_worker(component: Mapping[str, Any]) -> bool:
+    kind = component.get("type", component.get("componentType"))
+    return kind not in ("frontend", "planner")
+
+
+def worker_replicas(dgd: Mapping[str, Any]) -> int | None:
+    """The workers' replicas (the most any worker has), None for a DGD without workers."""
+    counts = [int(c.get("replicas", 1) or 0) for _, c in _graph(dgd) if _is_worker(c)]
+    return max(counts) if counts else None
+
+
+def replicas_patch(dgd: Mapping[str, Any], replicas: int) -> dict[str, Any]:
+    """The merge patch that sets every worker's replicas (the frontend keeps its own).
+
+    v1beta1 components are a list, which a merge patch replaces whole: the list is written
+    back as read, with only the workers' replicas changed, so the patch must carry the
+    resourceVersion it was read at (a change made meanwhile is then a Conflict, not lost).
+    """
+    spec = dgd.get("spec") or {}
+    if isinstance(spec.get("components"), list):
+        components = [
+            {**c, "replicas": replicas} if isinstance(c, dict) and _is_worker(c) else c
+            for c in spec["components"]
+        ]
+        return {"spec": {"components": components}}
+    return {
+        "spec": {"services": {n: {"replicas": replicas} for n, c in _graph(dgd) if _is_worker(c)}}
+    }

@@ -105,11 +105,15 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
     _dgd("watch"),  # watch_dgds
     _dgd("create"),  # create_dgd, dry run included
     _dgd("delete"),  # delete_dgd
-    _dgd("patch"),  # patch_dgd_annotations
+    _dgd("patch"),  # patch_dgd_annotations, patch_dgd (scale)
     Permission("list", "", "pods"),  # list_dgd_pods, list_pods
     Permission("watch", "", "pods"),  # watch_pods
     Permission("get", "", "pods", "log"),  # pod_log_tail
     Permission("list", "", "events"),  # list_pod_events
+    # Try it through the API server (bot.cluster.frontend, service-proxy access): GET
+    # /v1/models needs get, POST /v1/chat/completions create (the verb follows the method).
+    Permission("get", "", "services", "proxy"),  # Frontend.served_models
+    Permission("create", "", "services", "proxy"),  # Frontend.stream_chat
     Permission("get", "", "secrets", named="hf_secret"),  # secret_exists
     Permission("get", "coordination.k8s.io", "leases", scope="lease", named="lease"),  # get_lease
     Permission("create", "coordination.k8s.io", "leases", scope="lease"),  # create_lease

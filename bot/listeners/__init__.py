@@ -11,9 +11,18 @@ __all__ = ["register"]
 
 
 def register(app: App, *, command: str) -> None:
-    from bot.listeners import commands, deploy_modal, deployments, home  # noqa: PLC0415
+    from bot.listeners import (  # noqa: PLC0415
+        commands,
+        deploy_modal,
+        deployments,
+        home,
+        scale,
+        tryit,
+    )
 
     commands.register(app, command=command)
     deploy_modal.register(app)
     deployments.register(app)
     home.register(app)
+    tryit.register(app)
+    scale.register(app)

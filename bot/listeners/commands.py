@@ -6,18 +6,28 @@ the ack, before any cluster call, because its trigger_id lives 3 seconds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.app import AppContext
+from bot.audit import audit
 from bot.blocks.cluster import GpuUse, build_cluster_status
 from bot.blocks.common import Message
-from bot.blocks.deployments import build_delete_prompt, build_details
+from bot.blocks.deployments import (
+    build_delete_prompt,
+    build_details,
+    build_none_yet,
+    build_not_found,
+    build_which_one,
+)
 from bot.blocks.help import build_help
+from bot.blocks.lookup import Verb
 from bot.blocks.models import build_models
 from bot.blocks.policy import build_denial
+from bot.blocks.scale import build_scale_answer
 from bot.cluster import ClusterError
 from bot.commands import (
     Cluster,
@@ -27,16 +37,20 @@ from bot.commands import (
     Help,
     ListDeployments,
     Models,
+    Scale,
     Status,
     parse_command,
     subcommand_of,
 )
+from bot.deployments import Deployment
 from bot.listeners.deploy_modal import open_deploy_modal
 from bot.listeners.deployments import find_deployment, list_message
-from bot.listeners.guard import command_action, guarded, may_delete, policy_of
+from bot.listeners.guard import command_action, guarded, is_admin, may_delete, policy_of
 from bot.listeners.replies import explain, reply
+from bot.listeners.scale import scale_deployment
 from bot.metrics import COMMANDS
 from bot.policy import Action, usage_of
+from bot.service import NotDynamotes
 
 __all__ = ["handle_command", "register"]
 
@@ -122,22 +136,36 @@ def _dispatch(
             answer(
                 list_message(dynamote, client, scope=scope, user=user, namespace=namespace, page=0)
             )
-        case Status(name=name, namespace=namespace):
-            deployment = find_deployment(
+        case Status(name=None, namespace=namespace):
+            latest = service.latest_of(user)
+            if latest is None or (namespace and latest.namespace != namespace):
+                answer(build_none_yet(dynamote.settings.command))
+                return
+            newest = find_deployment(
                 dynamote, client, action=Action.READ, user=user, channel=channel,
-                namespace=service.namespace_for(namespace), name=service.check_name(name),
+                namespace=latest.namespace, name=latest.name,
             )  # fmt: skip
-            answer(build_details(deployment, now=dynamote.now()))
+            answer(build_details(newest, now=dynamote.now(), viewer=user))
+        case Status(name=str(name), namespace=namespace):
+            shown = _one(dynamote, client, body, name, namespace, Action.READ, answer)
+            if shown is not None:
+                answer(build_details(shown, now=dynamote.now(), viewer=user))
         case Delete(name=name, namespace=namespace):
-            deployment = find_deployment(
-                dynamote, client, action=Action.DELETE, user=user, channel=channel,
-                namespace=service.namespace_for(namespace), name=service.check_name(name),
-            )  # fmt: skip
-            allowed = may_delete(dynamote, client, user=user, target=deployment)
+            target = _one(dynamote, client, body, name, namespace, Action.DELETE, answer)
+            if target is None:
+                return
+            allowed = may_delete(dynamote, client, user=user, target=target)
             if not allowed.allowed:  # say so now rather than after the confirm dialog
                 answer(build_denial(allowed, title="You cannot delete that deployment"))
                 return
-            answer(build_delete_prompt(deployment, now=dynamote.now()))
+            answer(build_delete_prompt(target, now=dynamote.now()))
+        case Scale(name=name, replicas=replicas, namespace=namespace):
+            outcome = scale_deployment(
+                dynamote, client, user=user, channel=channel,
+                namespace=service.namespace_for(namespace), name=service.check_name(name),
+                replicas=replicas,
+            )  # fmt: skip
+            answer(build_scale_answer(outcome.text, ok=outcome.ok))
         case Cluster():
             status = service.cluster_status()
             capacity = (
@@ -170,3 +198,40 @@ def _gpu_use(dynamote: AppContext, user: str) -> GpuUse | None:
         max_gpus=policy.max_gpus_per_user,
         max_deployments=policy.max_deployments_per_user,
     )
+
+
+def _one(
+    dynamote: AppContext,
+    client: WebClient,
+    body: dict[str, Any],
+    name: str,
+    namespace: str | None,
+    action: Action,
+    answer: Callable[[Message], None],
+) -> Deployment | None:
+    """The deployment ``name`` means: in ``namespace`` when given, else wherever it is among
+    the allowed namespaces. None once the person was asked which one, or offered close names.
+    """
+    service = dynamote.service
+    user = str(body.get("user_id", ""))
+    channel = str(body.get("channel_id") or "") or None
+    if namespace is None:
+        service.check_name(name.lower())  # text that cannot be a name never reaches the cluster
+        lookup = service.lookup(name, unverified=is_admin(dynamote, client, user=user))
+        for hidden, standing in lookup.hidden_in:  # answered as missing, audited as refused
+            refused = NotDynamotes(hidden, name, standing)
+            audit(action.value, user=user, channel=channel, namespace=hidden, name=name,
+                  outcome="denied", reason=refused.audit_reason)  # fmt: skip
+        verb: Verb = "delete" if action is Action.DELETE else "status"
+        if len(lookup.matches) > 1:
+            answer(build_which_one(name, lookup.matches, verb=verb, viewer=user))
+            return None
+        if not lookup.matches:
+            command = dynamote.settings.command
+            answer(build_not_found(name, lookup.similar, verb=verb, viewer=user, command=command))
+            return None
+        namespace = lookup.matches[0].namespace
+    return find_deployment(
+        dynamote, client, action=action, user=user, channel=channel,
+        namespace=service.namespace_for(namespace), name=service.check_name(name),
+    )  # fmt: skip

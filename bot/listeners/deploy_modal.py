@@ -1,6 +1,6 @@
 """The deploy modal: open it, follow model changes, preview the YAML, take the submission.
 
-Timing rules (SLACK.md): ``views.open`` happens right after the ack and before any cluster
+Timing rules (Slack's): ``views.open`` happens right after the ack and before any cluster
 call (the trigger_id lives 3 s). A submission is validated by the request rules at once; the
 cluster's own checks (dry run, HF secret) get ``submit_budget_seconds`` to answer inside the
 ack, otherwise the modal switches to "Deploying…" and is updated when the cluster answers.
@@ -23,14 +23,18 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import AppContext
 from bot.audit import audit
+from bot.blocks.deploy_cost import Budget
 from bot.blocks.deploy_form import (
     DeployForm,
     ModalMetadata,
+    chosen_channel,
     error_blocks,
     initial_form,
     read_deploy_form,
+    shown_blocks,
     shown_model,
     view_revision,
+    with_default_engine,
     with_model,
 )
 from bot.blocks.deploy_modal import (
@@ -44,6 +48,8 @@ from bot.blocks.ids import (
     ACTION_MODEL_SELECT,
     ACTION_OPEN_DEPLOY,
     ACTION_PREVIEW_YAML,
+    ACTION_SHOW_ADVANCED,
+    ACTION_SIZE_SELECT,
     CALLBACK_DEPLOY,
 )
 from bot.blocks.preview import build_preview
@@ -58,7 +64,7 @@ from bot.listeners.deploy_submission import (
 from bot.listeners.guard import guarded, is_admin, policy_of
 from bot.listeners.replies import explain, reply
 from bot.metrics import MODAL_SUBMISSIONS
-from bot.policy import Action
+from bot.policy import Action, usage_of
 from bot.privileges import privileges_of
 from bot.request import DeploymentRequest, RequestError, parse_request
 from bot.service import NamespaceNotAllowed
@@ -68,6 +74,8 @@ __all__ = [
     "handle_model_select",
     "handle_open_deploy",
     "handle_preview",
+    "handle_show_advanced",
+    "handle_size_select",
     "handle_view_closed",
     "open_deploy_modal",
     "register",
@@ -82,6 +90,8 @@ def register(app: App) -> None:
     app.action(ACTION_OPEN_DEPLOY, middleware=deploying)(handle_open_deploy)
     app.action(ACTION_MODEL_SELECT, middleware=deploying)(handle_model_select)
     app.action(ACTION_PREVIEW_YAML, middleware=deploying)(handle_preview)
+    app.action(ACTION_SHOW_ADVANCED, middleware=deploying)(handle_show_advanced)
+    app.action(ACTION_SIZE_SELECT, middleware=deploying)(handle_size_select)
     app.view(CALLBACK_DEPLOY, middleware=deploying)(handle_deploy_submission)
     # Slack sends view_closed only for views opened with notify_on_close, which Dynamote never
     # sets; should one come, it is acked (an unacked one is an error on Slack's side).
@@ -128,6 +138,9 @@ def open_deploy_modal(
         metadata=metadata,
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
+        # The person's use is counted after the open; free GPUs come from the cached capacity.
+        budget=Budget.of(policy_of(dynamote), free_gpus=service.free_gpus()),
+        channels=dynamote.settings.allowed_channels,
     )
     opened = client.views_open(trigger_id=trigger_id, view=view)
     # Only now ask the cluster what the person should know before filling the form.
@@ -144,22 +157,33 @@ def _add_cluster_notice(
     metadata: ModalMetadata,
     notice: str | None,
 ) -> None:
-    """Tell the person about a missing HF secret or an unreachable cluster, in the modal."""
+    """Tell the person about a missing HF secret, an unreachable cluster, or their use against
+    their limits, in the modal."""
+    extra: str | None = None
     try:
         present = dynamote.service.cluster.secret_exists(form.namespace, form.hf_token_secret)
     except ClusterError as error:
         extra = f":warning: {error.message} You can still fill in the form."
     else:
-        if present is not False:
-            return
-        extra = (
-            f":warning: Secret `{form.hf_token_secret}` is missing in `{form.namespace}`. "
-            f"Create it first: `kubectl create secret generic {form.hf_token_secret} "
-            f"--from-literal=HF_TOKEN=<token> -n {form.namespace}`"
-        )
-    combined = f"{notice}\n{extra}" if notice else extra
+        if present is False:
+            extra = (
+                f":warning: Secret `{form.hf_token_secret}` is missing in `{form.namespace}`. "
+                f"Create it first: `kubectl create secret generic {form.hf_token_secret} "
+                f"--from-literal=HF_TOKEN=<token> -n {form.namespace}`"
+            )
+    if extra is None and not policy_of(dynamote).quotas:
+        return  # nothing to add: the open view already says all it can
+    combined = f"{notice}\n{extra}" if notice and extra else (extra or notice)
     try:
-        _update_modal(client, dynamote, view=opened, form=form, metadata=metadata, notice=combined)
+        _update_modal(
+            client,
+            dynamote,
+            view=opened,
+            form=form,
+            metadata=metadata,
+            notice=combined,
+            by_person=False,
+        )
     except SlackApiError:
         log.warning("Could not add the cluster notice to modal %s", opened.get("id"), exc_info=True)
 
@@ -205,10 +229,43 @@ def handle_model_select(
         log.exception("Failed to follow a model change in the deploy modal")
 
 
+def handle_show_advanced(
+    ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext
+) -> None:
+    """Reveal the advanced options; the essentials keep their block ids, so what was typed
+    stays."""
+    ack()
+    try:
+        view = body.get("view") or {}
+        _update_modal(
+            client,
+            dynamote,
+            view=view,
+            form=_read_form(view, dynamote),
+            metadata=replace(_metadata(view), advanced=True),
+        )
+    except Exception:
+        log.exception("Failed to show the advanced options of the deploy modal")
+
+
+def handle_size_select(
+    ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext
+) -> None:
+    """A new size: redraw the cost line (same block ids, so nothing typed is lost)."""
+    ack()
+    try:
+        view = body.get("view") or {}
+        _update_modal(
+            client, dynamote, view=view, form=_read_form(view, dynamote), metadata=_metadata(view)
+        )
+    except Exception:
+        log.exception("Failed to follow a size change in the deploy modal")
+
+
 def _follow_model_change(body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
     view = body.get("view") or {}
     metadata = _metadata(view)
-    form = read_deploy_form((view.get("state") or {}).get("values") or {})
+    form = _read_form(view, dynamote)
     action = (body.get("actions") or [{}])[0]
     chosen = str((action.get("selected_option") or {}).get("value") or "")
     if chosen:
@@ -232,7 +289,12 @@ def _update_modal(
     form: DeployForm,
     metadata: ModalMetadata,
     notice: str | None = None,
+    by_person: bool = True,
 ) -> None:
+    """Redraw the modal (after the ack: this counts the person's use from the cluster).
+
+    ``by_person``: the redraw answers something the person did (not Dynamote's own note).
+    """
     service = dynamote.service
     new_view = build_deploy_modal(
         dynamote.catalog,
@@ -242,12 +304,19 @@ def _update_modal(
         metadata=metadata,
         notice=notice,
         engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
+        budget=_budget(dynamote, metadata.user_id),
+        channels=dynamote.settings.allowed_channels,
     )
     try:
         client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
     except SlackApiError as error:
-        if error.response.get("error") != "hash_conflict":  # a newer update already won
+        if error.response.get("error") != "hash_conflict":
             raise
+        if not by_person:
+            return  # a newer update already won (the person acted meanwhile)
+        # What the person just did wins over Dynamote's own note added after the open; the
+        # inputs keep their ids, so Slack keeps what they typed.
+        client.views_update(view_id=view.get("id"), view=new_view)
 
 
 def handle_preview(ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext) -> None:
@@ -255,7 +324,7 @@ def handle_preview(ack: Ack, body: dict[str, Any], client: WebClient, dynamote: 
     ack()
     view = body.get("view") or {}
     metadata = _metadata(view)
-    form = read_deploy_form((view.get("state") or {}).get("values") or {})
+    form = _read_form(view, dynamote)
     try:
         user = str((body.get("user") or {}).get("id", ""))
         request = _parse(form, dynamote, client, user)
@@ -286,26 +355,29 @@ def handle_deploy_submission(
     view = body.get("view") or {}
     # The acting user comes from Slack's payload, never from what the view carried.
     metadata = replace(_metadata(view), user_id=str((body.get("user") or {}).get("id", "")))
-    form = read_deploy_form((view.get("state") or {}).get("values") or {})
+    form = _read_form(view, dynamote)
+
+    def errors_on(problems: dict[str, str]) -> dict[str, str]:
+        return error_blocks(problems, metadata.revision, shown_blocks(view.get("blocks") or []))
+
+    metadata = _with_chosen_channel(view, metadata)
+
     try:
         request = _parse(form, dynamote, client, metadata.user_id)
     except RequestError as invalid:
         MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
-        ack(response_action="errors", errors=error_blocks(invalid.errors, metadata.revision))
+        ack(response_action="errors", errors=errors_on(invalid.errors))
         return
     except NamespaceNotAllowed as denied:
         MODAL_SUBMISSIONS.labels(outcome="invalid").inc()
         _audit_denial(form.namespace, form.name, form.model, None, str(denied), metadata)
-        ack(
-            response_action="errors",
-            errors=error_blocks({"namespace": str(denied)}, metadata.revision),
-        )
+        ack(response_action="errors", errors=errors_on({"namespace": str(denied)}))
         return
     size = policy_of(dynamote).may_deploy_size(request.total_gpus)
     if not size.allowed:
         MODAL_SUBMISSIONS.labels(outcome="denied").inc()
         audit_deploy(request, metadata, "denied", size.text)
-        ack(response_action="errors", errors=error_blocks({"gpus": size.inline}, metadata.revision))
+        ack(response_action="errors", errors=errors_on({"gpus": size.inline}))
         return
     check = dynamote.executor.submit(check_submission, dynamote, request, metadata)
     try:
@@ -325,14 +397,11 @@ def handle_deploy_submission(
         return
     except ClusterError as error:
         MODAL_SUBMISSIONS.labels(outcome="cluster_error").inc()
-        ack(
-            response_action="errors",
-            errors=error_blocks({"model": error.message}, metadata.revision),
-        )
+        ack(response_action="errors", errors=errors_on({"model": error.message}))
         return
     if checked.problems:
         MODAL_SUBMISSIONS.labels(outcome="rejected_by_cluster").inc()
-        ack(response_action="errors", errors=error_blocks(checked.problems, metadata.revision))
+        ack(response_action="errors", errors=errors_on(checked.problems))
         return
     try:
         ack(
@@ -348,6 +417,43 @@ def handle_deploy_submission(
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _with_chosen_channel(view: dict[str, Any], metadata: ModalMetadata) -> ModalMetadata:
+    """A modal opened from App Home sends progress to the channel picked in it (the guard
+    judged the submission in that channel, so it is an allowed one)."""
+    if metadata.channel_id is not None:
+        return metadata
+    chosen = chosen_channel((view.get("state") or {}).get("values") or {})
+    return replace(metadata, channel_id=chosen)
+
+
+def _read_form(view: dict[str, Any], dynamote: AppContext) -> DeployForm:
+    """The form the view holds; what it does not show takes the values it would start with."""
+    hidden = DeployForm(
+        model=None,
+        name="",
+        namespace=dynamote.service.namespace_for(None),
+        engine=None,
+        hf_token_secret=dynamote.settings.hf_secret,
+    )
+    form = read_deploy_form((view.get("state") or {}).get("values") or {}, hidden)
+    return with_default_engine(form, dynamote.catalog)
+
+
+def _budget(dynamote: AppContext, user: str) -> Budget:
+    """The person's limits and use, counted from the cluster (no use when that fails), and the
+    cluster's free GPUs when the cached capacity knows them."""
+    policy = policy_of(dynamote)
+    free = dynamote.service.free_gpus()
+    if not policy.quotas or not user:
+        return Budget.of(policy, free_gpus=free)
+    try:
+        listed = dynamote.service.start_listing_for_limits()()
+    except Exception:  # the line says less; the form still works and Submit checks again
+        log.warning("Could not count the deployments of %s for the form", user, exc_info=True)
+        return Budget.of(policy, free_gpus=free)
+    return Budget.of(policy, usage_of(user, listed), free_gpus=free)
 
 
 def _metadata(view: dict[str, Any]) -> ModalMetadata:

@@ -18,15 +18,24 @@ from slack_sdk import WebClient
 
 from bot.app import AppContext
 from bot.audit import Outcome, audit
-from bot.blocks.common import Message
-from bot.blocks.deployments import build_deleted_notice, build_deployment_list, build_details
+from bot.blocks.common import Message, error_message
+from bot.blocks.deployments import (
+    build_delete_prompt,
+    build_deleted_notice,
+    build_deployment_list,
+    build_details,
+)
 from bot.blocks.ids import (
     ACTION_BROWSE_MODELS,
     ACTION_DELETE_DEPLOYMENT,
+    ACTION_DEPLOYMENT_MENU,
     ACTION_LIST_PAGE,
     ACTION_MODELS_PAGE,
     ACTION_MY_DEPLOYMENTS,
     ACTION_VIEW_DEPLOYMENT,
+    MENU_DELETE,
+    MENU_VIEW,
+    parse_menu_value,
 )
 from bot.blocks.models import build_models
 from bot.blocks.policy import build_denial
@@ -42,6 +51,7 @@ __all__ = [
     "find_deployment",
     "handle_browse_models",
     "handle_delete",
+    "handle_deployment_menu",
     "handle_list_page",
     "handle_models_page",
     "handle_my_deployments",
@@ -56,6 +66,8 @@ def register(app: App) -> None:
     reading, deleting = [guarded(Action.READ)], [guarded(Action.DELETE)]
     app.action(ACTION_VIEW_DEPLOYMENT, middleware=reading)(handle_view)
     app.action(ACTION_DELETE_DEPLOYMENT, middleware=deleting)(handle_delete)
+    # The menu's Delete only answers with the delete prompt, whose button is guarded above.
+    app.action(ACTION_DEPLOYMENT_MENU, middleware=reading)(handle_deployment_menu)
     app.action(ACTION_LIST_PAGE, middleware=reading)(handle_list_page)
     app.action(ACTION_MY_DEPLOYMENTS, middleware=reading)(handle_my_deployments)
     app.action(ACTION_BROWSE_MODELS, middleware=reading)(handle_browse_models)
@@ -115,20 +127,70 @@ def find_deployment(
 
 
 def _view(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext) -> None:
+    _show(_action_value(body), body, respond, client, dynamote)
+
+
+def _show(
+    value: str, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
     try:
-        namespace, name = _target(_action_value(body), dynamote)
+        namespace, name = _target(value, dynamote)
         user, channel = actor_of(body)
         deployment = find_deployment(
             dynamote, client, action=Action.READ, user=user, channel=channel,
             namespace=namespace, name=name,
         )  # fmt: skip
-        reply(
-            build_details(deployment, now=dynamote.now()), body=body, respond=respond, client=client
-        )
+        details = build_details(deployment, now=dynamote.now(), viewer=user)
+        reply(details, body=body, respond=respond, client=client)
     except Exception as error:
         reply(
             explain(error, doing="show that deployment"), body=body, respond=respond, client=client
         )
+
+
+def _menu(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext) -> None:
+    """A deployment's "…" menu (or a "Delete…" button): View shows it; Delete asks first,
+    with the confirmed button."""
+    action = (body.get("actions") or [{}])[0]
+    # A menu sends the chosen option; a "Delete…" button (a name's lookup) its own value.
+    chosen = (action.get("selected_option") or {}).get("value") or action.get("value")
+    verb, key = parse_menu_value(str(chosen or ""))
+    if verb == MENU_VIEW:
+        _show(key, body, respond, client, dynamote)
+    elif verb == MENU_DELETE:
+        _prompt_delete(key, body, respond, client, dynamote)
+    else:  # only a forged payload gets here
+        message = error_message("Could not answer that menu", "Dynamote offers no such choice.")
+        reply(message, body=body, respond=respond, client=client)
+
+
+def _prompt_delete(
+    value: str, body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext
+) -> None:
+    user, channel = actor_of(body)
+    try:
+        namespace, name = _target(value, dynamote)
+        found = find_deployment(
+            dynamote, client, action=Action.DELETE, user=user, channel=channel,
+            namespace=namespace, name=name,
+        )  # fmt: skip
+        allowed = may_delete(dynamote, client, user=user, target=found)
+        if not allowed.allowed:  # said now, not after the confirm
+            audit_delete(found, user=user, channel=channel, outcome="denied", reason=allowed.text)
+            reply(
+                build_denial(allowed, title="You cannot delete that deployment"),
+                body=body, respond=respond, client=client,
+            )  # fmt: skip
+            return
+        reply(
+            build_delete_prompt(found, now=dynamote.now()),
+            body=body, respond=respond, client=client,
+        )  # fmt: skip
+    except Exception as error:
+        reply(
+            explain(error, doing="delete that deployment"), body=body, respond=respond,
+            client=client,
+        )  # fmt: skip
 
 
 def _delete(
@@ -172,7 +234,12 @@ def _delete(
     DEPLOYMENTS_DELETED.inc()
     audit_delete(deployment, user=user, channel=channel, outcome="deleted")
     # The card's thread hears about it from the notifier, which announces every deletion.
-    reply(build_deleted_notice(deployment, by_user=user), body=body, respond=respond, client=client)
+    reply(
+        build_deleted_notice(deployment, by_user=user, viewer=user),
+        body=body,
+        respond=respond,
+        client=client,
+    )
 
 
 def _list_page(
@@ -204,12 +271,18 @@ def list_message(
 ) -> Message:
     """The deployment list a person asked for, as a message (commands and buttons); ``all``
     shows admins the unverified deployments too."""
-    unverified = scope == "all" and is_admin(dynamote, client, user=user)
+    admin = is_admin(dynamote, client, user=user)
     deployments = dynamote.service.deployments_for(
-        scope=scope, user=user, namespace=namespace, unverified=unverified
+        scope=scope, user=user, namespace=namespace, unverified=scope == "all" and admin
     )
     return build_deployment_list(
-        deployments, scope=scope, namespace=namespace, page=page, now=dynamote.now()
+        deployments,
+        scope=scope,
+        namespace=namespace,
+        page=page,
+        now=dynamote.now(),
+        viewer=user,
+        admin=admin,
     )
 
 
@@ -244,6 +317,7 @@ def _my_deployments(
 # Each button acks at once; its cluster-bound work runs on Dynamote's pool (AppContext.after_ack).
 handle_view = _acked_then(_view, doing="show a deployment")
 handle_delete = _acked_then(_delete, doing="delete a deployment")
+handle_deployment_menu = _acked_then(_menu, doing="answer a deployment menu")
 handle_list_page = _acked_then(_list_page, doing="page the deployment list")
 handle_my_deployments = _acked_then(_my_deployments, doing="list a user's deployments")
 

@@ -24,10 +24,10 @@ from slack_sdk import WebClient
 
 from bot.app import CONTEXT_KEY, AppContext
 from bot.audit import audit
-from bot.blocks.deploy_form import ModalMetadata, error_blocks
+from bot.blocks.deploy_form import ModalMetadata, chosen_channel, error_blocks
 from bot.blocks.ids import BLOCK_MODEL, base_block_id
 from bot.blocks.policy import build_denial
-from bot.commands import CommandError, Deploy, parse_command
+from bot.commands import CommandError, Deploy, Scale, parse_command
 from bot.deployments import Deployment
 from bot.listeners.replies import reply
 from bot.policy import Action, Decision, Membership, Policy, is_group
@@ -87,8 +87,21 @@ def actor_of(body: dict[str, Any]) -> tuple[str, str | None]:
     channel = (body.get("channel") or {}).get("id")
     view = body.get("view")
     if channel is None and isinstance(view, dict) and view.get("type") == "modal":
-        channel = _metadata_of(view).channel_id
+        # A modal opened from App Home carries the channel the person picked in it.
+        channel = _metadata_of(view).channel_id or chosen_channel(
+            (view.get("state") or {}).get("values") or {}
+        )
     return user, (str(channel) if channel else None)
+
+
+def _from_home(body: dict[str, Any]) -> bool:
+    """An interaction on the Home tab, or in a deploy modal opened from it (no channel)."""
+    view = body.get("view")
+    if not isinstance(view, dict) or body.get("channel"):
+        return False
+    if view.get("type") == "home":
+        return True
+    return view.get("type") == "modal" and _metadata_of(view).channel_id is None
 
 
 def _metadata_of(view: dict[str, Any]) -> ModalMetadata:
@@ -99,12 +112,13 @@ def _metadata_of(view: dict[str, Any]) -> ModalMetadata:
 
 
 def command_action(body: dict[str, Any], dynamote: AppContext) -> Action:
-    """``deploy`` deploys; everything else only reads (delete prompts; the button deletes)."""
+    """``deploy`` and ``scale`` deploy; everything else only reads (delete prompts; the
+    button deletes)."""
     try:
         parsed = parse_command(str(body.get("text") or ""), command=dynamote.settings.command)
     except CommandError:
         return Action.READ
-    return Action.DEPLOY if isinstance(parsed, Deploy) else Action.READ
+    return Action.DEPLOY if isinstance(parsed, Deploy | Scale) else Action.READ
 
 
 def decide(
@@ -156,8 +170,14 @@ def guarded(action: Action | Classifier) -> Middleware:
         dynamote: AppContext = context[CONTEXT_KEY]
         wanted = action if isinstance(action, Action) else action(body, dynamote)
         user, channel = actor_of(body)
+        judged_in = channel
+        if wanted is Action.DEPLOY and channel is None and body.get("type") != "view_submission":
+            # Deploying from App Home: the modal asks for an allowed channel, and the
+            # submission is judged in the one picked; until then, judge as in the first.
+            allowed = policy_of(dynamote).channels
+            judged_in = allowed[0] if allowed and _from_home(body) else None
         try:
-            decision = decide(dynamote, client, wanted, user=user, channel=channel)
+            decision = decide(dynamote, client, wanted, user=user, channel=judged_in)
         except Exception:  # a broken check must deny, never let the request through
             log.exception("Failed to check the policy for %s", user)
             decision = Decision(

@@ -1,4 +1,4 @@
-"""App Home: "my deployments" and "all deployments", published on ``app_home_opened``."""
+"""App Home: a summary, then Needs attention, Mine and Team, published on ``app_home_opened``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.app import AppContext
 from bot.blocks.home import build_home
 from bot.cluster import ClusterError
+from bot.policy import Policy
 from bot.service import DeploymentService
 
 __all__ = ["handle_app_home_opened", "publish_home", "register"]
@@ -48,7 +49,13 @@ def publish_home(
         deployments = service.list_deployments()
         mine = [d for d in deployments if d.requester == user_id]
         others = [d for d in deployments if d.requester != user_id]
-        view = build_home(user_id=user_id, mine=mine, others=others, now=now)
+        # Named admins get Delete in every row's menu; admin groups would need a Slack call
+        # here, so their members find Delete in the lists (the delete itself checks again).
+        admin = Policy(service.settings).is_admin(user_id)
+        view = build_home(
+            user_id=user_id, mine=mine, others=others, now=now, admin=admin,
+            free_gpus=service.free_gpus(),
+        )  # fmt: skip
     except ClusterError as error:
         view = build_home(user_id=user_id, mine=(), others=(), now=now, error=error.message)
     client.views_publish(user_id=user_id, view=view)

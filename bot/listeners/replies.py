@@ -74,7 +74,9 @@ def explain(error: Exception, *, doing: str) -> Message:
         return error_message(f"Could not {doing}", str(error))
     if isinstance(error, NotFound):
         return error_message(
-            f"Could not {doing}", error.message, fix="Check the name with `list all`."
+            f"Could not {doing}",
+            error.message,
+            fix="Every deployment you may see is in `/dynamote list all`.",
         )
     if isinstance(error, Forbidden | NotManaged | OperatorNotInstalled):
         return error_message(f"Could not {doing}", error.message)

@@ -1,6 +1,6 @@
 """Slack's pace: at most one message per ``interval`` seconds per key (a channel), never dropped.
 
-``chat.postMessage`` allows about one message per second per channel (SLACK.md section 4).
+``chat.postMessage`` allows about one message per second per channel (Slack's rate limits).
 :meth:`Pacer.wait` reserves the key's next free slot and sleeps until it, so callers queue in
 order instead of being refused; a 429's Retry-After pushes the key's next slot back with
 :meth:`Pacer.hold`. Clock and sleep are injectable so tests run in simulated time.

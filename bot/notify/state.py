@@ -1,14 +1,14 @@
 """What a deployment's thread heard and what the notifier saw, as one bounded JSON annotation
 on the DGD. Pure.
 
-The cluster is the only database (DESIGN.md, "State"): the last phase replied in the card's
-thread, when, whether the "stuck Pending" warning went out for that Pending, what the card
-last showed and since when, which reply is the trouble reply (its ``ts``, updated in place
-while the trouble lasts), whom the thread has mentioned, and when the operator's ``failed``
-state was first seen (its retry window counts from then). A restart or a second replica
-reads it back, so nothing is announced twice, no window starts over, and nothing that changed
-while the bot was down is lost. A hand-edited or corrupt value decodes to "nothing announced
-yet" rather than failing the sweep.
+The cluster is the only database, so a restart or a second replica loses nothing: the last phase
+replied in the card's thread, when, whether the "stuck Pending" warning went out for that
+Pending, what the card last showed and since when, which reply is the trouble reply (its ``ts``,
+updated in place while the trouble lasts), whom the thread has mentioned, and when the
+operator's ``failed`` state was first seen (its retry window counts from then). A restart or a
+second replica reads it back, so nothing is announced twice, no window starts over, and nothing
+that changed while the bot was down is lost. A hand-edited or corrupt value decodes to "nothing
+announced yet" rather than failing the sweep.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 The page says only what happened ("U0DEPLOYER typed /dynamote deploy qwen3 in C0DEPLOYS",
 "clicked the element with this action_id in block 3 of that message", "submitted view V…
-with these values"); the shapes come from :mod:`bot.sim.slack_requests`, the builders the test
-suite checks against the corpus of Slack's own payloads, and each element's action is built
-from the element as the bot sent it (its text, value, options), as Slack builds it.
+with these values"); the shapes come from :mod:`bot.playground.slack_payloads`, the builders
+the test suite checks against the corpus of Slack's own payloads, and each element's action is
+built from the element as the bot sent it (its text, value, options), as Slack builds it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.playground.workspace import CHANNELS, Origin, Workspace
-from bot.sim.slack_requests import (
+from bot.playground.slack_payloads import (
     SlackRequest,
     block_actions,
     event_callback,
@@ -27,6 +26,7 @@ from bot.sim.slack_requests import (
     view_state,
     view_submission,
 )
+from bot.playground.workspace import CHANNELS, Origin, Workspace
 
 __all__ = [
     "Ack",

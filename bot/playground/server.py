@@ -22,8 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot.playground import payloads
 from bot.playground.payloads import PlaygroundError
+from bot.playground.slack_payloads import SlackRequest
 from bot.playground.workspace import PEOPLE, Workspace
-from bot.sim.slack_requests import SlackRequest
 
 __all__ = ["PageServer", "Playground"]
 

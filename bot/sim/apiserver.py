@@ -25,6 +25,7 @@ from typing import Any
 from bot.sim.admission import LATEST_OPERATOR_VERSION
 from bot.sim.discovery import ApiResource, Catalog
 from bot.sim.faults import Faults
+from bot.sim.frontend import SimFrontends
 from bot.sim.resources import ObjectHandlers
 from bot.sim.routing import ApiRequest, Response, parse_request
 from bot.sim.selectors import SelectorError
@@ -69,8 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
         _log.debug("%s " + format, self.address_string(), *args)
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
         headers = {key.lower(): value for key, value in self.headers.items()}
         response = self.server.api.handle(self.command, self.path, headers, body)
         if response is None:  # refusing: drop the connection without an answer
@@ -80,6 +80,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(response)
         except OSError:  # the client went away (or refuse_connections cut it off)
             self.close_connection = True
+
+    def _read_body(self) -> bytes:
+        # `kubectl create --raw -f -` sends its body chunked, without a Content-Length.
+        if "chunked" not in (self.headers.get("Transfer-Encoding") or "").lower():
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+        parts: list[bytes] = []
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()  # the CRLF after each chunk
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
@@ -141,6 +156,7 @@ class ApiServer:
         self.objects = ObjectHandlers(store, catalog, schemas, operator_version=operator_version)
         self.port = port
         self.stopping = threading.Event()
+        self.frontends = SimFrontends(store, self.stopping)
         self._http: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
@@ -250,6 +266,8 @@ class ApiServer:
                 request.name,
                 plural=resource.plural,
             )
+        if resource.plural == "services" and request.subresource == "proxy":
+            return self.frontends.proxy(request)  # the Service's frontend answers
         self._check_subresource(request, resource)
         return self._dispatch(request, resource)
 

@@ -196,7 +196,7 @@ def _plan(
 
 
 def _inject_frontend(container: Obj) -> None:
-    """What the operator adds to a frontend (NOTES.md, "How each engine's worker is launched")."""
+    """What the operator adds to a frontend (its frontend defaults: command, port, env)."""
     container.setdefault("command", ["python3", "-m", "dynamo.frontend"])
     container.setdefault(
         "ports", [{"name": "http", "containerPort": FRONTEND_PORT, "protocol": "TCP"}]

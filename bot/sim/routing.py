@@ -33,6 +33,7 @@ class ApiRequest:
     plural: str | None = None
     name: str | None = None
     subresource: str | None = None
+    proxy_path: str = ""  # after `.../<name>/proxy`: the path the proxy passes on
 
     @property
     def verb(self) -> str:
@@ -88,7 +89,9 @@ def _resource_parts(request: ApiRequest, parts: list[str]) -> None:
         request.plural = parts[0]
     if len(parts) >= 2:
         request.name = parts[1]
-    if len(parts) >= 3:
+    if len(parts) >= 3 and parts[2] == "proxy":  # the rest is the proxied path, not ours
+        request.subresource, request.proxy_path = "proxy", "/".join(parts[3:])
+    elif len(parts) >= 3:
         request.subresource = "/".join(parts[2:])
 
 

@@ -688,7 +688,7 @@ class SlackStandIn(Running):
 
     def serve_socket_mode(self, new_url: Callable[[], str]) -> None:
         """Answer apps.connections.open with ``{"ok": true, "url": new_url()}``; pass
-        `bot.sim.slack_socket.SocketModeStandIn.connection_url`. Until then the method
+        `tests.standins.slack_socket.SocketModeStandIn.connection_url`. Until then the method
         answers ``{"ok": true}`` with no URL. Faults apply to it as to any method."""
         with self._lock:
             self._workspace.handlers["apps.connections.open"] = lambda _: _ok(url=new_url())

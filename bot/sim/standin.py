@@ -18,6 +18,7 @@ from bot.sim.admission import LATEST_OPERATOR_VERSION
 from bot.sim.apiserver import ApiServer
 from bot.sim.discovery import Catalog
 from bot.sim.faults import Faults
+from bot.sim.frontend import SimFrontends
 from bot.sim.kubeconfig import write_kubeconfig
 from bot.sim.running import Running
 from bot.sim.store import AlreadyExists, Store
@@ -74,6 +75,11 @@ class StandIn(Running):
     @property
     def port(self) -> int:
         return self._server.port
+
+    @property
+    def frontends(self) -> SimFrontends:
+        """The simulated model frontends behind the service proxy (their timing is settable)."""
+        return self._server.frontends
 
     def start(self) -> Self:
         self._server.start()

@@ -5,7 +5,7 @@ unknown fields for fieldValidation Warn/Strict), (2) drops nulls on non-nullable
 (3) validates the rest against `openAPIV3Schema`. Step 3 runs on `jsonschema` after translating
 the Kubernetes dialect (OpenAPI 3.0 `nullable`, `x-kubernetes-int-or-string`,
 `x-kubernetes-preserve-unknown-fields`, `x-kubernetes-embedded-resource`) into Draft 7.
-CEL rules (`x-kubernetes-validations`) are not evaluated, as NOTES.md explains.
+CEL rules (`x-kubernetes-validations`) are not evaluated: JSON Schema cannot express them.
 
 The schema comes from the operator's CRD file; without it, a compact schema of our own covering
 the fields Dynamote and the upstream examples write (see `compact_crd_versions`).

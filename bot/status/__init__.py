@@ -68,7 +68,13 @@ from bot.status.pods import (
 )
 from bot.status.raw import as_dict, one_line, parse_time
 from bot.status.retry import operator_retrying
-from bot.status.spec import components_of, conditions_of, frontend_service_of, replica_counts
+from bot.status.spec import (
+    components_of,
+    conditions_of,
+    frontend_service_of,
+    model_replica_counts,
+    replica_counts,
+)
 
 __all__ = [
     "CRASH_LOOP_RESTARTS",
@@ -106,9 +112,8 @@ def compute_status(
     # Only pods with something wrong need the slower failure and scheduling checks.
     troubled = [pod for pod, pod_status in pairs if pod_status.reason or not pod_status.node]
     desired = sum(component.replicas for component in components)
-    ready, available = replica_counts(
-        components, as_dict(status.get("components") or status.get("services")), pod_statuses
-    )
+    reported = as_dict(status.get("components") or status.get("services"))
+    ready, available = replica_counts(components, reported, pod_statuses)
     phase, reason = _phase(
         metadata=metadata,
         status=status,
@@ -134,6 +139,7 @@ def compute_status(
         created_at=parse_time(metadata.get("creationTimestamp")),
         frontend_service=frontend_service_of(name, components),
         gpus=sum(component.replicas * component.gpus_per_replica for component in components),
+        model_replicas=model_replica_counts(components, reported, pod_statuses),
     )
 
 

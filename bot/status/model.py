@@ -91,6 +91,8 @@ class DeploymentStatus:
     created_at: datetime | None
     frontend_service: str | None
     gpus: int
+    # (ready, desired) copies of the model, frontend left out; None: not known (no worker).
+    model_replicas: tuple[int, int] | None = None
 
 
 class Component(NamedTuple):  # internal: a NamedTuple is cheaper to build than a dataclass

@@ -9,7 +9,13 @@ from bot.redaction import redact
 from bot.status.model import GPU_RESOURCE, MAIN_CONTAINER, Component, Condition, PodStatus
 from bot.status.raw import as_dict, as_list
 
-__all__ = ["components_of", "conditions_of", "frontend_service_of", "replica_counts"]
+__all__ = [
+    "components_of",
+    "conditions_of",
+    "frontend_service_of",
+    "model_replica_counts",
+    "replica_counts",
+]
 
 
 # --- spec and operator status --------------------------------------------------------------
@@ -67,23 +73,40 @@ def _gpu_count(quantity: object) -> int:
         return 0
 
 
+def _component_counts(
+    component: Component, reported: Mapping[str, Any], pods: tuple[PodStatus, ...]
+) -> tuple[int, int]:
+    """(ready, available) of one component; its pods stand in when it is unreported."""
+    entry = as_dict(reported.get(component.name))
+    if "readyReplicas" in entry or "availableReplicas" in entry:
+        return int(entry.get("readyReplicas") or 0), int(entry.get("availableReplicas") or 0)
+    from_pods = sum(1 for p in pods if p.ready and p.component == component.name)
+    return from_pods, from_pods
+
+
 def replica_counts(
     components: tuple[Component, ...],
     reported: Mapping[str, Any],
     pods: tuple[PodStatus, ...],
 ) -> tuple[int, int]:
     """(ready, available) summed over components; pods stand in for unreported ones."""
-    ready = available = 0
-    for component in components:
-        entry = as_dict(reported.get(component.name))
-        if "readyReplicas" in entry or "availableReplicas" in entry:
-            ready += int(entry.get("readyReplicas") or 0)
-            available += int(entry.get("availableReplicas") or 0)
-        else:
-            from_pods = sum(1 for p in pods if p.ready and p.component == component.name)
-            ready += from_pods
-            available += from_pods
-    return ready, available
+    counts = [_component_counts(c, reported, pods) for c in components]
+    return sum(ready for ready, _ in counts), sum(available for _, available in counts)
+
+
+def model_replica_counts(
+    components: tuple[Component, ...],
+    reported: Mapping[str, Any],
+    pods: tuple[PodStatus, ...],
+) -> tuple[int, int] | None:
+    """(ready, desired) copies of the model: its workers, not the frontend. A copy needs one
+    of each worker kind (prefill and decode when split), so the scarcest kind counts. None
+    when the DGD has no worker."""
+    workers = [c for c in components if c.type != "frontend"]
+    if not workers:
+        return None
+    ready = min(min(_component_counts(c, reported, pods)[0], c.replicas) for c in workers)
+    return ready, min(c.replicas for c in workers)
 
 
 def conditions_of(raw: object) -> tuple[Condition, ...]:

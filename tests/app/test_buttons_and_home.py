@@ -8,6 +8,7 @@ import threading
 from bot.blocks.ids import (
     ACTION_BROWSE_MODELS,
     ACTION_DELETE_DEPLOYMENT,
+    ACTION_DEPLOYMENT_MENU,
     ACTION_LIST_PAGE,
     ACTION_MY_DEPLOYMENTS,
     ACTION_OPEN_DEPLOY,
@@ -29,6 +30,47 @@ def test_view_with_a_forged_value_outside_the_allowed_namespaces_is_refused(stac
     text = text_of(stack.replies(stack.click(ACTION_VIEW_DEPLOYMENT, "kube-system/coredns"))[0])
     assert "kube-system" in text
     assert not [k for k in stack.k8s.api_calls() if k[1] == "dynamographdeployments"]
+
+
+def pick(stack: Stack, value: str, user: str = "U0ALICE") -> str:
+    """Choose an option of a deployment's menu, as Slack sends an overflow choice."""
+    option = {"text": {"type": "plain_text", "text": "x", "emoji": True}, "value": value}
+    return stack.click(ACTION_DEPLOYMENT_MENU, user=user, selected=option, kind="overflow")
+
+
+def test_list_rows_offer_delete_only_on_the_viewers_own(stack: Stack) -> None:
+    deploy_directly(stack, "alices", user="U0ALICE")
+    deploy_directly(stack, "bobs", user="U0BOB", ns="team-b")
+    reply = stack.replies(stack.command("list all"))[0]
+    menus = {
+        b["accessory"]["options"][0]["value"]: [o["value"] for o in b["accessory"]["options"]]
+        for b in reply["blocks"]
+        if b.get("accessory", {}).get("type") == "overflow"
+    }
+    assert menus == {
+        "view:team-a/alices": ["view:team-a/alices", "delete:team-a/alices"],
+        "view:team-b/bobs": ["view:team-b/bobs"],
+    }
+
+
+def test_the_menu_shows_details_and_asks_before_deleting(stack: Stack) -> None:
+    deploy_directly(stack, "alices", user="U0ALICE")
+    details = text_of(stack.replies(pick(stack, "view:team-a/alices"))[0])
+    assert "kubectl port-forward svc/alices-frontend" in details
+    prompt = stack.replies(pick(stack, "delete:team-a/alices"))[0]
+    buttons = [e for b in prompt["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    delete = next(b for b in buttons if b["action_id"] == ACTION_DELETE_DEPLOYMENT)
+    assert delete["confirm"]["style"] == "danger"
+    assert stack.k8s.store.get("dynamographdeployments", "team-a", "alices") is not None
+
+
+def test_a_menu_delete_of_someone_elses_is_refused_before_any_confirm(stack: Stack) -> None:
+    deploy_directly(stack, "bobs", user="U0BOB")
+    refused = text_of(stack.replies(pick(stack, "delete:team-a/bobs"))[0])
+    assert "Only <@U0BOB> or an admin may delete this deployment." in refused
+    forged = text_of(stack.replies(pick(stack, "reboot:team-a/bobs"))[0])
+    assert "Dynamote offers no such choice." in forged
+    assert stack.k8s.store.get("dynamographdeployments", "team-a", "bobs") is not None
 
 
 def test_delete_removes_the_dgd_records_who_and_tells_the_person(stack: Stack) -> None:

@@ -15,6 +15,7 @@ import pytest
 from bot.cluster.capacity import CapacityCache, read_capacity
 from bot.request import DeploymentRequest, parse_request
 from tests.stacks import Stack, app_stack, stack_settings, stand_ins, text_of
+from tests.waiting import wait_for
 
 DGDS = "dynamographdeployments"
 
@@ -33,14 +34,12 @@ def cluster_text(stack: Stack) -> str:
     return text_of(stack.replies(stack.command("cluster"))[0])
 
 
-def wait_for_state(stack: Stack, name: str, state: str, timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_for_state(stack: Stack, name: str, state: str) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
         dgd = stack.k8s.store.get(DGDS, "team-a", name)
-        if dgd is not None and (dgd.get("status") or {}).get("state") == state:
-            return dgd
-        time.sleep(0.02)
-    raise AssertionError(f"{name} never reached {state}")
+        return dgd if dgd is not None and (dgd.get("status") or {}).get("state") == state else None
+
+    return wait_for(reached, what=f"{name} {state}")
 
 
 def deploy(stack: Stack, typed: dict[str, str], number: int) -> dict[str, Any]:
@@ -61,7 +60,7 @@ def test_cluster_shows_free_gpus_by_product_and_they_drop_once_a_deployment_runs
     models = text_of(stack.replies(stack.command("models qwen3 0.6b"))[0])
     assert "8 GiB GPU min · fits on 1 \N{MULTIPLICATION SIGN} NVIDIA L40S 45 GiB" in models
 
-    ack = deploy(stack, {"name": "two-gpus", "gpus": "2"}, 1)
+    ack = deploy(stack, {"name": "two-gpus", "size": "2x1"}, 1)
     assert ack["response_action"] == "update"
     wait_for_state(stack, "two-gpus", "successful")
 
@@ -74,11 +73,11 @@ def test_cluster_shows_free_gpus_by_product_and_they_drop_once_a_deployment_runs
 def test_more_gpus_per_worker_than_any_node_has_is_refused_before_anything_is_created(
     stack: Stack,
 ) -> None:
-    ack = deploy(stack, {"name": "too-big", "gpus": "9"}, 1)
+    ack = deploy(stack, {"name": "too-big", "size": "16x1"}, 1)
     assert ack["response_action"] == "errors"
     errors = {key.split(".")[0]: value for key, value in ack["errors"].items()}
-    assert errors["gpus"] == (
-        "This can never run on this cluster: it needs 9 GPUs on one node; the largest GPU "
+    assert errors["size"] == (  # the size choice holds GPUs per worker
+        "GPUs: This can never run on this cluster: it needs 16 GPUs on one node; the largest GPU "
         "node has 8."
     )
     assert not stack.k8s.store.list(DGDS)[0]
@@ -88,7 +87,7 @@ def test_a_deployment_that_cannot_be_scheduled_now_is_pending_naming_the_shortfa
     stack: Stack,
 ) -> None:
     assert (
-        deploy(stack, {"name": "all-of-it", "gpus": "8", "replicas": "3"}, 1)["response_action"]
+        deploy(stack, {"name": "all-of-it", "size": "8x3"}, 1)["response_action"]
         == "update"
     )
     wait_for_state(stack, "all-of-it", "successful")
@@ -98,7 +97,7 @@ def test_a_deployment_that_cannot_be_scheduled_now_is_pending_naming_the_shortfa
     assert fit is not None and (fit.ever, fit.now) == (True, False)
     assert fit.text == "will wait: needs 4 GPUs on one node, largest free block 0"
 
-    ack = deploy(stack, {"name": "waiting", "gpus": "4"}, 2)
+    ack = deploy(stack, {"name": "waiting", "size": "4x1"}, 2)
     assert ack["response_action"] == "update"  # it fits the cluster, just not now
     stack.wait_for_dgd("team-a", "waiting")
     deployment = wait_for_pending(stack, "waiting")
@@ -139,7 +138,7 @@ def test_without_the_optional_permissions_cluster_says_capacity_is_unknown(
     # The rest of the answer is as without capacity.
     assert "nvidia.com/v1beta1" in text and "team-a" in text
     # And a deploy still works: unknown capacity refuses nothing.
-    assert deploy(stack, {"name": "blind", "gpus": "1"}, 1)["response_action"] == "update"
+    assert deploy(stack, {"name": "blind", "size": "1x1"}, 1)["response_action"] == "update"
     stack.wait_for_dgd("team-a", "blind")
 
 
@@ -153,3 +152,16 @@ def test_models_never_wait_for_a_slow_capacity_read(stack: Stack) -> None:
         stack.k8s.faults.clear()
     assert took < 1.5, "the model list must not wait on the cluster"
     assert "8 GiB GPU min" in text and "fits on" not in text  # capacity not known yet
+
+
+def test_the_deploy_form_says_how_many_gpus_are_free_once_capacity_is_known(stack: Stack) -> None:
+    cluster_text(stack)  # the cache now holds a reading (24 of 24 free)
+    stack.command("deploy qwen3 0.6b")
+    assert "24 GPUs free in the cluster" in text_of(stack.opened_view())
+
+
+def test_without_capacity_the_deploy_form_says_nothing_of_free_gpus(stack: Stack) -> None:
+    stack.k8s.faults.forbid("list", "nodes")
+    cluster_text(stack)
+    stack.command("deploy qwen3 0.6b")
+    assert "free in the cluster" not in text_of(stack.opened_view())

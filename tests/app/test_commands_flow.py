@@ -60,7 +60,52 @@ def test_status_shows_phase_pods_and_working_endpoint_commands(stack: Stack) -> 
 
 def test_status_of_an_unknown_deployment_says_so(stack: Stack) -> None:
     text = text_of(stack.replies(stack.command("status nothing-here"))[0])
-    assert 'no deployment "nothing-here"' in text
+    assert "no deployment named *nothing-here* in the namespaces Dynamote uses" in text
+    named = text_of(stack.replies(stack.command("status nothing-here -n team-b"))[0])
+    assert 'no deployment "nothing-here" in namespace "team-b"' in named
+
+
+def test_status_finds_a_deployment_in_any_allowed_namespace(stack: Stack) -> None:
+    deploy_directly(stack, "elsewhere", ns="team-b")
+    reply = stack.replies(stack.command("status elsewhere"))[0]
+    text = text_of(reply)
+    assert reply["blocks"][0]["text"]["text"] == "elsewhere"  # the details' header
+    assert "`team-b`" in text and "Running" in text
+
+
+def test_the_same_name_in_two_namespaces_asks_which_one(stack: Stack) -> None:
+    deploy_directly(stack, "twin", ns="team-a")
+    deploy_directly(stack, "twin", ns="team-b", user="U0BOB")
+    reply = stack.replies(stack.command("status twin"))[0]
+    assert "2 deployments are named *twin*" in text_of(reply)
+    choices = [b["accessory"] for b in reply["blocks"] if "accessory" in b]
+    assert [(c["action_id"], c["value"]) for c in choices] == [
+        ("view_deployment", "team-a/twin"),
+        ("view_deployment", "team-b/twin"),
+    ]
+    assert choices[1]["accessibility_label"] == "View twin in team-b"
+    details = text_of(stack.replies(stack.click("view_deployment", "team-b/twin"))[0])
+    assert "`team-b`" in details and "<@U0BOB>" in details
+
+
+def test_a_typo_is_offered_the_close_names_with_buttons(stack: Stack) -> None:
+    deploy_directly(stack, "qwen-small", ns="team-b")
+    reply = stack.replies(stack.command("delete qwen-smal"))[0]
+    assert "Did you mean:" in text_of(reply)
+    (choice,) = [b["accessory"] for b in reply["blocks"] if "accessory" in b]
+    assert (choice["action_id"], choice["value"]) == ("deployment_menu", "delete:team-b/qwen-small")
+    prompt = stack.replies(stack.click("deployment_menu", choice["value"]))[0]
+    assert "Delete *qwen-small* in `team-b`?" in text_of(prompt)
+    assert stack.k8s.store.get("dynamographdeployments", "team-b", "qwen-small") is not None
+
+
+def test_status_with_no_name_shows_my_latest_deployment(stack: Stack) -> None:
+    deploy_directly(stack, "older", ns="team-a")
+    deploy_directly(stack, "bobs-newer", ns="team-a", user="U0BOB")
+    reply = stack.replies(stack.command("status"))[0]
+    assert reply["blocks"][0]["text"]["text"] == "older"
+    none = stack.replies(stack.command("status", user="U0CAROL"))[0]
+    assert "You have no deployments yet" in text_of(none)
 
 
 def test_status_with_a_name_that_cannot_exist_never_reaches_the_cluster(stack: Stack) -> None:

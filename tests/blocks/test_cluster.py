@@ -28,6 +28,9 @@ def test_a_healthy_cluster_shows_version_dgd_versions_and_namespaces() -> None:
         assert part in text
     assert "not installed" not in text
     assert "reachable" in message.text
+    # The operator's API versions are not Dynamo releases: said as the operator's.
+    assert "*Dynamo operator*\ninstalled (API `nvidia.com/v1beta1`, `nvidia.com/v1alpha1`)" in text
+    assert "DynamoGraphDeployment" not in text
 
 
 def test_an_unreachable_cluster_says_why_and_what_to_do() -> None:
@@ -38,6 +41,7 @@ def test_an_unreachable_cluster_says_why_and_what_to_do() -> None:
     assert "not reachable" in text
     assert "timed out" in text
     assert "platform team" in text
+    assert "doctor" not in text  # a command for whoever runs the bot, not for its users
 
 
 def test_a_cluster_without_the_operator_says_nothing_can_be_deployed() -> None:

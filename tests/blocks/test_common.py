@@ -148,7 +148,7 @@ def test_an_error_says_what_and_how_to_fix_it() -> None:
     payload = fits_message(message)
     text = payload["blocks"][0]["text"]["text"]
     assert ":warning: *Cannot deploy*" in text
-    assert "&lt;x&gt;" in text
+    assert "\nThe namespace &lt;x&gt; is not allowed" in text  # a sentence: capital first
     assert "Use team-a" in text
     assert message.text.startswith("Cannot deploy")
 

@@ -43,6 +43,17 @@ def test_the_notice_says_it_is_gone_and_what_was_freed() -> None:
     assert "thread" in text
 
 
+def test_the_notice_to_whoever_deleted_reads_as_a_sentence() -> None:
+    payload = fits_message(
+        build_deleted_notice(make_deployment("qwen", gpus=1), by_user="U07ABC", viewer="U07ABC")
+    )
+    text = shown_text(payload)
+    assert text.startswith(
+        ":wastebasket: Deleted *qwen* in `dynamo-system`. Its GPU is free again."
+    )
+    assert "by " not in text and "are free" not in text and "status card" not in text
+
+
 def test_the_notice_without_gpus_or_thread_stays_short() -> None:
     deployment = make_deployment("qwen", gpus=0)
     deployment = type(deployment)(**{**deployment.__dict__, "thread_ts": None})

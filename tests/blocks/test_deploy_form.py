@@ -11,7 +11,9 @@ from bot.blocks.deploy_form import (
     ModalMetadata,
     error_blocks,
     initial_form,
+    parse_size,
     read_deploy_form,
+    size_value,
     with_model,
 )
 from bot.blocks.ids import (
@@ -19,6 +21,7 @@ from bot.blocks.ids import (
     BLOCK_MODEL,
     BLOCK_NAME,
     BLOCK_OPTIONS,
+    BLOCK_SIZE,
     FIELD_BLOCKS,
     OPTION_PREFIX_CACHING,
     OPTION_TRUST_REMOTE_CODE,
@@ -290,7 +293,53 @@ def test_real_request_errors_land_on_blocks_of_the_modal(catalog: Catalog) -> No
     with pytest.raises(RequestError) as caught:
         parse_request(bad.to_request_data(), catalog=catalog)
     mapped = error_blocks(caught.value.errors, 2)
-    assert {"name.2", "engine.2", "replicas.2", "memory.2"} <= set(mapped)
+    assert {"name.2", "engine.2", "size.2", "memory.2"} <= set(mapped)
+    assert mapped["size.2"].startswith("Replicas: ")
+
+
+def test_an_error_on_a_hidden_input_goes_to_the_model_block_named() -> None:
+    shown = {BLOCK_MODEL, BLOCK_NAME, BLOCK_SIZE}
+    mapped = error_blocks(
+        {"hfTokenSecret": "is missing", "namespace": "is not allowed", "name": "is taken"},
+        3,
+        shown,
+    )
+    assert mapped == {
+        input_block_id(BLOCK_MODEL, 3): "HF token secret (advanced options): "
+        "is missing · Namespace: is not allowed",
+        input_block_id(BLOCK_NAME, 3): "is taken",
+    }
+
+
+def test_a_hidden_engine_is_not_blamed_when_the_model_is_missing() -> None:
+    shown = {BLOCK_MODEL, BLOCK_NAME, BLOCK_SIZE}
+    mapped = error_blocks({"model": "is required", "engine": "is required"}, 0, shown)
+    assert mapped == {input_block_id(BLOCK_MODEL, 0): "is required"}
+
+
+def test_a_size_value_reads_back_as_gpus_and_replicas() -> None:
+    chosen = {"type": "static_select", "selected_option": {"value": size_value(4, 2)}}
+    state = {"size.0": {"size_select": chosen}}
+    form = read_deploy_form(state)
+    assert (form.gpus, form.replicas) == ("4", "2")
+    assert parse_size("4x") is None and parse_size("x2") is None and parse_size("42") is None
+
+
+def test_an_old_view_with_gpus_and_replicas_inputs_is_still_read() -> None:
+    state = {
+        "gpus.0": {"gpus": {"type": "number_input", "value": "2"}},
+        "replicas.0": {"replicas": {"type": "number_input", "value": "3"}},
+    }
+    form = read_deploy_form(state)
+    assert (form.gpus, form.replicas) == ("2", "3")
+
+
+def test_metadata_keeps_the_advanced_flag_and_reads_old_metadata_without_it() -> None:
+    shown = ModalMetadata("U1", "C1", 2, advanced=True)
+    assert ModalMetadata.from_json(shown.to_json()) == shown
+    assert ModalMetadata.from_json('{"user":"U1","channel":null,"revision":0}').advanced is False
+    with pytest.raises(ValueError, match="advanced"):
+        ModalMetadata.from_json('{"user":"U1","advanced":"yes"}')
 
 
 def test_a_block_id_with_a_non_ascii_digit_suffix_is_read_without_crashing() -> None:

@@ -9,11 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.blocks.deploy_cost import Budget
 from bot.blocks.deploy_form import (
     DeployForm,
     ModalMetadata,
+    chosen_channel,
     initial_form,
     read_deploy_form,
+    with_default_engine,
 )
 from bot.blocks.deploy_modal import (
     build_deploy_modal,
@@ -21,10 +24,12 @@ from bot.blocks.deploy_modal import (
 from bot.blocks.ids import (
     ACTION_MODEL_SELECT,
     ACTION_PREVIEW_YAML,
+    ACTION_SHOW_ADVANCED,
+    ACTION_SIZE_SELECT,
+    BLOCK_CHANNEL,
     BLOCK_CONTEXT_LENGTH,
     BLOCK_ENGINE,
     BLOCK_ENGINE_ARGS,
-    BLOCK_GPUS,
     BLOCK_HF_SECRET,
     BLOCK_MEMORY,
     BLOCK_MODE,
@@ -32,9 +37,9 @@ from bot.blocks.ids import (
     BLOCK_NAME,
     BLOCK_NAMESPACE,
     BLOCK_OPTIONS,
-    BLOCK_REPLICAS,
     BLOCK_ROUTER,
     BLOCK_SERVED_NAME,
+    BLOCK_SIZE,
     CALLBACK_DEPLOY,
     OPTION_ENFORCE_EAGER,
     OPTION_PREFIX_CACHING,
@@ -43,8 +48,15 @@ from bot.blocks.ids import (
     input_block_id,
 )
 from bot.catalog import Catalog, Model
+from bot.policy import Usage
 from bot.request import MAX_NAME_LENGTH, RequestLimits
-from tests.blocks.conftest import NASTY, fits_view
+from tests.blocks.conftest import NASTY, fits_view, shown_text
+from tests.standins.slack_requests import view_state
+
+
+def text_of(view: dict[str, Any]) -> str:
+    return shown_text(view)
+
 
 NAMESPACES = ("dynamo-system", "team-a", "team-b")
 LIMITS = RequestLimits(max_replicas=4, max_gpus_per_worker=8)
@@ -58,14 +70,18 @@ def build(
     revision: int = 0,
     notice: str | None = None,
     namespaces: tuple[str, ...] = NAMESPACES,
+    advanced: bool = True,
+    budget: Budget | None = None,
+    channel: str | None = "C1",
 ) -> dict[str, Any]:
     view = build_deploy_modal(
         catalog,
         form,
         namespaces=namespaces,
         limits=LIMITS,
-        metadata=ModalMetadata("U1", "C1", revision),
+        metadata=ModalMetadata("U1", channel, revision, advanced=advanced),
         notice=notice,
+        budget=budget,
     )
     return fits_view(view)
 
@@ -99,13 +115,138 @@ def first_form(catalog: Catalog, model_id: str | None = "Qwen/Qwen3-0.6B") -> De
 
 
 def test_the_modal_has_its_callback_title_buttons_and_metadata(catalog: Catalog) -> None:
-    view = build(catalog, first_form(catalog), revision=3)
+    view = build(catalog, first_form(catalog), revision=3, advanced=False)
     assert view["type"] == "modal"
     assert view["callback_id"] == CALLBACK_DEPLOY
     assert view["title"]["text"] == "Deploy a model"
     assert view["submit"]["text"] == "Deploy"
     assert view["close"]["text"] == "Cancel"
     assert ModalMetadata.from_json(view["private_metadata"]) == ModalMetadata("U1", "C1", 3)
+
+
+def test_the_form_opens_with_the_essentials_only(catalog: Catalog) -> None:
+    view = build(catalog, first_form(catalog), advanced=False)
+    assert list(inputs(view)) == [BLOCK_MODEL, BLOCK_NAME, BLOCK_NAMESPACE, BLOCK_SIZE]
+    actions = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [a["action_id"] for a in actions] == [ACTION_PREVIEW_YAML, ACTION_SHOW_ADVANCED]
+    assert [b for b in view["blocks"] if b["type"] == "header"] == []
+
+
+def test_one_namespace_is_not_asked_for(catalog: Catalog) -> None:
+    view = build(catalog, first_form(catalog), advanced=False, namespaces=("dynamo-system",))
+    assert list(inputs(view)) == [BLOCK_MODEL, BLOCK_NAME, BLOCK_SIZE]
+
+
+def test_the_advanced_options_keep_their_order_after_the_essentials(catalog: Catalog) -> None:
+    view = build(catalog, first_form(catalog))
+    assert list(inputs(view)) == [
+        BLOCK_MODEL,
+        BLOCK_NAME,
+        BLOCK_NAMESPACE,
+        BLOCK_SIZE,
+        BLOCK_ENGINE,
+        BLOCK_MODE,
+        BLOCK_ROUTER,
+        BLOCK_CONTEXT_LENGTH,
+        BLOCK_MEMORY,
+        BLOCK_SERVED_NAME,
+        BLOCK_OPTIONS,
+        BLOCK_ENGINE_ARGS,
+        BLOCK_HF_SECRET,
+    ]
+    actions = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [a["action_id"] for a in actions] == [ACTION_PREVIEW_YAML]
+
+
+def test_the_size_offers_gpus_and_replicas_within_the_limits_smallest_first(
+    catalog: Catalog,
+) -> None:
+    block = inputs(build(catalog, first_form(catalog), advanced=False))[BLOCK_SIZE]
+    assert block["dispatch_action"] is True
+    element = block["element"]
+    assert element["action_id"] == ACTION_SIZE_SELECT
+    labels = [o["text"]["text"] for o in element["options"]]
+    assert labels[:3] == ["1 GPU", "2 GPUs, tensor-parallel", "2 replicas, 1 GPU each"]
+    values = [o["value"] for o in element["options"]]
+    assert len(values) == len(set(values)) == 4 * 4  # 1, 2, 4, 8 GPUs x 1-4 replicas
+    assert element["initial_option"]["value"] == "1x1"
+
+
+def test_disaggregated_sizes_say_they_double_the_gpus(catalog: Catalog) -> None:
+    form = replace(first_form(catalog), mode="disaggregated")
+    options = inputs(build(catalog, form))[BLOCK_SIZE]["element"]["options"]
+    assert options[0]["description"]["text"] == "2 GPUs in all"
+
+
+def test_an_odd_size_is_kept_as_a_choice(catalog: Catalog) -> None:
+    form = replace(first_form(catalog), gpus="3", replicas="2")
+    element = inputs(build(catalog, form))[BLOCK_SIZE]["element"]
+    assert element["initial_option"]["value"] == "3x2"
+
+
+def test_the_cost_line_sits_above_submit_with_where_progress_goes(catalog: Catalog) -> None:
+    budget = Budget(max_gpus_per_user=8, max_deployments_per_user=3, usage=Usage(1, 2))
+    form = replace(first_form(catalog), gpus="2", replicas="1")
+    view = build(catalog, form, advanced=False, budget=budget)
+    *_, cost, where = view["blocks"]
+    assert cost["type"] == where["type"] == "context"
+    assert cost["elements"][0]["text"] == (
+        "Uses 2 GPUs · you use 2 of your 8 GPUs and 1 of your 3 deployments."
+    )
+    assert where["elements"][0]["text"] == (
+        "Progress is posted in <#C1>, with updates in its thread."
+    )
+
+
+def test_free_gpus_are_shown_only_when_given(catalog: Catalog) -> None:
+    with_free = build(catalog, first_form(catalog), budget=Budget(free_gpus=5))
+    without = build(catalog, first_form(catalog), budget=Budget())
+    assert "5 GPUs free in the cluster" in text_of(with_free)
+    assert "free in the cluster" not in text_of(without)
+
+
+def test_a_used_up_quota_is_said_at_the_top(catalog: Catalog) -> None:
+    budget = Budget(max_gpus_per_user=4, usage=Usage(2, 4))
+    view = build(catalog, first_form(catalog), advanced=False, budget=budget)
+    first = view["blocks"][0]
+    assert first["type"] == "section"
+    assert first["text"]["text"].startswith(":no_entry: Does not fit: your GPUs are all in use")
+
+
+def test_from_app_home_with_allowed_channels_the_form_asks_which_one(catalog: Catalog) -> None:
+    view = fits_view(
+        build_deploy_modal(
+            catalog,
+            first_form(catalog),
+            namespaces=NAMESPACES,
+            limits=LIMITS,
+            metadata=ModalMetadata("U1", None),
+            channels=("C0DEPLOYS", "C0ML"),
+        )
+    )
+    assert list(inputs(view)) == [
+        BLOCK_MODEL,
+        BLOCK_NAME,
+        BLOCK_NAMESPACE,
+        BLOCK_CHANNEL,
+        BLOCK_SIZE,
+    ]
+    element = inputs(view)[BLOCK_CHANNEL]["element"]
+    assert (element["type"], element["initial_conversation"]) == (
+        "conversations_select",
+        "C0DEPLOYS",
+    )
+    assert "the channel you choose" in view["blocks"][-1]["elements"][0]["text"]
+    assert chosen_channel(view_state(view)) == "C0DEPLOYS"
+    assert chosen_channel(view_state(view, {"channel": "C0ML"})) == "C0ML"
+    assert chosen_channel(view_state(view, {"channel": None})) is None
+
+
+def test_from_app_home_progress_comes_by_direct_message(catalog: Catalog) -> None:
+    view = build(catalog, first_form(catalog), channel=None)
+    assert view["blocks"][-1]["elements"][0]["text"] == (
+        "Progress comes to you in a direct message from Dynamote."
+    )
 
 
 def test_every_input_carries_the_revision_in_its_block_id(catalog: Catalog) -> None:
@@ -116,10 +257,9 @@ def test_every_input_carries_the_revision_in_its_block_id(catalog: Catalog) -> N
         BLOCK_NAMESPACE,
         BLOCK_ENGINE,
         BLOCK_MODE,
-        BLOCK_REPLICAS,
+        BLOCK_SIZE,
         BLOCK_ROUTER,
         BLOCK_HF_SECRET,
-        BLOCK_GPUS,
         BLOCK_CONTEXT_LENGTH,
         BLOCK_MEMORY,
         BLOCK_SERVED_NAME,
@@ -163,20 +303,15 @@ def test_the_name_input_is_bounded_and_says_the_rule(catalog: Catalog) -> None:
     assert "lowercase" in block["hint"]["text"]
 
 
-def test_numbers_are_bounded_by_the_limits(catalog: Catalog) -> None:
-    found = inputs(build(catalog, first_form(catalog)))
-    replicas = found[BLOCK_REPLICAS]["element"]
-    gpus = found[BLOCK_GPUS]["element"]
-    assert (replicas["min_value"], replicas["max_value"]) == ("1", "4")
-    assert (gpus["min_value"], gpus["max_value"]) == ("1", "8")
-    assert replicas["is_decimal_allowed"] is False
-
-
-def test_a_number_outside_its_bounds_is_not_offered_as_initial_value(catalog: Catalog) -> None:
+def test_a_size_that_is_not_a_number_is_not_preselected(catalog: Catalog) -> None:
     form = replace(first_form(catalog), replicas="99", gpus="two")
-    found = inputs(build(catalog, form))
-    assert "initial_value" not in found[BLOCK_REPLICAS]["element"]
-    assert "initial_value" not in found[BLOCK_GPUS]["element"]
+    assert "initial_option" not in inputs(build(catalog, form))[BLOCK_SIZE]["element"]
+
+
+def test_a_context_length_is_bounded_below(catalog: Catalog) -> None:
+    element = inputs(build(catalog, first_form(catalog)))[BLOCK_CONTEXT_LENGTH]["element"]
+    assert element["min_value"] == "1"
+    assert element["is_decimal_allowed"] is False
 
 
 def test_optional_inputs_are_marked_optional(catalog: Catalog) -> None:
@@ -221,12 +356,10 @@ def test_engine_args_are_multiline_with_the_example_placeholder(catalog: Catalog
     assert "leading dashes" in block["hint"]["text"]
 
 
-def test_preview_button_and_advanced_header_are_there(catalog: Catalog) -> None:
+def test_the_advanced_options_have_a_header(catalog: Catalog) -> None:
     view = build(catalog, first_form(catalog))
-    actions = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [a["action_id"] for a in actions] == [ACTION_PREVIEW_YAML]
     headers = [b["text"]["text"] for b in view["blocks"] if b["type"] == "header"]
-    assert headers == ["Advanced"]
+    assert headers == ["Advanced options"]
 
 
 def test_a_notice_comes_first_escaped(catalog: Catalog) -> None:
@@ -243,9 +376,8 @@ def test_a_namespace_outside_the_list_is_not_preselected(catalog: Catalog) -> No
     assert "initial_option" not in element
 
 
-def test_without_allowed_namespaces_the_forms_namespace_is_offered(catalog: Catalog) -> None:
-    element = inputs(build(catalog, first_form(catalog), namespaces=()))[BLOCK_NAMESPACE]
-    assert element["element"]["initial_option"]["value"] == "dynamo-system"
+def test_without_a_choice_of_namespaces_none_is_asked_for(catalog: Catalog) -> None:
+    assert BLOCK_NAMESPACE not in inputs(build(catalog, first_form(catalog), namespaces=()))
 
 
 def test_a_catalog_of_150_models_offers_100_with_the_selected_one(catalog: Catalog) -> None:
@@ -262,6 +394,18 @@ def test_a_catalog_of_150_models_offers_100_with_the_selected_one(catalog: Catal
 def test_the_round_trip_gives_back_the_initial_form(catalog: Catalog) -> None:
     form = first_form(catalog)
     assert read_deploy_form(slack_state(build(catalog, form, revision=2))) == form
+
+
+def test_the_round_trip_of_the_essentials_takes_the_rest_from_the_defaults(
+    catalog: Catalog,
+) -> None:
+    form = replace(first_form(catalog), gpus="2", replicas="3")
+    state = slack_state(build(catalog, form, advanced=False, namespaces=("dynamo-system",)))
+    hidden = DeployForm(
+        model=None, name="", namespace="dynamo-system", engine=None, hf_token_secret="hf-x"
+    )
+    read = with_default_engine(read_deploy_form(state, hidden), catalog)
+    assert read == replace(form, hf_token_secret="hf-x")
 
 
 def test_the_round_trip_gives_back_a_fully_filled_form(catalog: Catalog) -> None:

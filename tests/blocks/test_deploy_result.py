@@ -27,12 +27,13 @@ def test_deploying_has_a_spinner_no_inputs_and_a_close_button() -> None:
     assert ModalMetadata.from_json(view["private_metadata"]) == META
 
 
-def test_done_says_where_the_status_card_is() -> None:
+def test_done_says_where_progress_is_posted() -> None:
     view = fits_view(build_deploy_done_view("qwen", "team-a", channel_id="C9", metadata=META))
     text = shown_text(view)
     assert "*qwen* in `team-a`" in text
-    assert "<#C9>" in text
+    assert "Progress is posted in <#C9>, and its thread follows every change" in text
     assert "Running" in text
+    assert "status card" not in text
 
 
 def test_done_without_a_channel_points_at_the_dm() -> None:

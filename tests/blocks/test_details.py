@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ def test_details_show_the_summary_fields() -> None:
         "*Replicas*",
         "*Router*",
         "*GPUs*",
+        "*Frontend*",
     ]
     text = text_of(payload)
     for part in (
@@ -43,10 +45,22 @@ def test_details_show_the_summary_fields() -> None:
         "`team-a`",
         "<@U123ABC>",
         "2h",
-        "aggregated",
-        "1/2 ready",
+        "Aggregated",
+        "1 of 2 replicas ready",
+        "Default",  # the router's name in the form, not its value "none"
+        "`qwen-frontend`",
     ):
         assert part in text
+
+
+def test_model_replicas_leave_out_the_frontend_pod() -> None:
+    deployment = make_deployment()
+    counted = replace(
+        deployment.status, replicas_ready=2, replicas_desired=2, model_replicas=(1, 1)
+    )
+    text = text_of(fits_message(build_details(replace(deployment, status=counted), now=NOW)))
+    assert "Running · 1 of 1 replica ready" in text
+    assert "2 of 2 pods ready in all" in text
 
 
 def test_details_show_phase_reason_and_conditions() -> None:

@@ -25,7 +25,7 @@ def _hint(catalog: Catalog, **settings: Any) -> str:
             form,
             namespaces=("dynamo-system",),
             limits=RequestLimits(),
-            metadata=ModalMetadata("U1", "C1", 0),
+            metadata=ModalMetadata("U1", "C1", 0, advanced=True),
             engine_args_allowed=allowed,
         )
     )

@@ -23,6 +23,7 @@ def test_help_lists_every_subcommand_with_the_real_command_name() -> None:
         "list",
         "status",
         "delete",
+        "scale",
         "cluster",
     }
 

@@ -16,6 +16,7 @@ from kubernetes import client, config
 
 from bot.cluster import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Cluster
 from bot.settings import Settings, load_settings
+from bot.sim.standin import StandIn
 
 VERSIONS = ("v1beta1", "v1alpha1")
 HF_SECRET = "hf-token-secret"
@@ -37,27 +38,10 @@ def make_settings(**overrides: Any) -> Settings:
     return load_settings(**values)
 
 
-@pytest.fixture(params=VERSIONS)
-def version(request: pytest.FixtureRequest) -> str:
-    """Each DGD API version in turn; the stand-in serves only that one."""
-    return str(request.param)
-
-
-def standin_class() -> Any:
-    """The stand-in's class; skips the test while ``bot/sim/standin.py`` does not exist."""
-    module = pytest.importorskip("bot.sim.standin", reason="bot/sim/standin.py not written yet")
-    return module.StandIn
-
-
 @pytest.fixture
-def standin(version: str) -> Iterator[Any]:
-    with standin_class()(port=0, dgd_versions=(version,), hf_secret=HF_SECRET) as server:
+def standin(version: str) -> Iterator[StandIn]:
+    with StandIn(port=0, dgd_versions=(version,), hf_secret=HF_SECRET) as server:
         yield server
-
-
-@pytest.fixture
-def kubeconfig(standin: Any, tmp_path: Path) -> Path:
-    return Path(standin.write_kubeconfig(tmp_path / "kubeconfig"))
 
 
 @pytest.fixture

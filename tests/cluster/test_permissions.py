@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from bot.cluster import DGD_NAME_LABEL, REQUIRED_PERMISSIONS, Cluster, PermissionCheck
+from bot.cluster.frontend import FrontendError
 
 from .conftest import HF_SECRET, dgd_manifest
 from .test_reads import add_pod
@@ -28,6 +30,8 @@ def test_the_declared_permissions_are_exactly_what_the_design_needs() -> None:
         ("watch", "", "pods", ""),
         ("get", "", "pods", "log"),
         ("list", "", "events", ""),
+        ("get", "", "services", "proxy"),
+        ("create", "", "services", "proxy"),
         ("get", "", "secrets", ""),
         ("get", "coordination.k8s.io", "leases", ""),
         ("create", "coordination.k8s.io", "leases", ""),
@@ -58,6 +62,11 @@ def exercise_every_operation(cluster: Cluster, standin: Any, version: str) -> No
     cluster.list_pod_events("default", ["qwen-worker-1"])
     cluster.pod_log_tail("default", "qwen-worker-1")
     cluster.secret_exists("default", HF_SECRET)
+    # Try it through the service proxy: there is no such Service, but the calls are made.
+    with contextlib.suppress(FrontendError):
+        cluster.frontend.served_models("default", "qwen-frontend")
+    with contextlib.suppress(FrontendError):
+        cluster.frontend.stream_chat("default", "qwen-frontend", {"model": "qwen"})
     lease = {
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",

@@ -10,8 +10,9 @@ import pytest
 
 from bot.cluster import Cluster, OperatorNotInstalled
 from bot.cluster.versions import choose_version
+from bot.sim.standin import StandIn
 
-from .conftest import HF_SECRET, make_settings, standin_class, total_calls
+from .conftest import HF_SECRET, make_settings, total_calls
 
 
 class FakeClock:
@@ -24,7 +25,7 @@ class FakeClock:
 
 def running(versions: tuple[str, ...], tmp_path: Path) -> Iterator[tuple[Any, Path]]:
     """A stand-in serving these DGD versions; none = a cluster without the operator."""
-    with standin_class()(
+    with StandIn(
         port=0, dgd_versions=versions or ("v1beta1",), hf_secret=HF_SECRET
     ) as server:
         if not versions:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,21 +10,12 @@ from typing import Any
 import pytest
 
 from bot.cluster import DGD_NAME_LABEL, Cluster, Expired, Forbidden
+from bot.sim import standin as standin_module
+from bot.sim.standin import StandIn
+from tests.waiting import when_watched
 
-from .conftest import HF_SECRET, dgd_manifest, make_settings, standin_class
+from .conftest import HF_SECRET, dgd_manifest, make_settings
 from .test_reads import add_pod
-
-
-def later(seconds: float, action: Any) -> threading.Thread:
-    """Run `action` in a thread after `seconds`, while the test watches."""
-
-    def run() -> None:
-        time.sleep(seconds)
-        action()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
 
 
 def collect(events: Iterator[tuple[str, dict[str, Any]]], until: int) -> list[tuple[str, str]]:
@@ -40,7 +30,7 @@ def collect(events: Iterator[tuple[str, dict[str, Any]]], until: int) -> list[tu
 
 
 def test_a_watch_from_a_snapshot_yields_later_changes_of_managed_dgds_only(
-    cluster: Cluster, version: str, create_unmanaged: Callable[[str], None]
+    cluster: Cluster, standin: StandIn, version: str, create_unmanaged: Callable[[str], None]
 ) -> None:
     cluster.create_dgd(dgd_manifest(version, "before"))
     snapshot = cluster.snapshot_managed_dgds(["default"])
@@ -54,7 +44,7 @@ def test_a_watch_from_a_snapshot_yields_later_changes_of_managed_dgds_only(
         )
         cluster.delete_dgd("default", "before")
 
-    later(0.2, change)
+    when_watched(standin.store, change)
     events = cluster.watch_dgds(
         ["default"], resource_version=snapshot.resource_version, timeout_seconds=5
     )
@@ -101,12 +91,11 @@ def test_a_quiet_watch_ends_when_its_server_side_timeout_passes(cluster: Cluster
 def test_a_watch_from_a_resource_version_too_old_raises_expired(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    standin_module = pytest.importorskip("bot.sim.standin")
     store_class = standin_module.Store
 
     # A short history, so a few changes push the first resourceVersions out of it.
     monkeypatch.setattr(standin_module, "Store", lambda: store_class(history_limit=3))
-    with standin_class()(port=0, dgd_versions=("v1beta1",), hf_secret=HF_SECRET) as server:
+    with StandIn(port=0, dgd_versions=("v1beta1",), hf_secret=HF_SECRET) as server:
         kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
         with Cluster(kubeconfig, settings=make_settings()) as cluster:
             first = cluster.create_dgd(dgd_manifest("v1beta1", "churn"))
@@ -134,7 +123,7 @@ def test_a_forbidden_watch_raises_forbidden(cluster: Cluster, standin: Any) -> N
 
 def test_pods_of_managed_dgds_can_be_watched_by_label(cluster: Cluster, standin: Any) -> None:
     snapshot = cluster.snapshot_pods(["default"], DGD_NAME_LABEL)
-    later(0.2, lambda: add_pod(standin, "qwen-worker-1", "qwen"))
+    when_watched(standin.store, lambda: add_pod(standin, "qwen-worker-1", "qwen"))
     events = cluster.watch_pods(
         ["default"], DGD_NAME_LABEL, resource_version=snapshot.resource_version, timeout_seconds=5
     )

@@ -1,4 +1,5 @@
-"""Fixtures for the deployment tests: the repository's files, and logging put back after."""
+"""Fixtures for the deployment tests: the repository's files and manifests, and logging put
+back after."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ import pytest
 
 from bot.settings import get_settings
 
+from .kustomize import Doc, render
+
 PROJECT = Path(__file__).resolve().parents[2]
 MANIFESTS = PROJECT / "manifests"
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[Doc]:
+    """Every object ``manifests/`` renders to (each module gets its own copy to inspect)."""
+    return render(MANIFESTS)
 
 
 @pytest.fixture(autouse=True)

@@ -17,10 +17,10 @@ from bot.logs import REDACTED, configure_logging, redact
 from bot.runner import AppDeps, run_serve
 from bot.settings import Settings, load_settings
 from bot.sim.slack_api import SlackStandIn
-from bot.sim.slack_requests import slash_command
 from bot.sim.standin import StandIn
 from bot.slack_client import make_web_client
 from tests.stacks import build_stack
+from tests.standins.slack_requests import slash_command
 
 BOT_TOKEN = "xoxb-1234567890-0987654321-SeCrEtBoTtOkEn"
 APP_TOKEN = "xapp-1-A0123456-0987654321-SeCrEtApPtOkEn"

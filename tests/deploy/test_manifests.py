@@ -14,12 +14,7 @@ from bot.cli import build_parser
 from bot.settings import Settings, env_name
 
 from .conftest import MANIFESTS, PROJECT
-from .kustomize import KUBECTL, Doc, kubectl_render, one, render
-
-
-@pytest.fixture(scope="module")
-def docs() -> list[Doc]:
-    return render(MANIFESTS)
+from .kustomize import KUBECTL, Doc, kubectl_render, one
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from bot import metrics
 from bot.announce import post_card
 from bot.blocks.common import Message
 from bot.catalog import load_catalog
@@ -25,6 +24,7 @@ from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 from bot.slack_client import retry_handlers
+from tests.metric_samples import sample_value
 from tests.signing import PROVENANCE_KEY, signed
 
 from .conftest import PROJECT
@@ -59,12 +59,6 @@ def cluster(standin: StandIn, tmp_path: Path) -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
 def client(slack: SlackStandIn) -> WebClient:
     # The client counts Slack failures (bot.slack_client); no retries, to keep tests quick.
     return WebClient(
@@ -73,7 +67,7 @@ def client(slack: SlackStandIn) -> WebClient:
 
 
 def value(name: str, **labels: str) -> float:
-    return metrics.sample_value(name, labels)
+    return sample_value(name, labels)
 
 
 def test_every_metric_defined_is_incremented_or_observed_somewhere_in_the_bot() -> None:

@@ -17,8 +17,7 @@ import pytest
 
 from bot.deployments import FRONTEND_PORT
 
-from .conftest import MANIFESTS
-from .kustomize import Doc, one, render
+from .kustomize import Doc, one
 from .test_rbac import settings_of
 
 
@@ -102,11 +101,6 @@ class Policy:
             and (not rule.get("from") or any(peer_matches(p, peer) for p in rule["from"]))
             for rule in self.spec.get("ingress") or ()
         )
-
-
-@pytest.fixture(scope="module")
-def docs() -> list[Doc]:
-    return render(MANIFESTS)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from bot.cluster.permissions import resource_name
 from bot.settings import Settings, load_settings
 
 from .conftest import MANIFESTS
-from .kustomize import KUBECTL, Doc, file_render, find, kubectl_render, one, render
+from .kustomize import KUBECTL, Doc, file_render, find, kubectl_render, one
 
 # (group, resource[/subresource], verb, resourceNames); a place is a namespace, None = cluster.
 Rule = tuple[str, str, str, tuple[str, ...]]
@@ -104,11 +104,6 @@ def differences(expected: Grants, rendered: Grants) -> tuple[list[str], list[str
             f"{where}: {r}" for r in sorted(rendered.get(place, set()) - expected.get(place, set()))
         ]
     return missing, extra
-
-
-@pytest.fixture(scope="module")
-def docs() -> list[Doc]:
-    return render(MANIFESTS)
 
 
 def test_the_rendered_rbac_grants_every_required_permission_and_nothing_else(

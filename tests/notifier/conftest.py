@@ -69,20 +69,10 @@ def make_settings(**overrides: Any) -> Settings:
     return load_settings(**values)
 
 
-@pytest.fixture(params=["v1beta1", "v1alpha1"])
-def version(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def standin(version: str) -> Iterator[StandIn]:
     with StandIn(dgd_versions=(version,)) as server:
         yield server
-
-
-@pytest.fixture
-def kubeconfig(standin: StandIn, tmp_path: Path) -> Path:
-    return standin.write_kubeconfig(tmp_path / "kubeconfig")
 
 
 @pytest.fixture
@@ -115,16 +105,6 @@ def operator(standin: StandIn, clock: FakeClock) -> Iterator[SimOperator]:
     sim = SimOperator(standin.store, ready_after=READY_AFTER, clock=clock)
     yield sim
     sim.stop()
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    """The Slack stand-in; the test fails if anything sent broke a Block Kit limit."""
-    with SlackStandIn() as standin:
-        yield standin
-        violations = standin.violations()
-    if violations:
-        pytest.fail("Block Kit limits broken:\n" + "\n".join(violations), pytrace=False)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from bot.scheduler import NotifierService
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
+from tests.waiting import wait_until
 
 from .conftest import make_settings, replies
 
@@ -53,12 +54,11 @@ def services(
         service.stop()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
+def sweep_both(*bots: NotifierService) -> None:
+    """A full sweep by each bot, in this thread (each waits for one already running): what a
+    later sweep would announce again is sent before this returns."""
+    for bot in bots:
+        bot.notifier.sweep()
 
 
 def running_replies(slack: SlackStandIn, name: str) -> list[float]:
@@ -105,7 +105,7 @@ def test_two_bots_announce_each_change_once_and_the_follower_takes_over_from_a_d
     leader, follower = (first, second) if first.is_leader else (second, first)
     deploy("one")
     wait_until(lambda: bool(running_replies(slack, "one")))
-    time.sleep(0.5)  # room for a duplicate to show up
+    sweep_both(first, second)  # a bot that would announce it again does so now
     texts = [r["text"].split(":")[0] for r in replies(slack)]
     assert texts.count("one is running") == 1
     assert len(texts) == len(set(texts))  # each change once (Deploying may be too brief)
@@ -117,7 +117,7 @@ def test_two_bots_announce_each_change_once_and_the_follower_takes_over_from_a_d
     assert time.monotonic() - started < 2.5  # a lease period (1 s) plus ticks
     deploy("two")
     wait_until(lambda: bool(running_replies(slack, "two")))
-    time.sleep(0.5)
+    sweep_both(first, second)
     texts = [r["text"].split(":")[0] for r in replies(slack)]
     assert texts.count("two is running") == 1
     assert len(texts) == len(set(texts))
@@ -139,11 +139,11 @@ def test_a_deletion_while_no_bot_runs_is_announced_by_the_next_bot_it_starts(
     first.stop()
     standin.store.delete("dynamographdeployments", "default", "gone")
 
-    services("bot-b")
+    second = services("bot-b")
 
     def told() -> list[dict[str, Any]]:
         return [r for r in replies(slack, card) if "Deleted outside Dynamote" in r["text"]]
 
     wait_until(lambda: bool(told()))
-    time.sleep(0.3)  # room for a duplicate to show up
+    sweep_both(first, second)  # a bot that would announce it again does so now
     assert len(told()) == 1

@@ -212,9 +212,12 @@ def test_mrkdwn_is_rendered_as_slack_renders_it(
 def test_delete_asks_in_a_confirm_dialog_then_deletes(
     playground: RunningPlayground, browser: Any
 ) -> None:
-
     _as(browser, playground, "U0DEPLOYER")
     _type(browser, "/dynamote list")
+    # The list's row menu (an overflow) offers Delete…; the bot answers with a prompt whose
+    # Delete button carries the confirm dialog.
+    _click(browser, "#messages .message.ephemeral .bk-overflow")
+    _click(browser, "#messages .message.ephemeral .overflow-option[data-value^='delete:']")
     _click(browser, "#messages .message.ephemeral .bk-button.danger")
     dialog = _text(browser, "#confirm-layer .dialog")
     assert "Delete qwen3-0-6b?" in dialog

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -29,9 +28,10 @@ from bot.cluster import ClusterError
 from bot.deployments import Deployment
 from bot.policy import Policy, Usage, usage_before
 from bot.settings import load_settings
-from bot.sim.slack_requests import view_state, view_submission
 from bot.status import DeploymentStatus
 from tests.stacks import Stack, replicas, text_of
+from tests.standins.slack_requests import view_state, view_submission
+from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 
 MakeStack = Callable[..., Stack]
 DGDS = "dynamographdeployments"
@@ -41,7 +41,7 @@ LIMITS = [
         {"max_deployments_per_user": 1}, {}, "already have 1 deployments", "name", id="count"
     ),
     pytest.param(
-        {"max_gpus_per_user": 2}, {"replicas": "2"}, "already use 2 GPUs", "gpus", id="gpus"
+        {"max_gpus_per_user": 2}, {"size": "1x2"}, "already use 2 GPUs", "size", id="gpus"
     ),
 ]
 
@@ -101,17 +101,18 @@ def store_events(stack: Stack) -> Iterator[list[tuple[str, str]]]:
         unsubscribe()
 
 
-def modal_result(stack: Stack, name: str, timeout: float = 15.0) -> str:
+def modal_result(stack: Stack, name: str, timeout: float = WAIT_SECONDS) -> str:
     """The text of the result view (done or failed) the modal of ``name`` was updated to."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def result() -> str | None:
         for call in stack.slack.calls("views.update"):
             text = text_of(call.params.get("view", {}))
             named = f"*{name}* in `" in text  # not just the word: "Delete one first."
             if named and ("on its way" in text or "did not create" in text):
                 return text
-        time.sleep(0.02)
-    raise AssertionError(f"the modal of {name} never showed a result")
+        return None
+
+    return wait_for(result, timeout, what=f"the modal of {name} showing a result")
 
 
 def dgd_names(stack: Stack) -> list[str]:
@@ -124,13 +125,6 @@ def audit_outcomes(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
         for r in caplog.records
         if r.name == AUDIT_LOGGER
     )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def slow_creates(*stacks: Stack) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,10 +29,13 @@ from bot.dynamo import (
 from bot.provenance import ANNOTATION_PROVENANCE, Provenance
 from bot.request import parse_request
 from tests.stacks import Stack, deploy_directly, text_of
+from tests.waiting import wait_for
 
 MakeStack = Callable[..., Stack]
 DGDS = "dynamographdeployments"
 MISSING = 'There is no deployment "{name}" in namespace "team-a"'
+# What a name gets when no namespace is given and it is nowhere to be seen.
+NOWHERE = "There is no deployment named *{name}* in the namespaces Dynamote uses."
 
 
 def forged(stack: Stack, name: str, *, victim: str = "U0VICTIM", channel: str = "C0VICTIMS"
@@ -94,7 +96,7 @@ def test_status_of_a_forged_dgd_shows_nothing_of_it_to_a_non_admin(
         reply = stack.replies(stack.command("status planted", user="U0VICTIM"))[0]
         missing = stack.replies(stack.command("status nosuch", user="U0VICTIM"))[0]
     text = text_of(reply)
-    assert MISSING.format(name="planted") in text
+    assert NOWHERE.format(name="planted") in text
     # The same answer as for a DGD that does not exist: nothing tells them apart.
     assert text.replace("planted", "X") == text_of(missing).replace("nosuch", "X")
     assert "U0VICTIM" not in json.dumps(reply) and "Qwen" not in text
@@ -113,7 +115,9 @@ def test_status_of_an_unlabelled_dgd_shows_nothing_even_to_an_admin(
     stack.k8s.reset_api_calls()
     for user in ("U0ALICE", "U0ADMIN"):
         text = text_of(stack.replies(stack.command("status handmade", user=user))[0])
-        assert MISSING.format(name="handmade") in text
+        assert NOWHERE.format(name="handmade") in text
+        named = text_of(stack.replies(stack.command("status handmade -n team-a", user=user))[0])
+        assert MISSING.format(name="handmade") in named
     view = text_of(stack.replies(stack.click(ACTION_VIEW_DEPLOYMENT, "team-a/handmade"))[0])
     assert MISSING.format(name="handmade") in view
     assert not [k for k in stack.k8s.api_calls() if k[1] in ("pods", "events")]
@@ -184,8 +188,8 @@ def test_a_refused_delete_of_an_unlabelled_dgd_writes_nothing_and_is_audited(
                                               user="U0ADMIN"))[0]  # fmt: skip
         by_command = stack.replies(stack.command("delete handmade", user="U0ADMIN"))[0]
     assert dgd_writes(stack) == []  # not even a deleted-by mark set and taken back
-    for reply in (by_button, by_command):
-        assert MISSING.format(name="handmade") in text_of(reply)
+    assert MISSING.format(name="handmade") in text_of(by_button)
+    assert NOWHERE.format(name="handmade") in text_of(by_command)
     after = stack.k8s.store.get(DGDS, "team-a", "handmade")
     assert after is not None
     # (The operator writes its status meanwhile; the bot wrote nothing.)
@@ -249,14 +253,6 @@ def test_a_deploy_from_slack_is_signed_and_stays_signed_once_its_card_is_recorde
     assert annotations[ANNOTATION_PROVENANCE].startswith("v1.")
     assert provenance.standing(dgd) == "verified"
     text = text_of(stack.replies(stack.command("status signed"))[0])
-    assert "<@U0ALICE>" in text and "unverified" not in text
+    assert "*Requested by*\nyou" in text and "unverified" not in text  # known: Alice asks
 
 
-def wait_for(found: Callable[[], dict[str, Any] | None], timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = found()
-        if value is not None:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("never happened")

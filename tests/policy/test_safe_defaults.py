@@ -53,23 +53,23 @@ def test_with_no_policy_settings_a_128_gpu_deployment_from_a_dm_is_refused(
     shipped: Stack,
 ) -> None:
     shipped.command("deploy qwen3 0.6b", user="U0GUEST", channel="D0GUESTDM")
-    typed = {"mode": "disaggregated", "replicas": "8", "gpus": "8"}
-    ack, took = shipped.submit(shipped.opened_view(), typed, user="U0GUEST")
+    typed = {"mode": "disaggregated", "size": "8x8"}
+    ack, took = shipped.submit(shipped.advanced_view(), typed, user="U0GUEST")
     assert took < 3.0
     errors = _errors(ack)
-    assert list(errors) == ["gpus"]
-    assert "needs 128 GPUs" in errors["gpus"] and "at most 8" in errors["gpus"]
+    assert list(errors) == ["size"]
+    assert "needs 128 GPUs" in errors["size"] and "at most 8" in errors["size"]
     assert _created(shipped) == []
 
 
 def test_with_no_policy_settings_one_person_holds_at_most_8_gpus(shipped: Stack) -> None:
     shipped.command("deploy qwen3 0.6b")
-    first, _ = shipped.submit(shipped.opened_view(), {"name": "big", "gpus": "8"})
+    first, _ = shipped.submit(shipped.opened_view(), {"name": "big", "size": "8x1"})
     assert first.get("response_action") == "update", first
     shipped.wait_for_dgd("team-a", "big")
     shipped.command("deploy qwen3 0.6b")
     ack, _ = shipped.submit(shipped.opened_view(2), {"name": "one-more"})
-    assert "already use 8 GPUs" in _errors(ack)["gpus"]
+    assert "already use 8 GPUs" in _errors(ack)["size"]
     assert [d["metadata"]["name"] for d in _created(shipped)] == ["big"]
 
 
@@ -88,7 +88,7 @@ def test_engine_args_outside_the_allow_list_are_an_inline_error_and_create_nothi
     shipped: Stack, engine_args: str, fragment: str
 ) -> None:
     shipped.command("deploy qwen3 0.6b")
-    ack, _ = shipped.submit(shipped.opened_view(), {"engine_args": engine_args})
+    ack, _ = shipped.submit(shipped.advanced_view(), {"engine_args": engine_args})
     errors = _errors(ack)
     assert list(errors) == ["engine_args"] and fragment in errors["engine_args"]
     assert "hf_abc" not in errors["engine_args"]
@@ -98,7 +98,7 @@ def test_engine_args_outside_the_allow_list_are_an_inline_error_and_create_nothi
 def test_allowed_engine_args_reach_the_worker_typed(shipped: Stack) -> None:
     shipped.command("deploy qwen3 0.6b")
     typed = {"engine_args": "max-num-seqs=64\ngpu-memory-utilization=0.85\nenable-chunked-prefill"}
-    ack, _ = shipped.submit(shipped.opened_view(), typed)
+    ack, _ = shipped.submit(shipped.advanced_view(), typed)
     assert ack.get("response_action") == "update", ack
     args = _args(shipped.wait_for_dgd("team-a", "qwen3-0-6b"))
     assert args[-5:] == [
@@ -114,7 +114,7 @@ def test_an_hf_secret_other_than_the_configured_ones_is_refused_even_if_it_exist
         {"metadata": {"name": "team-a-db-credentials", "namespace": "team-a"}, "data": {}},
     )
     shipped.command("deploy qwen3 0.6b")
-    ack, _ = shipped.submit(shipped.opened_view(), {"hf_secret": "team-a-db-credentials"})
+    ack, _ = shipped.submit(shipped.advanced_view(), {"hf_secret": "team-a-db-credentials"})
     message = _errors(ack)["hf_secret"]
     assert "hf-token-secret" in message and "DYNAMOTE_HF_SECRETS" in message
     assert _created(shipped) == []
@@ -133,7 +133,7 @@ def test_a_listed_hf_secret_the_bot_may_not_read_is_refused_with_the_reason(
     with stand_ins(tmp_path) as shared, app_stack(shared, settings) as stack:
         stack.k8s.faults.forbid("get", "secrets")
         stack.command("deploy qwen3 0.6b")
-        ack, _ = stack.submit(stack.opened_view(), {"hf_secret": "team-a-hf"})
+        ack, _ = stack.submit(stack.advanced_view(), {"hf_secret": "team-a-hf"})
         message = _errors(ack)["hf_secret"]
         assert "may not read Secret `team-a-hf`" in message
         assert _created(stack) == []
@@ -152,11 +152,11 @@ def test_trust_remote_code_is_for_admins_unless_the_catalog_allows_it(tmp_path: 
     options = {"options": ["prefix_caching", "trust_remote_code"]}
     with stand_ins(tmp_path) as shared, app_stack(shared, settings) as stack:
         stack.command("deploy qwen3 0.6b", user="U0ALICE")
-        ack, _ = stack.submit(stack.opened_view(), options, user="U0ALICE")
+        ack, _ = stack.submit(stack.advanced_view(), options, user="U0ALICE")
         assert "Trust remote code" in _errors(ack)["options"]
         assert _created(stack) == []
         stack.command("deploy qwen3 0.6b", user="U0ADMIN")
-        ack, _ = stack.submit(stack.opened_view(2), options, user="U0ADMIN")
+        ack, _ = stack.submit(stack.advanced_view(2, user="U0ADMIN"), options, user="U0ADMIN")
         assert ack.get("response_action") == "update", ack
         assert "--trust-remote-code" in _args(stack.wait_for_dgd("team-a", "qwen3-0-6b"))
 
@@ -174,16 +174,18 @@ def test_admins_may_use_the_admin_engine_args_and_deployers_may_not(tmp_path: Pa
     )
     with stand_ins(tmp_path) as shared, app_stack(shared, settings) as stack:
         stack.command("deploy qwen3 0.6b", user="U0ALICE")
-        ack, _ = stack.submit(stack.opened_view(), {"engine_args": "seed=7"}, user="U0ALICE")
+        ack, _ = stack.submit(stack.advanced_view(), {"engine_args": "seed=7"}, user="U0ALICE")
         assert "seed is not allowed for vLLM" in _errors(ack)["engine_args"]
         stack.command("deploy qwen3 0.6b", user="U0ADMIN")
-        ack, _ = stack.submit(stack.opened_view(2), {"engine_args": "seed=7"}, user="U0ADMIN")
+        ack, _ = stack.submit(
+            stack.advanced_view(2, user="U0ADMIN"), {"engine_args": "seed=7"}, user="U0ADMIN"
+        )
         assert ack.get("response_action") == "update", ack
         assert _args(stack.wait_for_dgd("team-a", "qwen3-0-6b"))[-2:] == ["--seed", "7"]
         # Dynamote's own flags stay refused for admins too
         stack.command("deploy qwen3 0.6b", user="U0ADMIN")
         ack, _ = stack.submit(
-            stack.opened_view(3), {"name": "other", "engine_args": "endpoint=dyn://x.y.z"},
+            stack.advanced_view(3, user="U0ADMIN"), {"name": "other", "engine_args": "endpoint=dyn://x.y.z"},
             user="U0ADMIN",
         )  # fmt: skip
         assert "endpoint is set by Dynamote" in _errors(ack)["engine_args"]

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.blocks.deploy_form import read_deploy_form
+from bot.blocks.deploy_form import DeployForm, read_deploy_form, with_default_engine
 from bot.blocks.ids import (
     ACTION_DELETE_DEPLOYMENT,
     ACTION_LIST_PAGE,
@@ -27,8 +26,8 @@ from bot.blocks.ids import (
     ACTION_VIEW_DEPLOYMENT,
 )
 from bot.request import RequestError, parse_request
-from bot.sim.slack_requests import block_actions, slash_command, view_state, view_submission
 from tests.stacks import Stack, deploy_directly, text_of
+from tests.standins.slack_requests import block_actions, slash_command, view_state, view_submission
 
 from .conftest import PROFILE, ErrorLog
 
@@ -50,12 +49,6 @@ def dgd_keys(stack: Stack) -> set[tuple[str, str]]:
     }
 
 
-def settle(stack: Stack) -> None:
-    """Wait until background work of the last request (replies, creates) has finished."""
-    stack.context.executor.submit(lambda: None).result(timeout=10)
-    time.sleep(0.05)
-
-
 def assert_quiet(errors: ErrorLog) -> None:
     assert not errors.records, errors.describe()
 
@@ -74,23 +67,24 @@ def test_any_command_text_is_answered_fast_and_creates_nothing(
         slash_command(prefix + text, response_url=shared_stack.slack.response_url("cmd"))
     )
     assert status == 200 and took < 3.0, (status, took)
-    settle(shared_stack)
+    shared_stack.settle()
     assert dgd_keys(shared_stack) == before
     assert_quiet(errors)
 
 
 # --- modal submissions built from the real modal ----------------------------------------------
 
-_opened: dict[int, dict[str, Any]] = {}
+_opened: dict[tuple[int, bool], dict[str, Any]] = {}
 
 
-def opened_modal(stack: Stack) -> dict[str, Any]:
-    """The real deploy modal, opened once per stack."""
-    if id(stack) not in _opened:
+def opened_modal(stack: Stack, *, advanced: bool = False) -> dict[str, Any]:
+    """The real deploy modal, opened once per stack (and once more with advanced options)."""
+    key = (id(stack), advanced)
+    if key not in _opened:
         number = len(stack.slack.calls("views.open")) + 1  # earlier tests opened others
         stack.command("deploy qwen3 0.6b")
-        _opened[id(stack)] = stack.opened_view(number)
-    return copy.deepcopy(_opened[id(stack)])
+        _opened[key] = stack.advanced_view(number) if advanced else stack.opened_view(number)
+    return copy.deepcopy(_opened[key])
 
 
 def wrong_state() -> st.SearchStrategy[Any]:
@@ -160,8 +154,15 @@ def submissions(draw: st.DrawFn, view: dict[str, Any]) -> dict[str, Any]:
 
 def valid_request(stack: Stack, values: Any) -> bool:
     """What the rules say about the same data (the allowed namespaces included)."""
+    hidden = DeployForm(  # what the form starts with where an input is not shown
+        model=None,
+        name="",
+        namespace=stack.context.service.namespace_for(None),
+        engine=None,
+        hf_token_secret=stack.context.settings.hf_secret,
+    )
     try:
-        form = read_deploy_form(values)
+        form = with_default_engine(read_deploy_form(values, hidden), stack.context.catalog)
         request = parse_request(
             form.to_request_data(),
             catalog=stack.context.catalog,
@@ -178,12 +179,12 @@ def test_any_modal_submission_is_answered_fast_and_creates_a_dgd_only_when_valid
     shared_stack: Stack, errors: ErrorLog, data: st.DataObject
 ) -> None:
     stack = shared_stack
-    view = data.draw(submissions(opened_modal(stack)))
+    view = data.draw(submissions(opened_modal(stack, advanced=data.draw(st.booleans()))))
     before = dgd_keys(stack)
     status, body, took = stack.post(view_submission(view))
     assert status == 200 and took < 3.0, (status, took, body[:200])
     ack = json.loads(body) if body else {}
-    settle(stack)
+    stack.settle()
     created = dgd_keys(stack) - before
     valid = valid_request(stack, view["state"]["values"])
     if not valid:
@@ -210,7 +211,7 @@ def test_clicks_inside_a_mutated_modal_never_crash(
         block_actions([payload], view=view, channel=None, container={"type": "view"})
     )
     assert status == 200 and took < 3.0
-    settle(stack)
+    stack.settle()
     assert_quiet(errors)
 
 
@@ -262,7 +263,7 @@ def test_forged_button_values_never_crash_and_never_delete_what_is_not_yours(
                       response_url=shared_stack.slack.response_url("click"))
     )  # fmt: skip
     assert status == 200 and took < 3.0
-    settle(shared_stack)
+    shared_stack.settle()
     store = shared_stack.k8s.store
     assert store.get(DGDS, *bobs) is not None, "Alice deleted Bob's deployment"
     assert store.get(DGDS, "kube-system", "coredns") is not None, "escaped the namespaces"
@@ -291,9 +292,8 @@ def test_a_forged_page_value_gets_a_page_not_an_error(
     assert status == 200 and took < 3.0
     [reply] = shared_stack.replies(name)
     assert reply.get("blocks"), reply
-    settle(shared_stack)
+    shared_stack.settle()
     assert_quiet(errors)
-
 
 
 @pytest.mark.parametrize(
@@ -306,10 +306,11 @@ def test_engine_args_cannot_smuggle_flags_newlines_or_shell(
     shared_stack: Stack, engine_args: str
 ) -> None:
     before = dgd_keys(shared_stack)
-    ack, took = shared_stack.submit(opened_modal(shared_stack), {"engine_args": engine_args})
+    modal = opened_modal(shared_stack, advanced=True)
+    ack, took = shared_stack.submit(modal, {"engine_args": engine_args})
     assert took < 3.0 and ack["response_action"] == "errors"
     assert [k.split(".")[0] for k in ack["errors"]] == ["engine_args"], ack["errors"]
-    settle(shared_stack)
+    shared_stack.settle()
     assert dgd_keys(shared_stack) == before
 
 
@@ -338,9 +339,9 @@ def test_a_namespace_not_allowed_is_refused_by_every_command_without_reading_it(
 def test_signed_bodies_that_are_not_what_slack_sends_get_no_5xx(
     shared_stack: Stack, errors: ErrorLog, content_type: str, body: bytes
 ) -> None:
-    from bot.sim.slack_requests import SlackRequest  # noqa: PLC0415
+    from tests.standins.slack_requests import SlackRequest  # noqa: PLC0415
 
     status, _, took = shared_stack.post(SlackRequest(body, content_type))
     assert status < 500 and took < 3.0, status
-    settle(shared_stack)
+    shared_stack.settle()
     assert_quiet(errors)

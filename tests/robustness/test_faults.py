@@ -34,9 +34,10 @@ from bot.health import Health
 from bot.notifier import Notifier
 from bot.notify.pacer import Pacer
 from bot.request import parse_request
-from bot.sim.slack_requests import block_actions, view_state
 from bot.slack_client import retry_handlers
 from tests.stacks import Stack, deploy_directly, stack_maker, text_of
+from tests.standins.slack_requests import block_actions, view_state
+from tests.waiting import wait_for, wait_until
 
 from .conftest import ErrorLog
 
@@ -111,19 +112,16 @@ def test_a_submission_during_a_fault_is_answered_fast_and_creates_nothing(
     ack, took = stack.submit(view)
     assert took < FAST
     if ack.get("response_action") == "update":  # "Deploying…", then the outcome
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            updates = [c for c in stack.slack.calls("views.update")
-                       if "Deploying" not in text_of(c.params.get("view"))]  # fmt: skip
-            if updates:
-                break
-            time.sleep(0.05)
-        assert updates, "the person never heard how the deploy ended"
+        updates = wait_for(
+            lambda: [c for c in stack.slack.calls("views.update")
+                     if "Deploying" not in text_of(c.params.get("view"))] or None,
+            what="the person hearing how the deploy ended",
+        )  # fmt: skip
         assert "qwen3-0-6b" in text_of(updates[-1].params["view"])
     else:
         assert ack["response_action"] == "errors" and ack["errors"]
     stack.k8s.faults.clear()
-    stack.context.executor.submit(lambda: None).result(timeout=15)
+    stack.settle()  # whatever the submission set off has finished
     assert dgd_names(stack) == [], "a DGD was created although the cluster failed"
 
 
@@ -199,10 +197,7 @@ def test_readyz_is_not_ready_while_the_cluster_is_unreachable_and_recovers(
             connection.close()
 
     def eventually(status: int) -> None:
-        deadline = time.monotonic() + 10
-        while readyz() != status:
-            assert time.monotonic() < deadline, f"/readyz never answered {status}"
-            time.sleep(0.1)
+        wait_until(lambda: readyz() == status, what=f"/readyz answering {status}")
 
     eventually(200)
     stack.k8s.faults.refuse_connections()
@@ -259,12 +254,12 @@ def test_a_slack_429_or_5xx_is_retried_and_the_call_goes_through(
     else:
         fault = stack.slack.server_error(method, times=1, status=503)
     drive(stack, method)
-    deadline = time.monotonic() + 15
-    while not [c for c in stack.slack.calls(method) if c.ok]:
-        assert time.monotonic() < deadline, f"{method} never went through after a {kind}"
-        time.sleep(0.05)
+    wait_until(
+        lambda: any(c.ok for c in stack.slack.calls(method)),
+        what=f"{method} going through after a {kind}",
+    )
     assert fault.hits == 1
-    stack.context.executor.submit(lambda: None).result(timeout=15)
+    stack.settle()
     assert not errors.records, errors.describe()
 
 
@@ -277,11 +272,12 @@ def test_chat_update_of_a_card_is_retried_after_a_429(make_stack: MakeStack) -> 
                        retry_handlers=retry_handlers())  # fmt: skip
     notifier = Notifier(stack.cluster, client, stack.settings, pacer=Pacer(0))
     fault = stack.slack.rate_limit("chat.update", times=1, retry_after=1)
-    deadline = time.monotonic() + 15
-    while not [c for c in stack.slack.calls("chat.update") if c.ok]:
-        assert time.monotonic() < deadline, "the card was never updated"
-        notifier.sweep()
-        time.sleep(0.1)
+
+    def updated() -> bool:
+        notifier.sweep()  # each sweep tries the update again once the 429 has passed
+        return any(c.ok for c in stack.slack.calls("chat.update"))
+
+    wait_until(updated, what="the card updated")
     assert fault.hits == 1
 
 

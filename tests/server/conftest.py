@@ -11,6 +11,7 @@ import http.client
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.health import Health
 from bot.server import MAX_BODY_BYTES, HttpServer, build_wsgi_app, serve_http
 from bot.sim.slack_api import SlackStandIn
+from tests.waiting import Background
 
 SIGNING_SECRET = "test-signing-secret"  # a made-up secret for these tests only
 
@@ -69,6 +71,8 @@ class Served:
     probe: Probe
     clock: FakeClock
     listener: Listener
+    # Bolt's listener pool: drained, it proves no listener is still to run.
+    background: Background
 
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
@@ -120,8 +124,13 @@ def signed_headers(
     }
 
 
-def make_bolt_app(client: WebClient, listener: Listener) -> App:
-    app = App(client=client, signing_secret=SIGNING_SECRET, token_verification_enabled=False)
+def make_bolt_app(client: WebClient, listener: Listener, background: Background) -> App:
+    app = App(
+        client=client,
+        signing_secret=SIGNING_SECRET,
+        token_verification_enabled=False,
+        listener_executor=background.track(ThreadPoolExecutor(max_workers=5)),
+    )
 
     @app.command("/dynamote")
     def on_command(ack: Ack, command: dict[str, str]) -> None:
@@ -142,12 +151,6 @@ def sim_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def slack_standin() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
 def serve() -> Iterator[Callable[..., Served]]:
     """Start a server for a WSGI app built with the given options; all stop at teardown."""
     running: list[tuple[HttpServer, threading.Thread]] = []
@@ -158,9 +161,11 @@ def serve() -> Iterator[Callable[..., Served]]:
         max_body_bytes: int = MAX_BODY_BYTES,
         server_max_body_bytes: int | None = None,
     ) -> Served:
-        clock, probe, listener = FakeClock(), Probe(), Listener()
+        clock, probe, listener, background = FakeClock(), Probe(), Listener(), Background()
         health = Health(probe, cache_seconds=2.0, clock=clock)
-        bolt_app = make_bolt_app(bolt_client, listener) if bolt_client is not None else None
+        bolt_app = (
+            make_bolt_app(bolt_client, listener, background) if bolt_client is not None else None
+        )
         wsgi = build_wsgi_app(
             health=health,
             bolt_app=bolt_app,
@@ -177,7 +182,7 @@ def serve() -> Iterator[Callable[..., Served]]:
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         running.append((server, thread))
-        return Served(server, health, probe, clock, listener)
+        return Served(server, health, probe, clock, listener, background)
 
     yield start
     for server, thread in running:

@@ -20,8 +20,9 @@ import pytest
 from bot.runner import run_serve
 from bot.settings import Settings, load_settings
 from bot.sim.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, SlackStandIn
-from bot.sim.slack_requests import slash_command
 from bot.slack_identity import SlackIdentity
+from tests.standins.slack_requests import slash_command
+from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 
 from .conftest import SIGNING_SECRET
 from .test_runner import free_port
@@ -55,11 +56,8 @@ class Serving:
         except OSError:
             return 0
 
-    def wait_serving(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.get("/healthz") != 200:
-            assert time.monotonic() < deadline, "the server never answered /healthz"
-            time.sleep(0.05)
+    def wait_serving(self, timeout: float = WAIT_SECONDS) -> None:
+        wait_until(lambda: self.get("/healthz") == 200, timeout, what="the server serving")
 
     def command(self, text: str, response_url: str) -> tuple[int, float]:
         request = slash_command(text, response_url=response_url)
@@ -98,14 +96,14 @@ def serving(
     served.finish()
 
 
-def reply_on(slack: SlackStandIn, name: str, timeout: float = 10.0) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"no reply on {name}"
-        time.sleep(0.02)
+def reply_on(slack: SlackStandIn, name: str, timeout: float = WAIT_SECONDS) -> dict[str, object]:
+    found = wait_for(
+        lambda: [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
+        or None,
+        timeout,
+        what=f"a reply on {name}",
+    )
+    return found[0]
 
 
 def test_the_first_command_is_acked_at_once_while_auth_test_is_slow(

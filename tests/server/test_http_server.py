@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
-import time
 from typing import Any
 
 import pytest
 
 from bot.health import Health
 from bot.server import HttpServer, build_wsgi_app, serve_http
+from tests.waiting import wait_until
 
 from .conftest import Probe
 
@@ -67,11 +68,11 @@ def test_close_stops_a_server_even_when_the_loop_closes_the_trigger_before_the_w
 
 
 def test_a_request_in_progress_when_closing_still_gets_its_response() -> None:
-    started = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def slow_app(_environ: Any, start_response: Any) -> list[bytes]:
         started.set()
-        time.sleep(0.5)
+        release.wait(10)  # until the server has stopped accepting
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
         return [b"done"]
 
@@ -91,9 +92,22 @@ def test_a_request_in_progress_when_closing_still_gets_its_response() -> None:
     client.start()
     assert started.wait(5)
 
-    server.close()
+    closer = threading.Thread(target=server.close, daemon=True)
+    closer.start()
+    wait_until(lambda: refuses(server.port), what="the server to stop accepting")
+    release.set()
+    closer.join(10)
     client.join(10)
     runner.join(10)
 
     assert answers == [(200, b"done")]
     assert not runner.is_alive()
+
+
+def refuses(port: int) -> bool:
+    """Whether 127.0.0.1:``port`` refuses new connections (nothing listens there any more)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except (ConnectionRefusedError, ConnectionResetError):
+        return True  # reset: the listener closed while this connect was in its backlog
+    return False

@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from bot.cli import main
 from bot.runner import AppDeps, AppFactory, run_serve
 from bot.settings import Settings, get_settings, load_settings
 from bot.sim.slack_api import SlackStandIn
+from tests.waiting import wait_until
 
 from .conftest import SIGNING_SECRET, signed_headers, slash_command_body
 
@@ -44,14 +45,6 @@ def get(url: str) -> tuple[int, bytes]:
             return answer.status, answer.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout}s: {check}")
-        time.sleep(0.05)
 
 
 def answers(url: str) -> bool:

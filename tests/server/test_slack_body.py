@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.server import _well_formed
-from bot.sim.slack_requests import slash_command
 from bot.slack_body import read_body
+from tests.standins.slack_requests import slash_command
 
 from .conftest import Served, signed_headers
 

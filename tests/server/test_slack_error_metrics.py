@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,24 +15,25 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import metrics
 from bot.app import AppContext, build_bolt_app
 from bot.policy_groups import GroupDirectory
 from bot.settings import load_settings
 from bot.sim.slack_api import SlackStandIn
 from bot.slack_client import failure_kind, method_of, retry_handlers
+from tests.metric_samples import sample_value
 from tests.stacks import Stack, build_stack
+from tests.waiting import wait_until
 
 ERRORS = "dynamote_slack_api_errors_total"
 RETRIES = "dynamote_slack_api_retries_total"
 
 
 def errors(method: str, kind: str) -> float:
-    return metrics.sample_value(ERRORS, {"method": method, "kind": kind})
+    return sample_value(ERRORS, {"method": method, "kind": kind})
 
 
 def retries(method: str, kind: str) -> float:
-    return metrics.sample_value(RETRIES, {"method": method, "kind": kind})
+    return sample_value(RETRIES, {"method": method, "kind": kind})
 
 
 @pytest.fixture
@@ -43,12 +43,6 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         yield built
 
 
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        yield standin
-
-
 def test_a_5xx_on_a_call_in_a_listener_counts_one_error_after_its_retries(stack: Stack) -> None:
     stack.slack.server_error("views.open", times=None, status=500)
     before = errors("views.open", "http_5xx"), retries("views.open", "http_5xx")
@@ -56,7 +50,7 @@ def test_a_5xx_on_a_call_in_a_listener_counts_one_error_after_its_retries(stack:
     stack.command("deploy qwen3 0.6b")
     stack.slack.wait_for("views.open", count=3)  # the first try and two retries
 
-    assert wait_for_sample(ERRORS, "views.open", "http_5xx", before[0] + 1)
+    wait_for_sample(ERRORS, "views.open", "http_5xx", before[0] + 1)
     assert retries("views.open", "http_5xx") == before[1] + 2
     assert errors("views.open", "http_5xx") == before[0] + 1  # once, not per attempt
 
@@ -82,7 +76,7 @@ def test_an_error_slack_answers_in_a_listener_counts_with_its_code(stack: Stack)
     stack.command("deploy qwen3 0.6b")
     stack.slack.wait_for("views.open")
 
-    assert wait_for_sample(ERRORS, "views.open", "expired_trigger_id", before + 1)
+    wait_for_sample(ERRORS, "views.open", "expired_trigger_id", before + 1)
 
 
 def test_a_429_that_outlasts_the_retries_counts_one_ratelimited_error(
@@ -166,11 +160,9 @@ def test_building_the_app_with_slack_bot_token_set_logs_no_unused_token_warning(
     )  # a client not made by bot.slack_client counts failures once the App has it
 
 
-def wait_for_sample(name: str, method: str, kind: str, value: float, timeout: float = 5) -> bool:
+def wait_for_sample(name: str, method: str, kind: str, value: float) -> None:
     """Listener calls run after the ack, so the count may land a moment after the call."""
-    deadline = time.monotonic() + timeout
-    while metrics.sample_value(name, {"method": method, "kind": kind}) < value:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+    wait_until(
+        lambda: sample_value(name, {"method": method, "kind": kind}) >= value,
+        what=f"{name}{{method={method}, kind={kind}}} reaching {value}",
+    )

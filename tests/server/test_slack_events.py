@@ -17,16 +17,16 @@ import pytest
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot import metrics
 from bot.health import Health
 from bot.server import MAX_BODY_BYTES, build_wsgi_app
 from bot.sim.slack_api import SlackStandIn
+from tests.metric_samples import sample_value
 
 from .conftest import SIGNING_SECRET, Probe, Served, signed_headers, slash_command_body
 
 
 def assert_no_side_effect(served: Served, slack_standin: SlackStandIn) -> None:
-    time.sleep(0.05)  # a listener that wrongly ran would have recorded by now
+    served.background.drain()  # a listener that wrongly started has now finished
     assert not served.listener.ran.is_set()
     assert slack_standin.calls() == []
 
@@ -45,7 +45,7 @@ def test_a_command_signed_with_another_secret_is_refused_with_401(
     served: Served, slack_standin: SlackStandIn
 ) -> None:
     body = slash_command_body()
-    before = metrics.sample_value("dynamote_http_rejected_total", {"reason": "bad_signature"})
+    before = sample_value("dynamote_http_rejected_total", {"reason": "bad_signature"})
 
     status, _, _ = served.request(
         "POST", "/slack/events", body, signed_headers(body, secret="forged")
@@ -53,7 +53,7 @@ def test_a_command_signed_with_another_secret_is_refused_with_401(
 
     assert status == 401
     assert_no_side_effect(served, slack_standin)
-    after = metrics.sample_value("dynamote_http_rejected_total", {"reason": "bad_signature"})
+    after = sample_value("dynamote_http_rejected_total", {"reason": "bad_signature"})
     assert after == before + 1
 
 
@@ -118,7 +118,7 @@ def test_a_replayed_request_is_refused_with_401_and_the_handler_runs_once(
     again, _, _ = served.request("POST", "/slack/events", body, headers)
 
     assert (first, again) == (200, 401)
-    time.sleep(0.05)
+    served.background.drain()
     assert len(served.listener.commands) == 1
 
 

@@ -24,11 +24,11 @@ import pytest
 from slack_sdk import WebClient
 
 import bot.server
-from bot import metrics
 from bot.app import build_app
 from bot.server import CONNECTION_LIMIT, MAX_BODY_BYTES, REQUEST_DEADLINE_SECONDS
 from bot.sim.slack_api import SlackStandIn
-from bot.sim.slack_requests import slash_command
+from tests.metric_samples import sample_value
+from tests.standins.slack_requests import slash_command
 
 from .conftest import SIGNING_SECRET, Served, signed_headers, slash_command_body
 from .test_runner import Running, answers, free_port, settings_for, wait_until
@@ -167,7 +167,7 @@ def closed_at(connection: socket.socket, timeout: float) -> float:
 def test_a_request_that_takes_longer_than_the_deadline_to_arrive_is_cut_off(
     served: Served,
 ) -> None:
-    before = metrics.sample_value("dynamote_http_rejected_total", {"reason": "too_slow"})
+    before = sample_value("dynamote_http_rejected_total", {"reason": "too_slow"})
     connected = time.monotonic()
 
     with slow_clients(served.server.port, count=1) as trickling:
@@ -179,7 +179,7 @@ def test_a_request_that_takes_longer_than_the_deadline_to_arrive_is_cut_off(
     # Both were cut by the deadline, not before it; the trickling one was active throughout.
     assert all(t - connected >= REQUEST_DEADLINE_SECONDS - 0.5 for t in cut), cut
     assert all(t - connected < REQUEST_DEADLINE_SECONDS + 20 for t in cut), cut
-    after = metrics.sample_value("dynamote_http_rejected_total", {"reason": "too_slow"})
+    after = sample_value("dynamote_http_rejected_total", {"reason": "too_slow"})
     assert after - before == 2
     status, _, _ = served.request("GET", "/healthz")
     assert status == 200

@@ -25,11 +25,6 @@ def standin(crd_path: Path | None) -> Iterator[StandIn]:
 
 
 @pytest.fixture
-def kubeconfig(standin: StandIn, tmp_path: Path) -> Path:
-    return standin.write_kubeconfig(tmp_path / "kubeconfig")
-
-
-@pytest.fixture
 def api_client(kubeconfig: Path) -> Iterator[client.ApiClient]:
     configuration = client.Configuration()
     config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)

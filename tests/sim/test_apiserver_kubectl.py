@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import yaml
 from bot.sim.admission import LATEST_OPERATOR_VERSION, OVERRIDE_REQUIRED
 from bot.sim.operator import SimOperator
 from bot.sim.standin import StandIn
+from tests.waiting import when_watched
 
 from .dgds import PLURAL
 
@@ -122,7 +121,6 @@ def test_kubectl_wait_sees_the_ready_condition_arrive_through_a_watch(
     }
 
     def become_ready() -> None:
-        time.sleep(0.3)
         standin.store.update(
             PLURAL,
             "default",
@@ -131,8 +129,7 @@ def test_kubectl_wait_sees_the_ready_condition_arrive_through_a_watch(
             subresource="status",
         )
 
-    writer = threading.Thread(target=become_ready)
-    writer.start()
+    writer = when_watched(standin.store, become_ready)  # kubectl waits through a watch
     waited = kubectl(kubeconfig, "wait", "--for=condition=Ready", "dgd/vllm-agg", "--timeout=10s")
     writer.join()
     assert "condition met" in waited.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from bot.sim.standin import StandIn
+from tests.waiting import when_watched
 
 from .dgds import GROUP, PLURAL, v1alpha1_dgd, v1beta1_dgd
 
@@ -116,15 +116,13 @@ def test_watch_streams_added_modified_and_deleted_in_order(
     _, list_rv = standin.store.list(PLURAL)
 
     def make_changes() -> None:
-        time.sleep(0.2)
         custom.create_namespaced_custom_object(GROUP, BETA, "default", PLURAL, v1beta1_dgd("w"))
         custom.patch_namespaced_custom_object(
             GROUP, BETA, "default", PLURAL, "w", {"metadata": {"labels": {"x": "y"}}}
         )
         custom.delete_namespaced_custom_object(GROUP, BETA, "default", PLURAL, "w")
 
-    writer = threading.Thread(target=make_changes)
-    writer.start()
+    writer = when_watched(standin.store, make_changes)
     seen = stream_events(custom, until=3, resource_version=list_rv, timeout_seconds=5)
     writer.join()
     assert seen == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]

@@ -22,6 +22,7 @@ from bot.sim.operator_pods import replica_index
 from bot.sim.resources import POD_LOG_ANNOTATION
 from bot.sim.store import Store
 from bot.status import DeploymentStatus, compute_status
+from tests.waiting import wait_until
 
 VERSIONS = ["v1beta1", "v1alpha1"]
 NS = "team-a"
@@ -758,9 +759,7 @@ def test_the_background_thread_reconciles_on_its_own(store: Store) -> None:
     operator.start()
     try:
         store.create(DGD, make_dgd("v1beta1"))
-        deadline = time.monotonic() + 5
-        while dgd_status(store).get("state") != "successful" and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: dgd_status(store).get("state") == "successful", what="successful")
         assert status_of(store).phase == "Running"
     finally:
         operator.stop()
@@ -769,7 +768,8 @@ def test_the_background_thread_reconciles_on_its_own(store: Store) -> None:
 def test_a_dgd_created_over_http_becomes_ready_for_the_kubernetes_client(
     tmp_path: Path, clock: FakeClock, crd_path: Path | None
 ) -> None:
-    kubernetes = pytest.importorskip("kubernetes")
+    import kubernetes  # noqa: PLC0415
+
     from bot.sim.standin import StandIn  # noqa: PLC0415
 
     with StandIn(crd_path=crd_path, seed_namespaces=(NS,)) as standin:
@@ -829,7 +829,7 @@ def status_schemas(dynamo_reference: Path) -> dict[str, Any]:
 def test_the_status_written_validates_against_the_operators_crd(
     version: str, secret: bool, status_schemas: dict[str, Any], clock: FakeClock
 ) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema  # noqa: PLC0415
     status_schema = status_schemas[version]
     store = Store()
     if secret:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from kubernetes import client, config
 
 from bot.sim.admission import LATEST_OPERATOR_VERSION
 from bot.sim.sim_env import operator_version, transient_failure
+from tests.waiting import wait_until
 
 SCRIPT = """
 import sys
@@ -34,10 +34,12 @@ def test_run_sim_writes_a_working_kubeconfig_and_exits_cleanly_on_sigterm(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 15
-        while not kubeconfig.exists() and time.monotonic() < deadline:
+
+        def written() -> bool:
             assert process.poll() is None, process.communicate()
-            time.sleep(0.05)
+            return kubeconfig.exists()
+
+        wait_until(written, what="the kubeconfig written")
         api = config.new_client_from_config(str(kubeconfig))
         names = [ns.metadata.name for ns in client.CoreV1Api(api).list_namespace().items]
         assert "dynamo-system" in names

@@ -6,28 +6,10 @@ so every test that drives the app through it also checks what the app sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from slack_sdk import WebClient
 
 from bot.sim.slack_api import SlackStandIn
-
-
-@pytest.fixture
-def lenient_slack_standin() -> Iterator[SlackStandIn]:
-    """A running stand-in that leaves Block Kit violations for the test to inspect."""
-    with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-def slack_standin(lenient_slack_standin: SlackStandIn) -> Iterator[SlackStandIn]:
-    """A running stand-in; the test fails if anything sent to it broke a Block Kit limit."""
-    yield lenient_slack_standin
-    violations = lenient_slack_standin.violations()
-    if violations:
-        pytest.fail("Block Kit limits broken:\n" + "\n".join(violations), pytrace=False)
 
 
 @pytest.fixture

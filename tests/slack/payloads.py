@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from bot.blocks.deploy_form import MAX_ERROR_CHARS
 from bot.blocks.limits import check_view
-from bot.sim.slack_requests import SlackRequest, new_trigger_id
+from tests.standins.slack_requests import SlackRequest, new_trigger_id
 
 CORPUS = Path(__file__).parent / "corpus"
 # Payload kinds, each a corpus file; socket_mode.json holds the envelopes around them.

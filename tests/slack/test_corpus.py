@@ -27,11 +27,12 @@ from bot.cluster import Cluster
 from bot.runner import _connect_socket_mode
 from bot.service import DeploymentService
 from bot.sim.slack_api import SlackStandIn
-from bot.sim.slack_socket import SocketModeStandIn
 from bot.sim.standin import StandIn
 from bot.slack_client import make_web_client
 from tests.slack.payloads import all_cases, case, encode, envelope_for, fresh, view_ack_problems
 from tests.stacks import StandIns, app_stack, stack_settings, stand_ins, text_of
+from tests.standins.slack_socket import SocketModeStandIn
+from tests.waiting import WAIT_SECONDS, wait_for
 
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-corpus"  # made up; the stand-in accepts it once added
 ACK_DEADLINE = 3.0  # Slack's
@@ -61,35 +62,40 @@ class Side:
     def response_url(self, name: str) -> str:
         return self.slack.response_url(f"{self.mode}-{name}")
 
-    def replies(self, name: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def replies(self, name: str, timeout: float = WAIT_SECONDS) -> list[dict[str, Any]]:
         path = f"/{self.mode}-{name}"
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [c.params for c in self.slack.calls("response_url") if c.path.endswith(path)]
-            if found:
-                return found
-            assert time.monotonic() < deadline, f"no reply on {name}: {self.slack.calls()}"
-            time.sleep(0.02)
+        return wait_for(
+            lambda: [c.params for c in self.slack.calls("response_url") if c.path.endswith(path)]
+            or None,
+            timeout,
+            what=f"a reply on {name}",
+        )
 
-    def opened_with(self, method: str, trigger_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    def opened_with(
+        self, method: str, trigger_id: str, timeout: float = WAIT_SECONDS
+    ) -> dict[str, Any]:
         """The view the bot opened (or pushed) with ``trigger_id``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for call in self.slack.calls(method):
-                if call.params.get("trigger_id") == trigger_id:
-                    view: dict[str, Any] = call.params["view"]
-                    return view
-            assert time.monotonic() < deadline, f"no {method} with {trigger_id}"
-            time.sleep(0.02)
+        return wait_for(
+            lambda: next(
+                (
+                    dict(call.params["view"])
+                    for call in self.slack.calls(method)
+                    if call.params.get("trigger_id") == trigger_id
+                ),
+                None,
+            ),
+            timeout,
+            what=f"{method} with {trigger_id}",
+        )
 
-    def wait_for_dgd(self, namespace: str, name: str, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.k8s.store.get(DGDS, namespace, name)
-            if found is not None:
-                return found
-            assert time.monotonic() < deadline, f"DGD {namespace}/{name} never created"
-            time.sleep(0.02)
+    def wait_for_dgd(
+        self, namespace: str, name: str, timeout: float = WAIT_SECONDS
+    ) -> dict[str, Any]:
+        return wait_for(
+            lambda: self.k8s.store.get(DGDS, namespace, name),
+            timeout,
+            what=f"DGD {namespace}/{name} created",
+        )
 
 
 def _http_send(post: Callable[..., tuple[int, bytes, float]]) -> Callable[..., Sent]:
@@ -250,6 +256,8 @@ def test_the_submitted_deploy_modal_creates_the_dgd(side: Side) -> None:
     assert "qwen3-0-6b" in text_of(sent.ack["view"])
     dgd = side.wait_for_dgd("team-a", "qwen3-0-6b")
     assert "DYN_ROUTER_MODE" in json.dumps(dgd) and '"kv"' in json.dumps(dgd)
+    request = json.loads(dgd["metadata"]["annotations"]["dynamote.dev/request"])
+    assert (request["gpus"], request["replicas"]) == (2, 1)  # the size chosen: "2x1"
 
 
 def test_an_untouched_form_gets_inline_errors_and_creates_nothing(side: Side) -> None:

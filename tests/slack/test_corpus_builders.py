@@ -1,5 +1,5 @@
-"""The request builders (bot.sim.slack_requests), which every other test uses to act as Slack,
-make what the corpus (Slack's own payloads) holds: the same keys at every level, the same
+"""The request builders (tests.standins.slack_requests), which every other test uses to act as
+Slack, make what the corpus (Slack's own payloads) holds: the same keys at every level, the same
 types, nulls where Slack sends nulls. Where a builder is given a case's values, it must make
 that case exactly, apart from per-request values (trigger ids, timestamps, event ids).
 """
@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl
 import pytest
 from websockets.sync.client import connect
 
-from bot.sim.slack_requests import (
+from tests.slack.payloads import all_cases, case, load
+from tests.standins.slack_requests import (
     SlackRequest,
     block_actions,
     event_callback,
@@ -25,8 +26,7 @@ from bot.sim.slack_requests import (
     view_state,
     view_submission,
 )
-from bot.sim.slack_socket import SocketModeStandIn
-from tests.slack.payloads import all_cases, case, load
+from tests.standins.slack_socket import SocketModeStandIn
 
 # Lists whose items are the app's own blocks: compared as lists, not item by item.
 APP_CONTENT = {"blocks", "elements", "options", "initial_options", "selected_options"}
@@ -177,8 +177,8 @@ def test_a_view_from_the_builders_carries_every_field_slack_adds() -> None:
 @pytest.mark.parametrize("name", [name for _, name in all_cases("view_submission")])
 def test_view_state_is_what_slack_sends_for_every_input(name: str) -> None:
     real = case("view_submission", name)["view"]
-    # What the person did in each case: the deploy modal's router, replicas and one option.
-    typed = {"replicas": "2", "router": "kv", "options": ["prefix_caching"]}
+    # What the person did in each case: the deploy modal's size, router and one option.
+    typed = {"size": "2x1", "router": "kv", "options": ["prefix_caching"]}
 
     built = view_state(app_view(real), typed if name == "deploy_modal" else None)
 

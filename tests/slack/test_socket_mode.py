@@ -2,7 +2,7 @@
 
 The bot's real Socket Mode client (``bot.socket_mode``, on websocket-client, dispatching to
 the Bolt app; opened by ``bot.runner._connect_socket_mode``) talks to the Socket Mode
-stand-in (``bot.sim.slack_socket``); its Web client (``bot.slack_client.make_web_client``,
+stand-in (``tests.standins.slack_socket``); its Web client (``bot.slack_client.make_web_client``,
 with the production retry handlers) asks the Web API stand-in for each WebSocket URL
 (``apps.connections.open``) and answers commands through it; the listeners read the
 Kubernetes stand-in. Everything stays on 127.0.0.1.
@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,13 @@ from bot.service import DeploymentService
 from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import RecordedCall, SlackStandIn
-from bot.sim.slack_requests import slash_command
-from bot.sim.slack_socket import DISCONNECT_REASONS, SocketLink, SocketModeStandIn
 from bot.sim.standin import StandIn, default_crd_path
 from bot.slack_client import make_web_client
 from bot.socket_mode import SocketModeClient, SocketModeHandler
 from tests import stacks
+from tests.standins.slack_requests import slash_command
+from tests.standins.slack_socket import DISCONNECT_REASONS, SocketLink, SocketModeStandIn
+from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-test"  # made up; the stand-in accepts it
 NAMESPACE = "team-a"
@@ -112,15 +113,15 @@ def send_command(
     return name, took
 
 
-def reply_on(slack: SlackStandIn, name: str, timeout: float = 5.0) -> dict[str, Any]:
+def reply_on(slack: SlackStandIn, name: str, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
     """What the app posted to response_url `name`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"no reply on {name}; calls: {slack.calls()}"
-        time.sleep(0.02)
+    found = wait_for(
+        lambda: [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
+        or None,
+        timeout,
+        what=f"a reply on {name}",
+    )
+    return found[0]
 
 
 def connections_opened(slack: SlackStandIn) -> list[RecordedCall]:
@@ -551,14 +552,10 @@ def test_the_runner_serves_commands_over_socket_mode_and_follows_a_refresh(
     # Stopping closed the connection, and nothing reconnected after.
     last: SocketLink = socket_mode.wait_closed(2)
     assert last.ended_by == "client" and socket_mode.opened == 2
-    wait_until(lambda: not any(t.name.startswith(SOCKET_THREADS) for t in threading.enumerate()))
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not true after {timeout}s: {check}"
-        time.sleep(0.02)
+    wait_until(
+        lambda: not any(t.name.startswith(SOCKET_THREADS) for t in threading.enumerate()),
+        timeout=2.0,
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,8 @@
 """Requests exactly as Slack sends them to an app: encoded, signed, with every field Slack sends.
 
-Slash commands are form-encoded fields, all strings; interactivity (block_actions,
+The playground sends these to the bot for what a person does on its page; the tests send them
+too (``tests/standins/slack_requests.py`` re-exports this module), so both speak the shapes one
+test checks. Slash commands are form-encoded fields, all strings; interactivity (block_actions,
 view_submission, view_closed) is a form with one ``payload`` field holding JSON; Events API
 callbacks and url_verification are JSON. Every request carries ``X-Slack-Request-Timestamp`` and
 the v0 HMAC-SHA256 ``X-Slack-Signature``. Over Socket Mode the same payloads arrive as JSON
@@ -29,6 +31,7 @@ __all__ = [
     "SlackRequest",
     "block_actions",
     "event_callback",
+    "new_trigger_id",
     "signed_headers",
     "slack_view",
     "slash_command",
@@ -43,7 +46,7 @@ APP_ID = "A0DYNAMOTE"
 BOT_ID = "B0DYNAMOTE"
 BOT_USER_ID = "U0DYNAMOTE"
 # Slack still sends its deprecated verification token in every payload.
-VERIFICATION_TOKEN = "deprecated-verification-token"  # noqa: S105  (made up, and not a secret)
+VERIFICATION_TOKEN = "deprecated-verification-token"  # noqa: S105  (made up, not a secret)
 _TRIGGERS = itertools.count(1)
 _IDS = itertools.count(1)
 
@@ -351,7 +354,8 @@ def view_state(
 
     Every input block is there. Untouched, an input without an initial value reads as Slack
     sends it: ``value: null`` (text, number), ``selected_option: null`` (select, radio
-    buttons), ``selected_options: []`` (checkboxes, multi-select).
+    buttons), ``selected_options: []`` (checkboxes, multi-select), ``selected_conversation``
+    (conversations select: its initial conversation, else null).
 
     ``typed`` maps a block id (or its base, before any ``.revision`` suffix) to what the person
     entered: text for text and number inputs, an option value for selects and radio buttons,
@@ -359,6 +363,7 @@ def view_state(
     """
     changes = dict(typed or {})
     values: dict[str, Any] = {}
+    used: set[str] = set()
     for block in view.get("blocks") or []:
         if block.get("type") != "input":
             continue
@@ -369,7 +374,11 @@ def view_state(
         state = _initial_state(element)
         if key in changes:
             state = _typed_state(element, changes[key])
+            used.add(key)
         values[block_id] = {element["action_id"]: state}
+    missing = sorted(set(changes) - used)
+    if missing:  # nobody can type into an input the view does not show
+        raise KeyError(f"the view has no input block {', '.join(missing)}")
     return values
 
 
@@ -386,6 +395,8 @@ def _options(element: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _initial_state(element: Mapping[str, Any]) -> dict[str, Any]:
     kind = element["type"]
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": element.get("initial_conversation")}
     if kind in _SINGLE_CHOICE:
         return {"type": kind, "selected_option": element.get("initial_option")}
     if kind in _MULTIPLE_CHOICE:
@@ -395,6 +406,8 @@ def _initial_state(element: Mapping[str, Any]) -> dict[str, Any]:
 
 def _typed_state(element: Mapping[str, Any], typed: str | Sequence[str] | None) -> dict[str, Any]:
     kind = element["type"]
+    if kind == "conversations_select":  # Slack sends the picked conversation's id
+        return {"type": kind, "selected_conversation": typed or None}
     by_value = {str(o.get("value")): o for o in _options(element)}
     if kind in _SINGLE_CHOICE:
         return {"type": kind, "selected_option": by_value.get(str(typed)) if typed else None}
