@@ -130,11 +130,13 @@ def test_try_it_answers_from_the_model(
         if not prompts[0].get_attribute("value"):
             prompts[0].send_keys("Hello! Who are you?")
         submit[0].click()
-        # The answer comes back in the modal (updated or pushed): its text changes.
+        # The answer comes back in the modal (updated or pushed), streamed: its text changes,
+        # until it no longer says it is streaming.
         _wait(browser).until(
             lambda b: (
                 b.find_elements(_by().CSS_SELECTOR, MODAL)
                 and b.find_element(_by().CSS_SELECTOR, MODAL).text != asked
+                and "Streaming" not in b.find_element(_by().CSS_SELECTOR, MODAL).text
             )
         )
         assert not browser.find_elements(_by().CSS_SELECTOR, f"{MODAL} .input-error")
