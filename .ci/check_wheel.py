@@ -5,9 +5,10 @@
 What it checks: the wheel holds the package ``bot`` and its metadata, nothing else and no test
 aid; in a fresh virtualenv with the wheel and its runtime dependencies (no dev extras), every
 module of the package imports, none imports a dev dependency (read from the source, imports
-inside functions too), and ``dynamote render``, ``dynamote sim`` and ``dynamote serve
---simulate --http`` run: render prints a DGD, sim writes its kubeconfig, serve answers /healthz
-and /readyz, and both stop with exit 0 on SIGTERM.
+inside functions too), and ``dynamote render``, ``dynamote sim``, ``dynamote serve
+--simulate --http`` and ``dynamote playground`` run: render prints a DGD, sim writes its
+kubeconfig, serve answers /healthz and /readyz, playground serves its page and scripts, and the
+last three stop with exit 0 on SIGTERM.
 
 It is a CI step rather than a test because it installs from the package registry (tests talk
 to 127.0.0.1 only) and a fresh virtualenv takes a minute. The same file runs twice: outside
@@ -98,6 +99,7 @@ def inside(dev_only: set[str]) -> int:
     _check_render()
     _check_sim()
     _check_serve()
+    _check_playground()
     return 0
 
 
@@ -222,6 +224,25 @@ def _check_serve() -> None:
         finally:
             _stop(process)
     print("dynamote serve --simulate --http: /healthz and /readyz 200, stops on SIGTERM")
+
+
+def _check_playground() -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [_dynamote(), "playground", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:  # the page and its scripts come from the wheel's bot/playground/static
+        _wait_for("the page", lambda: _status(f"{base}/") == 200, process)
+        for name in ("app.js", "blockkit.js", "style.css"):
+            assert _status(f"{base}/static/{name}") == 200, name
+    finally:
+        _stop(process)
+    print("dynamote playground: page and scripts served, stops on SIGTERM", flush=True)
 
 
 def _free_port() -> int:

@@ -1,4 +1,4 @@
-"""The ``dynamote`` command: catalog, render, sim, serve and doctor.
+"""The ``dynamote`` command: catalog, render, sim, serve, playground and doctor.
 
 Outside scripts rely on these subcommands and their flags, so keep them stable. Invalid input
 prints one message on stderr and exits 2, never a traceback. Heavy libraries (pydantic models,
@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--health-port",
         type=int,
         help="own port for /healthz, /readyz, /metrics (default: DYNAMOTE_HEALTH_PORT or --port)",
+    )
+
+    playground = sub.add_parser(
+        "playground", help="the bot, a simulated cluster and a page that plays Slack, locally"
+    )
+    playground.add_argument(
+        "--port", type=int, default=3100, help="port of the page on 127.0.0.1 (default: 3100)"
     )
 
     sub.add_parser(
@@ -224,6 +231,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_playground(args: argparse.Namespace) -> int:
+    from bot.playground.run import run_playground  # noqa: PLC0415
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: give a port between 1 and 65535 (or 0 for any)")
+    return run_playground(port=args.port)
+
+
 def _cmd_doctor(_args: argparse.Namespace) -> int:
     from bot.doctor import run_doctor  # noqa: PLC0415
     from bot.logs import configure_logging  # noqa: PLC0415
@@ -251,6 +266,7 @@ _COMMANDS = {
     "sim": _cmd_sim,
     "serve": _cmd_serve,
     "doctor": _cmd_doctor,
+    "playground": _cmd_playground,
 }
 
 

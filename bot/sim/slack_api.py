@@ -647,6 +647,24 @@ class SlackStandIn(Running):
             self._workspace.messages[(channel, ts)] = _bot_message(ts, content)
             return ts
 
+    def replace_message(self, channel: str, ts: str, content: Json) -> None:
+        """Replace a message's content, as a response_url post with replace_original does."""
+        with self._lock:
+            old = self._workspace.messages.get((channel, ts))
+            if old is not None:
+                kept = {key: old[key] for key in ("thread_ts",) if key in old}
+                self._workspace.messages[(channel, ts)] = _bot_message(ts, content | kept)
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Delete a message, as a response_url post with delete_original does."""
+        with self._lock:
+            self._workspace.messages.pop((channel, ts), None)
+
+    def dm_channel(self, user_id: str) -> str:
+        """The id of the bot's DM with `user_id` (what conversations.open answers)."""
+        with self._lock:
+            return self._workspace.dm_channel(user_id)
+
     def new_trigger_id(self) -> str:
         """A trigger_id as Slack puts in an interaction payload; views.open and views.push
         answer expired_trigger_id once it is more than 3 s old (by the stand-in's clock)."""
