@@ -14,13 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.standins.slack_requests import (
-    SlackRequest,
-    block_actions,
-    event_callback,
-    slash_command,
-    view_state,
-)
 
 from bot.blocks.ids import (
     ACTION_BROWSE_MODELS,
@@ -30,6 +23,13 @@ from bot.blocks.ids import (
     ACTION_PREVIEW_YAML,
 )
 from tests.stacks import Stack
+from tests.standins.slack_requests import (
+    SlackRequest,
+    block_actions,
+    event_callback,
+    slash_command,
+    view_state,
+)
 
 SLACK_SLOW = 2.0  # seconds each Slack call takes once the case starts
 
