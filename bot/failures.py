@@ -58,6 +58,7 @@ class Diagnosis:
     line: str | None = None  # the one log (or status) line that shows it, redacted
     change: Mapping[str, Any] = field(default_factory=dict)  # request fields (camelCase)
     change_text: str = ""  # the change in words: "2 GPUs per worker instead of 1"
+    from_log: bool = True  # the line is the log's (else the status's)
 
 
 def diagnose(
@@ -172,13 +173,14 @@ _LOG_RULES: tuple[Callable[[list[str], Mapping[str, Any]], Diagnosis | None], ..
 def _from_status(status: DeploymentStatus, lines: list[str]) -> Diagnosis | None:
     reason = redact(status.reason)
     if reason.startswith("image pull failed"):
-        return Diagnosis("image", "the image cannot be pulled", _cut(reason))
+        return Diagnosis("image", "the image cannot be pulled", _cut(reason), from_log=False)
     if reason.startswith("secret ") and "not found" in reason:
-        return Diagnosis("secret", "the Hugging Face token's Secret is missing", _cut(reason))
+        cause = "the Hugging Face token's Secret is missing"
+        return Diagnosis("secret", cause, _cut(reason), from_log=False)
     if reason.startswith(("waiting for GPUs", "waiting for capacity")) or (
         reason.startswith("unschedulable") and "nvidia.com/gpu" in reason
     ):
-        return Diagnosis("gpus", "no node has enough free GPUs", _cut(reason))
+        return Diagnosis("gpus", "no node has enough free GPUs", _cut(reason), from_log=False)
     if reason.startswith("crash looping"):
         line = _last(lines, _ERROR_LINE) or (_cut(lines[-1]) if lines else None)
         return Diagnosis("crash", "the worker crashes on start", line)
