@@ -32,8 +32,11 @@ class ContainerLog:
     why: str = ""  # the container's state, as the status says it
 
 
-def build_full_log_view(name: str, logs: Sequence[ContainerLog]) -> View:
-    """The modal: each failing container's log tail, or why it has none."""
+def build_full_log_view(
+    name: str, logs: Sequence[ContainerLog], *, loading: bool = False, problem: str = ""
+) -> View:
+    """The modal: each failing container's log tail, or why it has none; ``loading`` while
+    the logs are read, ``problem`` when they could not be (plain text)."""
     blocks: list[Block] = [
         context(f"The last lines of each failing container of *{escape(truncate(name, 100))}*, "
                 "tokens redacted.")
@@ -47,7 +50,11 @@ def build_full_log_view(name: str, logs: Sequence[ContainerLog]) -> View:
         blocks.append(section(f"{title}\n{body}"))
     if len(logs) > MAX_CONTAINERS:
         blocks.append(context(f"… and {len(logs) - MAX_CONTAINERS} more containers."))
-    if not logs:
+    if loading:
+        blocks.append(section(":hourglass_flowing_sand: Reading the logs…"))
+    elif problem:
+        blocks.append(section(f":warning: {escape(truncate(problem, 2000))}"))
+    elif not logs:
         blocks.append(section("No container is failing now."))
     return View(
         type="modal",

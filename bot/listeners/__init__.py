@@ -15,6 +15,7 @@ def register(app: App, *, command: str) -> None:
         commands,
         deploy_modal,
         deployments,
+        fixit,
         home,
         scale,
         tryit,
@@ -26,3 +27,4 @@ def register(app: App, *, command: str) -> None:
     home.register(app)
     tryit.register(app)
     scale.register(app)
+    fixit.register(app)

@@ -384,7 +384,7 @@ def handle_deploy_submission(
         checked = check.result(timeout=dynamote.submit_budget_seconds)
     except FutureTimeout:
         # The cluster is slow: answer now, finish in the background.
-        submission = Submission(client, dynamote, str(view.get("id", "")), request, metadata)
+        submission = Submission(client, dynamote, str(view.get("id", "")), request, metadata, form)
         try:
             ack(
                 response_action="update",
@@ -408,7 +408,7 @@ def handle_deploy_submission(
             response_action="update",
             view=build_deploying_view(request.name, request.namespace, metadata),
         )
-        submission = Submission(client, dynamote, str(view.get("id", "")), request, metadata)
+        submission = Submission(client, dynamote, str(view.get("id", "")), request, metadata, form)
         dynamote.executor.submit(submission.create, checked.ticket)
     except BaseException:
         if checked.ticket is not None:

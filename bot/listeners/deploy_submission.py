@@ -29,6 +29,7 @@ from bot.announce import post_card
 from bot.app import AppContext
 from bot.audit import audit
 from bot.blocks.deploy_form import (
+    DeployForm,
     ModalMetadata,
 )
 from bot.blocks.deploy_result import (
@@ -93,6 +94,7 @@ class Submission:
     view_id: str
     request: DeploymentRequest
     metadata: ModalMetadata
+    form: DeployForm | None = None  # as typed: a refusal's view offers it back
 
     def finish_after(self, check: Future[Checked]) -> None:
         """The cluster's checks were slower than the ack: create now if they passed."""
@@ -277,7 +279,11 @@ class Submission:
 
     def _show_failure(self, problems: list[str]) -> None:
         view = build_deploy_failed_view(
-            self.request.name, self.request.namespace, problems=problems, metadata=self.metadata
+            self.request.name,
+            self.request.namespace,
+            problems=problems,
+            metadata=self.metadata,
+            form=self.form,
         )
         self._update(view)
 

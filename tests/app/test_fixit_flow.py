@@ -1,0 +1,152 @@
+"""Fix a failure end to end: signed requests to the app, the Slack stand-in, the Kubernetes
+stand-in whose simulated kubelet cannot pull an image from a ``.invalid`` registry, and the
+real notifier for the Failed reply that carries Redeploy…, Full log and Delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.blocks.ids import (
+    ACTION_DELETE_DEPLOYMENT,
+    ACTION_FULL_LOG,
+    ACTION_REDEPLOY,
+    CALLBACK_DEPLOY,
+    base_block_id,
+)
+from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD
+from bot.notifier import Notifier
+from bot.notify.pacer import Pacer
+from tests.stacks import Stack, app_stack, stack_settings, stand_ins, text_of
+from tests.waiting import wait_for
+
+# A registry name that never resolves (RFC 2606): the simulated kubelet fails its pulls.
+BAD_IMAGE = "registry.example.invalid/ai-dynamo/vllm-runtime:1.4.0"
+NAME = "qwen-bad"
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    settings = stack_settings(image_vllm=BAD_IMAGE)
+    with stand_ins(tmp_path) as shared, app_stack(shared, settings) as running:
+        yield running
+
+
+def buttons(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        element["action_id"]: element
+        for block in payload.get("blocks") or ()
+        if block.get("type") == "actions"
+        for element in block["elements"]
+    }
+
+
+def initial(view: dict[str, Any], block_id: str) -> Any:
+    """The initial value (or option's value) the view's input block ``block_id`` shows."""
+    for block in view.get("blocks") or ():
+        element = block.get("element") or {}
+        if block.get("type") == "input" and base_block_id(block["block_id"]) == block_id:
+            if "initial_option" in element:
+                return element["initial_option"]["value"]
+            return element.get("initial_value")
+    raise AssertionError(f"no input {block_id} in the view")
+
+
+def deployed_and_failed(stack: Stack) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Deploy NAME through the form; returns its DGD (card recorded) and the Failed reply."""
+    stack.command("deploy qwen3 0.6b", channel="C0ML")
+    ack, _ = stack.submit(stack.opened_view(), {"name": NAME})
+    assert ack["response_action"] == "update", ack
+
+    def carded() -> dict[str, Any] | None:
+        dgd = stack.k8s.store.get("dynamographdeployments", "team-a", NAME) or {}
+        return dgd if (dgd.get("metadata") or {}).get("annotations", {}).get(
+            ANNOTATION_THREAD) else None  # fmt: skip
+
+    dgd: dict[str, Any] = wait_for(carded, what="the status card recorded")
+    client = WebClient(token=stack.slack.token, base_url=stack.slack.url)
+    notifier = Notifier(stack.cluster, client, stack.settings, pacer=Pacer(0))
+    thread = dgd["metadata"]["annotations"][ANNOTATION_THREAD]
+
+    def failed() -> dict[str, Any] | None:
+        notifier.sweep()
+        for call in stack.slack.calls("chat.postMessage"):
+            params = call.params
+            if call.ok and params.get("thread_ts") == thread and ACTION_REDEPLOY in buttons(params):
+                return params
+        return None
+
+    reply: dict[str, Any] = wait_for(failed, 40, what="the Failed reply")
+    return dgd, reply
+
+
+def test_an_image_that_cannot_be_pulled_gets_a_failed_reply_whose_redeploy_opens_the_form_prefilled(
+    stack: Stack,
+) -> None:
+    dgd, reply = deployed_and_failed(stack)
+    text = text_of(reply)
+    assert "failed: *the image cannot be pulled*" in text
+    assert "registry.example.invalid" in text  # the one line that shows it
+    shown = buttons(reply)
+    assert list(shown) == [ACTION_REDEPLOY, ACTION_FULL_LOG, ACTION_DELETE_DEPLOYMENT]
+    assert shown[ACTION_REDEPLOY]["value"] == f"team-a/{NAME}"
+
+    stack.click(ACTION_REDEPLOY, shown[ACTION_REDEPLOY]["value"])
+    opened = stack.slack.wait_for("views.open", count=2)[1]
+    view_id = str(opened.response["view"]["id"])
+
+    def form() -> dict[str, Any] | None:
+        view = stack.slack.view(view_id) or {}
+        return view if view.get("callback_id") == CALLBACK_DEPLOY else None
+
+    prefilled: dict[str, Any] = wait_for(form, what="the deploy form prefilled")
+    assert initial(prefilled, "model") == "Qwen/Qwen3-0.6B"
+    assert initial(prefilled, "name") == NAME
+    assert "Redeploying qwen-bad" in text_of(prefilled)
+
+    # Submitting under the same name replaces it: a new object, the same card and thread.
+    ack, took = stack.submit(prefilled)
+    assert took < 3.0 and ack["response_action"] == "update", ack
+    old_uid = dgd["metadata"]["uid"]
+
+    def replaced() -> dict[str, Any] | None:
+        now = stack.k8s.store.get("dynamographdeployments", "team-a", NAME) or {}
+        return now if (now.get("metadata") or {}).get("uid") not in (None, old_uid) else None
+
+    new: dict[str, Any] = wait_for(replaced, what="the replacement")
+    annotations = new["metadata"]["annotations"]
+    old = dgd["metadata"]["annotations"]
+    assert annotations[ANNOTATION_THREAD] == old[ANNOTATION_THREAD]
+    assert annotations[ANNOTATION_CHANNEL] == old[ANNOTATION_CHANNEL]
+    assert stack.context.service.provenance.verify(new)
+    thread = old[ANNOTATION_THREAD]
+    told = wait_for(
+        lambda: [c.params for c in stack.slack.calls("chat.postMessage")
+                 if c.params.get("thread_ts") == thread and "redeployed" in text_of(c.params)]
+        or None,
+        what="the redeploy told in the thread",
+    )  # fmt: skip
+    assert "<@U0ALICE> redeployed *qwen-bad*" in text_of(told[0])
+
+
+def test_full_log_and_redeploy_refuse_someone_elses_deployment(stack: Stack) -> None:
+    _, reply = deployed_and_failed(stack)
+    stack.click(ACTION_REDEPLOY, buttons(reply)[ACTION_REDEPLOY]["value"], user="U0BOB")
+    view_id = str(stack.slack.wait_for("views.open", count=2)[1].response["view"]["id"])
+    refused = wait_for(
+        lambda: "Only <@U0ALICE> or an admin" in text_of(stack.slack.view(view_id) or {}) or None,
+        what="the refusal",
+    )
+    assert refused
+    stack.click(ACTION_FULL_LOG, f"team-a/{NAME}")
+    log_id = str(stack.slack.wait_for("views.open", count=3)[2].response["view"]["id"])
+    shown = wait_for(
+        lambda: ((v := stack.slack.view(log_id) or {}) and "Reading the logs" not in text_of(v)
+        and v) or None,
+        what="the Full log",
+    )  # fmt: skip
+    assert f"{NAME}" in text_of(shown) and "ImagePullBackOff" in text_of(shown)
