@@ -120,7 +120,8 @@ def build_trouble_reply(
     if found is not None and found.change_text:
         fix = f"redeploy with {found.change_text}: press Redeploy…, the form has it filled in"
     blocks.append(section(f":point_right: To fix it, {escape(truncate(fix, 1000))}."))
-    log = trim_log(log_tail or "") if found is None else ""
+    # A named cause quotes its line (Full log has the rest); an unnamed one shows the tail.
+    log = trim_log(log_tail or "") if found is None or found.kind == "crash" else ""
     if log:
         source = f" of `{escape(truncate(log_source, 120))}`" if log_source else ""
         blocks.append(section(f"Last lines of the log{source}:\n{code(log)}"))
@@ -134,6 +135,8 @@ def build_trouble_reply(
         )
     )
     footer = f"{replicas(deployment)} · `{escape(truncate(status.namespace, 63))}`"
+    if found is not None and updated is None:  # what Kubernetes says, beside the cause
+        footer = f"{escape(truncate(status.reason, 300))} · {footer}"
     if updated is not None:
         footer = (
             f"still {escape(truncate(status.reason, 300))} · updated {_time(updated)} · {footer}"
