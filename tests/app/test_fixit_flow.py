@@ -4,6 +4,7 @@ real notifier for the Failed reply that carries Redeploy…, Full log and Delete
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
+from bot.audit import AUDIT_LOGGER
 from bot.blocks.ids import (
+    ACTION_BACK_TO_FORM,
     ACTION_DELETE_DEPLOYMENT,
     ACTION_FULL_LOG,
     ACTION_REDEPLOY,
@@ -21,6 +24,7 @@ from bot.blocks.ids import (
 from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD
 from bot.notifier import Notifier
 from bot.notify.pacer import Pacer
+from bot.notify.watcher import Watcher
 from tests.stacks import Stack, app_stack, stack_settings, stand_ins, text_of
 from tests.waiting import wait_for
 
@@ -56,8 +60,9 @@ def initial(view: dict[str, Any], block_id: str) -> Any:
     raise AssertionError(f"no input {block_id} in the view")
 
 
-def deployed_and_failed(stack: Stack) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Deploy NAME through the form; returns its DGD (card recorded) and the Failed reply."""
+def deployed_and_failed(stack: Stack) -> tuple[dict[str, Any], dict[str, Any], Notifier]:
+    """Deploy NAME through the form; returns its DGD (card recorded), the Failed reply and
+    the notifier that posted it."""
     stack.command("deploy qwen3 0.6b", channel="C0ML")
     ack, _ = stack.submit(stack.opened_view(), {"name": NAME})
     assert ack["response_action"] == "update", ack
@@ -81,13 +86,14 @@ def deployed_and_failed(stack: Stack) -> tuple[dict[str, Any], dict[str, Any]]:
         return None
 
     reply: dict[str, Any] = wait_for(failed, 40, what="the Failed reply")
-    return dgd, reply
+    return dgd, reply, notifier
 
 
 def test_an_image_that_cannot_be_pulled_gets_a_failed_reply_whose_redeploy_opens_the_form_prefilled(
-    stack: Stack,
+    stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    dgd, reply = deployed_and_failed(stack)
+    caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
+    dgd, reply, notifier = deployed_and_failed(stack)
     text = text_of(reply)
     assert "failed: *the image cannot be pulled*" in text
     assert "registry.example.invalid" in text  # the one line that shows it
@@ -108,6 +114,13 @@ def test_an_image_that_cannot_be_pulled_gets_a_failed_reply_whose_redeploy_opens
     assert initial(prefilled, "name") == NAME
     assert "Redeploying qwen-bad" in text_of(prefilled)
 
+    # The notifier watches, as in production: the old object's DELETED event reaches it.
+    watcher = Watcher(
+        stack.cluster, ["team-a"], versions=lambda: notifier.resource_versions,
+        on_keys=lambda _keys: None, on_deleted=notifier.on_deleted,
+        want_resync=lambda: None, active=lambda: True, timeout_seconds=30,
+    )  # fmt: skip
+    watcher.start()
     # Submitting under the same name replaces it: a new object, the same card and thread.
     ack, took = stack.submit(prefilled)
     assert took < 3.0 and ack["response_action"] == "update", ack
@@ -131,10 +144,22 @@ def test_an_image_that_cannot_be_pulled_gets_a_failed_reply_whose_redeploy_opens
         what="the redeploy told in the thread",
     )  # fmt: skip
     assert "<@U0ALICE> redeployed *qwen-bad*" in text_of(told[0])
+    (record,) = [r for r in caplog.records if getattr(r, "action", None) == "redeploy"]
+    assert (record.outcome, record.user) == ("created", "U0ALICE")  # type: ignore[attr-defined]
+    # The old object's deletion reached the notifier, which does not tell it as the end.
+    wait_for(lambda: notifier._deletions.told(old_uid) or None, what="the deletion seen")
+    watcher.stop()
+    stack.settle()
+    in_thread = [text_of(c.params) for c in stack.slack.calls("chat.postMessage")
+                 if c.params.get("thread_ts") == thread]  # fmt: skip
+    assert not any("deleted" in said.lower() for said in in_thread), in_thread
 
 
-def test_full_log_and_redeploy_refuse_someone_elses_deployment(stack: Stack) -> None:
-    _, reply = deployed_and_failed(stack)
+def test_redeploy_refuses_someone_elses_deployment_and_full_log_shows_the_failing_pods(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
+    _, reply, _ = deployed_and_failed(stack)
     stack.click(ACTION_REDEPLOY, buttons(reply)[ACTION_REDEPLOY]["value"], user="U0BOB")
     view_id = str(stack.slack.wait_for("views.open", count=2)[1].response["view"]["id"])
     refused = wait_for(
@@ -150,3 +175,36 @@ def test_full_log_and_redeploy_refuse_someone_elses_deployment(stack: Stack) -> 
         what="the Full log",
     )  # fmt: skip
     assert f"{NAME}" in text_of(shown) and "ImagePullBackOff" in text_of(shown)
+    actions = {(getattr(r, "action", None), getattr(r, "outcome", None), getattr(r, "user", None))
+               for r in caplog.records}  # fmt: skip
+    assert ("redeploy", "denied", "U0BOB") in actions
+    assert ("full_log", "tried", "U0ALICE") in actions
+
+
+def test_a_refused_create_goes_back_to_the_form_with_everything_typed(stack: Stack) -> None:
+    stack.command("deploy qwen3 0.6b", channel="C0ML")
+    form = stack.opened_view()
+    # The checks outlast the ack (the modal says Deploying…), then the cluster refuses.
+    stack.k8s.faults.add_latency(2.5, method="GET", path_regex="secrets")
+    stack.k8s.faults.add_error(503, method="POST", path_regex="dynamographdeployments")
+    try:
+        ack, _ = stack.submit(form, {"name": "qwen-typed"})
+        assert ack["response_action"] == "update"
+
+        def refused() -> dict[str, Any] | None:
+            view = stack.slack.view(str(form["id"])) or {}
+            return view if ACTION_BACK_TO_FORM in buttons(view) else None
+
+        failed: dict[str, Any] = wait_for(refused, what="the refusal with Back to the form")
+    finally:
+        stack.k8s.faults.clear()
+    assert "did not create" in text_of(failed)
+    stack.click(ACTION_BACK_TO_FORM, "back", view=failed)
+
+    def back() -> dict[str, Any] | None:
+        view = stack.slack.view(str(form["id"])) or {}
+        return view if view.get("callback_id") == CALLBACK_DEPLOY else None
+
+    again: dict[str, Any] = wait_for(back, what="the form again")
+    assert initial(again, "name") == "qwen-typed"
+    assert initial(again, "model") == "Qwen/Qwen3-0.6B"
