@@ -20,6 +20,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 
 from bot.app import AppContext
 from bot.audit import audit
@@ -143,7 +144,7 @@ def _refusal(
 
 def _prefilled_form(
     dynamote: AppContext, deployment: Deployment, user: str, channel: str | None
-) -> Any:
+) -> View:
     """The deploy form holding the deployment's request with the suggested change applied;
     every option shown, so what the form does not show is not lost."""
     tail = _failing_log(dynamote, deployment)
