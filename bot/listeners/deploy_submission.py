@@ -207,8 +207,8 @@ class Submission:
                 return None
         except ClusterError as error:
             return error.message
-        who = f"<@{current.requester}>" if current.requester else "the person who deployed it"
-        return f"Only {who} or an admin may redeploy {self.request.name}."
+        # Plain text: the refusal view escapes it, so a mention would not render.
+        return f"Only the person who deployed it or an admin may redeploy {self.request.name}."
 
     def _continue_thread(self, deployment: Deployment, channel: str, ts: str) -> None:
         """Redraw the card for the new deployment and say in its thread who redeployed."""
