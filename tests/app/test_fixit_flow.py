@@ -175,6 +175,25 @@ def test_redeploy_refuses_someone_elses_deployment_and_full_log_shows_the_failin
         what="the Full log",
     )  # fmt: skip
     assert f"{NAME}" in text_of(shown) and "ImagePullBackOff" in text_of(shown)
+    # A form Alice opened, submitted as Bob, is judged again at submit: nothing is replaced.
+    stack.click(ACTION_REDEPLOY, f"team-a/{NAME}")
+    form_id = str(stack.slack.wait_for("views.open", count=4)[3].response["view"]["id"])
+    form = wait_for(
+        lambda: ((v := stack.slack.view(form_id) or {}).get("callback_id") == CALLBACK_DEPLOY
+        and v) or None,
+        what="Alice's form",
+    )  # fmt: skip
+    before = stack.k8s.store.get("dynamographdeployments", "team-a", NAME)
+    stack.submit(form, user="U0BOB")
+    said = wait_for(
+        lambda: "Only the person who deployed it" in text_of(stack.slack.view(form_id) or {})
+        or None,
+        what="the refusal at submit",
+    )  # fmt: skip
+    assert said
+    after = stack.k8s.store.get("dynamographdeployments", "team-a", NAME)
+    assert before is not None and after is not None
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
     actions = {(getattr(r, "action", None), getattr(r, "outcome", None), getattr(r, "user", None))
                for r in caplog.records}  # fmt: skip
     assert ("redeploy", "denied", "U0BOB") in actions
