@@ -10,6 +10,8 @@ back from the pod status and events (``bot.status``, ``bot.advice``):
   pull: ``ErrImagePull``, then ``ImagePullBackOff``, the kubelet retrying every
   ``ready_after`` seconds and counting each failure on its ``Failed`` event, as the real
   kubelet's back-off does (its 10 s doubling to 5 min, scaled to the simulation);
+- a worker whose model does not fit its GPUs, or whose HF token the hub refuses, starts and
+  crash-loops (``bot.sim.crashes``: its log, exit code 1, the kubelet's growing back-off);
 - otherwise ContainerCreating -> Running -> Ready over ``ready_after`` seconds.
 
 ``Kubelet.stage`` decides where a pod is without writing to the Store; the caller records what

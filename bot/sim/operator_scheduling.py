@@ -43,7 +43,8 @@ def _histogram(counts: Counter[str]) -> str:
 
 
 class GpuPool:
-    """Free GPUs per simulated node; the model memory check reads the catalog on first use.
+    """Free GPUs per simulated node; a model's memory (for the kubelet's out-of-memory) is
+    read from the catalog on first use.
 
     ``read_node`` gives a node's object as the API server holds it now, so a node cordoned
     (``spec.unschedulable``), tainted or deleted with kubectl takes no new pods, as on a real
