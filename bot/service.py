@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,6 +47,7 @@ from bot.cluster.capacity import CapacityCache, CapacityReading, read_capacity
 from bot.deployments import Deployment, deployment_from
 from bot.dynamo import SlackOrigin, render_dgd
 from bot.provenance import Claim, Provenance, Standing, claim_of
+from bot.redeploy import redeploy_mark
 from bot.request import RFC1123_LABEL, DeploymentRequest, RequestLimits
 from bot.reservations import Reservations
 from bot.settings import Settings
@@ -63,6 +65,7 @@ READ_WORKERS = 8
 # How long a deploy check waits for a GPU capacity read that is not fresh (it runs beside the
 # dry run, inside the submission's budget); past it the check goes on without capacity.
 CAPACITY_CHECK_WAIT_SECONDS = 1.5
+REPLACE_RETRY_SECONDS = 0.5  # between creates while a redeployed DGD is still going
 WAITING_FOR_GPUS = "waiting for GPUs:"  # bot.status.pods.scheduling_reason
 
 
@@ -339,11 +342,16 @@ class DeploymentService:
             model=self.catalog.get(request.model),
         )
 
-    def check(self, request: DeploymentRequest) -> dict[str, str]:
-        """What only the cluster knows, keyed by form field: secret present, dry run passes."""
-        return self.start_check(request)()
+    def check(self, request: DeploymentRequest, *, replacing: bool = False) -> dict[str, str]:
+        """What only the cluster knows, keyed by form field: secret present, dry run passes.
 
-    def start_check(self, request: DeploymentRequest) -> Callable[[], dict[str, str]]:
+        ``replacing``: the request redeploys the DGD of its name, so that name is not taken.
+        """
+        return self.start_check(request, replacing=replacing)()
+
+    def start_check(
+        self, request: DeploymentRequest, *, replacing: bool = False
+    ) -> Callable[[], dict[str, str]]:
         """Start :meth:`check`'s two reads at once; call the answer to wait for its result.
 
         The result is the one the reads in turn gave: the secret's problem first, and a
@@ -352,7 +360,7 @@ class DeploymentService:
         secret: Future[bool | None] = self._reads.submit(
             self.cluster.secret_exists, request.namespace, request.hf_token_secret
         )
-        dry_run = self._reads.submit(self._dry_run_problems, request)
+        dry_run = self._reads.submit(self._dry_run_problems, request, replacing)
         capacity = self._reads.submit(self.capacity.get, wait=CAPACITY_CHECK_WAIT_SECONDS)
 
         def wait() -> dict[str, str]:
@@ -420,11 +428,15 @@ class DeploymentService:
             return None
         return f"This can never run on this cluster: it {verdict.text}."
 
-    def _dry_run_problems(self, request: DeploymentRequest) -> dict[str, str]:
+    def _dry_run_problems(
+        self, request: DeploymentRequest, replacing: bool = False
+    ) -> dict[str, str]:
         problems: dict[str, str] = {}
         try:
             self.cluster.create_dgd(self.manifest(request), dry_run=True)
         except AlreadyExists as taken:
+            if replacing:
+                return problems  # the one it replaces; the create after the delete decides
             suggestion = f" Try `{taken.suggested_name}`." if taken.suggested_name else ""
             problems["name"] = f"`{request.name}` is taken in `{request.namespace}`.{suggestion}"
         except Invalid as invalid:
@@ -438,6 +450,57 @@ class DeploymentService:
         return self.cluster.create_dgd(
             self.provenance.signed_manifest(self.manifest(request, origin))
         )
+
+    def redeploy(
+        self, request: DeploymentRequest, *, by_user: str, wait_seconds: float = 60.0
+    ) -> dict[str, Any]:
+        """Replace a verified DGD of the request's name with the request, keeping its owner,
+        card and thread (signed again); returns the new one as stored.
+
+        A delete of that very object (its uid as read) then a create, not a patch: the
+        operator refuses changes to a DGD's components, backend and topology once created,
+        and a new object starts without the failed one's status. Who redeploys is marked
+        first (``bot.redeploy``), so the deletion is not told as the thread's end. The create
+        is retried while the old object is still going (the operator's finalizers), at most
+        ``wait_seconds``.
+        """
+        namespace, name = request.namespace, request.name
+        dgd, deployment = self._read(namespace, name, unverified=False)
+        claim = claim_of(dgd)
+        uid = str((dgd.get("metadata") or {}).get("uid") or "") or None
+        try:
+            marked = self.cluster.patch_dgd_annotations(
+                namespace,
+                name,
+                self.provenance.annotations(replace(claim, deleted_by=redeploy_mark(by_user))),
+                resource_version=str(deployment.resource_version or ""),
+            )
+        except Conflict:
+            raise ClusterError(
+                f"{name} changed while it was being redeployed; press Redeploy… again."
+            ) from None
+        try:
+            self.cluster.delete_dgd(namespace, name, uid=uid)
+        except NotFound:
+            pass  # gone already: create its successor all the same
+        except ClusterError:
+            self._unmark(marked, claim)
+            raise
+        origin = SlackOrigin(
+            user=claim.requester or by_user, channel=claim.channel, thread_ts=claim.thread_ts
+        )
+        manifest = self.provenance.signed_manifest(self.manifest(request, origin))
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                return self.cluster.create_dgd(manifest)
+            except AlreadyExists:
+                if time.monotonic() >= deadline:
+                    raise ClusterError(
+                        f"The failed {name} is still being deleted; press Redeploy… again in "
+                        "a minute."
+                    ) from None
+                time.sleep(REPLACE_RETRY_SECONDS)
 
     def withdraw(self, created: Mapping[str, Any]) -> None:
         """Delete a DGD this process has just created (it broke a per-user limit after all).

@@ -122,6 +122,7 @@ class ModalMetadata:
     channel_id: str | None
     revision: int = 0
     advanced: bool = False
+    replaces: str | None = None  # "<namespace>/<name>": Redeploy… of a failed deployment
 
     def to_json(self) -> str:
         """Compact JSON for ``private_metadata`` (far below its 3000 characters)."""
@@ -132,6 +133,8 @@ class ModalMetadata:
         }
         if self.advanced:
             raw["advanced"] = True
+        if self.replaces:
+            raw["replaces"] = self.replaces
         return json.dumps(raw, separators=(",", ":"))
 
     @classmethod
@@ -153,7 +156,16 @@ class ModalMetadata:
         advanced = raw.get("advanced", False)
         if not isinstance(advanced, bool):
             raise ValueError("private_metadata has an advanced flag that is not true or false")
-        return cls(user_id=user, channel_id=channel or None, revision=revision, advanced=advanced)
+        replaces = raw.get("replaces")
+        if replaces is not None and (not isinstance(replaces, str) or "/" not in replaces):
+            raise ValueError("private_metadata has a replaced deployment that is not ns/name")
+        return cls(
+            user_id=user,
+            channel_id=channel or None,
+            revision=revision,
+            advanced=advanced,
+            replaces=replaces or None,
+        )
 
 
 def initial_form(

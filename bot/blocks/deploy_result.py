@@ -7,18 +7,26 @@ Import these from ``bot.blocks.deploy_modal``. Pure: no I/O.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import asdict
 
-from slack_sdk.models.blocks import Block, PlainTextObject
+from slack_sdk.models.blocks import ActionsBlock, Block, PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.blocks.common import context, escape, section, text_sections, truncate
-from bot.blocks.deploy_form import ModalMetadata
-from bot.blocks.ids import CALLBACK_DEPLOYING
+from bot.blocks.common import button, context, escape, section, text_sections, truncate
+from bot.blocks.deploy_form import DeployForm, ModalMetadata
+from bot.blocks.ids import ACTION_BACK_TO_FORM, CALLBACK_DEPLOYING
 
-__all__ = ["build_deploy_done_view", "build_deploy_failed_view", "build_deploying_view"]
+__all__ = [
+    "build_deploy_done_view",
+    "build_deploy_failed_view",
+    "build_deploying_view",
+    "typed_form",
+]
 
 MAX_PROBLEMS = 20
+MAX_PRIVATE_METADATA = 3000  # Slack's limit on a view's private_metadata
 
 
 def _view(title: str, blocks: list[Block], metadata: ModalMetadata) -> View:
@@ -69,9 +77,15 @@ def build_deploy_done_view(
 
 
 def build_deploy_failed_view(
-    name: str, namespace: str, *, problems: Sequence[str], metadata: ModalMetadata
+    name: str,
+    namespace: str,
+    *,
+    problems: Sequence[str],
+    metadata: ModalMetadata,
+    form: DeployForm | None = None,
 ) -> View:
-    """The cluster refused the deployment: why, and what to do next."""
+    """The cluster refused the deployment: why, and what to do next. With ``form`` (what the
+    person typed), "Back to the form" shows it again, everything kept."""
     reasons = [f"• {escape(truncate(' '.join(p.split()), 500))}" for p in problems[:MAX_PROBLEMS]]
     if len(problems) > MAX_PROBLEMS:
         reasons.append(f"… and {len(problems) - MAX_PROBLEMS} more")
@@ -80,9 +94,40 @@ def build_deploy_failed_view(
     blocks: list[Block] = [
         section(f":x: The cluster did not create {_where(name, namespace)}."),
         *text_sections(reasons),
-        section(
-            "Close this, then open the form again (`/dynamote deploy`) and change what the "
-            "reasons point at. If they make no sense, ask the platform team."
-        ),
     ]
-    return _view("Deploy failed", blocks, metadata)
+    carried = _with_form(metadata, form) if form is not None else None
+    if carried is not None:
+        blocks += [
+            section("Go back to the form, change what the reasons point at, and deploy again."),
+            ActionsBlock(elements=[button("Back to the form", ACTION_BACK_TO_FORM, "back")]),
+        ]
+    else:
+        blocks.append(
+            section(
+                "Close this, then open the form again (`/dynamote deploy`) and change what the "
+                "reasons point at. If they make no sense, ask the platform team."
+            )
+        )
+    view = _view("Deploy failed", blocks, metadata)
+    if carried is not None:
+        view.private_metadata = carried
+    return view
+
+
+def _with_form(metadata: ModalMetadata, form: DeployForm) -> str | None:
+    """The metadata's JSON with the form added, if it fits private_metadata's 3000."""
+    raw = json.loads(metadata.to_json())
+    raw["form"] = asdict(form)
+    text = json.dumps(raw, separators=(",", ":"))
+    return text if len(text) <= MAX_PRIVATE_METADATA else None
+
+
+def typed_form(private_metadata: str) -> tuple[DeployForm, ModalMetadata] | None:
+    """The form and metadata :func:`build_deploy_failed_view` carried; None for anything
+    else."""
+    try:
+        raw = json.loads(private_metadata)
+        form = DeployForm(**raw.pop("form"))
+        return form, ModalMetadata.from_json(json.dumps(raw))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None

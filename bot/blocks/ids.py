@@ -12,15 +12,18 @@ adds the suffix and :func:`base_block_id` strips it.
 from __future__ import annotations
 
 __all__ = [
+    "ACTION_BACK_TO_FORM",
     "ACTION_BROWSE_MODELS",
     "ACTION_DELETE_DEPLOYMENT",
     "ACTION_DEPLOYMENT_MENU",
+    "ACTION_FULL_LOG",
     "ACTION_LIST_PAGE",
     "ACTION_MODELS_PAGE",
     "ACTION_MODEL_SELECT",
     "ACTION_MY_DEPLOYMENTS",
     "ACTION_OPEN_DEPLOY",
     "ACTION_PREVIEW_YAML",
+    "ACTION_REDEPLOY",
     "ACTION_SCALE",
     "ACTION_SHOW_ADVANCED",
     "ACTION_SIZE_SELECT",
@@ -34,7 +37,9 @@ __all__ = [
     "BLOCK_TRY_PROMPT",
     "CALLBACK_DEPLOY",
     "CALLBACK_DEPLOYING",
+    "CALLBACK_FULL_LOG",
     "CALLBACK_PREVIEW",
+    "CALLBACK_REDEPLOY_LOADING",
     "CALLBACK_SCALE",
     "CALLBACK_TRY_ANSWER",
     "CALLBACK_TRY_IT",
@@ -167,3 +172,10 @@ CALLBACK_EXPIRY_CHANGE = "expiry_change_modal"  # private_metadata: "<namespace>
 # sends a block_actions, which is only acked.
 MENU_TRY_IT = "try"
 MENU_OPEN_THREAD = "thread"
+
+# --- Fix a failure (bot/listeners/fixit.py) ---------------------------------------------------
+ACTION_REDEPLOY = "redeploy"  # value: "<namespace>/<name>"; opens the deploy form, prefilled
+ACTION_FULL_LOG = "full_log"  # value: "<namespace>/<name>"; the failing containers' logs
+ACTION_BACK_TO_FORM = "back_to_form"  # in a refused submission's view: the form as typed
+CALLBACK_FULL_LOG = "full_log_modal"
+CALLBACK_REDEPLOY_LOADING = "redeploy_loading"

@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.blocks.common import Message, badge, code, context, escape, mention, section, truncate
-from bot.blocks.rows import replicas
+from bot.blocks.fixit import full_log_button, redeploy_button
+from bot.blocks.rows import delete_button, replicas
 from bot.blocks.status_card import build_deleted_reply
 from bot.blocks.tryit import try_button
 from bot.deployments import Deployment, endpoint_commands
+from bot.failures import diagnose
 from bot.redaction import redact
 
 __all__ = [
@@ -88,32 +90,53 @@ def build_trouble_reply(
     mention_owner: bool = True,
     updated: datetime | None = None,
 ) -> Message:
-    """Failed, or stuck Pending for ``stuck_for``: the reason, the fix, and the log's tail.
+    """Failed, or stuck Pending for ``stuck_for``: the cause in words first, the one line that
+    shows it, the fix, and the buttons that act on it (Redeploy…, Full log, Delete). When no
+    cause is recognised, the status's reason leads and the log's tail follows.
 
     ``updated``: this edits the trouble reply already posted, at that time ("still ...").
     """
     status = deployment.status
     who = _who(deployment, mention_owner)
+    found = diagnose(status, log_tail, deployment.request)
+    said = found.cause if found is not None else status.reason
     if stuck_for is not None:
         headline = (
             f"{badge('Pending')} · {who}{_name(deployment)} has been pending for "
             f"{_duration(stuck_for)}"
         )
-        fallback = f"{deployment.name} is stuck pending: {status.reason}"
+        fallback = f"{deployment.name} is stuck pending: {said}"
     else:
         headline = f"{badge('Failed')} · {who}{_name(deployment)} failed"
-        fallback = f"{deployment.name} failed: {status.reason}"
+        fallback = f"{deployment.name} failed: {said}"
         if updated is not None:
-            fallback = f"{deployment.name} is still failing: {status.reason}"
-    blocks: list[Block] = [
-        section(f"{headline}: {escape(truncate(status.reason, 500))}"),
-        section(f":point_right: To fix it, {escape(truncate(fix, 1000))}."),
-    ]
-    log = trim_log(log_tail or "")
+            fallback = f"{deployment.name} is still failing: {said}"
+    blocks: list[Block] = [section(f"{headline}: *{escape(truncate(said, 500))}*")]
+    if found is not None and found.line:
+        where = "Kubernetes"
+        if found.from_log:
+            where = f"The log of `{escape(truncate(log_source, 120))}`" if log_source else "The log"
+        blocks.append(section(f"{where} says:\n{code(truncate(found.line, 600))}"))
+    if found is not None and found.change_text:
+        fix = f"redeploy with {found.change_text}: press Redeploy…, the form has it filled in"
+    blocks.append(section(f":point_right: To fix it, {escape(truncate(fix, 1000))}."))
+    # A named cause quotes its line (Full log has the rest); an unnamed one shows the tail.
+    log = trim_log(log_tail or "") if found is None or found.kind == "crash" else ""
     if log:
         source = f" of `{escape(truncate(log_source, 120))}`" if log_source else ""
         blocks.append(section(f"Last lines of the log{source}:\n{code(log)}"))
+    blocks.append(
+        ActionsBlock(
+            elements=[
+                redeploy_button(deployment),
+                full_log_button(deployment),
+                delete_button(deployment),
+            ]
+        )
+    )
     footer = f"{replicas(deployment)} · `{escape(truncate(status.namespace, 63))}`"
+    if found is not None and updated is None:  # what Kubernetes says, beside the cause
+        footer = f"{escape(truncate(status.reason, 300))} · {footer}"
     if updated is not None:
         footer = (
             f"still {escape(truncate(status.reason, 300))} · updated {_time(updated)} · {footer}"
@@ -122,17 +145,18 @@ def build_trouble_reply(
     return Message(text=_plain(fallback), blocks=blocks)
 
 
-def trim_log(text: str) -> str:
-    """The last lines of a log, tokens redacted, each line and the whole bounded; blank edges
-    dropped. Redacted before anything is cut, so no cut leaves a token unrecognisable."""
+def trim_log(text: str, *, lines: int = MAX_LOG_LINES, chars: int = MAX_LOG_CHARS) -> str:
+    """The last ``lines`` lines of a log, tokens redacted, each line and the whole (``chars``,
+    once escaped) bounded; blank edges dropped. Redacted before anything is cut, so no cut
+    leaves a token unrecognisable."""
     clean = redact(text)
-    lines = [truncate(line.rstrip(), MAX_LOG_LINE) for line in clean.strip("\n").splitlines()]
+    cut = [truncate(line.rstrip(), MAX_LOG_LINE) for line in clean.strip("\n").splitlines()]
     kept: list[str] = []
     total = 0
-    for line in reversed(lines[-MAX_LOG_LINES:]):
+    for line in reversed(cut[-lines:]):
         # code() escapes & < > into entities, up to 5 characters each: budget for the worst.
         cost = len(escape(line)) + 1
-        if total + cost > MAX_LOG_CHARS:
+        if total + cost > chars:
             break
         kept.append(line)
         total += cost

@@ -23,6 +23,7 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.expiry import expiry_blocks
+from bot.blocks.fixit import redeploy_button
 from bot.blocks.rows import (
     deployment_menu,
     engine_label,
@@ -51,12 +52,12 @@ _SAYS: dict[str, str] = {
 
 ButtonMaker = Callable[[Deployment], ButtonElement]
 # The card's buttons by phase, in order; a phase not listed gets View. A new button is one
-# entry here (Failed will get "Redeploy…" before View).
+# entry here.
 CARD_BUTTONS: Mapping[str, tuple[ButtonMaker, ...]] = {
     "Pending": (view_button, scale_button),
     "Deploying": (view_button, scale_button),
     "Running": (try_button, view_button, scale_button),
-    "Failed": (view_button,),
+    "Failed": (redeploy_button, view_button),
 }
 
 

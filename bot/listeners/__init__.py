@@ -17,6 +17,7 @@ def register(app: App, *, command: str) -> None:
         deploy_modal,
         deployments,
         expiry,
+        fixit,
         home,
         scale,
         tryit,
@@ -30,3 +31,4 @@ def register(app: App, *, command: str) -> None:
     home.register(app)
     tryit.register(app)
     scale.register(app)
+    fixit.register(app)

@@ -403,8 +403,9 @@ def handle_deploy_submission(
     except FutureTimeout:
         # The cluster is slow: answer now, finish in the background.
         submission = Submission(
-            client, dynamote, str(view.get("id", "")), request, metadata, expires_at, why_of(view)
-        )
+            client, dynamote, str(view.get("id", "")), request, metadata,
+            expires_at=expires_at, why=why_of(view), form=form,
+        )  # fmt: skip
         try:
             ack(
                 response_action="update",
@@ -429,8 +430,9 @@ def handle_deploy_submission(
             view=build_deploying_view(request.name, request.namespace, metadata),
         )
         submission = Submission(
-            client, dynamote, str(view.get("id", "")), request, metadata, expires_at, why_of(view)
-        )
+            client, dynamote, str(view.get("id", "")), request, metadata,
+            expires_at=expires_at, why=why_of(view), form=form,
+        )  # fmt: skip
         dynamote.executor.submit(submission.create, checked.ticket)
     except BaseException:
         if checked.ticket is not None:

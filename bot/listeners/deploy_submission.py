@@ -30,18 +30,20 @@ from bot.announce import post_card
 from bot.app import AppContext
 from bot.audit import audit
 from bot.blocks.deploy_form import (
+    DeployForm,
     ModalMetadata,
 )
 from bot.blocks.deploy_result import (
     build_deploy_done_view,
     build_deploy_failed_view,
 )
+from bot.blocks.fixit import build_redeployed_reply
 from bot.blocks.status_card import build_status_card
 from bot.cluster import ClusterError
 from bot.deployments import Deployment, deployment_from
 from bot.dynamo import SlackOrigin
 from bot.expiry import format_expires_at
-from bot.listeners.guard import policy_of
+from bot.listeners.guard import is_admin, policy_of
 from bot.metrics import DEPLOYMENTS_CREATED, MODAL_SUBMISSIONS
 from bot.policy import Action, Decision, usage_before, usage_of
 from bot.request import DeploymentRequest
@@ -52,9 +54,11 @@ __all__ = [
     "Checked",
     "Submission",
     "audit_deploy",
+    "audit_redeploy",
     "check_submission",
     "give_back",
     "origin_of",
+    "replaces",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,6 +98,7 @@ class Submission:
     metadata: ModalMetadata
     expires_at: datetime | None = None  # the form's "Keep for" (None: until deleted)
     why: str = ""  # the form's "Why", for approvers
+    form: DeployForm | None = None  # as typed: a refusal's view offers it back
 
     def finish_after(self, check: Future[Checked]) -> None:
         """The cluster's checks were slower than the ack: create now if they passed."""
@@ -124,6 +129,9 @@ class Submission:
         if hold_for_approval(self):
             return  # created, if at all, when an approver says yes
         request, metadata = self.request, self.metadata
+        if replaces(metadata, request):
+            self._redeploy(ticket)
+            return
         try:
             created = self.dynamote.service.create(request, origin_of(metadata, self.expires_at))
         except ClusterError as error:
@@ -159,6 +167,67 @@ class Submission:
         if place:
             # After the modal: it needs only the channel, and this may take a re-read.
             self._record_card(created, *place)
+
+    def _redeploy(self, ticket: Ticket | None) -> None:
+        """Replace the failed deployment under the same name; its card and thread carry on."""
+        request, metadata = self.request, self.metadata
+        refusal = self._redeploy_refusal()
+        if refusal is not None:
+            MODAL_SUBMISSIONS.labels(outcome="denied").inc()
+            audit_redeploy(request, metadata, "denied", refusal)
+            self._show_failure([refusal])
+            return
+        try:
+            created = self.dynamote.service.redeploy(request, by_user=metadata.user_id)
+        except ClusterError as error:
+            MODAL_SUBMISSIONS.labels(outcome="cluster_error").inc()
+            audit_redeploy(request, metadata, "failed", error.message)
+            self._show_failure([error.message])
+            return
+        except Exception as error:
+            log.exception("Failed to redeploy %s/%s", request.namespace, request.name)
+            audit_redeploy(request, metadata, "failed", repr(error))
+            self._show_failure(["Something went wrong inside Dynamote."])
+            return
+        if ticket is not None:
+            ticket.created()
+        MODAL_SUBMISSIONS.labels(outcome="created").inc()
+        DEPLOYMENTS_CREATED.inc()
+        audit_redeploy(request, metadata, "created")
+        deployment = self._deployment(created)
+        place = (deployment.channel, deployment.thread_ts)
+        if place[0] and place[1]:
+            self._continue_thread(deployment, place[0], place[1])
+        self._update(
+            build_deploy_done_view(
+                request.name, request.namespace, channel_id=place[0], metadata=metadata
+            )
+        )
+
+    def _redeploy_refusal(self) -> str | None:
+        """Owner or admin, judged again at submit on the deployment as it is now."""
+        user = self.metadata.user_id
+        try:
+            current = self.dynamote.service.get_deployment(
+                self.request.namespace, self.request.name
+            )
+            if current.requester == user or is_admin(self.dynamote, self.client, user=user):
+                return None
+        except ClusterError as error:
+            return error.message
+        # Plain text: the refusal view escapes it, so a mention would not render.
+        return f"Only the person who deployed it or an admin may redeploy {self.request.name}."
+
+    def _continue_thread(self, deployment: Deployment, channel: str, ts: str) -> None:
+        """Redraw the card for the new deployment and say in its thread who redeployed."""
+        try:
+            card = build_status_card(deployment)
+            self.client.chat_update(channel=channel, ts=ts, **card.as_kwargs())
+            said = build_redeployed_reply(deployment, by_user=self.metadata.user_id)
+            self.client.chat_postMessage(channel=channel, thread_ts=ts, **said.as_kwargs())
+        except SlackApiError:
+            # The notifier redraws the card with the next change all the same.
+            log.warning("Could not tell the thread of %s", deployment.key, exc_info=True)
 
     def _over_limits(self, created: dict[str, Any], *, created_by: float) -> dict[str, Decision]:
         """The person's limits counted again with every replica's creates in the list.
@@ -218,7 +287,11 @@ class Submission:
 
     def _show_failure(self, problems: list[str]) -> None:
         view = build_deploy_failed_view(
-            self.request.name, self.request.namespace, problems=problems, metadata=self.metadata
+            self.request.name,
+            self.request.namespace,
+            problems=problems,
+            metadata=self.metadata,
+            form=self.form,
         )
         self._update(view)
 
@@ -245,13 +318,16 @@ def check_submission(
     """
     service = dynamote.service
     policy = policy_of(dynamote)
+    replacing = replaces(metadata, request)
     if not policy.quotas:
-        return Checked(service.check(request))
+        return Checked(service.check(request, replacing=replacing))
     user, gpus = metadata.user_id, request.total_gpus
     mark = service.reservations.mark()  # before the list: creates it may miss still count
     listing = service.start_listing_for_limits()
-    checking = service.start_check(request)
-    mine = [d for d in listing() if d.requester == user]
+    checking = service.start_check(request, replacing=replacing)
+    # The deployment a redeploy replaces is not counted: it goes as this one comes.
+    gone = metadata.replaces if replacing else None
+    mine = [d for d in listing() if d.requester == user and d.key != gone]
     failure: Exception | None = None
     problems: dict[str, str] = {}
     try:
@@ -286,6 +362,31 @@ def audit_deploy(
 ) -> None:
     audit(
         Action.DEPLOY.value,
+        user=metadata.user_id,
+        channel=metadata.channel_id,
+        namespace=request.namespace,
+        name=request.name,
+        model=request.model,
+        gpus=request.total_gpus,
+        outcome=outcome,
+        reason=reason,
+    )
+
+
+def replaces(metadata: ModalMetadata, request: DeploymentRequest) -> bool:
+    """Whether the submission redeploys the failed deployment its form was opened for (the
+    same namespace and name; a new name deploys beside it)."""
+    return metadata.replaces == f"{request.namespace}/{request.name}"
+
+
+def audit_redeploy(
+    request: DeploymentRequest,
+    metadata: ModalMetadata,
+    outcome: Literal["created", "denied", "failed"],
+    reason: str = "",
+) -> None:
+    audit(
+        "redeploy",
         user=metadata.user_id,
         channel=metadata.channel_id,
         namespace=request.namespace,

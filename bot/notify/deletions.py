@@ -23,6 +23,7 @@ from bot.notify.ledger import CardLedger
 from bot.notify.memory import Known, RecentSet, card_of, stub_from_card
 from bot.notify.reading import Key, key_of
 from bot.notify.sender import Sender, SendError
+from bot.redeploy import redeployed_by
 
 __all__ = ["Deletions"]
 
@@ -76,6 +77,10 @@ class Deletions:
             log.info("%s was deleted; it had no card to tell", deployment.key)
             return 0
         by_user = (metadata.get("annotations") or {}).get(ANNOTATION_DELETED_BY)
+        if redeployed_by(by_user):  # replaced under the same name: the thread carries on
+            self._told.add(uid)
+            self._placed.pop(uid, None)
+            return 0
         try:
             self._sender.reply(*place, build_deleted_reply(deployment.name, by_user=by_user))
         except SendError as failure:

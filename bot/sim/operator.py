@@ -362,13 +362,23 @@ class SimOperator:
                 self._kubelet.emit(pod, "FailedScheduling", message, source="default-scheduler")
                 self._kubelet.write_pod(pod, node=None, status=unschedulable_status(message))
                 return False, math.inf
-        stage = self._kubelet.stage(pod, plan, track, now, namespace=key[0])
+        stage = self._kubelet.stage(
+            pod,
+            plan,
+            track,
+            now,
+            namespace=key[0],
+            gpu_memory_gib=self._gpus.memory_gib(track.node),
+            model_gib=self._gpus.model_memory(plan.model) if plan.model else None,
+        )
         if stage.blocked:
             self._blocked.add(key)
         for reason, message in stage.events:
             self._kubelet.emit(pod, reason, message, count=stage.event_count)
         # A started container has printed something: `kubectl logs` shows it.
-        log = worker_log(plan, *key) if stage.status["phase"] == "Running" else None
+        log = stage.log
+        if log is None and stage.status["phase"] == "Running":
+            log = worker_log(plan, *key)
         self._kubelet.write_pod(pod, node=track.node, status=stage.status, log=log)
         return stage.ready, stage.next_change
 

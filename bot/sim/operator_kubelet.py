@@ -10,6 +10,8 @@ back from the pod status and events (``bot.status``, ``bot.advice``):
   pull: ``ErrImagePull``, then ``ImagePullBackOff``, the kubelet retrying every
   ``ready_after`` seconds and counting each failure on its ``Failed`` event, as the real
   kubelet's back-off does (its 10 s doubling to 5 min, scaled to the simulation);
+- a worker whose model does not fit its GPUs, or whose HF token the hub refuses, starts and
+  crash-loops (``bot.sim.crashes``: its log, exit code 1, the kubelet's growing back-off);
 - otherwise ContainerCreating -> Running -> Ready over ``ready_after`` seconds.
 
 ``Kubelet.stage`` decides where a pod is without writing to the Store; the caller records what
@@ -26,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sim.crashes import backoff_text, crash_log, crash_state, hf_token
 from bot.sim.operator_plan import ComponentPlan
 from bot.sim.operator_pods import (
     LABEL_DGD,
@@ -56,6 +59,7 @@ class Stage:
     blocked: bool = False  # waiting for something outside the operator (a secret)
     events: tuple[tuple[str, str], ...] = ()  # (reason, message) of Warning events to emit
     event_count: int = 1  # how often the events above have happened so far
+    log: str | None = None  # what the container printed, when it is not the usual start
 
 
 class Kubelet:
@@ -67,9 +71,20 @@ class Kubelet:
         self._emitted: dict[tuple[str, str], dict[str, int]] = {}  # pod -> reason -> count
 
     def stage(
-        self, pod: Obj, plan: ComponentPlan, track: PodTrack, now: float, *, namespace: str
+        self,
+        pod: Obj,
+        plan: ComponentPlan,
+        track: PodTrack,
+        now: float,
+        *,
+        namespace: str,
+        gpu_memory_gib: int | None = None,
+        model_gib: int | None = None,
     ) -> Stage:
-        """The stage of a scheduled pod in ``namespace``; starts its containers when it can."""
+        """The stage of a scheduled pod in ``namespace``; starts its containers when it can.
+
+        ``gpu_memory_gib``: GiB per GPU of its node; ``model_gib``: what its model needs.
+        """
         node = track.node or 0
         if track.started is None:  # the kubelet checks secrets and image before it starts
             missing = [s for s in plan.secrets if self._store.get("secrets", namespace, s) is None]
@@ -82,6 +97,9 @@ class Kubelet:
             if failure is not None:
                 return self._pull_failure(pod, image, failure, track, node=node, now=now)
             track.started = now
+        crash = self._crash_log(plan, namespace, gpu_memory_gib, model_gib)
+        if crash is not None:
+            return self._crash_loop(pod, track.started, now, crash, node=node)
         elapsed = now - track.started
         if elapsed >= self._ready_after:
             return Stage(running_status(pod, node, ready=True), ready=True)
@@ -90,6 +108,54 @@ class Kubelet:
             return Stage(status, next_change=track.started + self._ready_after)
         status = waiting_status(pod, node, "ContainerCreating")
         return Stage(status, next_change=track.started + self._ready_after / 2)
+
+    def _crash_log(
+        self,
+        plan: ComponentPlan,
+        namespace: str,
+        gpu_memory_gib: int | None,
+        model_gib: int | None,
+    ) -> str | None:
+        if plan.gpus <= 0:
+            return None  # only workers load the model
+        secret = self._store.get("secrets", namespace, plan.secrets[0]) if plan.secrets else None
+        engine = next((a for a in plan.container.get("command") or [] if "dynamo." in str(a)), "")
+        return crash_log(
+            plan.model,
+            gpus=plan.gpus,
+            gpu_memory_gib=gpu_memory_gib,
+            model_gib=model_gib,
+            token=hf_token(secret),
+            source=str(engine or "dynamo"),
+        )
+
+    def _crash_loop(self, pod: Obj, started: float, now: float, log: str, *, node: int) -> Stage:
+        """Runs a moment, dies (exit 1), waits the growing back-off, and again."""
+        state = crash_state(started, now, runs_for=self._ready_after / 2)
+        meta = pod["metadata"]
+        who = f"{meta['name']}_{meta['namespace']}({meta.get('uid', '')})"
+        if state.running:
+            status = running_status(pod, node, ready=False)
+        else:
+            message = (
+                f"back-off {backoff_text(state.backoff)} restarting failed container=main pod={who}"
+            )
+            status = waiting_status(pod, node, "CrashLoopBackOff", message)
+            status["phase"] = "Running"  # the pod runs on; its container restarts
+        container = status["containerStatuses"][0]
+        container["restartCount"] = state.restarts
+        if state.restarts:
+            container["lastState"] = {"terminated": {"reason": "Error", "exitCode": 1}}
+        events: tuple[tuple[str, str], ...] = ()
+        if state.restarts:
+            events = (("BackOff", f"Back-off restarting failed container main in pod {who}"),)
+        return Stage(
+            status,
+            next_change=state.next_change,
+            events=events,
+            event_count=max(state.restarts, 1),
+            log=log,
+        )
 
     def write_pod(self, pod: Obj, *, node: int | None, status: Obj, log: str | None = None) -> None:
         """Put the pod on ``node`` with ``status`` (and ``log``) unless nothing changes."""

@@ -43,7 +43,8 @@ def _histogram(counts: Counter[str]) -> str:
 
 
 class GpuPool:
-    """Free GPUs per simulated node; the model memory check reads the catalog on first use.
+    """Free GPUs per simulated node; a model's memory (for the kubelet's out-of-memory) is
+    read from the catalog on first use.
 
     ``read_node`` gives a node's object as the API server holds it now, so a node cordoned
     (``spec.unschedulable``), tainted or deleted with kubectl takes no new pods, as on a real
@@ -64,11 +65,9 @@ class GpuPool:
     def place(self, plan: ComponentPlan) -> int | None:
         """First node with enough free GPUs (and GPUs big enough for the model), or None."""
         for node, free in enumerate(self._free):
-            if (
-                free >= plan.gpus
-                and self._model_fits(self._fleet[node], plan)
-                and self._refusal(node, plan) == ""
-            ):
+            # Only GPUs count: the scheduler knows nothing of a model's weights (a model too
+            # big for its GPUs is placed, and its worker runs out of memory: bot.sim.crashes).
+            if free >= plan.gpus and self._refusal(node, plan) == "":
                 self._free[node] -= plan.gpus
                 return node
         return None
@@ -88,14 +87,14 @@ class GpuPool:
         node's reason counted, the counts sorted as text, then the preemption verdict."""
         reasons: Counter[str] = Counter()
         preemption: Counter[str] = Counter()
-        for index, node in enumerate(self._fleet):
+        for index in range(len(self._fleet)):
             refusal = self._refusal(index, plan)
             if refusal is None:
                 continue  # no such node any more
             if refusal:
                 reasons[refusal] += 1
                 preemption[_NOT_HELPFUL] += 1
-            elif self._free[index] < plan.gpus or not self._model_fits(node, plan):
+            elif self._free[index] < plan.gpus:
                 reasons[_INSUFFICIENT] += 1
                 preemption[_NO_VICTIMS] += 1
         nodes = sum(reasons.values())
@@ -124,14 +123,13 @@ class GpuPool:
             return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
         return ""
 
-    def _model_fits(self, node: SimNode, plan: ComponentPlan) -> bool:
-        if plan.gpus <= 0 or plan.model is None:
-            return True
-        needed = self._model_memory(plan.model)
-        # GiB as bot.capacity reads the GFD label: nvidia-smi's MiB, rounded.
-        return needed is None or needed <= round(node.memory_mib / 1024) * plan.gpus
+    def memory_gib(self, node: int) -> int:
+        """GiB per GPU of ``node``, as bot.capacity reads the GFD label: nvidia-smi's MiB,
+        rounded."""
+        return round(self._fleet[node].memory_mib / 1024)
 
-    def _model_memory(self, model_id: str) -> int | None:
+    def model_memory(self, model_id: str) -> int | None:
+        """The catalog's ``minGpuMemory`` of a model (GiB); None when unknown."""
         if self._min_gpu_memory is None:
             self._min_gpu_memory = _catalog_lookup()
         return self._min_gpu_memory(model_id)

@@ -10,6 +10,7 @@ import pytest
 
 from bot.blocks.ids import (
     ACTION_DEPLOYMENT_MENU,
+    ACTION_REDEPLOY,
     ACTION_SCALE,
     ACTION_TRY_IT,
     ACTION_VIEW_DEPLOYMENT,
@@ -101,9 +102,10 @@ def test_the_buttons_follow_the_phase_and_delete_is_in_the_menu() -> None:
     ]  # fmt: skip
     assert actions_of("Deploying") == [(ACTION_VIEW_DEPLOYMENT, key), (ACTION_SCALE, key)]
     assert actions_of("Pending") == [(ACTION_VIEW_DEPLOYMENT, key), (ACTION_SCALE, key)]
-    assert actions_of("Failed") == [(ACTION_VIEW_DEPLOYMENT, key)]
+    assert actions_of("Failed") == [(ACTION_REDEPLOY, key), (ACTION_VIEW_DEPLOYMENT, key)]
     payload = fits_message(build_status_card(make_deployment("qwen", phase="Failed")))
-    assert buttons(payload)[0]["accessibility_label"] == "View qwen"
+    assert buttons(payload)[0]["accessibility_label"] == "Redeploy qwen"
+    assert buttons(payload)[1]["accessibility_label"] == "View qwen"
     menu = payload["blocks"][0]["accessory"]
     assert menu["action_id"] == ACTION_DEPLOYMENT_MENU
     assert [o["value"] for o in menu["options"]] == [

@@ -92,7 +92,7 @@ def test_a_crash_loop_over_many_sweeps_leaves_one_trouble_reply_updated_in_place
     text = str(shown["blocks"])
     assert "still crash looping: 8 restarts" in text and "· updated <!date^" in text
     assert f"<@{REQUESTER}>" in text  # the edit keeps the mention it was posted with
-    assert shown["text"].startswith("loopy is still failing: crash looping: 8 restarts")
+    assert shown["text"].startswith("loopy is still failing: the worker crashes on start")
     record = decode(
         bot.cluster.get_dgd(NAMESPACE, "loopy")["metadata"]["annotations"][ANNOTATION_NOTIFIED]
     )
