@@ -186,4 +186,5 @@ def build_app(deps: AppDeps) -> App:
 
     warm_groups(shared, deps.web_client)
     service.capacity.prewarm()  # in the background: the first /dynamote models knows the fit
+    deps.closers.append(shared.close)
     return app

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
@@ -86,6 +86,8 @@ class AppDeps:
     home_opened: Callable[[str], None] | None = None
     # The bot's identity; the runner records its start-up auth.test answer here.
     identity: SlackIdentity | None = None
+    # What the factory built that must be closed when serving stops (its pools), last first.
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
 
 AppFactory = Callable[[AppDeps], "App"]
@@ -214,11 +216,10 @@ def _serve(
     web_client = make_web_client(settings)
     identity = SlackIdentity(web_client.token or "")
     notifier = _notifier(settings, cluster, web_client, identity)
-    app = factory(
-        AppDeps(
-            settings, cluster, web_client, health, socket_mode, notifier.note_home_opened, identity
-        )
+    deps = AppDeps(
+        settings, cluster, web_client, health, socket_mode, notifier.note_home_opened, identity
     )
+    app = factory(deps)
     servers = _http_servers(settings, app, health, socket_mode=socket_mode, ports=ports)
     distinct = list(dict.fromkeys(servers.values()))  # one server has both roles by default
     threads = [
@@ -264,6 +265,8 @@ def _serve(
         for thread in threads:
             thread.join(timeout=10)
         authenticating.join(timeout=1)
+        for close in reversed(deps.closers):  # no request is served any more
+            close()
 
 
 def _http_servers(

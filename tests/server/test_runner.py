@@ -402,3 +402,21 @@ def test_a_bad_dynamote_health_port_stops_serve_with_exit_2_naming_it(
 
     assert code == 2
     assert "DYNAMOTE_HEALTH_PORT" in capsys.readouterr().err
+
+
+def test_serve_closes_what_the_real_factory_built_when_it_stops(
+    slack_standin: SlackStandIn, sim_kubeconfig: Path
+) -> None:
+    from bot.app import build_app  # noqa: PLC0415
+
+    served = Running(settings_for(slack_standin), app_factory=build_app)
+    try:
+        wait_until(lambda: answers(f"{served.url}/healthz"))
+        (deps,) = served.factory_deps
+        assert deps.closers, "the factory registers its pools to be closed"
+    finally:
+        assert served.finish() == 0
+    # The runner closed the app's pools: a pool shut down refuses new work.
+    context = deps.closers[0].__self__  # type: ignore[attr-defined]  # AppContext.close
+    with pytest.raises(RuntimeError, match="shutdown"):
+        context.executor.submit(print)
