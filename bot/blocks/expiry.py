@@ -113,15 +113,23 @@ def build_change_expiry_modal(deployment_key: str, policy: ExpiryPolicy) -> View
 
 
 def build_expiry_reminder(
-    deployment: Deployment, expires: datetime, *, keep: datetime | None, policy: ExpiryPolicy
+    deployment: Deployment,
+    expires: datetime,
+    *,
+    keep: datetime | None,
+    policy: ExpiryPolicy,
+    served: int | None = None,
 ) -> Message:
-    """The reminder under the card: the owner mentioned, when, Keep (if it would move the
-    time within the maximum) and Delete now (Slack's danger confirm first)."""
+    """The reminder under the card: the owner mentioned, when, how many requests it served
+    (when its frontend said), Keep (if it would move the time within the maximum) and Delete
+    now (Slack's danger confirm first)."""
     name = f"*{escape(truncate(deployment.name, 100))}*"
     text = (
         f":hourglass: {mention(deployment.requester)} {name} expires {slack_date(expires)}: "
         "Dynamote deletes it then and frees its GPUs."
     )
+    if served is not None:
+        text += f" It has served {served:,} request{'' if served == 1 else 's'} since it started."
     elements = [delete_button(deployment)]
     if keep is not None:
         elements.insert(0, keep_button(deployment, f"Keep {format_duration(policy.keep)} more"))

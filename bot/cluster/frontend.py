@@ -26,7 +26,22 @@ from typing import Any, Literal
 from bot.cluster.connection import Connection
 from bot.deployments import FRONTEND_PORT
 
-__all__ = ["Access", "Frontend", "FrontendError", "FrontendProblem", "resolve_access"]
+__all__ = [
+    "REQUESTS_TOTAL",
+    "Access",
+    "Frontend",
+    "FrontendError",
+    "FrontendProblem",
+    "requests_in_metrics",
+    "resolve_access",
+]
+
+# The counter Dynamo's HTTP service keeps of the requests it handled, on ``/metrics`` of the
+# frontend's port: ``dynamo_frontend_`` + ``frontend_service::REQUESTS_TOTAL`` in
+# ai-dynamo/dynamo's lib/runtime/src/metrics/prometheus_names.rs, labelled ``model``,
+# ``endpoint``, ``request_type`` and ``status`` (``success``/``error``) in
+# lib/llm/src/http/service/metrics.rs. It counts from the frontend's start.
+REQUESTS_TOTAL = "dynamo_frontend_requests_total"
 
 Access = Literal["cluster-dns", "service-proxy"]
 FrontendProblem = Literal[
@@ -121,6 +136,25 @@ class Frontend:
             )
         return self._lines(answer, namespace, service)
 
+    def requests_served(self, namespace: str, service: str, model: str) -> int | None:
+        """How many requests for ``model`` the frontend answered since it started (its
+        ``/metrics``); None when it cannot say: unreachable, refusing, or not Prometheus text."""
+        try:
+            answer = self._request(
+                "GET",
+                namespace,
+                service,
+                "/metrics",
+                timeout=self._list_timeout,
+                accept="text/plain",
+            )
+            body = _read_all(answer, namespace, service)
+        except FrontendError:
+            return None
+        if answer.status != 200:
+            return None
+        return requests_in_metrics(body.decode("utf-8", "replace"), model)
+
     # --- plumbing --------------------------------------------------------------------------
 
     def _lines(self, answer: _Answer, namespace: str, service: str) -> Generator[bytes, None, None]:
@@ -148,10 +182,11 @@ class Frontend:
         *,
         body: dict[str, Any] | None = None,
         timeout: tuple[float, float] | None = None,
+        accept: str = "application/json, text/event-stream",
     ) -> _Answer:
         from urllib3.exceptions import HTTPError  # noqa: PLC0415
 
-        headers = {"Accept": "application/json, text/event-stream"}
+        headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
@@ -193,6 +228,27 @@ class Frontend:
         )
         # The generated client's REST layer never reads ahead: the urllib3 response streams.
         return api_client.call_api(*request, _request_timeout=call.timeout).response
+
+
+def requests_in_metrics(text: str, model: str) -> int | None:
+    """The successful requests for ``model`` in a ``/metrics`` page (0 when the counter has no
+    series for it yet: the frontend writes one once a request ends); None for text that is not
+    Prometheus' format."""
+    from prometheus_client.parser import text_string_to_metric_families  # noqa: PLC0415
+
+    total = 0.0
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if (
+                    sample.name == REQUESTS_TOTAL
+                    and sample.labels.get("model") == model
+                    and sample.labels.get("status", "success") == "success"
+                ):
+                    total += sample.value
+    except (ValueError, TypeError, IndexError):
+        return None
+    return int(total)
 
 
 def _read_all(answer: _Answer, namespace: str, service: str) -> bytes:

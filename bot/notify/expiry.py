@@ -25,7 +25,8 @@ from typing import Any
 from bot.audit import audit
 from bot.blocks.expiry import build_expiry_reminder
 from bot.cluster import Cluster, ClusterError, Conflict, NotFound
-from bot.deployments import deployment_from
+from bot.deployments import Deployment, deployment_from
+from bot.dynamo import frontend_service_name
 from bot.expiry import (
     ANNOTATION_EXPIRES_AT,
     ANNOTATION_EXPIRY_REMINDED,
@@ -117,13 +118,25 @@ class Expiry:
             return 0  # no card, no thread to remind in
         raw = deployment.annotations[ANNOTATION_EXPIRES_AT]
         message = build_expiry_reminder(
-            deployment, expires, keep=self._policy.kept(expires, now), policy=self._policy
+            deployment,
+            expires,
+            keep=self._policy.kept(expires, now),
+            policy=self._policy,
+            served=self._served(deployment),
         )
         self._sender.reply(deployment.channel, deployment.thread_ts, message)
         self._reminded[_uid(dgd)] = raw
         self._seen[key] = self._mark_reminded(dgd, raw)
         self._reminded.pop(_uid(dgd), None)
         return 1
+
+    def _served(self, deployment: Deployment) -> int | None:
+        """Requests its frontend answered since it started; None when the frontend cannot say
+        (the reminder then goes without; the read has the frontend client's short timeouts)."""
+        service = deployment.status.frontend_service or frontend_service_name(deployment.name)
+        return self._cluster.frontend.requests_served(
+            deployment.namespace, service, deployment.served_model_name
+        )
 
     def _mark_reminded(self, dgd: dict[str, Any], raw: str) -> dict[str, Any]:
         """Record the reminder; on Conflict read again and retry once if the time still holds."""

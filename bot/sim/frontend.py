@@ -19,7 +19,12 @@ does (``lib/llm/src/http/service/openai.rs`` in ai-dynamo/dynamo):
   deterministic answer that quotes the last user message, cut at ``max_tokens``. Streamed
   (``"stream": true``) as server-sent events, ``data: {chunk}`` with ``choices[0].delta``,
   a ``usage`` chunk when ``stream_options.include_usage``, then ``data: [DONE]``; the first
-  token comes after ``first_token_after`` seconds, then one every ``1 / tokens_per_second``.
+  token comes after ``first_token_after`` seconds, then one every ``1 / tokens_per_second``;
+- ``GET /metrics``: Prometheus text, with the counter Dynamo's HTTP service keeps of the
+  requests it handled, ``dynamo_frontend_requests_total{model, endpoint, request_type,
+  status}`` (``frontend_service::REQUESTS_TOTAL`` in ``lib/runtime/src/metrics/
+  prometheus_names.rs``, its labels in ``lib/llm/src/http/service/metrics.rs``): one per chat
+  completion answered, counted when the answer ends, since the frontend's Service was created.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ from bot.sim.routing import ApiRequest, Response
 from bot.sim.statuses import ApiError
 from bot.sim.store import Store
 
-__all__ = ["SimFrontends", "simulated_answer"]
+__all__ = ["REQUESTS_TOTAL", "SimFrontends", "simulated_answer"]
+
+REQUESTS_TOTAL = "dynamo_frontend_requests_total"
 
 Obj = dict[str, Any]
 _MODEL_FLAGS = ("--served-model-name", "--model", "--model-path")
@@ -78,6 +85,10 @@ class SimFrontends:
         self.register_after = register_after
         self._clock = clock
         self._ids = iter(range(1, 1 << 62))
+        # (Service uid, model, request_type) -> chat completions answered: a new Service is a
+        # new frontend, whose counter starts at zero.
+        self._served: dict[tuple[str, str, str], int] = {}
+        self._served_lock = threading.Lock()
 
     # --- the API server's part -------------------------------------------------------------
 
@@ -98,18 +109,24 @@ class SimFrontends:
             raise ApiError(
                 503, f'no endpoints available for service "{name}"', "ServiceUnavailable"
             )
-        dgd = str(((service.get("metadata") or {}).get("labels") or {}).get(LABEL_DGD) or "")
-        return self._frontend(request, namespace, dgd)
+        metadata = service.get("metadata") or {}
+        dgd = str((metadata.get("labels") or {}).get(LABEL_DGD) or "")
+        return self._frontend(request, namespace, dgd, str(metadata.get("uid") or name))
 
     # --- the frontend's part ---------------------------------------------------------------
 
-    def _frontend(self, request: ApiRequest, namespace: str, dgd: str) -> Response:
+    def _frontend(self, request: ApiRequest, namespace: str, dgd: str, frontend: str) -> Response:
         path = "/" + request.proxy_path.strip("/")
         if path == "/v1/models" and request.method == "GET":
             return Response(body=self._models(namespace, dgd))
         if path == "/v1/chat/completions" and request.method == "POST":
-            return self._chat(request, namespace, dgd)
-        if path in ("/v1/models", "/v1/chat/completions"):
+            return self._chat(request, namespace, dgd, frontend)
+        if path == "/metrics" and request.method == "GET":
+            return Response(
+                body=self._metrics(frontend).encode(),
+                content_type="text/plain; version=0.0.4; charset=utf-8",
+            )
+        if path in ("/v1/models", "/v1/chat/completions", "/metrics"):
             return Response(status=405, body=b"", content_type="text/plain")
         return Response(status=404, body=b"", content_type="text/plain")
 
@@ -150,7 +167,28 @@ class SimFrontends:
             data.append({"id": model, "object": "model", "created": created, "owned_by": "nvidia"})
         return {"object": "list", "data": data}
 
-    def _chat(self, request: ApiRequest, namespace: str, dgd: str) -> Response:
+    def _count(self, frontend: str, model: str, request_type: str) -> None:
+        with self._served_lock:
+            key = (frontend, model, request_type)
+            self._served[key] = self._served.get(key, 0) + 1
+
+    def _metrics(self, frontend: str) -> str:
+        """The counter in Prometheus' text format, as the Rust prometheus crate writes it."""
+        with self._served_lock:
+            counts = sorted((k[1:], v) for k, v in self._served.items() if k[0] == frontend)
+        lines = [
+            f"# HELP {REQUESTS_TOTAL} Total number of LLM requests processed",
+            f"# TYPE {REQUESTS_TOTAL} counter",
+        ]
+        for (model, request_type), count in counts:
+            labels = (
+                f'endpoint="chat_completions",model="{_label_value(model)}",'
+                f'request_type="{request_type}",status="success"'
+            )
+            lines.append(f"{REQUESTS_TOTAL}{{{labels}}} {count}")
+        return "\n".join(lines) + "\n"
+
+    def _chat(self, request: ApiRequest, namespace: str, dgd: str, frontend: str) -> Response:
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:
@@ -181,6 +219,7 @@ class SimFrontends:
             options = body.get("stream_options") or {}
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
             stream = self._streamer(
+                counted=lambda: self._count(frontend, model, "stream"),
                 completion_id=completion_id,
                 created=created,
                 model=model,
@@ -190,6 +229,7 @@ class SimFrontends:
             )
             return Response(stream=stream, content_type="text/event-stream")
         self._wait(self.first_token_after + (len(pieces) - 1) / self.tokens_per_second)
+        self._count(frontend, model, "unary")
         return Response(
             body={
                 "id": completion_id,
@@ -210,6 +250,7 @@ class SimFrontends:
     def _streamer(
         self,
         *,
+        counted: Callable[[], None],
         completion_id: str,
         created: int,
         model: str,
@@ -240,6 +281,7 @@ class SimFrontends:
             write(chunk([{"index": 0, "delta": {}, "finish_reason": finish}]))
             if usage is not None:
                 write(chunk([], usage=usage))
+            counted()  # before the last line, so a client that has read it sees the count
             write(b"data: [DONE]\n\n")
 
         return stream
@@ -257,6 +299,11 @@ def _service_and_port(name: str) -> tuple[str, str]:
     if len(parts) == 2:
         return parts[0], parts[1]
     return name, ""
+
+
+def _label_value(value: str) -> str:
+    """Escaped as Prometheus' text format wants a label value."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _model_in(args: list[Any]) -> str | None:

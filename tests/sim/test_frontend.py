@@ -252,3 +252,52 @@ def test_a_chunked_request_body_arrives_whole(standin: StandIn) -> None:
         operator.stop()
     assert answer.status == 200, completion
     assert completion["choices"][0]["message"]["content"].startswith('You said: "chunks".')
+
+
+def test_metrics_count_the_chat_completions_served_per_model(
+    standin: StandIn, cluster: Cluster
+) -> None:
+    operator = deploy(standin, "qwen-count", ready_after=0.1)
+    base = f"{standin.url}/api/v1/namespaces/team-a/services/qwen-count-frontend:8000/proxy"
+    try:
+        wait_until(lambda: served(cluster, "qwen-count-frontend"))
+        before = cluster.frontend.requests_served("team-a", "qwen-count-frontend", MODEL)
+        streamed = b"".join(
+            cluster.frontend.stream_chat(
+                "team-a", "qwen-count-frontend", chat_request(MODEL, "count me", 3)
+            )
+        )
+        assert streamed.endswith(b"data: [DONE]\n\n")
+        after_stream = cluster.frontend.requests_served("team-a", "qwen-count-frontend", MODEL)
+        body = json.dumps(
+            {"model": MODEL, "messages": [{"role": "user", "content": "and me"}], "max_tokens": 2}
+        ).encode()
+        request = urllib.request.Request(
+            f"{base}/v1/chat/completions", body, {"Content-Type": "application/json"}
+        )
+        urllib.request.urlopen(request, timeout=10).close()
+        refused = urllib.request.Request(
+            f"{base}/v1/chat/completions",
+            json.dumps({"model": "other", "messages": [{"role": "user", "content": "x"}]}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(refused, timeout=10)
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as answer:
+            content_type = answer.headers["Content-Type"]
+            text = answer.read().decode()
+        after_both = cluster.frontend.requests_served("team-a", "qwen-count-frontend", MODEL)
+    finally:
+        operator.stop()
+    assert (before, after_stream, after_both) == (0, 1, 2)
+    assert content_type.startswith("text/plain; version=0.0.4")
+    assert "# TYPE dynamo_frontend_requests_total counter" in text
+    assert (
+        'dynamo_frontend_requests_total{endpoint="chat_completions",model="Qwen/Qwen3-0.6B",'
+        'request_type="stream",status="success"} 1'
+    ) in text
+    assert 'request_type="unary",status="success"} 1' in text
+
+
+def test_metrics_of_a_missing_frontend_are_not_known(cluster: Cluster) -> None:
+    assert cluster.frontend.requests_served("team-a", "nothing-frontend", MODEL) is None
