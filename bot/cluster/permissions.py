@@ -119,7 +119,7 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
     Permission("list", "", "events"),  # list_pod_events
     # Try it through the API server (bot.cluster.frontend, service-proxy access): GET
     # /v1/models needs get, POST /v1/chat/completions create (the verb follows the method).
-    Permission("get", "", "services", "proxy"),  # Frontend.served_models
+    Permission("get", "", "services", "proxy"),  # Frontend.served_models, requests_served
     Permission("create", "", "services", "proxy"),  # Frontend.stream_chat
     Permission("get", "", "secrets", named="hf_secret"),  # secret_exists
     Permission("get", "coordination.k8s.io", "leases", scope="lease", named="lease"),  # get_lease
