@@ -231,14 +231,17 @@ class Frontend:
 
 
 def requests_in_metrics(text: str, model: str) -> int | None:
-    """The successful requests for ``model`` in a ``/metrics`` page (0 when the counter has no
-    series for it yet: the frontend writes one once a request ends); None for text that is not
-    Prometheus' format."""
+    """The successful requests for ``model`` in a ``/metrics`` page (0 when the counter is there
+    without a series for the model yet); None when the page has no such counter (another
+    metrics prefix, or not a Dynamo frontend) or is not Prometheus' format."""
     from prometheus_client.parser import text_string_to_metric_families  # noqa: PLC0415
 
     total = 0.0
+    counter = False
     try:
         for family in text_string_to_metric_families(text):
+            # The parser names a counter's family without its ``_total`` suffix.
+            counter |= family.name in (REQUESTS_TOTAL, REQUESTS_TOTAL.removesuffix("_total"))
             for sample in family.samples:
                 if (
                     sample.name == REQUESTS_TOTAL
@@ -248,7 +251,7 @@ def requests_in_metrics(text: str, model: str) -> int | None:
                     total += sample.value
     except (ValueError, TypeError, IndexError):
         return None
-    return int(total)
+    return int(total) if counter else None
 
 
 def _read_all(answer: _Answer, namespace: str, service: str) -> bytes:

@@ -42,7 +42,13 @@ def test_the_successful_requests_of_the_model_are_summed_over_endpoints_and_type
 
 def test_a_model_without_a_series_yet_has_served_none() -> None:
     assert requests_in_metrics(PAGE, "never/asked") == 0
-    assert requests_in_metrics("", MODEL) == 0
+
+
+def test_a_page_without_the_counter_is_not_known() -> None:
+    # An empty page, or another metrics prefix (DYN_METRICS_PREFIX): no figure, not "0".
+    assert requests_in_metrics("", MODEL) is None
+    other = PAGE.replace("dynamo_frontend_requests", "acme_frontend_requests")
+    assert requests_in_metrics(other, MODEL) is None
 
 
 def test_a_page_that_is_not_prometheus_text_is_not_known() -> None:
