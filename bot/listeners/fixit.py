@@ -42,7 +42,7 @@ from bot.deployments import Deployment
 from bot.failures import apply_change, diagnose
 from bot.listeners.deployments import find_deployment
 from bot.listeners.guard import actor_of, guarded, is_admin, policy_of
-from bot.listeners.replies import explain, reply
+from bot.listeners.loading_modal import Fill, open_then_fill
 from bot.notify.trouble import log_tail_source
 from bot.policy import Action
 from bot.privileges import privileges_of
@@ -78,20 +78,15 @@ def handle_redeploy(
 ) -> None:
     ack()
     user, channel = actor_of(body)
-    try:
+
+    def prepare() -> tuple[View, Fill]:
         namespace, name = _key(body, dynamote)
-        opened = client.views_open(
-            trigger_id=str(body.get("trigger_id", "")),
-            view=build_redeploy_loading_view(f"{namespace}/{name}"),
+        return build_redeploy_loading_view(f"{namespace}/{name}"), lambda view: _fill_form(
+            client, dynamote, view, user, channel, namespace, name
         )
-    except Exception as error:
-        reply(explain(error, doing="open Redeploy"), body=body, respond=respond, client=client)
-        return
-    view = opened.get("view") or {}
-    dynamote.after_ack(
-        lambda: _fill_form(client, dynamote, view, user, channel, namespace, name),
-        doing="prefill the redeploy form",
-    )
+
+    open_then_fill(body, client, dynamote, respond, prepare,
+                   opening="open Redeploy", filling="prefill the redeploy form")  # fmt: skip
 
 
 def _fill_form(
@@ -193,20 +188,15 @@ def handle_full_log(
 ) -> None:
     ack()
     user, channel = actor_of(body)
-    try:
+
+    def prepare() -> tuple[View, Fill]:
         namespace, name = _key(body, dynamote)
-        opened = client.views_open(
-            trigger_id=str(body.get("trigger_id", "")),
-            view=build_full_log_view(name, [], loading=True),
+        return build_full_log_view(name, [], loading=True), lambda view: _show_logs(
+            client, dynamote, view, user, channel, namespace, name
         )
-    except Exception as error:
-        reply(explain(error, doing="open the log"), body=body, respond=respond, client=client)
-        return
-    view = opened.get("view") or {}
-    dynamote.after_ack(
-        lambda: _show_logs(client, dynamote, view, user, channel, namespace, name),
-        doing="read a deployment's logs",
-    )
+
+    open_then_fill(body, client, dynamote, respond, prepare,
+                   opening="open the log", filling="read a deployment's logs")  # fmt: skip
 
 
 def _show_logs(
