@@ -40,7 +40,7 @@ from bot.blocks.ids import ACTION_BACK_TO_FORM, ACTION_FULL_LOG, ACTION_REDEPLOY
 from bot.cluster import ClusterError
 from bot.deployments import Deployment
 from bot.failures import apply_change, diagnose
-from bot.listeners.deployments import find_deployment
+from bot.listeners.deployments import button_target, find_deployment
 from bot.listeners.guard import actor_of, guarded, is_admin, policy_of
 from bot.listeners.loading_modal import Fill, open_then_fill
 from bot.notify.trouble import log_tail_source
@@ -62,14 +62,6 @@ def register(app: App) -> None:
     app.action(ACTION_BACK_TO_FORM, middleware=[guarded(Action.DEPLOY)])(handle_back_to_form)
 
 
-def _key(body: dict[str, Any], dynamote: AppContext) -> tuple[str, str]:
-    """(namespace, name) of the button's ``"<namespace>/<name>"``, checked."""
-    value = str(((body.get("actions") or [{}])[0]).get("value") or "")
-    namespace, _, name = value.partition("/")
-    service = dynamote.service
-    return service.namespace_for(namespace or None), service.check_name(name)
-
-
 # --- Redeploy… -----------------------------------------------------------------------------
 
 
@@ -80,7 +72,7 @@ def handle_redeploy(
     user, channel = actor_of(body)
 
     def prepare() -> tuple[View, Fill]:
-        namespace, name = _key(body, dynamote)
+        namespace, name = button_target(body, dynamote)
         return build_redeploy_loading_view(f"{namespace}/{name}"), lambda view: _fill_form(
             client, dynamote, view, user, channel, namespace, name
         )
@@ -190,7 +182,7 @@ def handle_full_log(
     user, channel = actor_of(body)
 
     def prepare() -> tuple[View, Fill]:
-        namespace, name = _key(body, dynamote)
+        namespace, name = button_target(body, dynamote)
         return build_full_log_view(name, [], loading=True), lambda view: _show_logs(
             client, dynamote, view, user, channel, namespace, name
         )

@@ -31,6 +31,7 @@ from bot.blocks.scale import (
 )
 from bot.cluster import ClusterError, Conflict
 from bot.cluster.dgds import replicas_patch, worker_replicas
+from bot.listeners.deployments import button_target
 from bot.listeners.guard import actor_of, guarded, is_admin, policy_of
 from bot.listeners.loading_modal import Fill, open_then_fill
 from bot.policy import Action
@@ -71,12 +72,8 @@ def handle_open_scale(
     user, channel = actor_of(body)
 
     def prepare() -> tuple[View, Fill]:
-        namespace, _, name = str(((body.get("actions") or [{}])[0]).get("value") or "").partition(
-            "/"
-        )
-        service = dynamote.service
-        key = f"{service.namespace_for(namespace or None)}/{service.check_name(name)}"
-        metadata = ScaleMetadata(user, channel, key)
+        namespace, name = button_target(body, dynamote)
+        metadata = ScaleMetadata(user, channel, f"{namespace}/{name}")
         limit = dynamote.settings.max_replicas
         return build_scale_modal(metadata, max_replicas=limit), lambda view: _show_current(
             client, dynamote, view, metadata
