@@ -373,17 +373,7 @@ def audit_deploy(
     outcome: Literal["created", "denied", "failed"],
     reason: str = "",
 ) -> None:
-    audit(
-        Action.DEPLOY.value,
-        user=metadata.user_id,
-        channel=metadata.channel_id,
-        namespace=request.namespace,
-        name=request.name,
-        model=request.model,
-        gpus=request.total_gpus,
-        outcome=outcome,
-        reason=reason,
-    )
+    _audit_submission(Action.DEPLOY.value, request, metadata, outcome, reason)
 
 
 def replaces(metadata: ModalMetadata, request: DeploymentRequest) -> bool:
@@ -398,8 +388,19 @@ def audit_redeploy(
     outcome: Literal["created", "denied", "failed"],
     reason: str = "",
 ) -> None:
+    _audit_submission("redeploy", request, metadata, outcome, reason)
+
+
+def _audit_submission(
+    action: str,
+    request: DeploymentRequest,
+    metadata: ModalMetadata,
+    outcome: Literal["created", "denied", "failed"],
+    reason: str,
+) -> None:
+    """One audit line for a deploy or redeploy submission: who, where, what, and how it went."""
     audit(
-        "redeploy",
+        action,
         user=metadata.user_id,
         channel=metadata.channel_id,
         namespace=request.namespace,
