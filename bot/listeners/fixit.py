@@ -14,6 +14,7 @@ shows the last lines of every failing container, redacted. Each is audited (``re
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -62,23 +63,34 @@ def register(app: App) -> None:
     app.action(ACTION_BACK_TO_FORM, middleware=[guarded(Action.DEPLOY)])(handle_back_to_form)
 
 
+# Fills a card button's opened modal: (client, dynamote, view, user, channel, namespace, name).
+_FillFor = Callable[[WebClient, AppContext, dict[str, Any], str, str | None, str, str], None]
+
+
+def _opens_modal(
+    loading: Callable[[str, str], View], fill: _FillFor, *, opening: str, filling: str
+) -> Callable[..., None]:
+    """The listener of a card button whose value is ``"<namespace>/<name>"``: it opens the
+    ``loading`` view for that deployment inside the ack, and ``fill`` completes it after."""
+
+    def handle(
+        ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
+    ) -> None:
+        ack()
+        user, channel = actor_of(body)
+
+        def prepare() -> tuple[View, Fill]:
+            namespace, name = button_target(body, dynamote)
+            return loading(namespace, name), lambda view: fill(
+                client, dynamote, view, user, channel, namespace, name
+            )
+
+        open_then_fill(body, client, dynamote, respond, prepare, opening=opening, filling=filling)
+
+    return handle
+
+
 # --- Redeploy… -----------------------------------------------------------------------------
-
-
-def handle_redeploy(
-    ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
-) -> None:
-    ack()
-    user, channel = actor_of(body)
-
-    def prepare() -> tuple[View, Fill]:
-        namespace, name = button_target(body, dynamote)
-        return build_redeploy_loading_view(f"{namespace}/{name}"), lambda view: _fill_form(
-            client, dynamote, view, user, channel, namespace, name
-        )
-
-    open_then_fill(body, client, dynamote, respond, prepare,
-                   opening="open Redeploy", filling="prefill the redeploy form")  # fmt: skip
 
 
 def _fill_form(
@@ -110,6 +122,14 @@ def _fill_form(
         client.views_update(view_id=str(view.get("id")), hash=view.get("hash"), view=updated)
     except SlackApiError:
         log.info("The Redeploy modal %s changed or closed before it was filled", view.get("id"))
+
+
+handle_redeploy = _opens_modal(
+    lambda namespace, name: build_redeploy_loading_view(f"{namespace}/{name}"),
+    _fill_form,
+    opening="open Redeploy",
+    filling="prefill the redeploy form",
+)
 
 
 def _refusal(
@@ -175,22 +195,6 @@ def _failing_log(dynamote: AppContext, deployment: Deployment) -> str | None:
 # --- Full log ------------------------------------------------------------------------------
 
 
-def handle_full_log(
-    ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
-) -> None:
-    ack()
-    user, channel = actor_of(body)
-
-    def prepare() -> tuple[View, Fill]:
-        namespace, name = button_target(body, dynamote)
-        return build_full_log_view(name, [], loading=True), lambda view: _show_logs(
-            client, dynamote, view, user, channel, namespace, name
-        )
-
-    open_then_fill(body, client, dynamote, respond, prepare,
-                   opening="open the log", filling="read a deployment's logs")  # fmt: skip
-
-
 def _show_logs(
     client: WebClient,
     dynamote: AppContext,
@@ -217,6 +221,14 @@ def _show_logs(
         client.views_update(view_id=str(view.get("id")), hash=view.get("hash"), view=updated)
     except SlackApiError:
         log.info("The Full log modal %s closed before it was filled", view.get("id"))
+
+
+handle_full_log = _opens_modal(
+    lambda _namespace, name: build_full_log_view(name, [], loading=True),
+    _show_logs,
+    opening="open the log",
+    filling="read a deployment's logs",
+)
 
 
 def _container_log(
