@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from slack_bolt import App
     from slack_sdk import WebClient
 
-__all__ = ["AppDeps", "AppFactory", "run_serve"]
+__all__ = ["AppDeps", "AppFactory", "run_serve", "signals_set"]
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def run_serve(
             )
         factory = app_factory or _default_app_factory()
         with (
-            _signals_set(stop),
+            signals_set(stop),
             _cluster_for(settings, simulate=simulate) as cluster,
         ):
             _serve(
@@ -417,7 +417,7 @@ def _backoff() -> Iterator[float]:
 
 
 @contextlib.contextmanager
-def _signals_set(stop: threading.Event) -> Iterator[None]:
+def signals_set(stop: threading.Event) -> Iterator[None]:
     """SIGINT/SIGTERM set ``stop`` (main thread only; elsewhere the caller sets it)."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from slack_sdk.models.blocks import Block, ButtonElement, PlainTextObject
 from slack_sdk.models.views import View
 
+from bot.blocks.card_metadata import read_card_metadata
 from bot.blocks.common import Message, button, context, escape, mention, section, truncate
 from bot.blocks.ids import ACTION_SCALE, BLOCK_SCALE_REPLICAS, CALLBACK_SCALE
 from bot.blocks.inputs import input_block, number_input
@@ -52,21 +53,11 @@ class ScaleMetadata:
 
     @classmethod
     def from_json(cls, text: str) -> ScaleMetadata:
-        try:
-            raw = json.loads(text)
-        except (TypeError, ValueError):
-            raise ValueError("private_metadata is not JSON") from None
-        if not isinstance(raw, dict):
-            raise ValueError("private_metadata is not a JSON object")
-        user, channel, deployment = raw.get("user"), raw.get("channel"), raw.get("deployment")
+        raw, user, channel, deployment = read_card_metadata(text)
         revision = raw.get("revision", 0)
-        if not isinstance(user, str) or not isinstance(deployment, str) or "/" not in deployment:
-            raise ValueError("private_metadata names no user or deployment")
-        if channel is not None and not isinstance(channel, str):
-            raise ValueError("private_metadata has a channel that is not text")
         if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
             revision = 0
-        return cls(user, channel or None, deployment, revision)
+        return cls(user, channel, deployment, revision)
 
 
 def _where(key: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, PlainTextObject
 from slack_sdk.models.views import View
 
+from bot.blocks.card_metadata import read_card_metadata
 from bot.blocks.common import (
     Message,
     button,
@@ -91,25 +92,15 @@ class TryMetadata:
     @classmethod
     def from_json(cls, text: str) -> TryMetadata:
         """ValueError for anything :meth:`to_json` did not write."""
-        try:
-            raw = json.loads(text)
-        except (TypeError, ValueError):
-            raise ValueError("private_metadata is not JSON") from None
-        if not isinstance(raw, dict):
-            raise ValueError("private_metadata is not a JSON object")
-        user, channel, deployment = raw.get("user"), raw.get("channel"), raw.get("deployment")
+        raw, user, channel, deployment = read_card_metadata(text)
         prompt, max_tokens = raw.get("prompt", DEFAULT_PROMPT), raw.get("max_tokens")
-        if not isinstance(user, str) or not isinstance(deployment, str) or "/" not in deployment:
-            raise ValueError("private_metadata names no user or deployment")
-        if channel is not None and not isinstance(channel, str):
-            raise ValueError("private_metadata has a channel that is not text")
         if not isinstance(prompt, str):
             raise ValueError("private_metadata has a prompt that is not text")
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
             max_tokens = DEFAULT_MAX_TOKENS
         return cls(
             user_id=user,
-            channel_id=channel or None,
+            channel_id=channel,
             deployment=deployment,
             prompt=prompt[:MAX_PROMPT_CHARS],
             max_tokens=min(max(max_tokens, 1), MAX_TOKENS_LIMIT),

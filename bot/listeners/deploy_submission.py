@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +63,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# audit_deploy or audit_redeploy: which audit line a submission's outcome writes.
+Auditor = Callable[
+    [DeploymentRequest, ModalMetadata, Literal["created", "denied", "failed"], str], None
+]
 
 # The recount after a create waits this long after the create call returned. creationTimestamp
 # has whole seconds and was stamped during the call, so its second is over within 1 s; a list
@@ -132,17 +138,12 @@ class Submission:
         if replaces(metadata, request):
             self._redeploy(ticket)
             return
-        try:
-            created = self.dynamote.service.create(request, origin_of(metadata, self.expires_at))
-        except ClusterError as error:
-            MODAL_SUBMISSIONS.labels(outcome="cluster_error").inc()
-            audit_deploy(request, metadata, "failed", error.message)
-            self._show_failure([error.message])
-            return
-        except Exception as error:
-            log.exception("Failed to create deployment %s/%s", request.namespace, request.name)
-            audit_deploy(request, metadata, "failed", repr(error))
-            self._show_failure(["Something went wrong inside Dynamote."])
+        created = self._ask_cluster(
+            lambda: self.dynamote.service.create(request, origin_of(metadata, self.expires_at)),
+            audit_deploy,
+            doing="create deployment",
+        )
+        if created is None:
             return
         if ticket is not None:  # per-user limits apply
             ticket.created()  # lists see it now
@@ -177,17 +178,12 @@ class Submission:
             audit_redeploy(request, metadata, "denied", refusal)
             self._show_failure([refusal])
             return
-        try:
-            created = self.dynamote.service.redeploy(request, by_user=metadata.user_id)
-        except ClusterError as error:
-            MODAL_SUBMISSIONS.labels(outcome="cluster_error").inc()
-            audit_redeploy(request, metadata, "failed", error.message)
-            self._show_failure([error.message])
-            return
-        except Exception as error:
-            log.exception("Failed to redeploy %s/%s", request.namespace, request.name)
-            audit_redeploy(request, metadata, "failed", repr(error))
-            self._show_failure(["Something went wrong inside Dynamote."])
+        created = self._ask_cluster(
+            lambda: self.dynamote.service.redeploy(request, by_user=metadata.user_id),
+            audit_redeploy,
+            doing="redeploy",
+        )
+        if created is None:
             return
         if ticket is not None:
             ticket.created()
@@ -203,6 +199,23 @@ class Submission:
                 request.name, request.namespace, channel_id=place[0], metadata=metadata
             )
         )
+
+    def _ask_cluster(
+        self, call: Callable[[], dict[str, Any]], audit_as: Auditor, *, doing: str
+    ) -> dict[str, Any] | None:
+        """Run the create or redeploy; if it fails, audit it, show the modal why, give None."""
+        request, metadata = self.request, self.metadata
+        try:
+            return call()
+        except ClusterError as error:
+            MODAL_SUBMISSIONS.labels(outcome="cluster_error").inc()
+            audit_as(request, metadata, "failed", error.message)
+            self._show_failure([error.message])
+        except Exception as error:
+            log.exception("Failed to %s %s/%s", doing, request.namespace, request.name)
+            audit_as(request, metadata, "failed", repr(error))
+            self._show_failure(["Something went wrong inside Dynamote."])
+        return None
 
     def _redeploy_refusal(self) -> str | None:
         """Owner or admin, judged again at submit on the deployment as it is now."""
@@ -360,17 +373,7 @@ def audit_deploy(
     outcome: Literal["created", "denied", "failed"],
     reason: str = "",
 ) -> None:
-    audit(
-        Action.DEPLOY.value,
-        user=metadata.user_id,
-        channel=metadata.channel_id,
-        namespace=request.namespace,
-        name=request.name,
-        model=request.model,
-        gpus=request.total_gpus,
-        outcome=outcome,
-        reason=reason,
-    )
+    _audit_submission(Action.DEPLOY.value, request, metadata, outcome, reason)
 
 
 def replaces(metadata: ModalMetadata, request: DeploymentRequest) -> bool:
@@ -385,8 +388,19 @@ def audit_redeploy(
     outcome: Literal["created", "denied", "failed"],
     reason: str = "",
 ) -> None:
+    _audit_submission("redeploy", request, metadata, outcome, reason)
+
+
+def _audit_submission(
+    action: str,
+    request: DeploymentRequest,
+    metadata: ModalMetadata,
+    outcome: Literal["created", "denied", "failed"],
+    reason: str,
+) -> None:
+    """One audit line for a deploy or redeploy submission: who, where, what, and how it went."""
     audit(
-        "redeploy",
+        action,
         user=metadata.user_id,
         channel=metadata.channel_id,
         namespace=request.namespace,

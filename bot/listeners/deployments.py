@@ -50,6 +50,7 @@ from bot.service import NamespaceNotAllowed, NotDynamotes
 
 __all__ = [
     "audit_delete",
+    "button_target",
     "find_deployment",
     "handle_browse_models",
     "handle_delete",
@@ -88,6 +89,11 @@ def _target(value: str, dynamote: AppContext) -> tuple[str, str]:
     namespace, _, name = value.partition("/")
     service = dynamote.service
     return service.namespace_for(namespace or None), service.check_name(name)
+
+
+def button_target(body: dict[str, Any], dynamote: AppContext) -> tuple[str, str]:
+    """(namespace, name) of a card button's ``"<namespace>/<name>"``, both checked."""
+    return _target(_action_value(body), dynamote)
 
 
 Work = Callable[[dict[str, Any], Respond, WebClient, AppContext], None]

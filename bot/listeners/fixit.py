@@ -14,6 +14,7 @@ shows the last lines of every failing container, redacted. Each is audited (``re
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -40,9 +41,9 @@ from bot.blocks.ids import ACTION_BACK_TO_FORM, ACTION_FULL_LOG, ACTION_REDEPLOY
 from bot.cluster import ClusterError
 from bot.deployments import Deployment
 from bot.failures import apply_change, diagnose
-from bot.listeners.deployments import find_deployment
+from bot.listeners.deployments import button_target, find_deployment
 from bot.listeners.guard import actor_of, guarded, is_admin, policy_of
-from bot.listeners.replies import explain, reply
+from bot.listeners.loading_modal import Fill, open_then_fill
 from bot.notify.trouble import log_tail_source
 from bot.policy import Action
 from bot.privileges import privileges_of
@@ -62,36 +63,34 @@ def register(app: App) -> None:
     app.action(ACTION_BACK_TO_FORM, middleware=[guarded(Action.DEPLOY)])(handle_back_to_form)
 
 
-def _key(body: dict[str, Any], dynamote: AppContext) -> tuple[str, str]:
-    """(namespace, name) of the button's ``"<namespace>/<name>"``, checked."""
-    value = str(((body.get("actions") or [{}])[0]).get("value") or "")
-    namespace, _, name = value.partition("/")
-    service = dynamote.service
-    return service.namespace_for(namespace or None), service.check_name(name)
+# Fills a card button's opened modal: (client, dynamote, view, user, channel, namespace, name).
+_FillFor = Callable[[WebClient, AppContext, dict[str, Any], str, str | None, str, str], None]
+
+
+def _opens_modal(
+    loading: Callable[[str, str], View], fill: _FillFor, *, opening: str, filling: str
+) -> Callable[..., None]:
+    """The listener of a card button whose value is ``"<namespace>/<name>"``: it opens the
+    ``loading`` view for that deployment inside the ack, and ``fill`` completes it after."""
+
+    def handle(
+        ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
+    ) -> None:
+        ack()
+        user, channel = actor_of(body)
+
+        def prepare() -> tuple[View, Fill]:
+            namespace, name = button_target(body, dynamote)
+            return loading(namespace, name), lambda view: fill(
+                client, dynamote, view, user, channel, namespace, name
+            )
+
+        open_then_fill(body, client, dynamote, respond, prepare, opening=opening, filling=filling)
+
+    return handle
 
 
 # --- Redeploy… -----------------------------------------------------------------------------
-
-
-def handle_redeploy(
-    ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
-) -> None:
-    ack()
-    user, channel = actor_of(body)
-    try:
-        namespace, name = _key(body, dynamote)
-        opened = client.views_open(
-            trigger_id=str(body.get("trigger_id", "")),
-            view=build_redeploy_loading_view(f"{namespace}/{name}"),
-        )
-    except Exception as error:
-        reply(explain(error, doing="open Redeploy"), body=body, respond=respond, client=client)
-        return
-    view = opened.get("view") or {}
-    dynamote.after_ack(
-        lambda: _fill_form(client, dynamote, view, user, channel, namespace, name),
-        doing="prefill the redeploy form",
-    )
 
 
 def _fill_form(
@@ -123,6 +122,14 @@ def _fill_form(
         client.views_update(view_id=str(view.get("id")), hash=view.get("hash"), view=updated)
     except SlackApiError:
         log.info("The Redeploy modal %s changed or closed before it was filled", view.get("id"))
+
+
+handle_redeploy = _opens_modal(
+    lambda namespace, name: build_redeploy_loading_view(f"{namespace}/{name}"),
+    _fill_form,
+    opening="open Redeploy",
+    filling="prefill the redeploy form",
+)
 
 
 def _refusal(
@@ -188,27 +195,6 @@ def _failing_log(dynamote: AppContext, deployment: Deployment) -> str | None:
 # --- Full log ------------------------------------------------------------------------------
 
 
-def handle_full_log(
-    ack: Ack, body: dict[str, Any], client: WebClient, dynamote: AppContext, respond: Respond
-) -> None:
-    ack()
-    user, channel = actor_of(body)
-    try:
-        namespace, name = _key(body, dynamote)
-        opened = client.views_open(
-            trigger_id=str(body.get("trigger_id", "")),
-            view=build_full_log_view(name, [], loading=True),
-        )
-    except Exception as error:
-        reply(explain(error, doing="open the log"), body=body, respond=respond, client=client)
-        return
-    view = opened.get("view") or {}
-    dynamote.after_ack(
-        lambda: _show_logs(client, dynamote, view, user, channel, namespace, name),
-        doing="read a deployment's logs",
-    )
-
-
 def _show_logs(
     client: WebClient,
     dynamote: AppContext,
@@ -235,6 +221,14 @@ def _show_logs(
         client.views_update(view_id=str(view.get("id")), hash=view.get("hash"), view=updated)
     except SlackApiError:
         log.info("The Full log modal %s closed before it was filled", view.get("id"))
+
+
+handle_full_log = _opens_modal(
+    lambda _namespace, name: build_full_log_view(name, [], loading=True),
+    _show_logs,
+    opening="open the log",
+    filling="read a deployment's logs",
+)
 
 
 def _container_log(

@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 
 from bot.app import AppContext
 from bot.audit import Outcome, audit
@@ -30,8 +31,9 @@ from bot.blocks.scale import (
 )
 from bot.cluster import ClusterError, Conflict
 from bot.cluster.dgds import replicas_patch, worker_replicas
+from bot.listeners.deployments import button_target
 from bot.listeners.guard import actor_of, guarded, is_admin, policy_of
-from bot.listeners.replies import explain, reply
+from bot.listeners.loading_modal import Fill, open_then_fill
 from bot.policy import Action
 from bot.scaling import gpus_after, may_scale
 from bot.service import NotDynamotes
@@ -68,25 +70,17 @@ def handle_open_scale(
 ) -> None:
     ack()
     user, channel = actor_of(body)
-    try:
-        namespace, _, name = str(((body.get("actions") or [{}])[0]).get("value") or "").partition(
-            "/"
-        )
-        service = dynamote.service
-        key = f"{service.namespace_for(namespace or None)}/{service.check_name(name)}"
-        metadata = ScaleMetadata(user, channel, key)
+
+    def prepare() -> tuple[View, Fill]:
+        namespace, name = button_target(body, dynamote)
+        metadata = ScaleMetadata(user, channel, f"{namespace}/{name}")
         limit = dynamote.settings.max_replicas
-        opened = client.views_open(
-            trigger_id=str(body.get("trigger_id", "")),
-            view=build_scale_modal(metadata, max_replicas=limit),
+        return build_scale_modal(metadata, max_replicas=limit), lambda view: _show_current(
+            client, dynamote, view, metadata
         )
-    except Exception as error:
-        reply(explain(error, doing="open Scale"), body=body, respond=respond, client=client)
-        return
-    view = opened.get("view") or {}
-    dynamote.after_ack(
-        lambda: _show_current(client, dynamote, view, metadata), doing="read a deployment's size"
-    )
+
+    open_then_fill(body, client, dynamote, respond, prepare,
+                   opening="open Scale", filling="read a deployment's size")  # fmt: skip
 
 
 def _show_current(

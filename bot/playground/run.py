@@ -9,22 +9,18 @@ The playground's people get their roles through the ordinary policy settings.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import signal
 import socket
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from types import FrameType
 
 from bot.playground.server import PageServer, Playground
 from bot.playground.workspace import Workspace
-from bot.runner import run_serve
+from bot.runner import run_serve, signals_set
 from bot.server import EVENTS_PATH
 from bot.settings import Settings, SettingsError, load_settings
 from bot.settings_fields import ENV_PREFIX
@@ -67,7 +63,7 @@ def run_playground(
     """Serve until SIGINT/SIGTERM (or ``stop``); returns the exit code. For tests that run this
     in a thread: ``out`` gets the page's URL once it answers, then ``started`` is set."""
     stop = stop or threading.Event()
-    with SlackStandIn() as standin, _signals_set(stop):
+    with SlackStandIn() as standin, signals_set(stop):
         secret = secrets.token_hex(16)
         try:
             settings = playground_settings(standin, secret)
@@ -136,21 +132,3 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-@contextlib.contextmanager
-def _signals_set(stop: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set ``stop`` (main thread only; elsewhere the caller sets it)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
