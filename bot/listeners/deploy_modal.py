@@ -21,6 +21,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 
 from bot.app import AppContext
 from bot.audit import audit
@@ -136,20 +137,8 @@ def open_deploy_modal(
     if found is not None and model is None:
         notice = _lookup_notice(" ".join(model_words), [m.name for m in found.candidates])
     metadata = ModalMetadata(user_id=user_id, channel_id=channel_id)
-    view = build_deploy_modal(
-        catalog,
-        form,
-        namespaces=service.namespaces,
-        limits=service.limits,
-        metadata=metadata,
-        notice=notice,
-        engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
-        # The person's use is counted after the open.
-        budget=_cached_budget(dynamote, form),
-        channels=dynamote.settings.allowed_channels,
-        expiry=dynamote.settings.expiry_policy,
-        ask_why=dynamote.settings.approval_policy.active,
-    )
+    # The person's use is counted after the open.
+    view = deploy_form_view(dynamote, form, metadata, _cached_budget(dynamote, form), notice)
     opened = client.views_open(trigger_id=trigger_id, view=view)
     # Only now ask the cluster what the person should know before filling the form.
     dynamote.after_ack(
@@ -315,20 +304,8 @@ def _update_modal(
 
     ``by_person``: the redraw answers something the person did (not Dynamote's own note).
     """
-    service = dynamote.service
-    new_view = build_deploy_modal(
-        dynamote.catalog,
-        form,
-        namespaces=service.namespaces,
-        limits=service.limits,
-        metadata=metadata,
-        notice=notice,
-        engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
-        budget=_budget(dynamote, metadata.user_id, form),
-        channels=dynamote.settings.allowed_channels,
-        expiry=dynamote.settings.expiry_policy,
-        ask_why=dynamote.settings.approval_policy.active,
-    )
+    budget = _budget(dynamote, metadata.user_id, form)
+    new_view = deploy_form_view(dynamote, form, metadata, budget, notice)
     try:
         client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new_view)
     except SlackApiError as error:
@@ -441,6 +418,32 @@ def handle_deploy_submission(
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def deploy_form_view(
+    dynamote: AppContext,
+    form: DeployForm,
+    metadata: ModalMetadata,
+    budget: Budget,
+    notice: str | None = None,
+) -> View:
+    """The deploy modal for ``form`` with everything the settings decide (namespaces, limits,
+    allowed engine args, channels, Keep for, Why): every place that draws the form uses it."""
+    service = dynamote.service
+    settings = dynamote.settings
+    return build_deploy_modal(
+        dynamote.catalog,
+        form,
+        namespaces=service.namespaces,
+        limits=service.limits,
+        metadata=metadata,
+        notice=notice,
+        engine_args_allowed=privileges_of(settings, admin=False).engine_args.allowed,
+        budget=budget,
+        channels=settings.allowed_channels,
+        expiry=settings.expiry_policy,
+        ask_why=settings.approval_policy.active,
+    )
 
 
 def _checked_request(

@@ -28,7 +28,6 @@ from bot.audit import audit
 from bot.blocks.common import escape, mention
 from bot.blocks.deploy_cost import Budget
 from bot.blocks.deploy_form import ModalMetadata
-from bot.blocks.deploy_modal import build_deploy_modal
 from bot.blocks.deploy_result import typed_form
 from bot.blocks.fixit import (
     build_redeploy_loading_view,
@@ -41,12 +40,12 @@ from bot.blocks.ids import ACTION_BACK_TO_FORM, ACTION_FULL_LOG, ACTION_REDEPLOY
 from bot.cluster import ClusterError
 from bot.deployments import Deployment
 from bot.failures import apply_change, diagnose
+from bot.listeners.deploy_modal import deploy_form_view
 from bot.listeners.deployments import button_target, find_deployment
 from bot.listeners.guard import actor_of, guarded, is_admin, policy_of
 from bot.listeners.loading_modal import Fill, open_then_fill
 from bot.notify.trouble import log_tail_source
 from bot.policy import Action
-from bot.privileges import privileges_of
 from bot.service import NotDynamotes
 
 __all__ = ["handle_back_to_form", "handle_full_log", "handle_redeploy", "register"]
@@ -163,22 +162,13 @@ def _prefilled_form(
         advanced=True,
         replaces=deployment.key,
     )
-    service = dynamote.service
-    return build_deploy_modal(
-        dynamote.catalog,
-        form,
-        namespaces=service.namespaces,
-        limits=service.limits,
-        metadata=metadata,
-        notice=redeploy_notice(
-            deployment.name,
-            found.cause if found is not None else deployment.status.reason,
-            found.change_text if found is not None else "",
-        ),
-        engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
-        budget=Budget.of(policy_of(dynamote), free_gpus=service.free_gpus()),
-        channels=dynamote.settings.allowed_channels,
+    notice = redeploy_notice(
+        deployment.name,
+        found.cause if found is not None else deployment.status.reason,
+        found.change_text if found is not None else "",
     )
+    budget = Budget.of(policy_of(dynamote), free_gpus=dynamote.service.free_gpus())
+    return deploy_form_view(dynamote, form, metadata, budget, notice)
 
 
 def _failing_log(dynamote: AppContext, deployment: Deployment) -> str | None:
@@ -260,17 +250,10 @@ def handle_back_to_form(
     form, metadata = carried
     user, _ = actor_of(body)
     service = dynamote.service
-    new_view = build_deploy_modal(
-        dynamote.catalog,
-        form,
-        namespaces=service.namespaces,
-        limits=service.limits,
-        # A new revision: Slack shows the form's values, not what it kept of older inputs.
-        metadata=replace(metadata, user_id=user, revision=metadata.revision + 1),
-        engine_args_allowed=privileges_of(dynamote.settings, admin=False).engine_args.allowed,
-        budget=Budget.of(policy_of(dynamote), free_gpus=service.free_gpus()),
-        channels=dynamote.settings.allowed_channels,
-    )
+    # A new revision: Slack shows the form's values, not what it kept of older inputs.
+    metadata = replace(metadata, user_id=user, revision=metadata.revision + 1)
+    budget = Budget.of(policy_of(dynamote), free_gpus=service.free_gpus())
+    new_view = deploy_form_view(dynamote, form, metadata, budget)
     try:
         client.views_update(view_id=str(view.get("id")), hash=view.get("hash"), view=new_view)
     except SlackApiError:

@@ -112,6 +112,7 @@ def test_an_image_that_cannot_be_pulled_gets_a_failed_reply_whose_redeploy_opens
     prefilled: dict[str, Any] = wait_for(form, what="the deploy form prefilled")
     assert initial(prefilled, "model") == "Qwen/Qwen3-0.6B"
     assert initial(prefilled, "name") == NAME
+    assert _has_keep_for(prefilled)
     assert "Redeploying qwen-bad" in text_of(prefilled)
 
     # The notifier watches, as in production: the old object's DELETED event reaches it.
@@ -227,3 +228,8 @@ def test_a_refused_create_goes_back_to_the_form_with_everything_typed(stack: Sta
     again: dict[str, Any] = wait_for(back, what="the form again")
     assert initial(again, "name") == "qwen-typed"
     assert initial(again, "model") == "Qwen/Qwen3-0.6B"
+    assert _has_keep_for(again), "the form comes back with everything the settings put in it"
+
+
+def _has_keep_for(view: dict[str, Any]) -> bool:
+    return any(str(b.get("block_id", "")).startswith("keep_for") for b in view.get("blocks", []))
