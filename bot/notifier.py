@@ -43,6 +43,7 @@ from bot.dynamo import (
     ANNOTATION_THREAD,
     frontend_service_name,
 )
+from bot.expiry import ANNOTATION_EXPIRES_AT
 from bot.metrics import SWEEP_DURATION
 from bot.notify.approvals import lapses_for
 from bot.notify.changes import Plan, after_reply, card_signature, failing_since, plan
@@ -306,7 +307,12 @@ class Notifier:
         failing = failing_since(announced, dgd.get("status") or {}, now)
         status = compute_status(dgd, pods, (), now=now, failing_since=failing)
         todo = plan(
-            status, announced, now=now, pending_timeout=self._pending_timeout, failing=failing
+            status,
+            announced,
+            now=now,
+            pending_timeout=self._pending_timeout,
+            failing=failing,
+            expires_at=annotations.get(ANNOTATION_EXPIRES_AT),
         )
         if (
             status.phase == "Running"
@@ -351,6 +357,9 @@ class Notifier:
                 now=run.now,
                 pending_timeout=self._pending_timeout,
                 failing=item.failing,
+                expires_at=((item.dgd.get("metadata") or {}).get("annotations") or {}).get(
+                    ANNOTATION_EXPIRES_AT
+                ),
             )
             if todo.empty and not item.late_card:
                 return
@@ -379,15 +388,16 @@ class Notifier:
         uid = str((item.dgd.get("metadata") or {}).get("uid", ""))
         todo = item.plan
         announced = todo.record
+        expires = deployment.annotations.get(ANNOTATION_EXPIRES_AT)
         place = self._card_place(deployment, uid)
         if place is None:
             place = self._late_card(item, deployment, uid, run)
-            announced = announced.with_card(card_signature(deployment.status))
+            announced = announced.with_card(card_signature(deployment.status, expires))
         channel, ts = place
         if todo.reply is not None:
             announced = self._reply(deployment, item, announced, (channel, ts), run)
             self._remembered[uid] = announced
-        signature = card_signature(deployment.status)
+        signature = card_signature(deployment.status, expires)
         if announced.card != signature:
             try:
                 self._sender.update(channel, ts, build_status_card(deployment))

@@ -79,9 +79,13 @@ class Plan:
         return self.reply == "running" and self.mention
 
 
-def card_signature(status: DeploymentStatus) -> str:
-    """What the card shows that is worth a redraw: ``"Deploying 1/2"``."""
-    return f"{status.phase} {status.replicas_ready}/{status.replicas_desired}"
+def card_signature(status: DeploymentStatus, expires_at: str | None = None) -> str:
+    """What the card shows that is worth a redraw: ``"Deploying 1/2"``, and a short digest of
+    the expiry the card shows (``dynamote.dev/expires-at``, which kubectl may change)."""
+    signature = f"{status.phase} {status.replicas_ready}/{status.replicas_desired}"
+    if expires_at:
+        signature += " e" + hashlib.blake2s(expires_at.encode(), digest_size=2).hexdigest()
+    return signature
 
 
 def trouble_mark(status: DeploymentStatus) -> str:
@@ -115,13 +119,15 @@ def plan(
     now: datetime,
     pending_timeout: timedelta,
     failing: datetime | None = None,
+    expires_at: str | None = None,
 ) -> Plan:
     """The reply and card redraw this deployment needs now (see the module rules).
 
     ``failing``: what :func:`failing_since` answered, and ``status`` was computed with.
+    ``expires_at``: the DGD's expiry annotation, which the card shows.
     """
     record = _seen(status, announced, now, failing)
-    signature = card_signature(status)
+    signature = card_signature(status, expires_at)
     card = signature if signature != announced.card else None
     told = effective(announced, status, now).phase
     reply = _reply(status, told, record, now, pending_timeout)

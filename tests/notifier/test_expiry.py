@@ -14,7 +14,12 @@ import pytest
 from bot.blocks.ids import ACTION_DELETE_DEPLOYMENT, ACTION_EXPIRY_KEEP
 from bot.cluster import NotFound
 from bot.dynamo import ANNOTATION_REQUESTER
-from bot.expiry import ANNOTATION_EXPIRES_AT, ANNOTATION_EXPIRY_REMINDED, format_expires_at
+from bot.expiry import (
+    ANNOTATION_EXPIRES_AT,
+    ANNOTATION_EXPIRY_REMINDED,
+    format_expires_at,
+    parse_expires_at,
+)
 from bot.sim.slack_api import SlackStandIn
 
 from .conftest import NAMESPACE, REQUESTER, Bot, replies
@@ -158,3 +163,20 @@ def test_a_dgd_whose_claim_was_changed_by_hand_is_never_deleted_by_expiry(
     notifier.sweep()
     assert bot.cluster.get_dgd(NAMESPACE, "qwen")["metadata"]["name"] == "qwen"
     assert replies(slack, card) == []
+
+
+def test_a_kubectl_edit_of_the_expiry_redraws_the_card_with_the_new_time(
+    bot: Bot, deploy: Callable[..., tuple[dict[str, Any], str]], slack: SlackStandIn
+) -> None:
+    notifier = bot.notifier()
+    _, card = deploy("qwen")
+    notifier.sweep()
+    value = _expire_in(bot, "qwen", timedelta(days=3))  # as `kubectl annotate --overwrite`
+    notifier.sweep()
+    stamp = int(parse_expires_at(value).timestamp())  # type: ignore[union-attr]
+    updates = [c.params for c in slack.calls("chat.update") if c.params.get("ts") == card]
+    assert updates, "the card is redrawn when its expiry changes"
+    assert f"<!date^{stamp}^" in str(updates[-1]["blocks"])
+    drawn = len(updates)
+    notifier.sweep()  # nothing changed since: no redraw
+    assert len([c for c in slack.calls("chat.update") if c.params.get("ts") == card]) == drawn
