@@ -37,7 +37,7 @@ from bot.request import parse_request
 from bot.slack_client import retry_handlers
 from tests.stacks import Stack, deploy_directly, stack_maker, text_of
 from tests.standins.slack_requests import block_actions, view_state
-from tests.waiting import wait_for, wait_until
+from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 
 from .conftest import ErrorLog
 
@@ -72,7 +72,7 @@ FAULTS = ["down", "slow", "5xx", "403", "no-crd"]
 
 
 def first_reply_after(stack: Stack, name: str, started: float) -> tuple[dict[str, Any], float]:
-    reply = stack.replies(name, timeout=10)[0]
+    reply = stack.replies(name, timeout=WAIT_SECONDS)[0]
     (call,) = [c for c in stack.slack.calls("response_url") if c.path.endswith(f"/{name}")]
     return reply, call.at - started
 
@@ -96,7 +96,7 @@ def test_the_modal_opens_at_once_and_notes_the_cluster_problem(
     assert opened.at - started < FAST and opened.ok
     # The secret check does not touch the DGD API, and a 403 on secrets means "cannot tell".
     if fault in ("down", "slow", "5xx"):
-        update = stack.slack.wait_for("views.update", timeout=10)[0]
+        update = stack.slack.wait_for("views.update", timeout=WAIT_SECONDS)[0]
         assert ":warning:" in text_of(update.params["view"])
     assert dgd_names(stack) == []
 
@@ -320,5 +320,5 @@ def test_the_modal_still_closes_when_the_card_cannot_be_posted(make_stack: MakeS
     stack.slack.fail("conversations.open", "internal_error")
     stack.submit(_open_modal(stack))
     stack.wait_for_dgd("team-a", "qwen3-0-6b")
-    done = stack.slack.wait_for("views.update", timeout=10)[-1]
+    done = stack.slack.wait_for("views.update", timeout=WAIT_SECONDS)[-1]
     assert "qwen3-0-6b" in json.dumps(done.params["view"])
