@@ -53,6 +53,11 @@ def _as(browser: Any, playground: RunningPlayground, person: str) -> None:
 
     if not browser.current_url.startswith(playground.url):
         browser.get(playground.url)
+    # A modal an earlier test left open would cover the page: close it, view by view.
+    for _ in range(5):  # a modal stack is a few views deep at most
+        if not browser.find_elements(_by().CSS_SELECTOR, "[data-modal=close]"):
+            break
+        _click(browser, "[data-modal=close]")
     Select(_wait(browser).until(lambda b: b.find_element(_by().ID, "person"))).select_by_value(
         person
     )
@@ -235,13 +240,21 @@ def test_the_deploy_modal_updates_pushes_and_shows_inline_errors(
 
     _as(browser, playground, "U0DEPLOYER")
     _type(browser, "/dynamote deploy")
-    modal = _wait(browser).until(lambda b: b.find_element(_by().CSS_SELECTOR, MODAL))
     name = "[data-input-block^='name'] input"
-    before = modal.find_element(_by().CSS_SELECTOR, name).get_attribute("value")
-    model = Select(modal.find_element(_by().CSS_SELECTOR, "select[data-action-id=model_select]"))
-    other = next(o for o in model.options if o.get_attribute("value") and not o.is_selected())
-    chosen = str(other.get_attribute("value"))
-    model.select_by_value(chosen)
+
+    def pick_another_model(b: Any) -> tuple[str, str]:
+        # Looked up afresh each try: the bot's note after the open redraws the modal.
+        modal = b.find_element(_by().CSS_SELECTOR, MODAL)
+        before = str(modal.find_element(_by().CSS_SELECTOR, name).get_attribute("value"))
+        model = Select(
+            modal.find_element(_by().CSS_SELECTOR, "select[data-action-id=model_select]")
+        )
+        other = next(o for o in model.options if o.get_attribute("value") and not o.is_selected())
+        chosen = str(other.get_attribute("value"))
+        model.select_by_value(chosen)
+        return before, chosen
+
+    before, chosen = _wait(browser).until(pick_another_model)
     # block_actions in the view; the bot answers with views.update: a new default name.
     _wait(browser).until(
         lambda b: (
