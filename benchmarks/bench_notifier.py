@@ -89,7 +89,7 @@ def bench_latency(runs: int, *, count: int = 20) -> list[dict[str, Any]]:
     from slack_sdk import WebClient  # noqa: PLC0415
 
     from bot.cluster import Cluster  # noqa: PLC0415
-    from bot.scheduler import NotifierService  # noqa: PLC0415
+    from bot.composition import build_dynamote  # noqa: PLC0415
     from bot.sim.operator import SimOperator  # noqa: PLC0415
     from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
     from bot.sim.standin import StandIn  # noqa: PLC0415
@@ -104,7 +104,9 @@ def bench_latency(runs: int, *, count: int = 20) -> list[dict[str, Any]]:
             settings = _settings(sweep_interval=10.0, lease_duration=5)
             cluster = Cluster(kubeconfig, settings=settings)
             client = WebClient(token=slack.token, base_url=slack.url)
-            service = NotifierService(settings, cluster, client, lambda _u: None)
+            dynamote = build_dynamote(settings, cluster, web_client=client)
+            service = dynamote.notifier
+            assert service is not None
             service.start()
             _wait(lambda: service.notifier.resource_versions[0] is not None, 10)
             for index in range(count):
@@ -115,6 +117,7 @@ def bench_latency(runs: int, *, count: int = 20) -> list[dict[str, Any]]:
                 time.sleep(0.3)
             _wait(lambda: len(_running_replies(slack)) >= count, 30)
             service.stop()
+            dynamote.close()
             cluster.close()
         operator.stop()
         replied = _running_replies(slack)

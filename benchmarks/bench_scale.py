@@ -129,7 +129,7 @@ def bench_burst(
     from slack_sdk import WebClient  # noqa: PLC0415
 
     from bot.cluster import Cluster  # noqa: PLC0415
-    from bot.scheduler import NotifierService  # noqa: PLC0415
+    from bot.composition import build_dynamote  # noqa: PLC0415
     from bot.sim.operator import SimOperator  # noqa: PLC0415
     from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
     from bot.sim.standin import StandIn  # noqa: PLC0415
@@ -147,7 +147,9 @@ def bench_burst(
                 name = f"burst-{index:03d}"
                 cluster.create_dgd(bench_notifier._template(name, channel=channel, thread_ts=card))
             client = WebClient(token=slack.token, base_url=slack.url)
-            service = NotifierService(settings, cluster, client, lambda _u: None)
+            dynamote = build_dynamote(settings, cluster, web_client=client)
+            service = dynamote.notifier
+            assert service is not None
             service.start()
             # Its first sweep learns every DGD, draws each card (the stand-in's are blank) and
             # records that on the DGD; once all are recorded, they turn Ready.
@@ -160,6 +162,7 @@ def bench_burst(
             wait_until(lambda: len(_running(slack)) >= count, 30 + count)
             operator.stop()
             service.stop()
+            dynamote.close()
             cluster.close()
         posts = [c for c in slack.calls("chat.postMessage") if c.ok]
         updates = [c.at for c in slack.calls("chat.update") if c.ok]

@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,10 +173,9 @@ def bare_stack(*, process_before_response: bool = False) -> Iterator[Served]:
 def _our_bolt(kubeconfig: str, slack_url: str, token: str) -> Any:
     from slack_sdk import WebClient  # noqa: PLC0415
 
-    from bot.app import AppContext, build_bolt_app  # noqa: PLC0415
-    from bot.catalog import load_catalog  # noqa: PLC0415
     from bot.cluster import Cluster  # noqa: PLC0415
-    from bot.service import DeploymentService  # noqa: PLC0415
+    from bot.composition import build_dynamote  # noqa: PLC0415
+    from bot.health import Health  # noqa: PLC0415
     from bot.settings import load_settings  # noqa: PLC0415
 
     settings = load_settings(
@@ -184,23 +184,19 @@ def _our_bolt(kubeconfig: str, slack_url: str, token: str) -> Any:
         slack_api_url="http://127.0.0.1:1/api/",  # the Web client below uses the stand-in
         sim_ready_after=0.3,
         provenance_key=PROVENANCE_KEY,
+        slack_signing_secret=SECRET,
         # One person deploys many times here: no per-person limits, as these numbers always had.
         max_gpus_per_user=None,
         max_deployments_per_user=None,
     )
     cluster = Cluster(kubeconfig, settings=settings)
-    catalog = load_catalog()
-    context = AppContext(
-        settings=settings,
-        catalog=catalog,
-        service=DeploymentService(cluster=cluster, catalog=catalog, settings=settings),
-    )
     client = WebClient(token=token, base_url=slack_url)
-    bolt = build_bolt_app(context, client=client, signing_secret=SECRET, socket_mode=False)
-    return bolt, context
+    return build_dynamote(
+        settings, cluster, web_client=client, health=Health(lambda: True), notifier=False
+    )
 
 
-def _bare_bolt(slack_url: str, *, process_before_response: bool) -> Any:
+def _bare_bolt(slack_url: str, *, process_before_response: bool, pool: Any) -> Any:
     from slack_bolt import Ack, App  # noqa: PLC0415
     from slack_sdk import WebClient  # noqa: PLC0415
 
@@ -211,6 +207,7 @@ def _bare_bolt(slack_url: str, *, process_before_response: bool) -> Any:
         token_verification_enabled=False,
         request_verification_enabled=True,
         process_before_response=process_before_response,
+        listener_executor=pool,  # Bolt's default pool size (10), ours to shut down
     )
 
     def only_ack(ack: Ack) -> None:
@@ -240,12 +237,16 @@ def serve(argv: list[str]) -> None:
     from bot.health import Health  # noqa: PLC0415
     from bot.server import build_wsgi_app, serve_http  # noqa: PLC0415
 
-    context = None
+    dynamote = None
+    bare_pool = ThreadPoolExecutor(max_workers=10)
     if args.bare:
-        bolt = _bare_bolt(args.slack_url, process_before_response=args.before_response)
+        bare = _bare_bolt(
+            args.slack_url, process_before_response=args.before_response, pool=bare_pool
+        )
+        wsgi = build_wsgi_app(health=Health(lambda: True), bolt_app=bare, signing_secret=SECRET)
     else:
-        bolt, context = _our_bolt(args.kubeconfig, args.slack_url, args.token)
-    wsgi = build_wsgi_app(health=Health(lambda: True), bolt_app=bolt, signing_secret=SECRET)
+        dynamote = _our_bolt(args.kubeconfig, args.slack_url, args.token)
+        wsgi = dynamote.events_app()
     server = serve_http(wsgi, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, name="bench-waitress", daemon=True)
     thread.start()
@@ -255,10 +256,10 @@ def serve(argv: list[str]) -> None:
     thread.join(timeout=10)
     # Queued listener work is dropped; work already running finishes (the parent has cleared
     # the cluster's latency), so no connection to the stand-ins is cut mid-request.
-    bolt.listener_runner.listener_executor.shutdown(wait=True, cancel_futures=True)
-    if context is not None:
-        context.close()
-        context.service.cluster.close()
+    bare_pool.shutdown(wait=True, cancel_futures=True)
+    if dynamote is not None:
+        dynamote.close()
+        dynamote.cluster.close()
     sys.stdout.flush()
     os._exit(0)  # threads still waiting on a slow call need not be joined
 

@@ -1,17 +1,12 @@
-"""Build the Bolt App: the shared context every listener reads, and the listeners.
+"""Build the Bolt App: every listener, and the context they share set on each request.
 
-Listeners get their collaborators from ``context["dynamote"]`` (set by one global
-middleware), so the handlers stay plain module-level functions that tests import directly.
+Only the composition root (bot.composition) calls :func:`build_bolt_app`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltContext
 from slack_bolt.logger.messages import (
@@ -20,21 +15,22 @@ from slack_bolt.logger.messages import (
 )
 from slack_sdk import WebClient
 
-from bot import listeners
-from bot.catalog import Catalog, load_catalog
-from bot.compute_slots import ComputeSlots
-from bot.service import DeploymentService
-from bot.settings import Settings
+from bot.app_context import CONTEXT_KEY, AppContext
+from bot.listeners import (
+    approvals,
+    commands,
+    deploy_modal,
+    deployments,
+    expiry,
+    fixit,
+    home,
+    scale,
+    tryit,
+)
 from bot.slack_client import counted
 from bot.slack_identity import SlackIdentity
 
-if TYPE_CHECKING:
-    from bot.runner import AppDeps
-
-__all__ = ["CONTEXT_KEY", "AppContext", "build_app", "build_bolt_app"]
-
-CONTEXT_KEY = "dynamote"
-log = logging.getLogger(__name__)
+__all__ = ["build_bolt_app"]
 
 
 class _TokenFromEnvironment(logging.Filter):
@@ -57,73 +53,6 @@ def _quiet_token_warning() -> None:
     bolt_app_logger = logging.getLogger("slack_bolt.App")  # Bolt's logger in App.__init__
     if not any(isinstance(f, _TokenFromEnvironment) for f in bolt_app_logger.filters):
         bolt_app_logger.addFilter(_TokenFromEnvironment())
-
-
-@dataclass
-class AppContext:
-    """What the listeners share: settings, catalog, the service, the pools for work after acks.
-
-    Listeners run on the thread that answers Slack (``process_before_response``), so each
-    one acks and hands the rest to one of these pools; :meth:`close` shuts them down.
-    """
-
-    settings: Settings
-    catalog: Catalog
-    service: DeploymentService
-    # Work that must not hold up an ack (cluster calls, card posting) runs here.
-    executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="dynamote")
-    )
-    # Of the work after_ack puts on each pool, one task computes at a time (the interpreter
-    # lock runs one anyway; more only make acks wait longer); tasks waiting on the network
-    # do not count (see bot.compute_slots).
-    compute_slots: ComputeSlots = field(default_factory=lambda: ComputeSlots(1))
-    prompt_slots: ComputeSlots = field(default_factory=lambda: ComputeSlots(1))
-    # Work that never waits on the cluster and must start at once: views.open and views.push
-    # (a trigger_id lives 3 s), modal updates, answers from the catalog. Its own small pool,
-    # so it never queues behind cluster calls on ``executor``.
-    prompt_executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(
-            max_workers=4, thread_name_prefix="dynamote-prompt"
-        )
-    )
-    # How long a modal submission may wait on the cluster before answering "Deploying…".
-    submit_budget_seconds: float = 2.0
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # Told when someone opens App Home, so the notifier keeps their Home fresh.
-    home_opened: Callable[[str], None] | None = None
-    # Who the bot is in Slack (build_bolt_app sets the App's own when none is given).
-    identity: SlackIdentity | None = None
-
-    def workspace_url(self) -> str | None:
-        """auth.test's workspace URL, for links to messages; None until it has answered."""
-        return self.identity.workspace_url if self.identity is not None else None
-
-    def after_ack(self, work: Callable[[], None], *, doing: str, prompt: bool = False) -> None:
-        """Run the work after an ack on our own pool: ``prompt`` for work that never waits
-        on the cluster (see ``prompt_executor``), else the pool for cluster-bound work.
-
-        The listener runs on the thread that sends its ack, and the ack leaves only when
-        the listener returns, so nothing after ``ack()`` may run there.
-        """
-
-        def run() -> None:
-            try:
-                work()
-            except Exception:
-                log.exception("Failed to %s", doing)
-
-        if prompt:
-            self.prompt_executor.submit(self.prompt_slots.run, run)
-        else:
-            self.executor.submit(self.compute_slots.run, run)
-
-    def close(self, *, wait: bool = True) -> None:
-        """Shut both pools down; work not started yet is dropped."""
-        self.compute_slots.close()
-        self.prompt_slots.close()
-        self.prompt_executor.shutdown(wait=wait, cancel_futures=True)
-        self.executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def build_bolt_app(
@@ -153,6 +82,9 @@ def build_bolt_app(
         # pool and polls for the ack every 10 ms.
         process_before_response=True,
         ignoring_self_events_enabled=True,
+        # Bolt runs listeners on this pool only when they do not ack on the request thread
+        # (lazy listeners; we have none); ours, so the context closes it.
+        listener_executor=shared.executor,
     )
 
     def share_context(context: BoltContext, next_: Callable[[], None]) -> None:
@@ -161,30 +93,18 @@ def build_bolt_app(
         next_()
 
     app.use(share_context)
-    listeners.register(app, command=shared.settings.command)
+    _register_listeners(app, command=shared.settings.command)
     return app
 
 
-def build_app(deps: AppDeps) -> App:
-    """The runner's factory: the App for these settings, cluster and Web client."""
-    settings = deps.settings
-    catalog = load_catalog(settings.catalog)
-    service = DeploymentService(cluster=deps.cluster, catalog=catalog, settings=settings)
-    socket_mode = settings.slack_app_token is not None and deps.socket_mode
-    secret = settings.slack_signing_secret
-    shared = AppContext(
-        settings=settings, catalog=catalog, service=service, home_opened=deps.home_opened
-    )
-    app = build_bolt_app(
-        shared,
-        client=deps.web_client,
-        signing_secret=secret.get_secret_value() if secret else None,
-        socket_mode=socket_mode,
-        identity=deps.identity,
-    )
-    from bot.listeners.guard import warm_groups  # noqa: PLC0415  (guard imports this module)
-
-    warm_groups(shared, deps.web_client)
-    service.capacity.prewarm()  # in the background: the first /dynamote models knows the fit
-    deps.closers.append(shared.close)
-    return app
+def _register_listeners(app: App, *, command: str) -> None:
+    """Every flow's listeners; each module's ``register`` is called here and nowhere else."""
+    commands.register(app, command=command)
+    deploy_modal.register(app)
+    deployments.register(app)
+    expiry.register(app)
+    approvals.register(app)
+    home.register(app)
+    tryit.register(app)
+    scale.register(app)
+    fixit.register(app)

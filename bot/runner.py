@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
@@ -38,12 +37,11 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import SecretStr
 
 from bot.cluster import Cluster
+from bot.composition import Dynamote, build_dynamote
 from bot.health import Health
 from bot.logs import configure_logging
-from bot.scheduler import NotifierService
-from bot.server import EVENTS_PATH, HttpServer, build_wsgi_app, serve_http
+from bot.server import EVENTS_PATH, HttpServer, serve_http
 from bot.settings import Settings, SettingsError, get_settings
-from bot.slack_client import make_web_client
 from bot.slack_identity import SlackIdentity
 
 if TYPE_CHECKING:
@@ -52,7 +50,7 @@ if TYPE_CHECKING:
     from slack_bolt import App
     from slack_sdk import WebClient
 
-__all__ = ["AppDeps", "AppFactory", "run_serve", "signals_set"]
+__all__ = ["run_serve", "signals_set"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,26 +69,6 @@ RETRY_MAX_SECONDS = 30.0
 # that sent nothing, not even a pong, for SOCKET_STALE_PINGS intervals is replaced.
 SOCKET_PING_SECONDS = 5.0
 SOCKET_STALE_PINGS = 2
-
-
-@dataclass(frozen=True)
-class AppDeps:
-    """What the App factory gets. ``socket_mode`` says how requests will arrive."""
-
-    settings: Settings
-    cluster: Cluster
-    web_client: WebClient
-    health: Health
-    socket_mode: bool
-    # Called with a user id when that user opens App Home (the notifier keeps it fresh).
-    home_opened: Callable[[str], None] | None = None
-    # The bot's identity; the runner records its start-up auth.test answer here.
-    identity: SlackIdentity | None = None
-    # What the factory built that must be closed when serving stops (its pools), last first.
-    closers: list[Callable[[], None]] = field(default_factory=list)
-
-
-AppFactory = Callable[[AppDeps], "App"]
 
 
 class _Operator(Protocol):
@@ -120,14 +98,14 @@ def run_serve(
     port: int,
     health_port: int | None = None,
     settings: Settings | None = None,
-    app_factory: AppFactory | None = None,
     stop: threading.Event | None = None,
+    on_built: Callable[[Dynamote], None] | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM (or ``stop`` is set); returns the exit code.
 
     ``health_port`` None: the settings' ``health_port`` (None there too: health on ``port``).
     ``stop`` lets a test run this in a thread; signal handlers are installed only when this
-    runs in the main thread.
+    runs in the main thread. ``on_built`` is told what the composition root built.
     """
     stop = stop or threading.Event()
     outcome: list[_StartupError] = []  # set by a background thread that must end the process
@@ -143,7 +121,6 @@ def run_serve(
                 "--health-port (DYNAMOTE_HEALTH_PORT) another port, or leave it unset to "
                 "serve health on --port"
             )
-        factory = app_factory or _default_app_factory()
         with (
             signals_set(stop),
             _cluster_for(settings, simulate=simulate) as cluster,
@@ -151,11 +128,11 @@ def run_serve(
             _serve(
                 settings=settings,
                 cluster=cluster,
-                factory=factory,
                 socket_mode=socket_mode,
                 ports=(port, health_port),
                 stop=stop,
                 outcome=outcome,
+                on_built=on_built,
             )
     except (_StartupError, SettingsError) as error:
         print(f"dynamote serve: {error}", file=sys.stderr)
@@ -190,37 +167,36 @@ def _secret(value: SecretStr | None) -> str | None:
     return text or None
 
 
-def _default_app_factory() -> AppFactory:
-    try:
-        from bot.app import build_app  # noqa: PLC0415  (the lead's module; may be absent)
-    except ImportError as error:
-        raise _StartupError(
-            f"the Slack app is not available: cannot import bot.app.build_app ({error})",
-            EXIT_FAILED,
-        ) from error
-    return build_app
-
-
 def _serve(
     *,
     settings: Settings,
     cluster: Cluster,
-    factory: AppFactory,
     socket_mode: bool,
     ports: tuple[int, int | None],
     stop: threading.Event,
     outcome: list[_StartupError],
+    on_built: Callable[[Dynamote], None] | None,
 ) -> None:
-    health = Health(lambda: cluster.cluster_status().reachable)
+    dynamote = build_dynamote(settings, cluster, socket_mode=socket_mode)
+    try:
+        if on_built is not None:
+            on_built(dynamote)
+        _run(dynamote, ports=ports, stop=stop, outcome=outcome)
+    finally:
+        dynamote.close()  # no request is served any more
+
+
+def _run(
+    dynamote: Dynamote,
+    *,
+    ports: tuple[int, int | None],
+    stop: threading.Event,
+    outcome: list[_StartupError],
+) -> None:
+    settings, socket_mode, health = dynamote.settings, dynamote.socket_mode, dynamote.health
+    web_client, identity = dynamote.web_client, dynamote.identity
     health.refresh()  # warm the Kubernetes client up before the first /readyz
-    web_client = make_web_client(settings)
-    identity = SlackIdentity(web_client.token or "")
-    notifier = _notifier(settings, cluster, web_client, identity)
-    deps = AppDeps(
-        settings, cluster, web_client, health, socket_mode, notifier.note_home_opened, identity
-    )
-    app = factory(deps)
-    servers = _http_servers(settings, app, health, socket_mode=socket_mode, ports=ports)
+    servers = _http_servers(dynamote, ports=ports)
     distinct = list(dict.fromkeys(servers.values()))  # one server has both roles by default
     threads = [
         threading.Thread(target=server.run, name=f"dynamote-http-{server.port}", daemon=True)
@@ -249,57 +225,36 @@ def _serve(
         daemon=True,
     )
     authenticating.start()
-    notifier.start()
+    dynamote.start()
     socket_handler = None
     try:
         app_token = _secret(settings.slack_app_token)
         if socket_mode and app_token:
-            socket_handler = _connect_socket_mode(app, app_token, stop)
+            socket_handler = _connect_socket_mode(dynamote.bolt_app, app_token, stop)
         stop.wait()
     finally:
         if socket_handler is not None:
             socket_handler.close()
-        notifier.stop()
         for server in distinct:
             server.close()
         for thread in threads:
             thread.join(timeout=10)
         authenticating.join(timeout=1)
-        for close in reversed(deps.closers):  # no request is served any more
-            close()
 
 
-def _http_servers(
-    settings: Settings,
-    app: App,
-    health: Health,
-    *,
-    socket_mode: bool,
-    ports: tuple[int, int | None],
-) -> dict[str, HttpServer]:
+def _http_servers(dynamote: Dynamote, *, ports: tuple[int, int | None]) -> dict[str, HttpServer]:
     """The listening servers by role, "health" and (HTTP mode) "events": one server for both
     without a health port; bound, not yet serving."""
     port, health_port = ports
-    signing_secret = None if socket_mode else _secret(settings.slack_signing_secret)
-    bolt_app = None if socket_mode else app
+    host, socket_mode = dynamote.settings.bind_host, dynamote.socket_mode
     if health_port is None:
-        wsgi = build_wsgi_app(health=health, bolt_app=bolt_app, signing_secret=signing_secret)
-        shared = _listen(settings.bind_host, port, wsgi)
+        shared = _listen(host, port, dynamote.events_app())
         return {"health": shared} if socket_mode else {"health": shared, "events": shared}
-    servers = {
-        "health": _listen(
-            settings.bind_host,
-            health_port,
-            build_wsgi_app(health=health),
-            threads=HEALTH_THREADS,
-        )
-    }
+    servers = {"health": _listen(host, health_port, dynamote.health_app(), threads=HEALTH_THREADS)}
     if not socket_mode:
-        events = build_wsgi_app(
-            health=health, bolt_app=bolt_app, signing_secret=signing_secret, health_routes=False
-        )
+        events = dynamote.events_app(health_routes=False)
         try:
-            servers["events"] = _listen(settings.bind_host, port, events)
+            servers["events"] = _listen(host, port, events)
         except _StartupError:
             servers["health"].close()
             raise
@@ -311,27 +266,6 @@ def _listen(host: str, port: int, wsgi: WSGIApplication, *, threads: int = 8) ->
         return serve_http(wsgi, host=host, port=port, threads=threads)
     except OSError as error:
         raise _StartupError(f"cannot listen on {host}:{port}: {error}") from error
-
-
-def _notifier(
-    settings: Settings, cluster: Cluster, web_client: WebClient, identity: SlackIdentity
-) -> NotifierService:
-    """The scheduler half: sweeps, watches, Home refresh, all behind leader election."""
-    from bot.catalog import load_catalog  # noqa: PLC0415
-    from bot.listeners.home import publish_home  # noqa: PLC0415
-    from bot.service import DeploymentService  # noqa: PLC0415
-
-    service = DeploymentService(
-        cluster=cluster, catalog=load_catalog(settings.catalog), settings=settings
-    )
-    return NotifierService(
-        settings,
-        cluster,
-        web_client,
-        publish_home=lambda user: publish_home(
-            web_client, service, user_id=user, workspace_url=identity.workspace_url
-        ),
-    )
 
 
 def _authenticate(

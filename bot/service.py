@@ -148,6 +148,10 @@ class DeploymentService:
         # GPU capacity, read in the background (optional permissions; unknown without them).
         self.capacity = CapacityCache(lambda: read_capacity(cluster))
 
+    def close(self) -> None:
+        """Shut the read pool down; reads not started yet are dropped."""
+        self._reads.shutdown(wait=True, cancel_futures=True)
+
     # --- inputs ----------------------------------------------------------------------------
 
     @property

@@ -33,15 +33,14 @@ from typing import Any, Protocol
 
 from slack_sdk import WebClient
 
-from bot.app import AppContext, build_bolt_app
+from bot.app_context import AppContext
 from bot.blocks.ids import ACTION_SHOW_ADVANCED
-from bot.catalog import load_catalog
 from bot.cluster import Cluster
+from bot.composition import build_dynamote
 from bot.dynamo import SlackOrigin, render_dgd
 from bot.health import Health
 from bot.request import parse_request
-from bot.server import HttpServer, build_wsgi_app, serve_http
-from bot.service import DeploymentService
+from bot.server import HttpServer, serve_http
 from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator, make_ready
 from bot.sim.slack_api import SlackStandIn
@@ -289,6 +288,7 @@ def stack_settings(**overrides: Any) -> Settings:
             "slack_api_url": "http://127.0.0.1:1/api/",  # the Web client uses the stand-in
             "sim_ready_after": 0.3,
             "provenance_key": PROVENANCE_KEY,
+            "slack_signing_secret": SECRET,
             "max_gpus_per_user": None,
             "max_deployments_per_user": None,
             **overrides,
@@ -340,27 +340,24 @@ def app_stack(
     retried as in production."""
     slack = shared.slack
     cluster = Cluster(shared.kubeconfig, settings=settings)
-    catalog = load_catalog()
-    context = AppContext(
-        settings=settings,
-        catalog=catalog,
-        service=DeploymentService(cluster=cluster, catalog=catalog, settings=settings),
-        submit_budget_seconds=submit_budget_seconds,
-    )
     if retrying:
         client = WebClient(
             token=slack.token, base_url=slack.url, timeout=5, retry_handlers=retry_handlers()
         )
     else:
         client = WebClient(token=slack.token, base_url=slack.url)
-    app = build_bolt_app(context, client=client, signing_secret=SECRET, socket_mode=False)
+    dynamote = build_dynamote(
+        settings,
+        cluster,
+        web_client=client,
+        health=health or Health(lambda: True),
+        notifier=False,
+        submit_budget_seconds=submit_budget_seconds,
+    )
+    context = dynamote.context
     background = Background()
     background.track(context.executor)
-    background.track(app.listener_runner.listener_executor)
-    wsgi = build_wsgi_app(
-        health=health or Health(lambda: True), bolt_app=app, signing_secret=SECRET
-    )
-    server = serve_http(wsgi, host="127.0.0.1", port=0, threads=8)
+    server = serve_http(dynamote.events_app(), host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -371,9 +368,8 @@ def app_stack(
         server.close()
         thread.join(timeout=10)
         # Listeners still running would talk to stand-ins that are about to close and log
-        # errors into whichever test runs next.
-        app.listener_runner.listener_executor.shutdown(wait=True)
-        context.close()
+        # errors into whichever test runs next: closing waits for them.
+        dynamote.close()
         cluster.close()
 
 

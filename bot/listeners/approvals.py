@@ -26,7 +26,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.announce import post_card
-from bot.app import AppContext
+from bot.app_context import AppContext
 from bot.approvals import ApprovalPolicy, PendingApproval, new_approval
 from bot.audit import Outcome, audit
 from bot.blocks.approvals import (

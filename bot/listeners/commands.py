@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.app import AppContext
+from bot.app_context import AppContext
 from bot.audit import audit
 from bot.blocks.cluster import GpuUse, build_cluster_status
 from bot.blocks.common import Message

@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
-from bot.app import AppContext
+from bot.app_context import AppContext
 from bot.audit import audit
 from bot.blocks.deploy_cost import Budget, form_size
 from bot.blocks.deploy_form import (

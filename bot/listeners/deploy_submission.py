@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
 from bot.announce import post_card
-from bot.app import AppContext
+from bot.app_context import AppContext
 from bot.audit import audit
 from bot.blocks.deploy_form import (
     DeployForm,

@@ -16,7 +16,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.app import AppContext
+from bot.app_context import AppContext
 from bot.audit import Outcome, audit
 from bot.blocks.common import Message, error_message
 from bot.blocks.deployments import (

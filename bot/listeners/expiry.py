@@ -20,7 +20,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.app import AppContext
+from bot.app_context import AppContext
 from bot.audit import audit
 from bot.blocks.common import error_message
 from bot.blocks.expiry import build_change_expiry_modal, build_kept_reply, read_keep_for

@@ -14,15 +14,13 @@ requester-or-admin rule for delete needs the DGD and lives with delete (:func:`m
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
 
-from bot.app import CONTEXT_KEY, AppContext
+from bot.app_context import CONTEXT_KEY, AppContext
 from bot.audit import audit
 from bot.blocks.deploy_form import ModalMetadata, chosen_channel, error_blocks
 from bot.blocks.ids import BLOCK_MODEL, base_block_id
@@ -31,7 +29,6 @@ from bot.commands import CommandError, Deploy, Scale, parse_command
 from bot.deployments import Deployment
 from bot.listeners.replies import reply
 from bot.policy import Action, Decision, Membership, Policy, is_group
-from bot.policy_groups import GroupDirectory
 
 __all__ = [
     "Classifier",
@@ -50,27 +47,11 @@ log = logging.getLogger(__name__)
 Classifier = Callable[[dict[str, Any], AppContext], Action]
 Middleware = Callable[..., BoltResponse | None]
 
-# One directory (group cache) per app context; AppContext is unhashable, so key by id.
-_directories: dict[int, GroupDirectory] = {}
-_directories_lock = threading.Lock()
-
-
-def _directory(dynamote: AppContext) -> GroupDirectory:
-    key = id(dynamote)
-    with _directories_lock:
-        found = _directories.get(key)
-        if found is None:
-            found = GroupDirectory(ttl=dynamote.settings.group_cache_seconds)
-            _directories[key] = found
-            weakref.finalize(dynamote, _directories.pop, key, None)
-        return found
-
-
 def group_membership(
     dynamote: AppContext, client: WebClient, user: str, groups: Sequence[str]
 ) -> Membership:
     """Which of ``groups`` (S… IDs) ``user`` is in, from the shared, cached directory."""
-    return _directory(dynamote).membership(client, user, groups)
+    return dynamote.groups.membership(client, user, groups)
 
 
 def warm_groups(dynamote: AppContext, client: WebClient) -> None:
@@ -79,7 +60,7 @@ def warm_groups(dynamote: AppContext, client: WebClient) -> None:
     policy = policy_of(dynamote)
     groups = [g for g in (*policy.admins, *policy.deployers) if is_group(g)]
     if groups:
-        _directory(dynamote).prewarm(client, groups)
+        dynamote.groups.prewarm(client, groups)
 
 
 def policy_of(dynamote: AppContext) -> Policy:
@@ -160,7 +141,7 @@ def _membership(
     dynamote: AppContext, client: WebClient, policy: Policy, user: str, action: Action
 ) -> Membership:
     groups = policy.groups_to_check(user, action)
-    return _directory(dynamote).membership(client, user, groups) if groups else Membership()
+    return dynamote.groups.membership(client, user, groups) if groups else Membership()
 
 
 def guarded(action: Action | Classifier) -> Middleware:

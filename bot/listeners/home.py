@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.app import AppContext
+from bot.app_context import AppContext
 from bot.blocks.home import build_home
 from bot.cluster import ClusterError
 from bot.policy import Policy

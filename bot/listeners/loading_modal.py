@@ -13,7 +13,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.models.views import View
 
-from bot.app import AppContext
+from bot.app_context import AppContext
 from bot.listeners.replies import explain, reply
 
 __all__ = ["Fill", "open_then_fill"]

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
-from bot.app import AppContext
+from bot.app_context import AppContext
 from bot.audit import Outcome, audit
 from bot.blocks.common import escape, mention, truncate
 from bot.blocks.ids import ACTION_SCALE, BLOCK_SCALE_REPLICAS, CALLBACK_SCALE, input_block_id

@@ -23,7 +23,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.app import AppContext
+from bot.app_context import AppContext
 from bot.audit import Outcome, audit
 from bot.blocks.ids import (
     ACTION_TRY_AGAIN,

@@ -7,14 +7,15 @@ import io
 import json
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from slack_bolt import App
 
+from bot.composition import Dynamote
 from bot.logs import REDACTED, configure_logging, redact
-from bot.runner import AppDeps, run_serve
+from bot.runner import run_serve
 from bot.settings import Settings, load_settings
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
@@ -165,22 +166,17 @@ def test_the_slack_client_logging_a_request_shows_no_secret() -> None:
 def test_dynamote_serve_failing_auth_logs_nothing_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def app_factory(deps: AppDeps) -> App:
+    def careless(dynamote: Dynamote) -> None:
         # Code running inside serve that carelessly logs credentials, as a library might.
-        token = deps.settings.slack_bot_token
+        token = dynamote.settings.slack_bot_token
         careless = logging.getLogger("some.library")
         careless.debug("token=%s secret=%s", token and token.get_secret_value(), SIGNING_SECRET)
         careless.debug("env HF_TOKEN=%s, app %s", HF_TOKEN, APP_TOKEN)
-        return App(
-            client=deps.web_client,
-            signing_secret=SIGNING_SECRET,
-            token_verification_enabled=False,
-        )
 
     with SlackStandIn() as slack, StandIn() as cluster:  # the stand-in rejects BOT_TOKEN
         monkeypatch.setenv("KUBECONFIG", str(cluster.write_kubeconfig(tmp_path / "kubeconfig")))
         current = settings(slack_api_url=slack.url, log_level="DEBUG", log_format="json")
-        code = run_in_thread(current, app_factory)
+        code = run_in_thread(current, careless)
 
     err = capsys.readouterr().err
     assert code == 2
@@ -190,7 +186,7 @@ def test_dynamote_serve_failing_auth_logs_nothing_secret(
     assert all(secret not in err for secret in SECRETS), err
 
 
-def run_in_thread(current: Settings, app_factory: object) -> int | None:
+def run_in_thread(current: Settings, on_built: Callable[[Dynamote], None]) -> int | None:
     result: list[int] = []
     stop = threading.Event()
 
@@ -201,7 +197,7 @@ def run_in_thread(current: Settings, app_factory: object) -> int | None:
                 http=True,
                 port=0,
                 settings=current,
-                app_factory=app_factory,  # type: ignore[arg-type]
+                on_built=on_built,
                 stop=stop,
             )
         )

@@ -314,7 +314,7 @@ def test_the_app_prewarms_the_configured_groups_once(
     dynamote = AppContext(settings=settings, catalog=None, service=None)  # type: ignore[arg-type]
     try:
         guard.warm_groups(dynamote, client)
-        settle(guard._directory(dynamote))
+        settle(dynamote.groups)
         asked = sorted(c.params["usergroup"] for c in slack.calls("usergroups.users.list"))
         assert asked == ["S0ADMINS", "S0DEPLOY"]  # user ids are not looked up
     finally:

@@ -1,7 +1,7 @@
 """No request waits on Slack before its ack: the App authorizes from the runner's start-up
 auth.test (bot.slack_identity), never by calling auth.test itself.
 
-The runner tests run `run_serve` in HTTP mode with the real App factory (bot.app.build_app)
+The runner tests run `run_serve` in HTTP mode with the whole bot as bot.composition builds it
 against the Slack stand-in, whose auth.test is made slow or failing.
 """
 

@@ -1,12 +1,12 @@
 """bot.runner.run_serve: starts the pieces, serves health and Slack, stops cleanly.
 
-In-process tests use a small test App factory and the ``stop`` event; the subprocess tests run
-`dynamote serve` itself and stop it with SIGTERM, as Kubernetes does.
+In-process tests run the whole bot (as bot.composition builds it) against the cluster and Slack
+stand-ins and stop it with the ``stop`` event; the subprocess tests run `dynamote serve` itself
+and stop it with SIGTERM, as Kubernetes does.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from slack_bolt import Ack, App
 
 from bot.cli import main
-from bot.runner import AppDeps, AppFactory, run_serve
+from bot.composition import Dynamote
+from bot.runner import run_serve
 from bot.settings import Settings, get_settings, load_settings
 from bot.sim.slack_api import SlackStandIn
 from tests.waiting import wait_until
@@ -54,25 +54,6 @@ def answers(url: str) -> bool:
         return False
 
 
-def test_app_factory(deps: AppDeps) -> App:
-    """A small App on the runner's Web client: /dynamote acks."""
-    app = App(
-        client=deps.web_client,
-        signing_secret=SIGNING_SECRET,
-        token_verification_enabled=False,
-        request_verification_enabled=not deps.socket_mode,
-    )
-
-    @app.command("/dynamote")
-    def on_command(ack: Ack) -> None:
-        ack("ok")
-
-    return app
-
-
-test_app_factory.__test__ = False  # type: ignore[attr-defined]  # not a test, despite its name
-
-
 class Running:
     """run_serve in a thread until stopped."""
 
@@ -82,17 +63,12 @@ class Running:
         *,
         http: bool = True,
         health_port: int | None = None,
-        app_factory: AppFactory = test_app_factory,
     ) -> None:
         self.port = free_port()
         self.health_port = health_port
         self.stop = threading.Event()
         self.code: int | None = None
-        self.factory_deps: list[AppDeps] = []
-
-        def factory(deps: AppDeps) -> App:
-            self.factory_deps.append(deps)
-            return app_factory(deps)
+        self.built: list[Dynamote] = []  # what the composition root built, once started
 
         def run() -> None:
             self.code = run_serve(
@@ -101,8 +77,8 @@ class Running:
                 port=self.port,
                 health_port=health_port,
                 settings=settings,
-                app_factory=factory,
                 stop=self.stop,
+                on_built=self.built.append,
             )
 
         self.thread = threading.Thread(target=run, daemon=True)
@@ -149,21 +125,30 @@ def test_serve_in_http_mode_answers_health_then_becomes_ready_and_stops_with_0(
 
     assert slack_standin.calls("auth.test")[0].ok
     assert sim_kubeconfig.is_file()
-    (deps,) = running.factory_deps
-    assert deps.socket_mode is False
-    assert deps.health.slack_ready
+    (dynamote,) = running.built
+    assert dynamote.socket_mode is False
+    assert dynamote.health.slack_ready
     assert running.finish() == 0
 
 
-def test_serve_in_http_mode_passes_signed_commands_to_the_app(running: Running) -> None:
+def help_command(standin: SlackStandIn) -> bytes:
+    """``/dynamote help``, whose answer goes to the stand-in's response_url ``help``."""
+    return slash_command_body("help", response_url=standin.response_url("help"))
+
+
+def test_serve_in_http_mode_passes_signed_commands_to_the_app(
+    running: Running, slack_standin: SlackStandIn
+) -> None:
     wait_until(lambda: answers(f"{running.url}/healthz"))
-    body = slash_command_body()
+    body = help_command(slack_standin)
     request = urllib.request.Request(
         f"{running.url}/slack/events", data=body, headers=signed_headers(body), method="POST"
     )
 
     with urllib.request.urlopen(request, timeout=5) as answer:
-        assert (answer.status, answer.read()) == (200, b"ok")
+        assert answer.status == 200
+    (reply,) = slack_standin.wait_for("response_url", timeout=10)
+    assert reply.path.endswith("/help")
 
 
 def test_with_an_app_token_serve_uses_socket_mode_and_serves_no_slack_events(
@@ -182,8 +167,8 @@ def test_with_an_app_token_serve_uses_socket_mode_and_serves_no_slack_events(
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=5)
         assert refused.value.code == 404
-        (deps,) = served.factory_deps
-        assert deps.socket_mode is True
+        (dynamote,) = served.built
+        assert dynamote.socket_mode is True
     finally:
         assert served.finish() == 0
 
@@ -194,12 +179,14 @@ def test_with_a_health_port_health_is_served_there_and_the_events_port_has_slack
     served = Running(settings_for(slack_standin), health_port=free_port())
     try:
         wait_until(lambda: answers(f"{served.health_url}/readyz"))
-        body = slash_command_body()
+        body = help_command(slack_standin)
         request = urllib.request.Request(
             f"{served.url}/slack/events", data=body, headers=signed_headers(body), method="POST"
         )
         with urllib.request.urlopen(request, timeout=5) as answer:
-            assert (answer.status, answer.read()) == (200, b"ok")
+            assert answer.status == 200
+        (reply,) = slack_standin.wait_for("response_url", timeout=10)
+        assert reply.path.endswith("/help")
 
         assert get(f"{served.health_url}/healthz") == (200, b"ok\n")
         assert get(f"{served.health_url}/metrics")[0] == 200
@@ -287,18 +274,6 @@ def test_http_mode_exits_2_without_a_signing_secret(capsys: pytest.CaptureFixtur
     assert "SLACK_SIGNING_SECRET" in capsys.readouterr().err
 
 
-def test_a_missing_app_factory_module_is_reported_clearly(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setitem(sys.modules, "bot.app", None)  # makes `import bot.app` fail
-    settings = load_settings(slack_bot_token="xoxb-1", slack_signing_secret=SIGNING_SECRET)
-
-    code = run_serve(simulate=True, http=True, port=0, settings=settings)
-
-    assert code == 1
-    assert "bot.app.build_app" in capsys.readouterr().err
-
-
 def serve_process(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, *args],
@@ -350,8 +325,6 @@ def assert_serves_then_stops_on_sigterm(process: subprocess.Popen[str], port: in
 def test_dynamote_serve_simulate_http_starts_answers_and_exits_0_on_sigterm(
     slack_standin: SlackStandIn, tmp_path: Path
 ) -> None:
-    if importlib.util.find_spec("bot.app") is None:
-        pytest.skip("bot.app (the lead's build_app) does not exist yet")
     port, health_port = free_port(), free_port()
     process = serve_process(
         [
@@ -374,22 +347,6 @@ def test_serve_refuses_a_health_port_out_of_range_with_exit_2(
     assert f"--health-port {value}: give a port between 1 and 65535" in capsys.readouterr().err
 
 
-def test_run_serve_in_its_own_process_exits_0_on_sigterm_with_any_app_factory(
-    slack_standin: SlackStandIn, tmp_path: Path
-) -> None:
-    port = free_port()
-    script = (
-        "import sys\n"
-        "from bot.runner import run_serve\n"
-        "from tests.server.test_runner import test_app_factory\n"
-        f"sys.exit(run_serve(simulate=True, http=True, port={port}, "
-        "app_factory=test_app_factory))\n"
-    )
-    process = serve_process(["-c", script], process_env(slack_standin, tmp_path))
-
-    assert_serves_then_stops_on_sigterm(process, port)
-
-
 def test_a_bad_dynamote_health_port_stops_serve_with_exit_2_naming_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -404,19 +361,21 @@ def test_a_bad_dynamote_health_port_stops_serve_with_exit_2_naming_it(
     assert "DYNAMOTE_HEALTH_PORT" in capsys.readouterr().err
 
 
-def test_serve_closes_what_the_real_factory_built_when_it_stops(
+def test_serve_closes_every_pool_the_composition_root_built_when_it_stops(
     slack_standin: SlackStandIn, sim_kubeconfig: Path
 ) -> None:
-    from bot.app import build_app  # noqa: PLC0415
-
-    served = Running(settings_for(slack_standin), app_factory=build_app)
+    served = Running(settings_for(slack_standin))
     try:
         wait_until(lambda: answers(f"{served.url}/healthz"))
-        (deps,) = served.factory_deps
-        assert deps.closers, "the factory registers its pools to be closed"
+        (dynamote,) = served.built
+        assert dynamote.notifier is not None, "serve runs the notifier"
     finally:
         assert served.finish() == 0
-    # The runner closed the app's pools: a pool shut down refuses new work.
-    context = deps.closers[0].__self__  # type: ignore[attr-defined]  # AppContext.close
-    with pytest.raises(RuntimeError, match="shutdown"):
-        context.executor.submit(print)
+    # A pool shut down refuses new work: the listeners' two pools and the service's reads.
+    for pool in (
+        dynamote.context.executor,
+        dynamote.context.prompt_executor,
+        dynamote.service._reads,
+    ):
+        with pytest.raises(RuntimeError, match="shutdown"):
+            pool.submit(print)

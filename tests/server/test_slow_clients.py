@@ -24,7 +24,6 @@ import pytest
 from slack_sdk import WebClient
 
 import bot.server
-from bot.app import build_app
 from bot.server import CONNECTION_LIMIT, MAX_BODY_BYTES, REQUEST_DEADLINE_SECONDS
 from bot.sim.slack_api import SlackStandIn
 from tests.metric_samples import sample_value
@@ -111,7 +110,7 @@ def test_with_150_slow_connections_on_the_events_port_probes_and_a_signed_comman
     # The slow clients must stay connected throughout: no deadline may shed them for us.
     monkeypatch.setattr(bot.server, "REQUEST_DEADLINE_SECONDS", 600.0)
     health_port = free_port()
-    served = Running(settings_for(slack_standin), health_port=health_port, app_factory=build_app)
+    served = Running(settings_for(slack_standin), health_port=health_port)
     try:
         wait_until(lambda: answers(f"{served.health_url}/readyz"))
         command = slash_command("help", response_url=slack_standin.response_url("help"))

@@ -21,14 +21,11 @@ from typing import Any
 
 import pytest
 
-from bot.app import AppContext, build_bolt_app
-from bot.catalog import load_catalog
 from bot.cluster import Cluster
+from bot.composition import build_dynamote
 from bot.runner import _connect_socket_mode
-from bot.service import DeploymentService
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
-from bot.slack_client import make_web_client
 from tests.slack.payloads import all_cases, case, encode, envelope_for, fresh, view_ack_problems
 from tests.stacks import StandIns, app_stack, stack_settings, stand_ins, text_of
 from tests.standins.slack_socket import SocketModeStandIn
@@ -127,15 +124,8 @@ def _socket_side(shared: StandIns) -> Iterator[Side]:
             patch.delenv(variable, raising=False)
         slack.serve_socket_mode(socket_mode.connection_url)
         cluster = Cluster(shared.kubeconfig, settings=settings)
-        catalog = load_catalog()
-        context = AppContext(
-            settings=settings,
-            catalog=catalog,
-            service=DeploymentService(cluster=cluster, catalog=catalog, settings=settings),
-        )
-        app = build_bolt_app(
-            context, client=make_web_client(settings), signing_secret=None, socket_mode=True
-        )
+        dynamote = build_dynamote(settings, cluster, socket_mode=True, notifier=False)
+        app = dynamote.bolt_app
         stop = threading.Event()
         connection = _connect_socket_mode(app, APP_TOKEN, stop)
         assert connection is not None
@@ -159,8 +149,7 @@ def _socket_side(shared: StandIns) -> Iterator[Side]:
         finally:
             stop.set()
             connection.close()
-            app.listener_runner.listener_executor.shutdown(wait=True)
-            context.executor.shutdown(wait=True, cancel_futures=True)
+            dynamote.close()
             cluster.close()
 
 

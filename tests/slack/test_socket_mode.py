@@ -31,16 +31,14 @@ from slack_bolt import App
 from websockets.exceptions import ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import connect
 
-from bot.app import AppContext, build_bolt_app
-from bot.catalog import load_catalog
+from bot.app_context import AppContext
 from bot.cluster import Cluster
+from bot.composition import build_dynamote
 from bot.runner import SOCKET_STALE_PINGS, _connect_socket_mode, _Connection, run_serve
-from bot.service import DeploymentService
 from bot.settings import Settings, load_settings
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import RecordedCall, SlackStandIn
 from bot.sim.standin import StandIn, default_crd_path
-from bot.slack_client import make_web_client
 from bot.socket_mode import SocketModeClient, SocketModeHandler
 from tests import stacks
 from tests.standins.slack_requests import slash_command
@@ -165,16 +163,8 @@ def stack(
         operator.start()
         cluster = Cluster(k8s.write_kubeconfig(tmp_path / "kubeconfig"), settings=settings)
         cluster.cluster_status()  # warm the client up (~2 s the first time), as the runner does
-        catalog = load_catalog()
-        context = AppContext(
-            settings=settings,
-            catalog=catalog,
-            service=DeploymentService(cluster=cluster, catalog=catalog, settings=settings),
-        )
-        # As bot.app.build_app builds it, but keeping the context to shut its pool down.
-        app = build_bolt_app(
-            context, client=make_web_client(settings), signing_secret=None, socket_mode=True
-        )
+        dynamote = build_dynamote(settings, cluster, socket_mode=True, notifier=False)
+        context, app = dynamote.context, dynamote.bolt_app
         stop = threading.Event()
         stack = SocketStack(slack_standin, socket_mode, k8s, context, stop, app)
         try:
@@ -183,8 +173,7 @@ def stack(
             stop.set()
             for connection in stack.connections:
                 connection.close()
-            app.listener_runner.listener_executor.shutdown(wait=True)
-            context.close()
+            dynamote.close()
             operator.stop()
             cluster.close()
 
