@@ -182,11 +182,9 @@ def _describe(exc: ValidationError, raw: object, source: str) -> str:
 
 
 def load_catalog(path: Path | str | None = None) -> Catalog:
-    """Load the catalog from ``path``, ``DYNAMOTE_CATALOG`` or the shipped file (cached)."""
-    if path is None:
-        from bot.settings import get_settings  # noqa: PLC0415  (settings read lazily)
-
-        path = get_settings().catalog or default_catalog_path()
+    """Load the catalog from ``path`` (the settings' ``catalog``), else the shipped file;
+    cached."""
+    path = path or default_catalog_path()
     return _load_cached(str(Path(path).expanduser().resolve()))
 
 

@@ -15,11 +15,13 @@ From the operator's source (``ai-dynamo/dynamo``, ``deploy/operator/internal/dyn
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
     "DNS_LABEL_MAX",
+    "RFC1123_LABEL",
     "WORKER_HASH_LENGTH",
     "ComponentNames",
     "component_object_name",
@@ -28,6 +30,9 @@ __all__ = [
     "max_dgd_name_length",
     "too_long",
 ]
+
+# A Kubernetes name that must be a DNS label (namespaces, DGD names): RFC 1123.
+RFC1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 DNS_LABEL_MAX = 63
 WORKER_HASH_LENGTH = 8

@@ -7,12 +7,13 @@ Light on purpose (no pydantic-settings, no clients): ``dynamote render`` builds 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.engine_args import DEFAULT_ALLOWED, EngineArgRules, parse_rule_entries
-from bot.settings_fields import SettingsFields
 
-__all__ = ["Privileges", "privileges_of"]
+__all__ = ["PrivilegeSettings", "Privileges", "privileges_of"]
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,18 @@ class Privileges:
     hf_secrets: tuple[str, ...] = ("hf-token-secret",)
 
 
-def privileges_of(settings: SettingsFields, *, admin: bool) -> Privileges:
+class PrivilegeSettings(Protocol):
+    """The settings these rules read (bot.settings_fields.SettingsFields has them)."""
+
+    @property
+    def engine_args(self) -> Sequence[str] | None: ...
+    @property
+    def admin_engine_args(self) -> Sequence[str]: ...
+    @property
+    def hf_secret_names(self) -> tuple[str, ...]: ...
+
+
+def privileges_of(settings: PrivilegeSettings, *, admin: bool) -> Privileges:
     """The settings' rules for a deployer; admins may use the admin engine args too."""
     chosen = settings.engine_args
     allowed = DEFAULT_ALLOWED if chosen is None else parse_rule_entries(chosen)

@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from bot.catalog import ENGINE_LABELS, ENGINES, Catalog, Engine, Model
 from bot.engine_args import EngineArgError, check_args
-from bot.naming import ComponentNames, max_dgd_name_length
+from bot.naming import RFC1123_LABEL, ComponentNames, max_dgd_name_length
 from bot.privileges import Privileges
 from bot.releases import (
     DEFAULT_DYNAMO_VERSION,
@@ -56,7 +56,6 @@ Mode = Literal["aggregated", "disaggregated"]
 RouterMode = Literal["none", "kv", "round-robin"]
 ArgValue = str | int | float | bool
 
-RFC1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 RFC1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 ENGINE_ARG_FLAG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Characters a value may not hold: line breaks and controls, and shell syntax (the args never

@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import (
     AliasChoices,
@@ -32,9 +32,11 @@ from pydantic import (
     model_validator,
 )
 
-if TYPE_CHECKING:
-    from bot.approvals import ApprovalPolicy
-    from bot.expiry import ExpiryPolicy
+from bot.approvals import ApprovalPolicy, policy_from
+from bot.engine_args import parse_rule_entries
+from bot.expiry import ExpiryPolicy, parse_duration
+from bot.naming import RFC1123_LABEL
+from bot.releases import parse_runtime_version
 
 __all__ = [
     "ENV_PREFIX",
@@ -163,8 +165,6 @@ class SettingsFields(BaseModel):
     @field_validator("dynamo_version")
     @classmethod
     def _dynamo_version_is_a_release(cls, value: str) -> str:
-        from bot.releases import parse_runtime_version  # noqa: PLC0415  (import cycle)
-
         try:
             parse_runtime_version(value)
         except ValueError as exc:
@@ -244,8 +244,6 @@ class SettingsFields(BaseModel):
     @field_validator("expiry_reminder", "approval_ttl")
     @classmethod
     def _durations(cls, value: str) -> str:
-        from bot.expiry import parse_duration  # noqa: PLC0415  (only when read)
-
         parse_duration(value)
         return value
 
@@ -259,17 +257,12 @@ class SettingsFields(BaseModel):
 
     @property
     def expiry_policy(self) -> ExpiryPolicy:
-        from bot.expiry import ExpiryPolicy  # noqa: PLC0415  (only when read)
-
         return ExpiryPolicy.from_texts(
             self.expiry_choices, self.expiry_default, self.expiry_max, self.expiry_reminder
         )
 
     @property
     def approval_policy(self) -> ApprovalPolicy:
-        from bot.approvals import policy_from  # noqa: PLC0415  (only when read)
-        from bot.expiry import parse_duration  # noqa: PLC0415
-
         return policy_from(
             self.approvers,
             self.approval_channel,
@@ -298,8 +291,6 @@ class SettingsFields(BaseModel):
     @classmethod
     def _engine_args_from_library(cls, value: list[str] | None) -> list[str] | None:
         if value:
-            from bot.engine_args import parse_rule_entries  # noqa: PLC0415  (only when set)
-
             parse_rule_entries(value)
         return value
 
@@ -355,10 +346,6 @@ class SettingsFields(BaseModel):
     @field_validator("namespaces")
     @classmethod
     def _namespaces_are_labels(cls, value: list[str]) -> list[str]:
-        if not value:  # the usual case: no need to import bot.request (`dynamote catalog`)
-            return value
-        from bot.request import RFC1123_LABEL  # noqa: PLC0415  (avoid an import cycle)
-
         bad = [ns for ns in value if not RFC1123_LABEL.fullmatch(ns)]
         if bad:
             raise ValueError(f"not valid namespace names: {', '.join(bad)}")

@@ -45,8 +45,15 @@ from bot.commands import (
 )
 from bot.deployments import Deployment
 from bot.listeners.deploy_modal import open_deploy_modal
-from bot.listeners.deployments import find_deployment, list_message
-from bot.listeners.guard import command_action, guarded, is_admin, may_delete, policy_of
+from bot.listeners.deployments import list_message
+from bot.listeners.guard import (
+    command_action,
+    find_deployment,
+    guarded,
+    is_admin,
+    may_delete,
+    policy_of,
+)
 from bot.listeners.replies import explain, reply
 from bot.listeners.scale import scale_deployment
 from bot.metrics import COMMANDS

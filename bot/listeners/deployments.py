@@ -2,8 +2,9 @@
 
 Delete arrives here only after Slack's confirm dialog (danger style) was accepted; the status
 card's thread then says who deleted the deployment. Only Dynamote's own DGDs are shown or
-deleted (:func:`find_deployment`): admins also see, marked, those whose provenance does not
-verify; a refused look or delete is audited and answered as for a missing deployment.
+deleted (``bot.listeners.guard.find_deployment``): admins also see, marked, those whose
+provenance does not verify; a refused look or delete is audited and answered as for a
+missing deployment.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ from bot.blocks.ids import (
 from bot.blocks.models import build_models
 from bot.blocks.policy import build_denial
 from bot.deployments import Deployment
-from bot.listeners.guard import actor_of, guarded, is_admin, may_delete
+from bot.listeners.guard import actor_of, find_deployment, guarded, is_admin, may_delete
 from bot.listeners.replies import explain, reply
+from bot.listeners.tryit import open_try_modal
 from bot.metrics import DEPLOYMENTS_DELETED
 from bot.policy import Action
 from bot.service import NamespaceNotAllowed, NotDynamotes
@@ -51,7 +53,6 @@ from bot.service import NamespaceNotAllowed, NotDynamotes
 __all__ = [
     "audit_delete",
     "button_target",
-    "find_deployment",
     "handle_browse_models",
     "handle_delete",
     "handle_deployment_menu",
@@ -115,28 +116,6 @@ def _acked_then(work: Work, *, doing: str, prompt: bool = False) -> Callable[...
     return handler
 
 
-def find_deployment(
-    dynamote: AppContext,
-    client: WebClient,
-    *,
-    action: Action,
-    user: str,
-    channel: str | None,
-    namespace: str,
-    name: str,
-) -> Deployment:
-    """The deployment ``user`` named, as they may see it: an admin also gets an unverified
-    one. A DGD that is not theirs to see raises NotDynamotes (audited as a refused ``action``),
-    whose message is the one a missing deployment gets."""
-    unverified = is_admin(dynamote, client, user=user)
-    try:
-        return dynamote.service.get_deployment(namespace, name, unverified=unverified)
-    except NotDynamotes as refused:
-        audit(action.value, user=user, channel=channel, namespace=namespace, name=name,
-              outcome="denied", reason=refused.audit_reason)  # fmt: skip
-        raise
-
-
 def _view(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: AppContext) -> None:
     _show(_action_value(body), body, respond, client, dynamote)
 
@@ -172,9 +151,6 @@ def _menu(body: dict[str, Any], respond: Respond, client: WebClient, dynamote: A
     elif verb == MENU_DELETE:
         _prompt_delete(key, body, respond, client, dynamote)
     elif verb == MENU_TRY_IT:
-        # Try it's listener imports this module for find_deployment.
-        from bot.listeners.tryit import open_try_modal  # noqa: PLC0415
-
         open_try_modal(key, body, respond, client, dynamote)
     elif verb == MENU_OPEN_THREAD:
         return

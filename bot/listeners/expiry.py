@@ -36,8 +36,7 @@ from bot.blocks.status_card import build_status_card
 from bot.cluster import Conflict
 from bot.deployments import Deployment, deployment_from
 from bot.expiry import ANNOTATION_EXPIRES_AT, ExpiryPolicy, expires_at_of, format_expires_at
-from bot.listeners.deployments import find_deployment
-from bot.listeners.guard import actor_of, guarded, may_delete
+from bot.listeners.guard import actor_of, find_deployment, guarded, may_delete
 from bot.listeners.replies import explain, reply
 from bot.policy import Action
 

@@ -41,8 +41,8 @@ from bot.cluster import ClusterError
 from bot.deployments import Deployment
 from bot.failures import apply_change, diagnose
 from bot.listeners.deploy_modal import deploy_form_view
-from bot.listeners.deployments import button_target, find_deployment
-from bot.listeners.guard import actor_of, guarded, is_admin, policy_of
+from bot.listeners.deployments import button_target
+from bot.listeners.guard import actor_of, find_deployment, guarded, is_admin, policy_of
 from bot.listeners.loading_modal import Fill, open_then_fill
 from bot.notify.trouble import log_tail_source
 from bot.policy import Action

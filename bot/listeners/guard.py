@@ -29,12 +29,14 @@ from bot.commands import CommandError, Deploy, Scale, parse_command
 from bot.deployments import Deployment
 from bot.listeners.replies import reply
 from bot.policy import Action, Decision, Membership, Policy, is_group
+from bot.service import NotDynamotes
 
 __all__ = [
     "Classifier",
     "actor_of",
     "command_action",
     "decide",
+    "find_deployment",
     "guarded",
     "is_admin",
     "may_delete",
@@ -224,3 +226,25 @@ def _reply_quietly(message: Any, body: dict[str, Any], respond: Respond, client:
         reply(message, body=body, respond=respond, client=client)
     except Exception:
         log.warning("Could not tell %s about a denial", actor_of(body)[0], exc_info=True)
+
+
+def find_deployment(
+    dynamote: AppContext,
+    client: WebClient,
+    *,
+    action: Action,
+    user: str,
+    channel: str | None,
+    namespace: str,
+    name: str,
+) -> Deployment:
+    """The deployment ``user`` named, as they may see it: an admin also gets an unverified
+    one. A DGD that is not theirs to see raises NotDynamotes (audited as a refused ``action``),
+    whose message is the one a missing deployment gets."""
+    unverified = is_admin(dynamote, client, user=user)
+    try:
+        return dynamote.service.get_deployment(namespace, name, unverified=unverified)
+    except NotDynamotes as refused:
+        audit(action.value, user=user, channel=channel, namespace=namespace, name=name,
+              outcome="denied", reason=refused.audit_reason)  # fmt: skip
+        raise

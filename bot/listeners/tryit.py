@@ -46,8 +46,7 @@ from bot.cluster import ClusterError
 from bot.cluster.frontend import FrontendError
 from bot.deployments import Deployment
 from bot.dynamo import frontend_service_name
-from bot.listeners.deployments import find_deployment
-from bot.listeners.guard import actor_of, guarded
+from bot.listeners.guard import actor_of, find_deployment, guarded
 from bot.listeners.replies import explain, reply
 from bot.policy import Action
 from bot.service import NotDynamotes
