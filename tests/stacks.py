@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import SecretStr
 from slack_sdk import WebClient
 
 from bot.app_context import AppContext
@@ -339,6 +340,8 @@ def app_stack(
     production retry handlers (``bot.slack_client.retry_handlers``), so 429s and 5xx are
     retried as in production."""
     slack = shared.slack
+    if settings.slack_signing_secret is None:  # Slack signs every request with it
+        settings = settings.model_copy(update={"slack_signing_secret": SecretStr(SECRET)})
     cluster = Cluster(shared.kubeconfig, settings=settings)
     if retrying:
         client = WebClient(

@@ -141,7 +141,8 @@ def test_catalog_setting_points_at_the_operator_file(
     monkeypatch.setenv("DYNAMOTE_CATALOG", str(path))
     get_settings.cache_clear()
     try:
-        assert [m.id for m in load_catalog().models] == ["ops/only-model"]
+        assert [m.id for m in load_catalog(get_settings().catalog).models] == ["ops/only-model"]
+        assert load_catalog().models != load_catalog(path).models  # no setting: the shipped file
     finally:
         get_settings.cache_clear()
 
