@@ -27,6 +27,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.web import SlackResponse
 
 from bot.metrics import SLACK_API_ERRORS, SLACK_API_RETRIES
 from bot.settings import Settings
@@ -37,6 +38,7 @@ __all__ = [
     "failure_kind",
     "make_web_client",
     "method_of",
+    "retry_after",
     "retry_handlers",
 ]
 
@@ -87,6 +89,22 @@ def counted(client: WebClient) -> WebClient:
     if not any(isinstance(h, _CountFailures) for h in client.retry_handlers):
         client.retry_handlers.append(_CountFailures())
     return client
+
+
+def retry_after(response: SlackResponse) -> float:
+    """Seconds Slack asked to wait before calling again: a 429's Retry-After (whole seconds;
+    1 s, slack_sdk's own fallback, if it is missing or unreadable), 0 for any other answer."""
+    if response.status_code != 429:
+        return 0.0
+    headers = response.headers if isinstance(response.headers, dict) else {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0
 
 
 def method_of(url: str) -> str:
