@@ -86,6 +86,16 @@ class SweepReport:
     kube_calls: int = 0
     errors: tuple[str, ...] = ()
     skipped: bool = False  # not the leader
+    queued: bool = False  # another thread was sweeping; it does this sweep next
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What a caller asked of the notifier, queued while another thread works."""
+
+    kind: str  # "sweep", "keys" or "deleted"
+    keys: frozenset[Key] = frozenset()
+    dgd: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,7 +127,7 @@ def _utcnow() -> datetime:
 
 
 class Notifier:
-    """Sweeps and deletion announcements; thread-safe (one sweep at a time)."""
+    """Sweeps and deletion announcements; thread-safe (one thread at a time does the work)."""
 
     def __init__(
         self,
@@ -141,7 +151,12 @@ class Notifier:
         self._sender = Sender(
             client, pacer or Pacer(settings.slack_channel_interval), may_send=may_send
         )
+        # Guards only the three fields below, never held during a sweep: one thread at a time
+        # runs the notifier's work (and so owns everything else here), and work asked for
+        # meanwhile is queued for that thread, so no caller waits on Slack or the cluster.
         self._lock = threading.Lock()
+        self._busy = False
+        self._wanted: list[_Work] = []
         self._known: dict[Key, Known] = {}
         # resourceVersion of a DGD the thread and card already show Running, with nothing to
         # do and nothing that time alone could change
@@ -170,68 +185,116 @@ class Notifier:
     # --- entry points --------------------------------------------------------------------
 
     def sweep(self) -> SweepReport:
-        """Read every managed DGD and announce what changed. Never raises."""
+        """Read every managed DGD and announce what changed. Never raises.
+
+        While another thread is sweeping, the sweep is queued for it and the report says
+        ``queued``."""
+        return self._serially(_Work("sweep"))
+
+    def sweep_keys(self, keys: Iterable[Key]) -> SweepReport:
+        """Like :meth:`sweep` for a few DGDs (a watch saw them change)."""
+        return self._serially(_Work("keys", keys=frozenset(keys)))
+
+    def on_deleted(self, dgd: Mapping[str, Any]) -> None:
+        """A watch's DELETED event: the last reply and the Deleted card, once. Never raises."""
+        self._serially(_Work("deleted", dgd=dgd))
+
+    # --- one thread at a time ------------------------------------------------------------
+
+    def _serially(self, work: _Work) -> SweepReport:
+        """Do ``work`` now, then whatever was queued meanwhile; or, while another thread is at
+        it, queue ``work`` for that thread (merged with a like one) and return at once."""
+        with self._lock:
+            if self._busy:
+                self._want(work)
+                return SweepReport(queued=True)
+            self._busy = True
+        try:
+            report = self._do(work)
+            while True:
+                with self._lock:
+                    if not self._wanted:
+                        self._busy = False
+                        return report
+                    work = self._wanted.pop(0)
+                self._do(work)
+        except BaseException:
+            with self._lock:
+                self._busy = False
+            raise
+
+    def _want(self, work: _Work) -> None:
+        """Holds the lock. A sweep queued once covers every sweep asked for before it runs."""
+        if work.kind == "deleted":
+            self._wanted.append(work)
+            return
+        for i, queued in enumerate(self._wanted):
+            if queued.kind == "sweep":
+                return
+            if queued.kind == "keys":
+                keys = queued.keys | work.keys
+                self._wanted[i] = work if work.kind == "sweep" else _Work("keys", keys=keys)
+                return
+        self._wanted.append(work)
+
+    def _do(self, work: _Work) -> SweepReport:
+        if work.kind == "deleted":
+            self._deleted(work.dgd)
+            return SweepReport()
+        if work.kind == "keys":
+            wanted = list(work.keys)
+            return self._guarded(lambda _run: read_some(self._cluster, wanted))
         return self._guarded(
             lambda run: read_all(self._cluster, self._namespaces, lambda d: self._triage(d, run))
         )
 
-    def sweep_keys(self, keys: Iterable[Key]) -> SweepReport:
-        """Like :meth:`sweep` for a few DGDs (a watch saw them change)."""
-        wanted = list(keys)
-        return self._guarded(lambda _run: read_some(self._cluster, wanted))
-
-    def on_deleted(self, dgd: Mapping[str, Any]) -> None:
-        """A watch's DELETED event: the last reply and the Deleted card, once. Never raises."""
-        with self._lock:
-            if not self._may_send():
-                return
-            known = self._known.pop(key_of(dgd), None)
-            uid = str((dgd.get("metadata") or {}).get("uid", ""))
-            if self._provenance.standing(dgd) == "verified":
-                stub = stub_of(dgd)
-            elif known is not None and known.uid == uid:
-                stub = known.stub  # changed by hand since it was last verified
-            else:
-                return  # never Dynamote's to announce
-            run = _Run(self._now(), [])
-            try:
-                self._count(self._deletions.announce(stub, run.now, run.errors), run)
-                self._deletions.keep_ledger(
-                    self._known.values(), run.now, run.errors, full_sweep=False
-                )
-            except Exception:
-                log.exception("Failed to announce the deletion of %s", key_of(dgd))
+    def _deleted(self, dgd: Mapping[str, Any]) -> None:
+        if not self._may_send():
+            return
+        known = self._known.pop(key_of(dgd), None)
+        uid = str((dgd.get("metadata") or {}).get("uid", ""))
+        if self._provenance.standing(dgd) == "verified":
+            stub = stub_of(dgd)
+        elif known is not None and known.uid == uid:
+            stub = known.stub  # changed by hand since it was last verified
+        else:
+            return  # never Dynamote's to announce
+        run = _Run(self._now(), [])
+        try:
+            self._count(self._deletions.announce(stub, run.now, run.errors), run)
+            self._deletions.keep_ledger(self._known.values(), run.now, run.errors, full_sweep=False)
+        except Exception:
+            log.exception("Failed to announce the deletion of %s", key_of(dgd))
 
     # --- a sweep ---------------------------------------------------------------------------
 
     def _guarded(self, read: Callable[[_Run], Reading]) -> SweepReport:
-        with self._lock:
-            if not self._may_send():
-                self._deletions.leadership_lost()
-                return SweepReport(skipped=True)
-            started = time.perf_counter()
-            run = _Run(self._now(), [])
-            try:
-                reading = read(run)
-            except ClusterError as error:
-                log.warning("Failed to read deployments for the sweep: %s", error.message)
-                return SweepReport(errors=(error.message,))
-            except Exception as error:
-                log.exception("Failed to read deployments for the sweep")
-                return SweepReport(errors=(repr(error),))
-            try:
-                self._process(reading, run)
-            except Exception as error:
-                log.exception("Sweep failed")
-                run.errors.append(repr(error))
-            SWEEP_DURATION.observe(time.perf_counter() - started)
-            return SweepReport(
-                deployments=len(reading.listed) if reading.complete else len(reading.dgds),
-                replies=run.replies,
-                cards=run.cards,
-                kube_calls=reading.calls,
-                errors=tuple(run.errors),
-            )
+        if not self._may_send():
+            self._deletions.leadership_lost()
+            return SweepReport(skipped=True)
+        started = time.perf_counter()
+        run = _Run(self._now(), [])
+        try:
+            reading = read(run)
+        except ClusterError as error:
+            log.warning("Failed to read deployments for the sweep: %s", error.message)
+            return SweepReport(errors=(error.message,))
+        except Exception as error:
+            log.exception("Failed to read deployments for the sweep")
+            return SweepReport(errors=(repr(error),))
+        try:
+            self._process(reading, run)
+        except Exception as error:
+            log.exception("Sweep failed")
+            run.errors.append(repr(error))
+        SWEEP_DURATION.observe(time.perf_counter() - started)
+        return SweepReport(
+            deployments=len(reading.listed) if reading.complete else len(reading.dgds),
+            replies=run.replies,
+            cards=run.cards,
+            kube_calls=reading.calls,
+            errors=tuple(run.errors),
+        )
 
     def _process(self, reading: Reading, run: _Run) -> None:
         if reading.complete:

@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import backoff
 from bot.policy import Membership
-from bot.slack_client import retry_handlers
+from bot.slack_client import retry_after, retry_handlers
 
 __all__ = [
     "FAILURE_CACHE_SECONDS",
@@ -210,8 +211,8 @@ class GroupDirectory:
     def _failed(self, group: str, state: _Group, failure: _Failure) -> bool:
         """Records the failure; True the first time this group fails this way (to log it)."""
         state.failures += 1
-        backoff = min(FAILURE_CACHE_SECONDS * 2 ** (state.failures - 1), MAX_BACKOFF_SECONDS)
-        state.retry_at = self._clock() + max(backoff, failure.retry_after)
+        wait = backoff.delay(state.failures, first=FAILURE_CACHE_SECONDS, cap=MAX_BACKOFF_SECONDS)
+        state.retry_at = self._clock() + max(wait, failure.retry_after)
         state.error = _REASONS.get(failure.code, f"Slack answered {failure.code}")
         if not failure.transient:
             state.members = None  # Slack's answer about the group itself: stop trusting the list
@@ -227,7 +228,7 @@ def _ask(client: WebClient, group: str) -> frozenset[str] | _Failure:
         status = error.response.status_code
         code = str(error.response.get("error") or f"HTTP {status}")
         transient = status == 429 or status >= 500 or code in _TRANSIENT
-        return _Failure(code, _retry_after(error), transient)
+        return _Failure(code, retry_after(error.response), transient)
     except Exception as error:  # a timeout or a refused connection: the same answer
         log.debug("usergroups.users.list for %s failed: %r", group, error)
         return _Failure("unreachable")
@@ -241,12 +242,3 @@ def _quick_client(client: WebClient) -> WebClient:
         timeout=LOOKUP_TIMEOUT_SECONDS,
         retry_handlers=retry_handlers(retries=False),  # failures counted, never retried
     )
-
-
-def _retry_after(error: SlackApiError) -> float:
-    headers = getattr(error.response, "headers", None) or {}
-    raw = headers.get("Retry-After") or headers.get("retry-after") or "0"
-    try:
-        return float(raw if isinstance(raw, str) else raw[0])
-    except (TypeError, ValueError, IndexError):
-        return 0.0

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
+from bot import backoff
 from bot.cluster import Cluster
 from bot.composition import Dynamote, build_dynamote
 from bot.health import Health
@@ -344,10 +345,7 @@ def _connect_socket_mode(
 
 
 def _backoff() -> Iterator[float]:
-    delay = RETRY_FIRST_SECONDS
-    while True:
-        yield delay
-        delay = min(delay * 2, RETRY_MAX_SECONDS)
+    return backoff.delays(first=RETRY_FIRST_SECONDS, cap=RETRY_MAX_SECONDS)
 
 
 @contextlib.contextmanager

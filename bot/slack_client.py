@@ -1,10 +1,11 @@
 """The Slack Web API client the bot uses, with retries for rate limits, 5xx and lost connections.
 
 Why its own module: base URL, timeout and retry policy are decided once, here, and the Bolt App
-is handed this client (``App(client=...)``). The retry handlers sleep in the calling thread (a
-429 sleeps for Retry-After), so this client must only be used AFTER ``ack()``: acks go back as
-the HTTP response (or the Socket Mode envelope), never through the Web API, and a listener must
-ack before making any call with this client.
+is handed this client (``App(client=...)``), and so is the notifier. These handlers are the
+only retries of a Web API call: no caller loops around them. They sleep in the calling thread
+(a 429 sleeps for Retry-After), so this client must only be used AFTER ``ack()`` (acks go back
+as the HTTP response or the Socket Mode envelope, never through the Web API) and never while
+holding a lock another thread may wait on.
 
 Why the metrics live in the retry handlers: slack_sdk asks a client's handlers about every
 answer (and every lost connection), and Bolt copies the App client's handlers into the client
@@ -25,8 +26,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.web import SlackResponse
 
 from bot.metrics import SLACK_API_ERRORS, SLACK_API_RETRIES
 from bot.settings import Settings
@@ -37,6 +40,7 @@ __all__ = [
     "failure_kind",
     "make_web_client",
     "method_of",
+    "retry_after",
     "retry_handlers",
 ]
 
@@ -46,6 +50,9 @@ DEFAULT_TIMEOUT_SECONDS = 10
 RATE_LIMIT_RETRIES = 3  # each waits Retry-After (+ up to 1 s jitter)
 SERVER_ERROR_RETRIES = 2  # 500 and 503, with exponential backoff
 CONNECTION_RETRIES = 2  # connection reset, refused, remote disconnected
+# 5xx and connection retries wait 0.5 s * 2**attempt, plus up to 1 s of jitter; slack_sdk's
+# handlers share one attempt count, so a call is tried at most 1 + the largest count above.
+BACKOFF_FACTOR_SECONDS = 0.5
 
 # Label values must stay few: a Web API method name, or "response_url" for webhook posts;
 # a Slack error code, or an HTTP status class. Anything else is "other".
@@ -59,10 +66,11 @@ def retry_handlers(*, retries: bool = True) -> list[RetryHandler]:
     The count goes last: slack_sdk stops at the first handler that retries, so it sees only
     an attempt nobody retries, i.e. a call's final answer.
     """
+    intervals = BackoffRetryIntervalCalculator(backoff_factor=BACKOFF_FACTOR_SECONDS)
     retrying: list[RetryHandler] = [
-        _ConnectionRetries(max_retry_count=CONNECTION_RETRIES),
-        _RateLimitRetries(max_retry_count=RATE_LIMIT_RETRIES),
-        _ServerErrorRetries(max_retry_count=SERVER_ERROR_RETRIES),
+        _ConnectionRetries(max_retry_count=CONNECTION_RETRIES, interval_calculator=intervals),
+        _RateLimitRetries(max_retry_count=RATE_LIMIT_RETRIES),  # waits Retry-After instead
+        _ServerErrorRetries(max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=intervals),
     ]
     return [*(retrying if retries else []), _CountFailures()]
 
@@ -87,6 +95,22 @@ def counted(client: WebClient) -> WebClient:
     if not any(isinstance(h, _CountFailures) for h in client.retry_handlers):
         client.retry_handlers.append(_CountFailures())
     return client
+
+
+def retry_after(response: SlackResponse) -> float:
+    """Seconds Slack asked to wait before calling again: a 429's Retry-After (whole seconds;
+    1 s, slack_sdk's own fallback, if it is missing or unreadable), 0 for any other answer."""
+    if response.status_code != 429:
+        return 0.0
+    headers = response.headers if isinstance(response.headers, dict) else {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0
 
 
 def method_of(url: str) -> str:

@@ -48,6 +48,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from websocket import ABNF, WebSocketException
 
+from bot import backoff
+
 __all__ = ["SocketModeClient", "SocketModeHandler"]
 
 logger = logging.getLogger(__name__)
@@ -378,7 +380,5 @@ def _release(sock: websocket.WebSocket) -> None:
 
 
 def _backoff() -> Iterator[float]:
-    delay = RETRY_FIRST_SECONDS
-    while True:
-        yield delay
-        delay = min(delay * 2, RETRY_MAX_SECONDS)
+    # Jittered: after a Slack outage every replica reconnects, and not all in the same second.
+    return backoff.delays(first=RETRY_FIRST_SECONDS, cap=RETRY_MAX_SECONDS, jitter=True)

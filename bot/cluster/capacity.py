@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot import backoff
 from bot.capacity import Capacity, build_capacity, gpu_node, pod_gpus
 from bot.cluster.client import Cluster
 from bot.cluster.errors import ClusterError, Forbidden
@@ -183,11 +184,11 @@ class CapacityCache:
             state.logged.clear()
             return
         state.failures += 1
-        backoff = min(FAILURE_BACKOFF_SECONDS * 2 ** (state.failures - 1), MAX_BACKOFF_SECONDS)
+        wait = backoff.delay(state.failures, first=FAILURE_BACKOFF_SECONDS, cap=MAX_BACKOFF_SECONDS)
         if forbidden:
-            backoff = FORBIDDEN_BACKOFF_SECONDS
+            wait = FORBIDDEN_BACKOFF_SECONDS
             state.capacity = None  # refused: what was read before is no longer ours to show
-        state.retry_at = self._clock() + backoff
+        state.retry_at = self._clock() + wait
         state.error, state.forbidden = error, forbidden
         if error not in state.logged:
             state.logged.add(error)

@@ -4,7 +4,7 @@ The notifier decides *that* a DGD is gone (a watch's DELETED event, a sweep that
 lists it, or the ledger naming a DGD no sweep saw); this module tells the thread, remembers
 which deletions were told (so the watch and the sweep never both do), retries the ones
 Slack refused, and keeps the ledger (``bot.notify.ledger``) so a deletion while no replica
-runs is still told by the next leader. Not thread-safe: the notifier's lock guards it.
+runs is still told by the next leader. Not thread-safe: the notifier works in one thread at a time.
 """
 
 from __future__ import annotations

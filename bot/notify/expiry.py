@@ -57,7 +57,7 @@ def _uid(dgd: Mapping[str, Any]) -> str:
 
 
 class Expiry:
-    """Reminds and deletes; not thread-safe (the notifier's lock guards it)."""
+    """Reminds and deletes; not thread-safe (the notifier works in one thread at a time)."""
 
     def __init__(
         self,

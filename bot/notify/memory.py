@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot import backoff
 from bot.deployments import stored_request
 from bot.dynamo import (
     ANNOTATION_CHANNEL,
@@ -167,9 +168,8 @@ class Backoff:
 
     def failed(self, key: str, now: float) -> None:
         count = self._failures.get(key, (0, 0.0))[0] + 1
-        extra = count - self._free
-        delay = 0.0 if extra <= 0 else min(self._first * 2 ** (extra - 1), self._cap)
-        self._failures[key] = (count, now + delay)
+        wait = backoff.delay(count - self._free, first=self._first, cap=self._cap)
+        self._failures[key] = (count, now + wait)
 
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)

@@ -1,10 +1,12 @@
-"""The notifier's Slack calls: paced per channel, 429s waited out, failures classified.
+"""The notifier's Slack calls: paced per channel, failures classified.
 
 One method per kind of write (thread reply, message edit, late card). Each waits for the
-channel's slot (:class:`~bot.notify.pacer.Pacer`), and a 429 holds the channel for its
-Retry-After and tries again, a few times. Anything Slack did not accept raises
-:class:`SendError` with Slack's error code, so the caller leaves the change unannounced for a
-later sweep: a change is never dropped, and never marked announced unless Slack took it.
+channel's slot (:class:`~bot.notify.pacer.Pacer`) and makes one client call; the client's
+retry handlers (``bot.slack_client``) are the only retries within it. A 429 that outlasts
+them holds the channel for its Retry-After, so the next send to it, in this sweep or a later
+one, waits its turn. Anything Slack did not accept raises :class:`SendError` with Slack's
+error code, so the caller leaves the change unannounced for a later sweep: a change is never
+dropped, and never marked announced unless Slack took it.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from bot.announce import post_card
 from bot.blocks.common import Message
 from bot.metrics import NOTIFICATIONS_SENT, SWEEP_API_CALLS
 from bot.notify.pacer import Pacer
+from bot.slack_client import retry_after
 
 __all__ = ["GONE_ERRORS", "SendError", "Sender"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ATTEMPTS = 3
 # Errors after which the same call keeps failing: the message or channel is gone.
 GONE_ERRORS = frozenset(
     {
@@ -41,10 +43,9 @@ GONE_ERRORS = frozenset(
 class SendError(Exception):
     """Slack did not accept the message; ``kind`` is Slack's error code (or ``connection``)."""
 
-    def __init__(self, kind: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, kind: str) -> None:
         super().__init__(kind)
         self.kind = kind
-        self.retry_after = retry_after
 
     @property
     def gone(self) -> bool:
@@ -60,12 +61,10 @@ class Sender:
         pacer: Pacer,
         *,
         may_send: Callable[[], bool] = lambda: True,
-        attempts: int = DEFAULT_ATTEMPTS,
     ) -> None:
         self._client = client
         self._pacer = pacer
         self._may_send = may_send
-        self._attempts = max(attempts, 1)
 
     def reply(
         self, channel: str, thread_ts: str, message: Message, *, broadcast: bool = False
@@ -106,44 +105,22 @@ class Sender:
         return placed[-1]
 
     def _call(self, key: str, call: Callable[[], Any]) -> None:
-        for attempt in range(1, self._attempts + 1):
-            if not self._may_send():
-                raise SendError("not_leader")
-            self._pacer.wait(key)
-            SWEEP_API_CALLS.labels(api="slack").inc()
-            try:
-                call()
-                return
-            except SlackApiError as error:
-                failure = _classify(error)
-            except OSError as error:  # URLError, timeouts, resets: Slack never answered
-                log.warning("Slack unreachable: %s", error)
-                failure = SendError("connection")
-            if failure.retry_after is None or attempt == self._attempts:
-                raise failure
-            log.info("Slack rate-limited %s; retrying in %s s", key, failure.retry_after)
-            self._pacer.hold(key, failure.retry_after)
-
-
-def _classify(error: SlackApiError) -> SendError:
-    response = error.response
-    status = getattr(response, "status_code", 200)
-    code = str(response.get("error") or f"http_{status}")
-    if status == 429:
-        headers = getattr(response, "headers", {}) or {}
-        retry_after = _retry_after(headers)
-        return SendError("ratelimited", retry_after=retry_after)
-    return SendError(code)
-
-
-def _retry_after(headers: Any) -> float:
-    for name in ("Retry-After", "retry-after"):
-        value = headers.get(name) if hasattr(headers, "get") else None
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if value is not None:
-            try:
-                return max(float(value), 0.0)
-            except ValueError:
-                break
-    return 1.0
+        """One paced send. The client's own handlers (``bot.slack_client``) retry 429s, 5xx
+        and lost connections; what still fails is the caller's, to try in a later sweep."""
+        if not self._may_send():
+            raise SendError("not_leader")
+        self._pacer.wait(key)
+        SWEEP_API_CALLS.labels(api="slack").inc()
+        try:
+            call()
+        except SlackApiError as error:
+            status = getattr(error.response, "status_code", 200)
+            if status == 429:  # still limited after the client's retries: let the key rest
+                wait = retry_after(error.response)
+                log.info("Slack rate-limited %s; nothing more to it for %s s", key, wait)
+                self._pacer.hold(key, wait)
+                raise SendError("ratelimited") from error
+            raise SendError(str(error.response.get("error") or f"http_{status}")) from error
+        except OSError as error:  # URLError, timeouts, resets: Slack never answered
+            log.warning("Slack unreachable: %s", error)
+            raise SendError("connection") from error

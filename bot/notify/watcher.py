@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from bot import backoff
 from bot.cluster import DGD_NAME_LABEL, Cluster, ClusterError, Expired
 from bot.notify.reading import Key, key_of
 
@@ -105,7 +106,7 @@ class Watcher:
     ) -> None:
         version: str | None = None
         expired: str | None = None
-        delay = BACKOFF_FIRST
+        failures = 0
         while not self._stopping.is_set():
             if not self._active():
                 version = None
@@ -124,7 +125,7 @@ class Watcher:
                     version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
                     if kind != "BOOKMARK":
                         handle(kind, obj)
-                delay = BACKOFF_FIRST
+                failures = 0
             except Expired:
                 log.info("Watch expired at %s; waiting for a fresh sweep", version)
                 expired, version = version, None
@@ -132,13 +133,15 @@ class Watcher:
             except ClusterError as error:
                 if self._stopping.is_set():
                     return
+                failures += 1
+                delay = backoff.delay(failures, first=BACKOFF_FIRST, cap=BACKOFF_MAX)
                 log.warning("Watch failed (%s); again in %.1f s", error.message, delay)
                 self._stopping.wait(delay)
-                delay = min(delay * 2, BACKOFF_MAX)
             except Exception:
+                failures += 1
+                delay = backoff.delay(failures, first=BACKOFF_FIRST, cap=BACKOFF_MAX)
                 log.exception("Watch failed; again in %.1f s", delay)
                 self._stopping.wait(delay)
-                delay = min(delay * 2, BACKOFF_MAX)
 
     def _dgd_event(self, kind: str, obj: Obj) -> None:
         with self._lock:

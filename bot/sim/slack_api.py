@@ -19,8 +19,8 @@ What it does:
 - serves `response_url` endpoints (`response_url(name)`) and records what `respond()` posts;
 - checks the bearer token (`invalid_auth`);
 - injects faults while running: 429 with Retry-After, 5xx, ``ok: false`` errors (only codes
-  Slack documents for that method; optionally for one channel), latency; each fault counts
-  its hits;
+  Slack documents for that method; optionally for one channel), latency, a call held until
+  the test releases it; each fault counts its hits;
 - runs every message and view through `bot.blocks.limits` and, on a violation, answers like
   Slack (`invalid_blocks`, `invalid_arguments`) and records it for `violations()`.
 All public methods are thread-safe.
@@ -163,7 +163,8 @@ class RecordedCall:
         return self.error is None
 
 
-FaultKind = Literal["rate_limit", "server_error", "error", "latency"]
+FaultKind = Literal["rate_limit", "server_error", "error", "latency", "pause"]
+PAUSE_LIMIT_SECONDS = 60.0  # a paused call answers by then even if the test never releases it
 
 
 @dataclass
@@ -179,6 +180,13 @@ class Fault:
     retry_after: int = 0
     seconds: float = 0.0
     hits: int = 0
+    # "pause": set when a call arrives and is held; the call is answered once `released` is set
+    arrived: threading.Event = field(default_factory=threading.Event, repr=False)
+    released: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def release(self) -> None:
+        """Let the calls a "pause" fault holds (and any later ones) be answered."""
+        self.released.set()
 
     def applies_to(self, method: str, params: Json) -> bool:
         return (
@@ -725,6 +733,12 @@ class SlackStandIn(Running):
         """Wait `seconds` before answering calls of `method` (None = all)."""
         return self._add_fault(Fault("latency", method, times, seconds=seconds))
 
+    def pause(self, method: str | None, *, times: int | None = 1) -> Fault:
+        """Hold the next `times` calls of `method` unanswered until the fault's `release()`;
+        its `arrived` event is set when the first one is held (a Slack that is slow to answer,
+        at a moment the test chooses)."""
+        return self._add_fault(Fault("pause", method, times))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -750,6 +764,9 @@ class SlackStandIn(Running):
         except (ValueError, UnicodeDecodeError):
             params = {"_raw": body.decode(errors="replace")}
         time.sleep(self._latency(method, params))  # outside the lock: other calls go on
+        for pause in self._pauses(method, params):
+            pause.arrived.set()
+            pause.released.wait(PAUSE_LIMIT_SECONDS)
         with self._lock:
             if "_raw" in params:
                 answer = _error("invalid_json")
@@ -775,6 +792,10 @@ class SlackStandIn(Running):
     def _latency(self, method: str, params: Json) -> float:
         with self._lock:
             return sum(fault.seconds for fault in self._hit_faults("latency", method, params))
+
+    def _pauses(self, method: str, params: Json) -> list[Fault]:
+        with self._lock:
+            return list(self._hit_faults("pause", method, params))
 
     def _answer(self, method: str, params: Json, headers: dict[str, str]) -> _Answer:
         if method != RESPONSE_URL_METHOD and _token(headers, params) not in self._tokens:

@@ -55,10 +55,12 @@ def services(
 
 
 def sweep_both(*bots: NotifierService) -> None:
-    """A full sweep by each bot, in this thread (each waits for one already running): what a
-    later sweep would announce again is sent before this returns."""
+    """A full sweep by each bot, in this thread: what a later sweep would announce again is
+    sent before this returns. While a bot's own thread is sweeping, a sweep asked for is queued
+    for that thread, so this asks again until one runs here."""
     for bot in bots:
-        bot.notifier.sweep()
+        notifier = bot.notifier
+        wait_until(lambda: not notifier.sweep().queued, what="a sweep here")  # noqa: B023 - used at once
 
 
 def running_replies(slack: SlackStandIn, name: str) -> list[float]:

@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.sim.slack_api import SlackStandIn
+from tests.waiting import WAIT_SECONDS
 
 
 def plain(text: str) -> dict[str, Any]:
@@ -496,6 +497,25 @@ def test_latency_delays_only_the_method_it_names(
     slow = time.monotonic() - started - fast
     assert fast < 0.3 <= slow
     assert fault.hits == 1
+
+
+def test_a_paused_call_is_answered_only_after_release_and_other_calls_go_on(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    pause = slack_standin.pause("chat.postMessage")
+    answers: list[bool] = []
+    caller = threading.Thread(
+        target=lambda: answers.append(slack_client.chat_postMessage(channel="C1", text="x")["ok"])
+    )
+    caller.start()
+    assert pause.arrived.wait(WAIT_SECONDS)
+    assert slack_client.auth_test()["ok"]  # another call is answered meanwhile
+    assert answers == [] and slack_standin.calls("chat.postMessage") == []  # still held
+    pause.release()
+    caller.join(WAIT_SECONDS)
+    assert answers == [True]
+    assert pause.hits == 1
+    assert slack_client.chat_postMessage(channel="C1", text="y")["ok"]  # times=1: not held
 
 
 def test_faults_can_change_while_calls_are_in_flight(
