@@ -335,7 +335,7 @@ class DeploymentService:
         return render_dgd(
             request,
             image=self.settings.image_for(request.engine),
-            api_version=self.cluster.dgd_api_version(),  # type: ignore[arg-type]
+            api_version=self.cluster.dgd_api_version(),
             ephemeral_storage=self.settings.ephemeral_storage,
             origin=origin,
             dynamo_version=self.settings.dynamo_version,

@@ -32,6 +32,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.dgd import ApiVersion
+
 if TYPE_CHECKING:
     from bot.approvals import ApprovalPolicy
     from bot.expiry import ExpiryPolicy
@@ -50,7 +52,7 @@ ENV_PREFIX = "DYNAMOTE_"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DYNAMO_REFERENCE = PROJECT_ROOT.parent / "shared" / "dynamo"
 
-ApiVersionSetting = Literal["auto", "nvidia.com/v1beta1", "nvidia.com/v1alpha1"]
+ApiVersionSetting = Literal["auto"] | ApiVersion
 # A comma-separated list. Never JSON-decoded: bot.settings.Settings turns pydantic-settings'
 # decoding off (enable_decoding=False), and environment_values passes the text through.
 CommaList = list[str]

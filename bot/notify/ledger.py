@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.cluster import AlreadyExists, Cluster, NotFound
+from bot.dgd import LABEL_MANAGED_BY, MANAGED_BY_VALUE
 
 __all__ = ["LEDGER_KEY", "MAX_BYTES", "CardLedger", "decode_cards", "encode_cards"]
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 LEDGER_KEY = "cards.json.gz"
 MAX_BYTES = 900 * 1024  # below the 1 MiB ConfigMap limit, with room for metadata
-MANAGED_BY = {"app.kubernetes.io/managed-by": "dynamote"}
+MANAGED_BY = {LABEL_MANAGED_BY: MANAGED_BY_VALUE}
 
 
 def encode_cards(cards: Mapping[str, str]) -> str:
