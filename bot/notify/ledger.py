@@ -24,6 +24,7 @@ from typing import Any
 
 from bot.cluster import AlreadyExists, Cluster, NotFound
 from bot.dgd import LABEL_MANAGED_BY, MANAGED_BY_VALUE
+from bot.status.raw import meta_of
 
 __all__ = ["LEDGER_KEY", "MAX_BYTES", "CardLedger", "decode_cards", "encode_cards"]
 
@@ -74,7 +75,7 @@ class CardLedger:
         except NotFound:
             self._version, self._saved = None, {}
             return {}
-        self._version = str((config_map.get("metadata") or {}).get("resourceVersion") or "")
+        self._version = meta_of(config_map).resource_version
         value = (config_map.get("binaryData") or {}).get(LEDGER_KEY)
         cards = decode_cards(value) if isinstance(value, str) else {}
         self._saved = dict(cards)
@@ -109,7 +110,7 @@ class CardLedger:
                 raise
         else:
             written = self._cluster.replace_config_map(self.namespace, self.name, body)
-        self._version = str((written.get("metadata") or {}).get("resourceVersion") or "")
+        self._version = meta_of(written).resource_version
         self._saved = dict(cards)
         return True
 
