@@ -166,8 +166,9 @@ class Provenance:
         """A copy of a manifest about to be created, its claim signed (no deleted-by yet)."""
         claim = replace(claim_of(manifest), deleted_by=None)
         body = dict(manifest)
-        metadata = dict(body.get("metadata") or {})
-        kept = dict(metadata.get("annotations") or {})
+        meta = meta_of(body)
+        metadata = dict(meta.raw)
+        kept = meta.annotations
         written = {k: v for k, v in self.annotations(claim).items() if v is not None}
         kept.pop(ANNOTATION_DELETED_BY, None)
         metadata["annotations"] = {**kept, **written}
