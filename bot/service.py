@@ -47,6 +47,7 @@ from bot.cluster.capacity import CapacityCache, CapacityReading, read_capacity
 from bot.deployments import Deployment, deployment_from
 from bot.dgd import Dgd
 from bot.dynamo import SlackOrigin, render_dgd
+from bot.naming import DNS_LABEL_MAX
 from bot.provenance import Claim, Provenance, Standing, claim_of
 from bot.redeploy import redeploy_mark
 from bot.request import RFC1123_LABEL, DeploymentRequest, RequestLimits
@@ -180,7 +181,7 @@ class DeploymentService:
 
     @staticmethod
     def check_name(name: str) -> str:
-        if len(name) > 63 or not RFC1123_LABEL.fullmatch(name):
+        if len(name) > DNS_LABEL_MAX or not RFC1123_LABEL.fullmatch(name):
             raise NameInvalid(
                 f"`{name[:63]}` is not a deployment name: names are lowercase letters, digits "
                 "and '-'. See the names with `list`."
@@ -265,7 +266,7 @@ class DeploymentService:
         matches = tuple(d for d in visible if d.name == name)
         if matches:
             return NameLookup(name, matches=matches, hidden_in=tuple(hidden_in))
-        if not hidden_in and RFC1123_LABEL.fullmatch(name) and len(name) <= 63:
+        if not hidden_in and RFC1123_LABEL.fullmatch(name) and len(name) <= DNS_LABEL_MAX:
             hidden_in = self._unmanaged_named(name)
         by_name: dict[str, list[Deployment]] = defaultdict(list)
         for deployment in visible:
