@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.deployments import deployment_from
 from bot.dgd import (
     ANNOTATION_CHANNEL,
     ANNOTATION_DELETED_BY,
@@ -227,3 +228,19 @@ def test_any_object_s_metadata_reads_the_same_way() -> None:
         "",
     )
     assert meta_of("not an object").name == ""
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"metadata": ["qwen"], "spec": []},
+        {"metadata": {"name": "qwen", "annotations": {ANNOTATION_REQUEST: 5}, "labels": []}},
+        {"metadata": {"name": "qwen", "annotations": "x"}, "spec": {"backendFramework": 3}},
+    ],
+    ids=["metadata-a-list", "request-a-number", "annotations-a-string"],
+)
+def test_a_deployment_is_read_from_any_object_without_failing(raw: dict[str, Any]) -> None:
+    deployment = deployment_from(raw, verified=True)
+    assert (deployment.model, deployment.engine) == ("unknown", "unknown")
+    assert deployment.requester is None and deployment.channel is None
+    assert deployment.request == {} and deployment.annotations == {}
