@@ -136,9 +136,7 @@ def _persists(
     event = _latest_event(events, name, ("Failed", "BackOff"))
     if event is not None and int(event.get("count") or 1) >= 2:
         return True
-    since = parse_time(
-        (event or {}).get("firstTimestamp") or meta_of(pod).creation_timestamp
-    )
+    since = parse_time((event or {}).get("firstTimestamp") or meta_of(pod).creation_timestamp)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return since is not None and now - since >= FAILURE_GRACE
