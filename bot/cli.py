@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.dgd import API_VERSIONS
+
 if TYPE_CHECKING:
     from bot.catalog import Catalog
     from bot.settings_fields import SettingsFields
@@ -68,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument(
         "--api-version",
-        choices=("nvidia.com/v1beta1", "nvidia.com/v1alpha1"),
+        choices=API_VERSIONS,
         help="default: nvidia.com/v1beta1, or DYNAMOTE_API_VERSION when it names one",
     )
 

@@ -15,16 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.dynamo import (
-    ANNOTATION_CHANNEL,
-    ANNOTATION_REQUEST,
-    ANNOTATION_REQUESTER,
-    ANNOTATION_THREAD,
-    LABEL_ENGINE,
-    frontend_service_name,
-)
+from bot.dgd import Dgd, stored_request
+from bot.dynamo import frontend_service_name
 from bot.notify.state import failing_since_of
 from bot.status import DeploymentStatus, compute_status
+from bot.status.raw import as_dict, as_text
 
 __all__ = [
     "Deployment",
@@ -86,25 +81,22 @@ def deployment_from(
     ``verified``: whether the DGD's provenance checked out; when not, the requester and card
     place it claims are left out, so nothing downstream can ping, count or post on them.
     """
-    metadata = dgd.get("metadata") or {}
-    annotations: dict[str, str] = dict(metadata.get("annotations") or {})
-    labels = metadata.get("labels") or {}
-    request = stored_request(annotations.get(ANNOTATION_REQUEST))
-    model = str(request.get("model") or labels.get("dynamote.dev/model") or "unknown")
+    view = Dgd(dgd, verified=verified)
+    annotations = view.annotations
+    request = view.request
+    model = view.model or "unknown"
+    card = view.card
     return Deployment(
-        name=str(metadata.get("name", "")),
-        namespace=str(metadata.get("namespace", "")),
+        name=view.name,
+        namespace=view.namespace,
         model=model,
-        engine=str(
-            request.get("engine")
-            or labels.get(LABEL_ENGINE)
-            or (dgd.get("spec") or {}).get("backendFramework")
-            or "unknown"
-        ),
+        engine=view.engine
+        or as_text(as_dict(dgd.get("spec")).get("backendFramework"))
+        or "unknown",
         served_model_name=str(request.get("servedModelName") or model),
-        requester=annotations.get(ANNOTATION_REQUESTER) if verified else None,
-        channel=annotations.get(ANNOTATION_CHANNEL) if verified else None,
-        thread_ts=annotations.get(ANNOTATION_THREAD) if verified else None,
+        requester=view.requester,
+        channel=card.channel if card else None,
+        thread_ts=card.thread_ts if card else None,
         # The notifier's record says since when the operator's failed state is seen, so every
         # view judges its retry window as the deployment's thread does.
         status=compute_status(
@@ -112,21 +104,9 @@ def deployment_from(
         ),
         request=request,
         annotations=annotations,
-        resource_version=metadata.get("resourceVersion"),
+        resource_version=view.resource_version or None,
         verified=verified,
     )
-
-
-def stored_request(raw: str | None) -> dict[str, Any]:
-    """The request annotation as a dict; {} when it is missing or unreadable."""
-    # A DGD edited by hand may carry anything here; show what can be read, never fail.
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def endpoint_commands(deployment: Deployment) -> EndpointCommands:

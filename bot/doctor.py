@@ -28,6 +28,7 @@ from bot.cluster.errors import OPERATOR_INSTALL_HINT
 from bot.cluster.versions import choose_version
 from bot.releases import RuntimeVersion, coverage, image_tag, parse_runtime_version
 from bot.settings import Settings, env_name
+from bot.status.raw import meta_of
 
 __all__ = ["SLACK_SCOPES", "Check", "run_checks", "run_doctor"]
 
@@ -397,7 +398,7 @@ def _operator_version(cluster: Cluster, namespaces: list[str]) -> tuple[str, str
         for container in containers:
             tag = image_tag(str(container.get("image") or ""))
             if container.get("name") == "manager" and tag:
-                return str((pod.get("metadata") or {}).get("namespace", "")), tag
+                return meta_of(pod).namespace, tag
     return None
 
 

@@ -16,9 +16,27 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from bot.catalog import Model
+from bot.dgd import (
+    ANNOTATION_CHANNEL,
+    ANNOTATION_DELETED_BY,
+    ANNOTATION_EXPIRES_AT,
+    ANNOTATION_REQUEST,
+    ANNOTATION_REQUESTER,
+    ANNOTATION_THREAD,
+    API_VERSIONS,
+    DEFAULT_API_VERSION,
+    LABEL_ENGINE,
+    LABEL_MANAGED_BY,
+    LABEL_MODEL,
+    LABEL_NAME,
+    LABEL_REQUESTER,
+    MANAGED_BY_VALUE,
+    MANAGED_SELECTOR,
+    ApiVersion,
+)
 from bot.releases import (
     DEFAULT_DYNAMO_VERSION,
     FRONTEND_NAME,
@@ -52,22 +70,6 @@ __all__ = [
     "worker_ephemeral_storage",
 ]
 
-ApiVersion = Literal["nvidia.com/v1beta1", "nvidia.com/v1alpha1"]
-API_VERSIONS: tuple[ApiVersion, ...] = ("nvidia.com/v1beta1", "nvidia.com/v1alpha1")
-DEFAULT_API_VERSION: ApiVersion = "nvidia.com/v1beta1"
-
-PREFIX = "dynamote.dev"
-LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-LABEL_NAME = "app.kubernetes.io/name"
-LABEL_MODEL = f"{PREFIX}/model"
-LABEL_ENGINE = f"{PREFIX}/engine"
-LABEL_REQUESTER = f"{PREFIX}/requester"
-MANAGED_SELECTOR = f"{LABEL_MANAGED_BY}=dynamote"
-ANNOTATION_REQUEST = f"{PREFIX}/request"
-ANNOTATION_REQUESTER = f"{PREFIX}/requester"
-ANNOTATION_CHANNEL = f"{PREFIX}/channel"
-ANNOTATION_THREAD = f"{PREFIX}/thread-ts"
-ANNOTATION_DELETED_BY = f"{PREFIX}/deleted-by"  # set just before Dynamote deletes a DGD
 
 # Per engine, from the examples: the working dir, and the KV-events and transfer settings.
 _VLLM_KV_EVENTS = (
@@ -320,7 +322,7 @@ def label_value(text: str) -> str:
 
 def _metadata(request: DeploymentRequest, origin: SlackOrigin | None) -> dict[str, Any]:
     labels = {
-        LABEL_MANAGED_BY: "dynamote",
+        LABEL_MANAGED_BY: MANAGED_BY_VALUE,
         LABEL_NAME: "dynamote",
         LABEL_MODEL: label_value(request.model),
         LABEL_ENGINE: request.engine,
@@ -336,7 +338,7 @@ def _metadata(request: DeploymentRequest, origin: SlackOrigin | None) -> dict[st
         if origin.thread_ts:
             annotations[ANNOTATION_THREAD] = origin.thread_ts
         if origin.expires_at:
-            annotations[f"{PREFIX}/expires-at"] = origin.expires_at
+            annotations[ANNOTATION_EXPIRES_AT] = origin.expires_at
     return {
         "name": request.name,
         "namespace": request.namespace,

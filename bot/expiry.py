@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
-from bot.dynamo import PREFIX
+from bot.dgd import ANNOTATION_EXPIRES_AT, ANNOTATION_EXPIRY_REMINDED
 
 __all__ = [
     "ANNOTATION_EXPIRES_AT",
@@ -38,8 +38,6 @@ __all__ = [
     "slack_date",
 ]
 
-ANNOTATION_EXPIRES_AT: Final = f"{PREFIX}/expires-at"
-ANNOTATION_EXPIRY_REMINDED: Final = f"{PREFIX}/expiry-reminded"
 # The signed deleted-by of a DGD the notifier deleted at its expiry (Slack user IDs are
 # upper case, so it is never one).
 DELETED_BY_EXPIRY: Final = "expiry"

@@ -37,6 +37,7 @@ from bot.cluster import Cluster, ClusterError, Conflict
 from bot.cluster.frontend import FrontendError
 from bot.cluster.slim import slim_dgd
 from bot.deployments import Deployment, deployment_from
+from bot.dgd import Dgd
 from bot.dynamo import (
     ANNOTATION_CHANNEL,
     ANNOTATION_REQUESTER,
@@ -252,7 +253,7 @@ class Notifier:
         if not self._may_send():
             return
         known = self._known.pop(key_of(dgd), None)
-        uid = str((dgd.get("metadata") or {}).get("uid", ""))
+        uid = Dgd(dgd).uid
         if self._provenance.standing(dgd) == "verified":
             stub = stub_of(dgd)
         elif known is not None and known.uid == uid:
@@ -333,7 +334,7 @@ class Notifier:
         Only what is kept is slimmed: the first sweep judges every DGD once and keeps few.
         """
         key = key_of(dgd)
-        version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
+        version = Dgd(dgd).resource_version
         if self._quiet.get(key) == version and key in self._known:
             return None
         if self._provenance.standing(dgd) != "verified":
@@ -354,7 +355,7 @@ class Notifier:
         ``checked``: its provenance was verified already (triage); else it is checked here.
         """
         key = key_of(dgd)
-        version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
+        version = Dgd(dgd).resource_version
         if self._quiet.get(key) == version and key in self._known:
             return None  # unchanged since it was Running with everything announced
         if not checked and self._provenance.standing(dgd) != "verified":
@@ -365,7 +366,7 @@ class Notifier:
         known = known_from(dgd, self._known.get(key))
         self._known[key] = known
         self._expiry.see(dgd)  # quiet DGDs keep the entry they had
-        annotations = (dgd.get("metadata") or {}).get("annotations") or {}
+        annotations = Dgd(dgd).annotations
         announced = self._announced(known.uid, annotations)
         failing = failing_since(announced, dgd.get("status") or {}, now)
         status = compute_status(dgd, pods, (), now=now, failing_since=failing)
@@ -407,7 +408,7 @@ class Notifier:
         return pending_over(recorded, remembered)
 
     def _handle(self, item: _Item, events: list[dict[str, Any]], run: _Run) -> None:
-        uid = str((item.dgd.get("metadata") or {}).get("uid", ""))
+        uid = Dgd(item.dgd).uid
         if not self._backoff.ready(uid, time.monotonic()):
             return
         if troubled_pods(item.pods):  # decide again, now with the events
@@ -420,9 +421,7 @@ class Notifier:
                 now=run.now,
                 pending_timeout=self._pending_timeout,
                 failing=item.failing,
-                expires_at=((item.dgd.get("metadata") or {}).get("annotations") or {}).get(
-                    ANNOTATION_EXPIRES_AT
-                ),
+                expires_at=Dgd(item.dgd).expires_at,
             )
             if todo.empty and not item.late_card:
                 return
@@ -448,7 +447,7 @@ class Notifier:
         # Items are made only of verified DGDs (_consider).
         deployment = deployment_from(item.dgd, item.pods, item.events, verified=True, now=run.now)
         deployment = replace(deployment, status=item.status)  # judged with ``failing``
-        uid = str((item.dgd.get("metadata") or {}).get("uid", ""))
+        uid = Dgd(item.dgd).uid
         todo = item.plan
         announced = todo.record
         expires = deployment.annotations.get(ANNOTATION_EXPIRES_AT)
@@ -607,27 +606,27 @@ class Notifier:
         On Conflict (the operator wrote its status meanwhile) the DGD is read again and the
         patch retried once, unless someone else changed the record meanwhile.
         """
-        metadata = dgd.get("metadata") or {}
-        namespace, name = str(metadata["namespace"]), str(metadata["name"])
-        version = str(metadata.get("resourceVersion", ""))
+        view = Dgd(dgd)
+        namespace, name = view.key
+        version = view.resource_version
         try:
             patched = self._cluster.patch_dgd_annotations(
                 namespace, name, dict(annotations), resource_version=version
             )
         except Conflict:
             current = self._cluster.get_dgd(namespace, name)
-            current_meta = current.get("metadata") or {}
-            before = (metadata.get("annotations") or {}).get(ANNOTATION_NOTIFIED)
-            now_there = (current_meta.get("annotations") or {}).get(ANNOTATION_NOTIFIED)
-            if current_meta.get("uid") != metadata.get("uid") or before != now_there:
+            current_view = Dgd(current)
+            before = view.annotation(ANNOTATION_NOTIFIED)
+            now_there = current_view.annotation(ANNOTATION_NOTIFIED)
+            if current_view.uid != view.uid or before != now_there:
                 raise
             patched = self._cluster.patch_dgd_annotations(
                 namespace,
                 name,
                 dict(annotations),
-                resource_version=str(current_meta.get("resourceVersion", "")),
+                resource_version=current_view.resource_version,
             )
-        return str((patched.get("metadata") or {}).get("resourceVersion", ""))
+        return Dgd(patched).resource_version
 
     # --- deletions -------------------------------------------------------------------------
 
@@ -658,8 +657,8 @@ def _interleaved(items: list[_Item]) -> list[_Item]:
     """Items taking turns by channel, so one busy channel's pacing does not hold the rest."""
     by_channel: dict[str, list[_Item]] = {}
     for item in items:
-        annotations = (item.dgd.get("metadata") or {}).get("annotations") or {}
-        by_channel.setdefault(str(annotations.get(ANNOTATION_CHANNEL, "")), []).append(item)
+        channel = Dgd(item.dgd).annotation(ANNOTATION_CHANNEL) or ""
+        by_channel.setdefault(channel, []).append(item)
     queues = list(by_channel.values())
     ordered: list[_Item] = []
     for round_ in range(max((len(queue) for queue in queues), default=0)):

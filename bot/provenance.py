@@ -30,13 +30,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from bot.cluster.dgds import is_managed
-from bot.dynamo import (
+from bot.dgd import (
     ANNOTATION_CHANNEL,
     ANNOTATION_DELETED_BY,
+    ANNOTATION_PROVENANCE,
     ANNOTATION_REQUESTER,
     ANNOTATION_THREAD,
 )
 from bot.settings_fields import SettingsFields
+from bot.status.raw import meta_of
 
 __all__ = [
     "ANNOTATION_PROVENANCE",
@@ -50,7 +52,6 @@ __all__ = [
     "hkdf_sha256",
 ]
 
-ANNOTATION_PROVENANCE = "dynamote.dev/provenance"
 VERSION = "v1"
 # Where the key comes from, first found wins (the variables' names, as people set them).
 KEY_SOURCES = ("DYNAMOTE_PROVENANCE_KEY", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
@@ -100,16 +101,14 @@ class Claim:
 
 def claim_of(dgd: Mapping[str, Any]) -> Claim:
     """The claim a DGD (or a manifest) carries in its metadata, signed or not."""
-    metadata = dgd.get("metadata") or {}
-    annotations = metadata.get("annotations") or {}
+    meta = meta_of(dgd)
 
     def text(key: str) -> str | None:
-        value = annotations.get(key)
-        return None if value is None or value == "" else str(value)
+        return meta.annotation(key) or None
 
     return Claim(
-        namespace=str(metadata.get("namespace") or ""),
-        name=str(metadata.get("name") or ""),
+        namespace=meta.namespace,
+        name=meta.name,
         requester=text(ANNOTATION_REQUESTER),
         channel=text(ANNOTATION_CHANNEL),
         thread_ts=text(ANNOTATION_THREAD),
@@ -167,8 +166,9 @@ class Provenance:
         """A copy of a manifest about to be created, its claim signed (no deleted-by yet)."""
         claim = replace(claim_of(manifest), deleted_by=None)
         body = dict(manifest)
-        metadata = dict(body.get("metadata") or {})
-        kept = dict(metadata.get("annotations") or {})
+        meta = meta_of(body)
+        metadata = dict(meta.raw)
+        kept = meta.annotations
         written = {k: v for k, v in self.annotations(claim).items() if v is not None}
         kept.pop(ANNOTATION_DELETED_BY, None)
         metadata["annotations"] = {**kept, **written}
@@ -179,9 +179,8 @@ class Provenance:
         """Whether the DGD's claim is the one Dynamote signed (managed-by label aside)."""
         if self._key is None:
             return False
-        annotations = (dgd.get("metadata") or {}).get("annotations") or {}
-        given = annotations.get(ANNOTATION_PROVENANCE)
-        if not isinstance(given, str):
+        given = meta_of(dgd).annotation(ANNOTATION_PROVENANCE)
+        if given is None:
             return False
         return hmac.compare_digest(given.encode(), self.signature(claim_of(dgd)).encode())
 

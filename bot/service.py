@@ -45,12 +45,15 @@ from bot.cluster import (
 )
 from bot.cluster.capacity import CapacityCache, CapacityReading, read_capacity
 from bot.deployments import Deployment, deployment_from
+from bot.dgd import Dgd
 from bot.dynamo import SlackOrigin, render_dgd
+from bot.naming import DNS_LABEL_MAX
 from bot.provenance import Claim, Provenance, Standing, claim_of
 from bot.redeploy import redeploy_mark
 from bot.request import RFC1123_LABEL, DeploymentRequest, RequestLimits
 from bot.reservations import Reservations
 from bot.settings import Settings
+from bot.status.raw import meta_of
 
 __all__ = [
     "DeploymentService",
@@ -117,10 +120,10 @@ class NameLookup:
 def _pods_by_deployment(pods: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], list[Any]]:
     grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for pod in pods:
-        metadata = pod.get("metadata") or {}
-        owner = (metadata.get("labels") or {}).get(DGD_NAME_LABEL)
+        meta = meta_of(pod)
+        owner = meta.label(DGD_NAME_LABEL)
         if owner:
-            grouped[(str(metadata.get("namespace", "")), str(owner))].append(pod)
+            grouped[(meta.namespace, owner)].append(pod)
     return grouped
 
 
@@ -182,7 +185,7 @@ class DeploymentService:
 
     @staticmethod
     def check_name(name: str) -> str:
-        if len(name) > 63 or not RFC1123_LABEL.fullmatch(name):
+        if len(name) > DNS_LABEL_MAX or not RFC1123_LABEL.fullmatch(name):
             raise NameInvalid(
                 f"`{name[:63]}` is not a deployment name: names are lowercase letters, digits "
                 "and '-'. See the names with `list`."
@@ -267,7 +270,7 @@ class DeploymentService:
         matches = tuple(d for d in visible if d.name == name)
         if matches:
             return NameLookup(name, matches=matches, hidden_in=tuple(hidden_in))
-        if not hidden_in and RFC1123_LABEL.fullmatch(name) and len(name) <= 63:
+        if not hidden_in and RFC1123_LABEL.fullmatch(name) and len(name) <= DNS_LABEL_MAX:
             hidden_in = self._unmanaged_named(name)
         by_name: dict[str, list[Deployment]] = defaultdict(list)
         for deployment in visible:
@@ -322,7 +325,7 @@ class DeploymentService:
         if standing == "unmanaged" or (standing == "unverified" and not unverified):
             raise NotDynamotes(namespace, name, standing)
         pods = self.cluster.list_dgd_pods(namespace, name)
-        names = [str((p.get("metadata") or {}).get("name", "")) for p in pods]
+        names = [meta_of(p).name for p in pods]
         events = self.cluster.list_pod_events(namespace, names)
         verified = standing == "verified"
         return dgd, deployment_from(dgd, pods, events, verified=verified, now=self._now())
@@ -339,7 +342,7 @@ class DeploymentService:
         return render_dgd(
             request,
             image=self.settings.image_for(request.engine),
-            api_version=self.cluster.dgd_api_version(),  # type: ignore[arg-type]
+            api_version=self.cluster.dgd_api_version(),
             ephemeral_storage=self.settings.ephemeral_storage,
             origin=origin,
             dynamo_version=self.settings.dynamo_version,
@@ -471,7 +474,7 @@ class DeploymentService:
         namespace, name = request.namespace, request.name
         dgd, deployment = self._read(namespace, name, unverified=False)
         claim = claim_of(dgd)
-        uid = str((dgd.get("metadata") or {}).get("uid") or "") or None
+        uid = Dgd(dgd).uid or None
         try:
             marked = self.cluster.patch_dgd_annotations(
                 namespace,
@@ -514,7 +517,7 @@ class DeploymentService:
         has no status card yet, so there is no thread to tell.
         """
         namespace, name = _key(created)
-        uid = str((created.get("metadata") or {}).get("uid") or "") or None
+        uid = Dgd(created).uid or None
         with contextlib.suppress(NotFound):
             self.cluster.delete_dgd(namespace, name, uid=uid)
 
@@ -527,11 +530,11 @@ class DeploymentService:
         """
         if not self.provenance.verify(dgd):
             raise ClusterError("Dynamote did not sign this deployment; its card is not recorded.")
-        metadata = dgd.get("metadata") or {}
-        namespace, name = str(metadata["namespace"]), str(metadata["name"])
+        view = Dgd(dgd)
+        namespace, name = view.key
         claim = replace(claim_of(dgd), channel=channel, thread_ts=ts)
         annotations = self.provenance.annotations(claim)
-        version = str(metadata.get("resourceVersion", ""))
+        version = view.resource_version
         for _ in range(3):
             try:
                 self.cluster.patch_dgd_annotations(
@@ -540,7 +543,7 @@ class DeploymentService:
                 return
             except Conflict:
                 current = self.cluster.get_dgd(namespace, name)
-                version = str((current.get("metadata") or {}).get("resourceVersion", ""))
+                version = Dgd(current).resource_version
         raise ClusterError(f"Could not record the status card on {name}: it kept changing.")
 
     def delete(
@@ -555,7 +558,7 @@ class DeploymentService:
         has no card to tell, so nothing is written on it.
         """
         dgd, deployment = self._read(namespace, name, unverified=unverified)
-        uid = str((dgd.get("metadata") or {}).get("uid") or "") or None
+        uid = Dgd(dgd).uid or None
         claim = claim_of(dgd)
         marked: dict[str, Any] | None = None
         if deployment.verified and deployment.resource_version:
@@ -578,7 +581,7 @@ class DeploymentService:
         return deployment
 
     def _unmark(self, marked: Mapping[str, Any], claim: Claim) -> None:
-        version = str((marked.get("metadata") or {}).get("resourceVersion", ""))
+        version = Dgd(marked).resource_version
         with contextlib.suppress(ClusterError):
             self.cluster.patch_dgd_annotations(
                 claim.namespace,
@@ -589,8 +592,7 @@ class DeploymentService:
 
 
 def _key(dgd: Mapping[str, Any]) -> tuple[str, str]:
-    metadata = dgd.get("metadata") or {}
-    return str(metadata.get("namespace", "")), str(metadata.get("name", ""))
+    return Dgd(dgd).key
 
 
 def _invalid_by_field(invalid: Invalid) -> dict[str, str]:

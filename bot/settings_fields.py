@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from bot.approvals import ApprovalPolicy, policy_from
+from bot.dgd import ApiVersion
 from bot.engine_args import parse_rule_entries
 from bot.expiry import ExpiryPolicy, parse_duration
 from bot.naming import RFC1123_LABEL
@@ -52,7 +53,7 @@ ENV_PREFIX = "DYNAMOTE_"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DYNAMO_REFERENCE = PROJECT_ROOT.parent / "shared" / "dynamo"
 
-ApiVersionSetting = Literal["auto", "nvidia.com/v1beta1", "nvidia.com/v1alpha1"]
+ApiVersionSetting = Literal["auto"] | ApiVersion
 # A comma-separated list. Never JSON-decoded: bot.settings.Settings turns pydantic-settings'
 # decoding off (enable_decoding=False), and environment_values passes the text through.
 CommaList = list[str]

@@ -15,11 +15,12 @@ from bot.approvals import PendingApproval, records
 from bot.cluster.client import Cluster
 from bot.cluster.errors import AlreadyExists, Conflict, NotFound
 from bot.cluster.permissions import approvals_name
+from bot.dgd import LABEL_MANAGED_BY, MANAGED_BY_VALUE
 
 __all__ = ["ApprovalStore"]
 
 _ATTEMPTS = 5
-MANAGED_BY = {"app.kubernetes.io/managed-by": "dynamote"}
+MANAGED_BY = {LABEL_MANAGED_BY: MANAGED_BY_VALUE}
 
 
 class ApprovalStore:

@@ -29,6 +29,7 @@ from bot.cluster.dgds import (
     candidate_names,
     dgd_version_of,
     is_managed,
+    longest_name,
     with_managed_label,
 )
 from bot.cluster.errors import (
@@ -55,6 +56,7 @@ from bot.cluster.permissions import (
 from bot.cluster.slim import slim_dgd, slim_pod
 from bot.cluster.versions import VersionCache, choose_version, group_versions, serves_dgds
 from bot.cluster.watching import WatchEvent, merge_streams
+from bot.dgd import ApiVersion
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -136,7 +138,7 @@ class Cluster:
 
     # --- which DGD version -----------------------------------------------------------------
 
-    def dgd_api_version(self) -> str:
+    def dgd_api_version(self) -> ApiVersion:
         """The DGD apiVersion to write, e.g. ``nvidia.com/v1beta1``; forced by settings."""
         forced = self._settings.api_version
         if forced != "auto":
@@ -199,12 +201,15 @@ class Cluster:
                 field_validation="Strict",
             )
         except AlreadyExists as taken:
-            raise self._suggest_free_name(taken, namespace, name, version) from taken.__cause__
+            limit = longest_name(body, namespace)
+            raise self._suggest_free_name(
+                taken, namespace, name, version, limit
+            ) from taken.__cause__
 
     def _suggest_free_name(
-        self, taken: AlreadyExists, namespace: str, name: str, version: str
+        self, taken: AlreadyExists, namespace: str, name: str, version: str, limit: int
     ) -> AlreadyExists:
-        for candidate in candidate_names(name):
+        for candidate in candidate_names(name, limit):
             try:
                 self._get_dgd(namespace, candidate, version)
             except NotFound:

@@ -12,6 +12,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from bot.cluster.permissions import DGD_GROUP
+from bot.dgd import DGD_KIND, MANAGED_BY_VALUE, MANAGED_SELECTOR, Dgd
+from bot.dgd import LABEL_MANAGED_BY as MANAGED_BY_LABEL
+from bot.naming import max_dgd_name_length
 
 __all__ = [
     "DGD_NAME_LABEL",
@@ -21,25 +24,21 @@ __all__ = [
     "candidate_names",
     "dgd_version_of",
     "is_managed",
+    "longest_name",
     "replicas_patch",
     "with_managed_label",
     "worker_replicas",
 ]
 
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "dynamote"
-MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
 DGD_NAME_LABEL = "nvidia.com/dynamo-graph-deployment-name"
 
 FREE_NAME_ATTEMPTS = 5
-MAX_NAME_LENGTH = 63
 _NUMBERED = re.compile(r"^(?P<base>.+)-(?P<number>\d+)$")
 
 
 def is_managed(obj: Mapping[str, Any]) -> bool:
     """Whether Dynamote created this object (it carries the managed-by label)."""
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return bool(labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE)
+    return Dgd(obj).managed
 
 
 def with_managed_label(manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,7 +53,7 @@ def with_managed_label(manifest: Mapping[str, Any]) -> dict[str, Any]:
 def dgd_version_of(manifest: Mapping[str, Any]) -> str:
     """The version part of a DGD manifest's apiVersion; ValueError for anything else."""
     group, _, version = str(manifest.get("apiVersion") or "").partition("/")
-    if group != DGD_GROUP or not version or manifest.get("kind") != "DynamoGraphDeployment":
+    if group != DGD_GROUP or not version or manifest.get("kind") != DGD_KIND:
         raise ValueError(
             f"not a DynamoGraphDeployment manifest: apiVersion={manifest.get('apiVersion')!r}, "
             f"kind={manifest.get('kind')!r}"
@@ -62,13 +61,21 @@ def dgd_version_of(manifest: Mapping[str, Any]) -> str:
     return version
 
 
-def candidate_names(name: str) -> Iterator[str]:
-    """name-2, name-3, ... (or the numbers after N for name-N), a few, within 63 characters."""
+def longest_name(manifest: Mapping[str, Any], namespace: str) -> int:
+    """The longest DGD name whose derived object names fit, for this manifest's components."""
+    components = [
+        (n, str(c.get("type", c.get("componentType")) or "")) for n, c in _graph(manifest)
+    ]
+    return max_dgd_name_length(namespace, components).limit
+
+
+def candidate_names(name: str, limit: int) -> Iterator[str]:
+    """name-2, name-3, ... (or the numbers after N for name-N), a few, within ``limit``."""
     numbered = _NUMBERED.match(name)
     base, start = (numbered["base"], int(numbered["number"]) + 1) if numbered else (name, 2)
     for number in range(start, start + FREE_NAME_ATTEMPTS):
         suffix = f"-{number}"
-        yield base[: MAX_NAME_LENGTH - len(suffix)].rstrip("-") + suffix
+        yield base[: limit - len(suffix)].rstrip("-") + suffix
 
 
 def _graph(dgd: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:

@@ -13,18 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.cluster.permissions import DGD_GROUP, DGD_PLURAL
+from bot.cluster.permissions import DGD_PLURAL
+from bot.dgd import API_VERSIONS, ApiVersion
 
 __all__ = [
-    "KNOWN_VERSIONS",
     "VersionCache",
     "choose_version",
     "group_versions",
     "serves_dgds",
 ]
-
-# Most preferred first.
-KNOWN_VERSIONS: tuple[str, ...] = ("v1beta1", "v1alpha1")
 
 
 def group_versions(group_document: dict[str, Any]) -> list[str]:
@@ -44,11 +41,11 @@ def serves_dgds(resource_list: dict[str, Any]) -> bool:
     )
 
 
-def choose_version(served: tuple[str, ...]) -> str | None:
+def choose_version(served: tuple[str, ...]) -> ApiVersion | None:
     """The apiVersion to write, e.g. ``nvidia.com/v1beta1``; None when none is usable."""
-    for version in KNOWN_VERSIONS:
-        if f"{DGD_GROUP}/{version}" in served:
-            return f"{DGD_GROUP}/{version}"
+    for version in API_VERSIONS:
+        if version in served:
+            return version
     return None
 
 

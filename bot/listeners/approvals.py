@@ -41,6 +41,7 @@ from bot.blocks.approvals import (
 from bot.blocks.common import Message, error_message
 from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON, CALLBACK_DENY
 from bot.cluster.approvals import ApprovalStore
+from bot.dgd import Dgd
 from bot.dynamo import SlackOrigin
 from bot.expiry import NEVER, format_expires_at, parse_duration
 from bot.listeners.guard import actor_of, decide, group_membership, guarded, policy_of
@@ -212,7 +213,7 @@ def _create(record: PendingApproval, approver: str, client: WebClient, dynamote:
             client, record, f":warning: Approved by <@{approver}>, but creating it failed: {why}."
         )
         return f":warning: Approved by <@{approver}>; creating it failed."
-    name = str((created.get("metadata") or {}).get("name", request.name))
+    name = Dgd(created).name or request.name
     DEPLOYMENTS_CREATED.inc()
     audit(Action.DEPLOY.value, user=requester, channel=record.channel,
           namespace=request.namespace, name=name, model=request.model, gpus=request.total_gpus,

@@ -31,6 +31,7 @@ from bot.blocks.scale import (
 )
 from bot.cluster import ClusterError, Conflict
 from bot.cluster.dgds import replicas_patch, worker_replicas
+from bot.dgd import Dgd
 from bot.listeners.deployments import button_target
 from bot.listeners.guard import actor_of, guarded, is_admin, policy_of
 from bot.listeners.loading_modal import Fill, open_then_fill
@@ -222,7 +223,7 @@ def scale_deployment(
         return ScaleOutcome(False, decision.text)
     if replicas == before:
         return ScaleOutcome(True, f"{where} already runs {replicas} worker replicas.")
-    version = str((dgd.get("metadata") or {}).get("resourceVersion") or "")
+    version = Dgd(dgd).resource_version
     try:
         service.cluster.patch_dgd(
             namespace, name, replicas_patch(dgd, replicas), resource_version=version

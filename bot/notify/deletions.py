@@ -18,6 +18,7 @@ from bot.blocks.notifications import build_deleted_reply
 from bot.blocks.status_card import build_deleted_card
 from bot.cluster import AlreadyExists, Cluster, ClusterError, Conflict, NotFound
 from bot.deployments import deployment_from
+from bot.dgd import Dgd
 from bot.dynamo import ANNOTATION_DELETED_BY
 from bot.notify.ledger import CardLedger
 from bot.notify.memory import Known, RecentSet, card_of, stub_from_card
@@ -59,12 +60,12 @@ class Deletions:
             current = self._cluster.get_dgd(*key)
         except NotFound:
             return True
-        return str((current.get("metadata") or {}).get("uid", "")) != uid
+        return Dgd(current).uid != uid
 
     def announce(self, stub: Mapping[str, Any], now: datetime, errors: list[str]) -> int:
         """The last reply (and the Deleted card) for a gone DGD, unless told already."""
-        metadata = stub.get("metadata") or {}
-        uid = str(metadata.get("uid", ""))
+        view = Dgd(stub)
+        uid = view.uid
         if uid in self._told:
             return 0
         # Stubs come only from verified DGDs (the notifier) or the bot's own ledger.
@@ -76,7 +77,7 @@ class Deletions:
             self._told.add(uid)
             log.info("%s was deleted; it had no card to tell", deployment.key)
             return 0
-        by_user = (metadata.get("annotations") or {}).get(ANNOTATION_DELETED_BY)
+        by_user = view.annotation(ANNOTATION_DELETED_BY)
         if redeployed_by(by_user):  # replaced under the same name: the thread carries on
             self._told.add(uid)
             self._placed.pop(uid, None)

@@ -26,6 +26,7 @@ from bot.audit import audit
 from bot.blocks.expiry import build_expiry_reminder
 from bot.cluster import Cluster, ClusterError, Conflict, NotFound
 from bot.deployments import Deployment, deployment_from
+from bot.dgd import Dgd
 from bot.dynamo import frontend_service_name
 from bot.expiry import (
     ANNOTATION_EXPIRES_AT,
@@ -49,11 +50,11 @@ log = logging.getLogger(__name__)
 
 
 def _annotations(dgd: Mapping[str, Any]) -> dict[str, str]:
-    return dict((dgd.get("metadata") or {}).get("annotations") or {})
+    return Dgd(dgd).annotations
 
 
 def _uid(dgd: Mapping[str, Any]) -> str:
-    return str((dgd.get("metadata") or {}).get("uid", ""))
+    return Dgd(dgd).uid
 
 
 class Expiry:
@@ -141,7 +142,7 @@ class Expiry:
     def _mark_reminded(self, dgd: dict[str, Any], raw: str) -> dict[str, Any]:
         """Record the reminder; on Conflict read again and retry once if the time still holds."""
         namespace, name = key_of(dgd)
-        version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
+        version = Dgd(dgd).resource_version
         patch = {ANNOTATION_EXPIRY_REMINDED: raw}
         try:
             return self._cluster.patch_dgd_annotations(
@@ -154,7 +155,7 @@ class Expiry:
                 or _annotations(current).get(ANNOTATION_EXPIRES_AT) != raw
             ):
                 return current  # moved meanwhile: the new time gets its own reminder
-            version = str((current.get("metadata") or {}).get("resourceVersion", ""))
+            version = Dgd(current).resource_version
             return self._cluster.patch_dgd_annotations(
                 namespace, name, patch, resource_version=version
             )
@@ -175,7 +176,7 @@ class Expiry:
         if due(now, annotations, reminder=self._policy.reminder) != "expire":
             self._seen[key] = current  # kept, or the time was moved with kubectl
             return 0
-        version = str((current.get("metadata") or {}).get("resourceVersion", ""))
+        version = Dgd(current).resource_version
         claim = replace(claim_of(current), deleted_by=DELETED_BY_EXPIRY)
         try:
             marked = self._cluster.patch_dgd_annotations(

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.cluster import AlreadyExists, Cluster, NotFound
+from bot.dgd import LABEL_MANAGED_BY, MANAGED_BY_VALUE
+from bot.status.raw import meta_of
 
 __all__ = ["LEDGER_KEY", "MAX_BYTES", "CardLedger", "decode_cards", "encode_cards"]
 
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 
 LEDGER_KEY = "cards.json.gz"
 MAX_BYTES = 900 * 1024  # below the 1 MiB ConfigMap limit, with room for metadata
-MANAGED_BY = {"app.kubernetes.io/managed-by": "dynamote"}
+MANAGED_BY = {LABEL_MANAGED_BY: MANAGED_BY_VALUE}
 
 
 def encode_cards(cards: Mapping[str, str]) -> str:
@@ -73,7 +75,7 @@ class CardLedger:
         except NotFound:
             self._version, self._saved = None, {}
             return {}
-        self._version = str((config_map.get("metadata") or {}).get("resourceVersion") or "")
+        self._version = meta_of(config_map).resource_version
         value = (config_map.get("binaryData") or {}).get(LEDGER_KEY)
         cards = decode_cards(value) if isinstance(value, str) else {}
         self._saved = dict(cards)
@@ -108,7 +110,7 @@ class CardLedger:
                 raise
         else:
             written = self._cluster.replace_config_map(self.namespace, self.name, body)
-        self._version = str((written.get("metadata") or {}).get("resourceVersion") or "")
+        self._version = meta_of(written).resource_version
         self._saved = dict(cards)
         return True
 

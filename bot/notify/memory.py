@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import backoff
-from bot.deployments import stored_request
-from bot.dynamo import (
+from bot.dgd import (
     ANNOTATION_CHANNEL,
     ANNOTATION_DELETED_BY,
     ANNOTATION_REQUEST,
     ANNOTATION_REQUESTER,
     ANNOTATION_THREAD,
-    LABEL_ENGINE,
-    LABEL_MODEL,
+    Dgd,
 )
 from bot.notify.state import Announced
 
@@ -73,19 +71,16 @@ _CARD_FIELDS = (
 
 def card_of(dgd: Mapping[str, Any]) -> str:
     """What the deletion reply and the Deleted card need of a DGD, as one JSON array string."""
-    metadata = dgd.get("metadata") or {}
-    annotations = metadata.get("annotations") or {}
-    labels = metadata.get("labels") or {}
-    request = stored_request(annotations.get(ANNOTATION_REQUEST))
+    view = Dgd(dgd)
     fields = (
-        metadata.get("namespace", ""),
-        metadata.get("name", ""),
-        annotations.get(ANNOTATION_CHANNEL),
-        annotations.get(ANNOTATION_THREAD),
-        annotations.get(ANNOTATION_REQUESTER),
-        annotations.get(ANNOTATION_DELETED_BY),
-        request.get("model") or labels.get(LABEL_MODEL),
-        request.get("engine") or labels.get(LABEL_ENGINE),
+        view.namespace,
+        view.name,
+        view.annotation(ANNOTATION_CHANNEL),
+        view.annotation(ANNOTATION_THREAD),
+        view.annotation(ANNOTATION_REQUESTER),
+        view.annotation(ANNOTATION_DELETED_BY),
+        view.model,
+        view.engine,
     )
     return json.dumps([None if f is None else str(f) for f in fields], separators=(",", ":"))
 
@@ -124,16 +119,16 @@ def stub_from_card(uid: str, card: str) -> dict[str, Any]:
 
 def stub_of(dgd: Mapping[str, Any]) -> dict[str, Any]:
     """A metadata-only copy of a DGD carrying just what the deletion reply needs."""
-    return stub_from_card(str((dgd.get("metadata") or {}).get("uid", "")), card_of(dgd))
+    return stub_from_card(Dgd(dgd).uid, card_of(dgd))
 
 
 def known_from(dgd: Mapping[str, Any], previous: Known | None) -> Known:
     """The Known record of a DGD, reusing ``previous`` while its resourceVersion is the same."""
-    metadata = dgd.get("metadata") or {}
-    version = str(metadata.get("resourceVersion", ""))
+    view = Dgd(dgd)
+    version = view.resource_version
     if previous is not None and previous.resource_version == version:
         return previous
-    return Known(str(metadata.get("uid", "")), version, card_of(dgd))
+    return Known(view.uid, version, card_of(dgd))
 
 
 class RecentSet:

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.cluster import DGD_NAME_LABEL, Cluster, NotFound
 from bot.metrics import SWEEP_API_CALLS
+from bot.status.raw import meta_of
 
 __all__ = ["Key", "Reading", "key_of", "read_all", "read_events", "read_some"]
 
@@ -41,8 +42,8 @@ class Reading:
 
 
 def key_of(obj: Mapping[str, Any]) -> Key:
-    metadata = obj.get("metadata") or {}
-    return str(metadata.get("namespace", "")), str(metadata.get("name", ""))
+    meta = meta_of(obj)
+    return meta.namespace, meta.name
 
 
 def read_all(
@@ -115,8 +116,8 @@ def read_events(cluster: Cluster, pod_names: Mapping[str, Iterable[str]]) -> dic
 def _by_dgd(pods: Iterable[Obj]) -> dict[Key, list[Obj]]:
     grouped: defaultdict[Key, list[Obj]] = defaultdict(list)
     for pod in pods:
-        metadata = pod.get("metadata") or {}
-        owner = (metadata.get("labels") or {}).get(DGD_NAME_LABEL)
+        meta = meta_of(pod)
+        owner = meta.label(DGD_NAME_LABEL)
         if owner:
-            grouped[(str(metadata.get("namespace", "")), str(owner))].append(pod)
+            grouped[(meta.namespace, owner)].append(pod)
     return dict(grouped)

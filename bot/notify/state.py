@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from bot.dynamo import PREFIX
+from bot.dgd import ANNOTATION_NOTIFIED
 from bot.status.raw import parse_time
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "failing_since_of",
 ]
 
-ANNOTATION_NOTIFIED: Final = f"{PREFIX}/notified"
 MAX_BYTES: Final = 256  # the encoded value never grows past this
 _VERSION: Final = 1
 _PHASES: Final = frozenset({"Pending", "Deploying", "Running", "Failed", "Terminating"})

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.status import DeploymentStatus
+from bot.status.raw import meta_of
 
 __all__ = ["log_tail_source", "operator_ready", "troubled_pods"]
 
@@ -37,7 +38,7 @@ def _troubled(pod: Mapping[str, Any]) -> bool:
 
 
 def _name(pod: Mapping[str, Any]) -> str:
-    return str((pod.get("metadata") or {}).get("name", ""))
+    return meta_of(pod).name
 
 
 def log_tail_source(status: DeploymentStatus) -> str | None:
@@ -50,7 +51,7 @@ def log_tail_source(status: DeploymentStatus) -> str | None:
 
 def operator_ready(dgd: Mapping[str, Any]) -> bool:
     """The operator reports the DGD ready and it is not being deleted: pods add nothing."""
-    if (dgd.get("metadata") or {}).get("deletionTimestamp"):
+    if meta_of(dgd).deletion_timestamp:
         return False
     status = dgd.get("status") or {}
     if status.get("state") == "successful":

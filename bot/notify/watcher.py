@@ -19,6 +19,7 @@ from typing import Any
 from bot import backoff
 from bot.cluster import DGD_NAME_LABEL, Cluster, ClusterError, Expired
 from bot.notify.reading import Key, key_of
+from bot.status.raw import meta_of
 
 __all__ = ["Watcher"]
 
@@ -122,7 +123,7 @@ class Watcher:
                 for kind, obj in open_watch(version):
                     if self._stopping.is_set():
                         return
-                    version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
+                    version = meta_of(obj).resource_version or version
                     if kind != "BOOKMARK":
                         handle(kind, obj)
                 failures = 0
@@ -152,11 +153,11 @@ class Watcher:
         self._wake.set()
 
     def _pod_event(self, kind: str, obj: Obj) -> None:
-        metadata = obj.get("metadata") or {}
-        owner = (metadata.get("labels") or {}).get(DGD_NAME_LABEL)
+        meta = meta_of(obj)
+        owner = meta.label(DGD_NAME_LABEL)
         if owner:
             with self._lock:
-                self._keys.add((str(metadata.get("namespace", "")), str(owner)))
+                self._keys.add((meta.namespace, owner))
             self._wake.set()
 
     # --- dispatching ---------------------------------------------------------------------

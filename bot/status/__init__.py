@@ -66,7 +66,7 @@ from bot.status.pods import (
     scheduling_reason,
     unschedulable_message,
 )
-from bot.status.raw import as_dict, one_line, parse_time
+from bot.status.raw import Meta, as_dict, meta_of, one_line, parse_time
 from bot.status.retry import operator_retrying
 from bot.status.spec import (
     components_of,
@@ -102,8 +102,8 @@ def compute_status(
 
     ``failing_since``: when the operator's ``failed`` state was first seen (rule 1's window).
     """
-    metadata = as_dict(dgd.get("metadata"))
-    name = str(metadata.get("name", ""))
+    meta = meta_of(dgd)
+    name = meta.name
     status = as_dict(dgd.get("status"))
     components = components_of(as_dict(dgd.get("spec")))
     conditions = conditions_of(status.get("conditions"))
@@ -115,7 +115,7 @@ def compute_status(
     reported = as_dict(status.get("components") or status.get("services"))
     ready, available = replica_counts(components, reported, pod_statuses)
     phase, reason = _phase(
-        metadata=metadata,
+        meta=meta,
         status=status,
         conditions=conditions,
         pod_count=len(pod_statuses),
@@ -128,7 +128,7 @@ def compute_status(
     )
     return DeploymentStatus(
         name=name,
-        namespace=str(metadata.get("namespace", "")),
+        namespace=meta.namespace,
         phase=phase,
         reason=reason,
         replicas_desired=desired,
@@ -136,7 +136,7 @@ def compute_status(
         replicas_available=available,
         conditions=conditions,
         pods=pod_statuses,
-        created_at=parse_time(metadata.get("creationTimestamp")),
+        created_at=parse_time(meta.creation_timestamp),
         frontend_service=frontend_service_of(name, components),
         gpus=sum(component.replicas * component.gpus_per_replica for component in components),
         model_replicas=model_replica_counts(components, reported, pod_statuses),
@@ -148,7 +148,7 @@ def compute_status(
 
 def _phase(
     *,
-    metadata: Mapping[str, Any],
+    meta: Meta,
     status: Mapping[str, Any],
     conditions: tuple[Condition, ...],
     pod_count: int,
@@ -159,7 +159,7 @@ def _phase(
     now: datetime | None,
     failing_since: datetime | None,
 ) -> tuple[Phase, str]:
-    if metadata.get("deletionTimestamp"):
+    if meta.deletion_timestamp:
         return "Terminating", _terminating_reason(pod_count)
     state = status.get("state")
     ready_condition = next((c for c in conditions if c.type == "Ready"), None)

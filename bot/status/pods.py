@@ -20,7 +20,7 @@ from bot.status.model import (
     PodFailure,
     PodStatus,
 )
-from bot.status.raw import as_dict, as_list, one_line, parse_time
+from bot.status.raw import as_dict, as_list, meta_of, one_line, parse_time
 
 __all__ = ["by_name", "first_pod_failure", "read_pod", "scheduling_reason", "unschedulable_message"]
 
@@ -44,7 +44,7 @@ def unschedulable_message(
         return None
     pod_status = as_dict(pod.get("status"))
     scheduled = _pod_condition(pod_status, "PodScheduled")
-    name = as_dict(pod.get("metadata")).get("name")
+    name = meta_of(pod).name
     event = _latest_event(events, name, ("FailedScheduling",)) if events else None
     if event is not None:
         return str(event.get("message") or "")
@@ -62,8 +62,7 @@ def scheduling_reason(message: str, pod: Mapping[str, Any] | None = None) -> str
         reason = f"waiting for GPUs: {free}/{total} nodes have {GPU_RESOURCE} free"
         gpus = requested_gpus(pod) if pod is not None else 0
         if gpus:
-            labels = as_dict(as_dict(pod.get("metadata")).get("labels")) if pod else {}
-            component = str(labels.get(COMPONENT_LABEL) or "a pod")
+            component = meta_of(pod).label(COMPONENT_LABEL) or "a pod"
             reason += f"; {component} needs {plural(gpus, 'GPU')} on one node"
         return reason
     if not message:
@@ -133,13 +132,11 @@ def _persists(
 ) -> bool:
     if why in _ALREADY_PERSISTENT or now is None:
         return True
-    name = as_dict(pod.get("metadata")).get("name")
+    name = meta_of(pod).name
     event = _latest_event(events, name, ("Failed", "BackOff"))
     if event is not None and int(event.get("count") or 1) >= 2:
         return True
-    since = parse_time(
-        (event or {}).get("firstTimestamp") or as_dict(pod.get("metadata")).get("creationTimestamp")
-    )
+    since = parse_time((event or {}).get("firstTimestamp") or meta_of(pod).creation_timestamp)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return since is not None and now - since >= FAILURE_GRACE
@@ -171,7 +168,7 @@ def by_name(pod: PodStatus) -> str:
 
 
 def read_pod(pod: Mapping[str, Any]) -> PodStatus:
-    metadata = as_dict(pod.get("metadata"))
+    meta = meta_of(pod)
     status = as_dict(pod.get("status"))
     restarts = 0
     container_reason: str | None = None
@@ -180,8 +177,8 @@ def read_pod(pod: Mapping[str, Any]) -> PodStatus:
         container_reason = container_reason or _container_reason(container)
     ready_condition = _pod_condition(status, "Ready")
     return PodStatus(
-        name=str(metadata.get("name", "")),
-        component=str(as_dict(metadata.get("labels")).get(COMPONENT_LABEL, "")),
+        name=meta.name,
+        component=meta.label(COMPONENT_LABEL) or "",
         phase=str(status.get("phase") or "Pending"),
         ready=ready_condition is not None and ready_condition.get("status") == "True",
         restarts=restarts,

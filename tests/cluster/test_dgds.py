@@ -79,6 +79,20 @@ def test_a_taken_numbered_name_suggests_the_next_number(cluster: Cluster, versio
     assert caught.value.suggested_name == "qwen-8"
 
 
+def test_a_suggested_free_name_fits_the_longest_name_the_components_allow(
+    cluster: Cluster, version: str
+) -> None:
+    # bot.naming: the worker's objects are "<name>-vllmdecodeworker-<8 hex>", at most 63
+    # characters, so the longest name here is 63 - 26 = 37; "<name>-2" must fit it too.
+    longest = "q" * 37
+    cluster.create_dgd(dgd_manifest(version, longest))
+    with pytest.raises(AlreadyExists) as caught:
+        cluster.create_dgd(dgd_manifest(version, longest))
+    suggested = caught.value.suggested_name
+    assert suggested == "q" * 35 + "-2"
+    cluster.create_dgd(dgd_manifest(version, suggested))
+
+
 def test_the_free_name_search_is_bounded(cluster: Cluster, version: str) -> None:
     for name in ["busy", *(f"busy-{n}" for n in range(2, 7))]:
         cluster.create_dgd(dgd_manifest(version, name))
