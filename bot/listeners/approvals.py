@@ -317,13 +317,16 @@ def _replace(
     dynamote: AppContext,
 ) -> str:
     """Replace the deployment as an unapproved Redeploy… does; the outcome line."""
-    from bot.listeners.deploy_submission import replace_deployment  # noqa: PLC0415  (a cycle)
+    from bot.listeners.deploy_submission import (  # noqa: PLC0415  (a cycle)
+        replace_deployment,
+        tell_replaced,
+    )
 
     requester = record.requester
     _note(client, record, f":white_check_mark: Approved by <@{approver}>: *{request.name}* is "
           "being replaced. Updates follow in this thread.")  # fmt: skip
     expires = _expires(record, dynamote)
-    replace_deployment(client, dynamote, request, by_user=requester, expires_at=expires)
+    replaced = replace_deployment(dynamote, request, by_user=requester, expires_at=expires)
     DEPLOYMENTS_CREATED.inc()
     audit("redeploy", user=requester, channel=record.channel, namespace=request.namespace,
           name=request.name, model=request.model, gpus=request.total_gpus,
@@ -331,6 +334,7 @@ def _replace(
     audit("redeploy", user=requester, channel=record.channel, namespace=request.namespace,
           name=request.name, model=request.model, gpus=request.total_gpus,
           outcome="created")  # fmt: skip
+    tell_replaced(client, replaced, by_user=requester)
     return f":white_check_mark: Approved by <@{approver}>; replaced."
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "redeploy_refusal",
     "replace_deployment",
     "replaces",
+    "tell_replaced",
 ]
 
 log = logging.getLogger(__name__)
@@ -186,11 +187,7 @@ class Submission:
         request, metadata = self.request, self.metadata
         deployment = self._ask_cluster(
             lambda: replace_deployment(
-                self.client,
-                self.dynamote,
-                request,
-                by_user=metadata.user_id,
-                expires_at=self.expires_at,
+                self.dynamote, request, by_user=metadata.user_id, expires_at=self.expires_at
             ),
             audit_redeploy,
             doing="redeploy",
@@ -202,6 +199,7 @@ class Submission:
         MODAL_SUBMISSIONS.labels(outcome="created").inc()
         DEPLOYMENTS_CREATED.inc()
         audit_redeploy(request, metadata, "created")
+        tell_replaced(self.client, deployment, by_user=metadata.user_id)
         self._update(
             build_deploy_done_view(
                 request.name,
@@ -320,35 +318,36 @@ def redeploy_refusal(
 
 
 def replace_deployment(
-    client: WebClient,
     dynamote: AppContext,
     request: DeploymentRequest,
     *,
     by_user: str,
     expires_at: datetime | None,
 ) -> Deployment:
-    """Replace the deployment of the request's name (``DeploymentService.redeploy``), redraw
-    its card for the new one and say in its thread who redeployed it. The one way a
-    replacement happens: at a Redeploy… submission, or when an approver says yes to one.
-    Raises ClusterError when the cluster refuses."""
+    """Replace the deployment of the request's name (``DeploymentService.redeploy``), ending
+    at ``expires_at``: the one way a replacement happens, at a Redeploy… submission or when an
+    approver says yes to one (:func:`tell_replaced` follows). Raises ClusterError when the
+    cluster refuses."""
     expires = format_expires_at(expires_at) if expires_at is not None else None
     created = dynamote.service.redeploy(request, by_user=by_user, expires_at=expires)
     verified = dynamote.service.provenance.verify(created)
-    deployment = deployment_from(created, verified=verified, now=dynamote.now())
-    if deployment.channel and deployment.thread_ts:
-        try:
-            card = build_status_card(deployment)
-            client.chat_update(
-                channel=deployment.channel, ts=deployment.thread_ts, **card.as_kwargs()
-            )
-            said = build_redeployed_reply(deployment, by_user=by_user)
-            client.chat_postMessage(
-                channel=deployment.channel, thread_ts=deployment.thread_ts, **said.as_kwargs()
-            )
-        except SlackApiError:
-            # The notifier redraws the card with the next change all the same.
-            log.warning("Could not tell the thread of %s", deployment.key, exc_info=True)
-    return deployment
+    return deployment_from(created, verified=verified, now=dynamote.now())
+
+
+def tell_replaced(client: WebClient, deployment: Deployment, *, by_user: str) -> None:
+    """Redraw the card for the new deployment and say in its thread who redeployed it."""
+    if not (deployment.channel and deployment.thread_ts):
+        return
+    try:
+        card = build_status_card(deployment)
+        client.chat_update(channel=deployment.channel, ts=deployment.thread_ts, **card.as_kwargs())
+        said = build_redeployed_reply(deployment, by_user=by_user)
+        client.chat_postMessage(
+            channel=deployment.channel, thread_ts=deployment.thread_ts, **said.as_kwargs()
+        )
+    except SlackApiError:
+        # The notifier redraws the card with the next change all the same.
+        log.warning("Could not tell the thread of %s", deployment.key, exc_info=True)
 
 
 def check_submission(
