@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.audit import AUDIT_LOGGER
 from bot.blocks.ids import (
@@ -26,6 +28,7 @@ from bot.blocks.ids import (
 from bot.dynamo import ANNOTATION_REQUEST, ANNOTATION_THREAD
 from bot.expiry import ANNOTATION_EXPIRES_AT
 from bot.listeners.approvals import approval_store
+from bot.notifier import Notifier
 from bot.provenance import claim_of
 from tests.app.test_approvals import APPROVALS, _button, _press
 from tests.app.test_fixit_flow import BAD_IMAGE, NAME, buttons, deployed_and_failed
@@ -49,9 +52,10 @@ def _dgd(stack: Stack) -> dict[str, Any]:
     return found
 
 
-def _redeploy_bigger(stack: Stack, reply: dict[str, Any]) -> str:
-    """Redeploy… from the Failed reply, asking for 2 replicas (2 GPUs, above 1); the form's id."""
-    stack.click(ACTION_REDEPLOY, buttons(reply)[ACTION_REDEPLOY]["value"])
+def _redeploy_bigger(stack: Stack, value: str) -> str:
+    """Redeploy… (the button's ``value``), asking for 2 replicas (2 GPUs, above 1); the form's
+    id."""
+    stack.click(ACTION_REDEPLOY, value)
     view_id = str(stack.slack.wait_for("views.open", count=2)[1].response["view"]["id"])
     form: dict[str, Any] = wait_for(
         lambda: ((v := stack.slack.view(view_id) or {}).get("callback_id") == CALLBACK_DEPLOY
@@ -81,13 +85,34 @@ def _thread(stack: Stack, thread: str) -> list[str]:
     ]
 
 
-def _held(stack: Stack) -> tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]:
-    """Deployed, failed, Redeploy… submitted bigger and held: (the DGD as it was, the approval
-    request, the card's ts, the card in C0ML as it stood before the submission)."""
-    dgd, reply, _ = deployed_and_failed(stack)
+def _deployed(stack: Stack) -> dict[str, Any]:
+    """NAME deployed through the form, its card recorded (the pull has not failed yet)."""
+    stack.command("deploy qwen3 0.6b", channel="C0ML")
+    ack, _ = stack.submit(stack.opened_view(), {"name": NAME})
+    assert ack["response_action"] == "update", ack
+
+    def carded() -> dict[str, Any] | None:
+        dgd = stack.k8s.store.get("dynamographdeployments", "team-a", NAME) or {}
+        annotations = (dgd.get("metadata") or {}).get("annotations") or {}
+        return dgd if annotations.get(ANNOTATION_THREAD) else None
+
+    return wait_for(carded, what="the status card recorded")
+
+
+def _held(
+    stack: Stack, *, failed: bool = True
+) -> tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]:
+    """Deployed (and failed: Redeploy… from the Failed reply; else the same button value,
+    sooner), Redeploy… submitted bigger and held: (the DGD as it was, the approval request, the
+    card's ts, the card in C0ML as it stood before the submission)."""
+    if failed:
+        dgd, reply, _ = deployed_and_failed(stack)
+        value = buttons(reply)[ACTION_REDEPLOY]["value"]
+    else:
+        dgd, value = _deployed(stack), f"team-a/{NAME}"
     thread = dgd["metadata"]["annotations"][ANNOTATION_THREAD]
     card_before = stack.slack.message("C0ML", thread)
-    view_id = _redeploy_bigger(stack, reply)
+    view_id = _redeploy_bigger(stack, value)
     asked = _asked(stack)
     wait_for(
         lambda: "waiting for approval" in text_of(stack.slack.view(view_id) or {}) or None,
@@ -172,7 +197,7 @@ def test_a_redeploy_above_the_threshold_waits_as_a_replacement_and_approve_repla
 
 
 def test_deny_leaves_the_deployment_and_its_card_as_they_are(stack: Stack) -> None:
-    dgd, asked, thread, _ = _held(stack)
+    dgd, asked, thread, _ = _held(stack, failed=False)
     old_uid = dgd["metadata"]["uid"]
     _press(stack, asked, ACTION_DENY, "U0BOSS")
     modal = stack.slack.wait_for("views.open", count=3)[-1].response["view"]
@@ -201,3 +226,49 @@ def test_deny_leaves_the_deployment_and_its_card_as_they_are(stack: Stack) -> No
     assert ACTION_APPROVE not in json.dumps(settled["blocks"])
     assert approval_store(stack.context).pending() == []
     assert _button(asked, ACTION_APPROVE)  # the request had the buttons; they are gone now
+
+
+def test_a_lapsed_replacement_leaves_the_deployment_and_its_card(stack: Stack) -> None:
+    dgd, asked, thread, _ = _held(stack, failed=False)
+    stack.settle()
+    client = WebClient(token=stack.slack.token, base_url=stack.slack.url, retry_handlers=[])
+    later = datetime.now(UTC) + stack.settings.approval_policy.ttl + timedelta(seconds=1)
+    Notifier(stack.cluster, client, stack.settings, now=lambda: later).sweep()
+
+    lapsed = [line for line in _thread(stack, thread) if "lapsed" in line]
+    assert len(lapsed) == 1 and "nothing was replaced" in lapsed[0]
+    now = _dgd(stack)
+    assert now["metadata"]["uid"] == dgd["metadata"]["uid"]
+    assert claim_of(now).deleted_by is None
+    card_now = stack.slack.message("C0ML", thread)
+    assert card_now is not None and "Lapsed" not in text_of(card_now["blocks"])
+    settled = stack.slack.message(APPROVALS, asked["ts"])
+    assert settled is not None and "Lapsed" in text_of(settled["blocks"])
+    assert approval_store(stack.context).pending() == []
+
+
+def test_approving_after_the_deployment_was_replaced_by_hand_replaces_nothing(
+    stack: Stack,
+) -> None:
+    dgd, asked, thread, _ = _held(stack, failed=False)
+    stack.settle()
+    # Someone deletes it and creates one of the same name: not the object the approver saw.
+    stack.k8s.store.delete("dynamographdeployments", "team-a", NAME)
+    again = stack.cluster.create_dgd(
+        {k: v for k, v in dgd.items() if k != "status"}
+        | {"metadata": {k: v for k, v in dgd["metadata"].items()
+                        if k in ("name", "namespace", "labels", "annotations")}}
+    )  # fmt: skip
+    assert again["metadata"]["uid"] != dgd["metadata"]["uid"]
+
+    _press(stack, asked, ACTION_APPROVE, "U0BOSS")
+    refused = wait_for(
+        lambda: (
+            [line for line in _thread(stack, thread) if "Approved by <@U0BOSS>" in line] or None
+        ),
+        what="the approval's outcome in the thread",
+    )
+    assert "nothing was replaced" in refused[0]
+    assert "not the deployment it was asked to replace any more" in refused[0]
+    stack.settle()
+    assert _dgd(stack)["metadata"]["uid"] == again["metadata"]["uid"]
