@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.expiry import ANNOTATION_EXPIRES_AT, format_expires_at
-from bot.served import ANNOTATION_REQUESTS_SERVED, Reading, readings_of
+from bot.served import Reading, readings_of
 from bot.sim.operator import SimOperator
 from bot.sim.operator_pods import LABEL_DGD, LABEL_TYPE
 from bot.sim.slack_api import SlackStandIn
