@@ -323,10 +323,10 @@ def _replace(
     )
 
     requester = record.requester
-    _note(client, record, f":white_check_mark: Approved by <@{approver}>: *{request.name}* is "
-          "being replaced. Updates follow in this thread.")  # fmt: skip
     expires = _expires(record, dynamote)
     replaced = replace_deployment(dynamote, request, by_user=requester, expires_at=expires)
+    _note(client, record, f":white_check_mark: Approved by <@{approver}>: *{request.name}* is "
+          "being replaced. Updates follow in this thread.")  # fmt: skip
     DEPLOYMENTS_CREATED.inc()
     audit("redeploy", user=requester, channel=record.channel, namespace=request.namespace,
           name=request.name, model=request.model, gpus=request.total_gpus,
