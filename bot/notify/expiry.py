@@ -12,10 +12,11 @@ deleted-by expiry (signed, so the Deleted reply says why) with that resourceVers
 landing in between makes the mark conflict and nothing is deleted this sweep. The Deleted
 reply itself is the notifier's usual one (``bot.notify.deletions``), told once.
 
-For the reminder's "served lately" (``bot.served``), a DGD its operator reports ready gets a
-reading of its frontend's counter when one is due, written with the resourceVersion read (a
-conflict waits for the next sweep); a frontend that does not answer is asked again after
-:data:`READING_RETRY` at the soonest, so a blocked one costs a sweep little.
+For the reminder's "served lately" (``bot.served``), such a DGD its operator reports ready gets
+a reading of its frontend's counter when one is due, written with the resourceVersion read (on
+a conflict read again once; a second conflict waits for the next sweep); a frontend that does
+not answer is asked again after :data:`READING_RETRY` at the soonest, so a blocked one costs a
+sweep little.
 """
 
 from __future__ import annotations
@@ -197,22 +198,20 @@ class Expiry:
     def _write_reading(self, key: Key, dgd: dict[str, Any], reading: Reading) -> dict[str, Any]:
         """Add the reading with the resourceVersion read; on Conflict (this sweep's own card
         and thread records land first) read again and add it to what is there now."""
-        current = dgd
-        for attempt in range(2):
-            readings = with_reading(readings_of(_annotations(current)), reading)
-            version = str((current.get("metadata") or {}).get("resourceVersion", ""))
-            try:
-                return self._cluster.patch_dgd_annotations(
-                    *key, {ANNOTATION_REQUESTS_SERVED: format_readings(readings)},
-                    resource_version=version,
-                )  # fmt: skip
-            except Conflict:
-                if attempt:
-                    raise
-                current = self._cluster.get_dgd(*key)
-                if _uid(current) != _uid(dgd):
-                    return current  # replaced meanwhile: its own readings start over
-        return current
+        try:
+            return self._patch_reading(key, dgd, reading)
+        except Conflict:
+            current = self._cluster.get_dgd(*key)
+            if _uid(current) != _uid(dgd):
+                return current  # replaced meanwhile: its own readings start over
+            return self._patch_reading(key, current, reading)
+
+    def _patch_reading(self, key: Key, dgd: dict[str, Any], reading: Reading) -> dict[str, Any]:
+        readings = with_reading(readings_of(_annotations(dgd)), reading)
+        version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
+        return self._cluster.patch_dgd_annotations(
+            *key, {ANNOTATION_REQUESTS_SERVED: format_readings(readings)}, resource_version=version
+        )
 
     def _mark_reminded(self, dgd: dict[str, Any], raw: str) -> dict[str, Any]:
         """Record the reminder; on Conflict read again and retry once if the time still holds."""
