@@ -97,8 +97,9 @@ def reading_due(readings: tuple[Reading, ...], now: datetime) -> bool:
 
 
 def with_reading(readings: tuple[Reading, ...], reading: Reading) -> tuple[Reading, ...]:
-    """The readings with ``reading`` added, the last :data:`KEPT` kept."""
-    return (*readings, reading)[-KEPT:]
+    """The readings with ``reading`` added, the last :data:`KEPT` kept; any later than it (a
+    clock that moved back) dropped, so they do not make every sweep's reading due."""
+    return (*(r for r in readings if r.at < reading.at), reading)[-KEPT:]
 
 
 def served_lately(readings: tuple[Reading, ...], current: int, now: datetime) -> Served:

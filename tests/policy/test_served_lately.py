@@ -49,6 +49,10 @@ def test_a_reading_is_due_first_then_every_twelve_hours_and_the_last_two_are_kep
     assert reading_due((Reading(1, NOW + timedelta(hours=1)),), NOW)  # a clock moved back
     kept = with_reading((Reading(1, ago(30)), Reading(5, ago(15))), Reading(9, NOW))
     assert kept == (Reading(5, ago(15)), Reading(9, NOW))
+    future = Reading(4, NOW + timedelta(hours=1))
+    renewed = with_reading((Reading(1, ago(30)), future), Reading(9, NOW))
+    assert renewed == (Reading(1, ago(30)), Reading(9, NOW))
+    assert not reading_due(renewed, NOW)  # once replaced, the future one asks for no more
 
 
 @pytest.mark.parametrize(
