@@ -6,6 +6,10 @@ is stored (``bot.cluster.approvals``) and the approvals channel asked. The recor
 exact request (its stored JSON, ``DeploymentRequest.to_annotation``) and a hash over it, the
 requester and where the requester hears about it; the Approve button carries the hash, so what
 is approved is exactly what the message showed. A record lapses after ``DYNAMOTE_APPROVAL_TTL``.
+
+A Redeploy… that needs approval is held as a replacement: ``replaces`` names the deployment
+(``<namespace>/<name>``) and ``replaces_uid`` the very object shown, both under the hash, so
+an approval replaces that object and no other, and never becomes a create beside it.
 """
 
 from __future__ import annotations
@@ -28,9 +32,15 @@ __all__ = [
 _ID_BYTES = 6
 
 
-def request_hash(request_json: str, *, requester: str) -> str:
-    """SHA-256 over the stored request and who asked (hex, 16 characters shown on buttons)."""
-    canonical = json.dumps([request_json, requester], separators=(",", ":"), ensure_ascii=True)
+def request_hash(
+    request_json: str, *, requester: str, replaces: str = "", replaces_uid: str = ""
+) -> str:
+    """SHA-256 over the stored request, who asked and what it replaces, if anything (hex, 32
+    characters; 12 shown on the message)."""
+    bound = [request_json, requester]
+    if replaces or replaces_uid:
+        bound += [replaces, replaces_uid]
+    canonical = json.dumps(bound, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
@@ -98,6 +108,8 @@ class PendingApproval:
     gpus: int = 0  # GPUs in total, as the request computed them
     keep: str = ""  # the form's "Keep for" choice, applied from the approval on
     message_ts: str = ""  # the request's message in the approvals channel
+    replaces: str = ""  # "<namespace>/<name>" a Redeploy… replaces ("": a new deployment)
+    replaces_uid: str = ""  # the uid of the object it replaces, as it was asked
 
     def expired(self, now: datetime) -> bool:
         return now >= datetime.fromisoformat(self.expires_at)
@@ -105,7 +117,13 @@ class PendingApproval:
     def intact(self) -> bool:
         """The stored request is still the one hashed (a hand-edited ConfigMap is not)."""
         return secrets.compare_digest(
-            self.hash, request_hash(self.request, requester=self.requester)
+            self.hash,
+            request_hash(
+                self.request,
+                requester=self.requester,
+                replaces=self.replaces,
+                replaces_uid=self.replaces_uid,
+            ),
         )
 
     def request_data(self) -> dict[str, Any]:
@@ -137,11 +155,15 @@ def new_approval(
     gpus: int,
     keep: str = "",
     note: str = "",
+    replaces: str = "",
+    replaces_uid: str = "",
 ) -> PendingApproval:
     return PendingApproval(
         id=secrets.token_hex(_ID_BYTES),
         request=request_json,
-        hash=request_hash(request_json, requester=requester),
+        hash=request_hash(
+            request_json, requester=requester, replaces=replaces, replaces_uid=replaces_uid
+        ),
         requester=requester,
         channel=channel,
         thread_ts=thread_ts,
@@ -151,6 +173,8 @@ def new_approval(
         note=note,
         gpus=gpus,
         keep=keep,
+        replaces=replaces,
+        replaces_uid=replaces_uid,
     )
 
 

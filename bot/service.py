@@ -459,10 +459,16 @@ class DeploymentService:
         )
 
     def redeploy(
-        self, request: DeploymentRequest, *, by_user: str, wait_seconds: float = 60.0
+        self,
+        request: DeploymentRequest,
+        *,
+        by_user: str,
+        expires_at: str | None = None,
+        wait_seconds: float = 60.0,
     ) -> dict[str, Any]:
         """Replace a verified DGD of the request's name with the request, keeping its owner,
-        card and thread (signed again); returns the new one as stored.
+        card and thread (signed again) and ending at ``expires_at`` (the form's "Keep for",
+        RFC 3339); returns the new one as stored.
 
         A delete of that very object (its uid as read) then a create, not a patch: the
         operator refuses changes to a DGD's components, backend and topology once created,
@@ -494,7 +500,10 @@ class DeploymentService:
             self._unmark(marked, claim)
             raise
         origin = SlackOrigin(
-            user=claim.requester or by_user, channel=claim.channel, thread_ts=claim.thread_ts
+            user=claim.requester or by_user,
+            channel=claim.channel,
+            thread_ts=claim.thread_ts,
+            expires_at=expires_at,
         )
         manifest = self.provenance.signed_manifest(self.manifest(request, origin))
         deadline = time.monotonic() + wait_seconds

@@ -1,8 +1,9 @@
 """Approvals in Slack: the request in the approvals channel, the requester's waiting card and
 modal, the thread's notes and the Deny modal. Pure: no I/O.
 
-The request message shows exactly what is approved (model, engine, GPUs, namespace, who, why)
-and its hash; the buttons carry the id and that hash (``bot.approvals``).
+The request message shows exactly what is approved (model, engine, GPUs, namespace, who, why,
+and for a Redeploy… the deployment it replaces) and its hash; the buttons carry the id and that
+hash (``bot.approvals``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "build_approval_request",
     "build_approval_settled",
     "build_deny_modal",
+    "build_replacement_waiting_note",
     "build_waiting_card",
     "build_waiting_view",
     "read_why",
@@ -83,13 +85,33 @@ def _what(record: PendingApproval) -> str:
     )
 
 
+def _replaced(record: PendingApproval) -> str:
+    """``*name*``: the deployment a Redeploy… replaces."""
+    return f"*{escape(truncate(record.replaces.rpartition('/')[2], 100))}*"
+
+
+def _asked(record: PendingApproval, verb: str) -> str:
+    """``<@U> asks to deploy …`` or, for a Redeploy…, ``… to redeploy …, replacing *name*``."""
+    if not record.replaces:
+        return f"{mention(record.requester)} {verb} to deploy {_what(record)}"
+    return (
+        f"{mention(record.requester)} {verb} to redeploy {_what(record)}, replacing "
+        f"{_replaced(record)} under the same name"
+    )
+
+
 def build_approval_request(record: PendingApproval, *, approvers: str) -> Message:
     """The approvals channel's message: the exact request and Approve / Deny."""
     lapses = parse_expires_at(record.expires_at)
     lines = [
-        f":raised_hand: {mention(record.requester)} asks to deploy {_what(record)}.",
+        f":raised_hand: {_asked(record, 'asks')}.",
         f"Needs approval because {escape(truncate(record.reason, 300))}.",
     ]
+    if record.replaces:
+        lines.append(
+            f"Approve deletes {_replaced(record)} and creates this in its place; "
+            "Deny leaves it as it is."
+        )
     if record.note:
         lines.append(f"Why: {escape(truncate(record.note, 500))}")
     blocks: list[Block] = [
@@ -112,7 +134,7 @@ def build_approval_request(record: PendingApproval, *, approvers: str) -> Messag
 def build_approval_settled(record: PendingApproval, outcome: str) -> Message:
     """The approvals message once answered (no buttons left): what was asked and the outcome."""
     blocks: list[Block] = [
-        section(f"{mention(record.requester)} asked to deploy {_what(record)}."),
+        section(f"{_asked(record, 'asked')}."),
         section(outcome),
         context(f"request {record.hash[:12]}"),
     ]
@@ -129,13 +151,32 @@ def build_waiting_card(record: PendingApproval, *, approvers: str) -> Message:
     return Message(text="Waiting for approval", blocks=blocks)
 
 
+def build_replacement_waiting_note(record: PendingApproval, *, approvers: str) -> Message:
+    """The replaced deployment's thread, when its Redeploy… waits for approval."""
+    text = (
+        f":hourglass: {_asked(record, 'asked')}. It needs approval because "
+        f"{escape(truncate(record.reason, 300))}: waiting for approval by {approvers}. "
+        f"{_replaced(record)} stays as it is until then."
+    )
+    return Message(text="Redeploy waiting for approval", blocks=[section(text)])
+
+
 def build_approval_note(text: str) -> Message:
     """A reply in the requester's thread: one step of the approval."""
     return Message(text=escape(truncate(text, 300)), blocks=[section(text)])
 
 
-def build_waiting_view(name: str, namespace: str, *, approvers: str, private: str) -> View:
-    """The deploy modal after a submission that needs approval: nothing is created yet."""
+def build_waiting_view(
+    name: str, namespace: str, *, approvers: str, private: str, replacing: bool = False
+) -> View:
+    """The deploy modal after a submission that needs approval: nothing is created (or, for a
+    Redeploy…, replaced) yet."""
+    shown = escape(truncate(name, 100))
+    after = (
+        f"Nothing changes until it is approved: *{shown}* stays as it is. Its thread tells you."
+        if replacing
+        else "Nothing is created until it is approved. Its card's thread tells you."
+    )
     return View(
         type="modal",
         callback_id=CALLBACK_DEPLOYING,
@@ -144,10 +185,10 @@ def build_waiting_view(name: str, namespace: str, *, approvers: str, private: st
         private_metadata=private,
         blocks=[
             section(
-                f":hourglass: *{escape(truncate(name, 100))}* in "
+                f":hourglass: {'Redeploying ' if replacing else ''}*{shown}* in "
                 f"`{escape(truncate(namespace, 63))}` is waiting for approval by {approvers}."
             ),
-            context("Nothing is created until it is approved. Its card's thread tells you."),
+            context(after),
         ],
     )
 

@@ -33,6 +33,7 @@ from bot.blocks.inputs import input_block, option
 from bot.blocks.rows import delete_button
 from bot.deployments import Deployment
 from bot.expiry import ExpiryPolicy, expires_at_of, format_duration, slack_date
+from bot.served import Served, format_window
 
 __all__ = [
     "build_change_expiry_modal",
@@ -43,6 +44,7 @@ __all__ = [
     "keep_button",
     "keep_for_input",
     "read_keep_for",
+    "served_sentence",
 ]
 
 
@@ -118,7 +120,7 @@ def build_expiry_reminder(
     *,
     keep: datetime | None,
     policy: ExpiryPolicy,
-    served: int | None = None,
+    served: Served | None = None,
 ) -> Message:
     """The reminder under the card: the owner mentioned, when, how many requests it served
     (when its frontend said), Keep (if it would move the time within the maximum) and Delete
@@ -129,7 +131,7 @@ def build_expiry_reminder(
         "Dynamote deletes it then and frees its GPUs."
     )
     if served is not None:
-        text += f" It has served {served:,} request{'' if served == 1 else 's'} since it started."
+        text += f" {served_sentence(served)}"
     elements = [delete_button(deployment)]
     if keep is not None:
         elements.insert(0, keep_button(deployment, f"Keep {format_duration(policy.keep)} more"))
@@ -138,6 +140,17 @@ def build_expiry_reminder(
         blocks.append(context("It cannot be kept longer: that is the longest allowed."))
     fallback = escape(truncate(f"{deployment.name} expires soon", 300))
     return Message(text=fallback, blocks=blocks)
+
+
+def served_sentence(served: Served) -> str:
+    """How many requests it served lately, in words, saying plainly what the count covers."""
+    count = f"{served.count:,} request{'' if served.count == 1 else 's'}"
+    if served.window is None:
+        return f"It has served {count} since it started."
+    window = format_window(served.window)
+    if served.restarted:
+        return f"Its frontend restarted within the last {window}; it has served {count} since."
+    return f"It served {count} in the last {window}."
 
 
 def build_kept_reply(deployment: Deployment, expires: datetime | None, *, by_user: str) -> Message:

@@ -40,7 +40,8 @@ __all__ = [
 # frontend's port: ``dynamo_frontend_`` + ``frontend_service::REQUESTS_TOTAL`` in
 # ai-dynamo/dynamo's lib/runtime/src/metrics/prometheus_names.rs, labelled ``model``,
 # ``endpoint``, ``request_type`` and ``status`` (``success``/``error``) in
-# lib/llm/src/http/service/metrics.rs. It counts from the frontend's start.
+# lib/llm/src/http/service/metrics.rs (newer releases add ``error_type``, empty for a
+# success). It counts from the start of the frontend's process.
 REQUESTS_TOTAL = "dynamo_frontend_requests_total"
 
 Access = Literal["cluster-dns", "service-proxy"]

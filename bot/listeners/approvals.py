@@ -11,6 +11,12 @@ checks the policy and limits again for the requester, and creates exactly the st
 with the card's place. Deny asks for a reason. Every step is told in the requester's thread,
 shown on the approvals message and audited; a request older than ``DYNAMOTE_APPROVAL_TTL``
 lapses when answered.
+
+A Redeploy… that needs approval is held as a replacement of the deployment it was opened for
+(``bot.approvals``: ``replaces``): its own thread hears that it waits (no new card), Approve
+replaces it exactly as an unapproved Redeploy… does
+(``bot.listeners.deploy_submission.replace_deployment``), and Deny or a lapse leave it, and its
+card, as they are.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import contextlib
 import json
 import logging
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
@@ -34,12 +41,14 @@ from bot.blocks.approvals import (
     build_approval_request,
     build_approval_settled,
     build_deny_modal,
+    build_replacement_waiting_note,
     build_waiting_card,
     build_waiting_view,
     read_why,
 )
-from bot.blocks.common import Message, error_message
+from bot.blocks.common import Message, error_message, escape
 from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON, CALLBACK_DENY
+from bot.cluster import ClusterError
 from bot.cluster.approvals import ApprovalStore
 from bot.dgd import Dgd
 from bot.dynamo import SlackOrigin
@@ -86,14 +95,18 @@ def why_of(view: dict[str, Any]) -> str:
 def hold_for_approval(submission: Submission) -> bool:
     """Store the request and ask the approvers instead of creating it; False when it needs
     no approval. Runs after the checks passed, off the ack."""
+    from bot.listeners.deploy_submission import replaces  # noqa: PLC0415  (a cycle)
+
     dynamote, request, metadata = submission.dynamote, submission.request, submission.metadata
     policy = dynamote.settings.approval_policy
     reason = policy.needs(gpus=request.total_gpus, namespace=request.namespace)
     if reason is None:
         return False
-    _audit(request, metadata.user_id, metadata.channel_id, "requested", reason)
+    action = "redeploy" if replaces(metadata, request) else Action.DEPLOY.value
+    _audit(request, metadata.user_id, metadata.channel_id, "requested", reason, action=action)
     if policy.complete is not None or policy.channel is None:  # fail closed: nobody to ask
-        _audit(request, metadata.user_id, metadata.channel_id, "denied", "no approvers")
+        _audit(request, metadata.user_id, metadata.channel_id, "denied", "no approvers",
+               action=action)  # fmt: skip
         submission._show_failure(
             [f"This deployment needs approval ({reason}), but no approvers are set up. "
              "Ask an admin to set DYNAMOTE_APPROVERS and DYNAMOTE_APPROVAL_CHANNEL."]
@@ -103,6 +116,14 @@ def hold_for_approval(submission: Submission) -> bool:
     keep = NEVER
     if submission.expires_at is not None:
         keep = f"{max(1, int((submission.expires_at - now).total_seconds() // 60))}m"
+    replacing = metadata.replaces if replaces(metadata, request) else None
+    replaced_uid = ""
+    if replacing is not None:
+        try:
+            replaced_uid = _uid_of(dynamote, request.namespace, request.name)
+        except ClusterError as error:
+            submission._show_failure([error.message])
+            return True
     record = new_approval(
         request.to_annotation(),
         requester=metadata.user_id,
@@ -114,16 +135,25 @@ def hold_for_approval(submission: Submission) -> bool:
         gpus=request.total_gpus,
         keep=keep,
         note=submission.why,
+        replaces=replacing or "",
+        replaces_uid=replaced_uid,
     )
     approvers = policy.whom()
     store = approval_store(dynamote)
     stored = False
     try:
-        card = build_waiting_card(record, approvers=approvers)
-        place = post_card(
-            submission.client, card.as_kwargs(), channel=metadata.channel_id, user=metadata.user_id
-        )
-        record = replace(record, channel=place[0], thread_ts=place[1])
+        if replacing is not None:  # its own thread hears it; its card stays as it is
+            current = dynamote.service.get_deployment(request.namespace, request.name)
+            record = replace(record, channel=current.channel, thread_ts=current.thread_ts)
+        else:
+            card = build_waiting_card(record, approvers=approvers)
+            place = post_card(
+                submission.client,
+                card.as_kwargs(),
+                channel=metadata.channel_id,
+                user=metadata.user_id,
+            )
+            record = replace(record, channel=place[0], thread_ts=place[1])
         store.put(record)  # before the message: its buttons must find it
         stored = True
         asked = submission.client.chat_postMessage(
@@ -132,6 +162,8 @@ def hold_for_approval(submission: Submission) -> bool:
         )
         # Where the message is, for a lapse to settle it (unless answered already).
         store.put(replace(record, message_ts=str(asked["ts"])), only_if_present=True)
+        if replacing is not None:
+            _tell_thread(submission.client, record, approvers)
     except Exception:
         log.exception("Failed to ask for approval of %s", request.name)
         if stored:  # nobody was asked: take it back, or it would lapse in the thread later
@@ -140,10 +172,34 @@ def hold_for_approval(submission: Submission) -> bool:
         submission._show_failure(["Dynamote could not ask for approval; try again in a minute."])
         return True
     view = build_waiting_view(
-        request.name, request.namespace, approvers=approvers, private=metadata.to_json()
+        request.name,
+        request.namespace,
+        approvers=approvers,
+        private=metadata.to_json(),
+        replacing=replacing is not None,
     )
     submission._update(view)
     return True
+
+
+def _uid_of(dynamote: AppContext, namespace: str, name: str) -> str:
+    """The uid of the DGD a Redeploy… replaces, as it is now."""
+    dgd = dynamote.service.cluster.get_dgd(namespace, name)
+    return str((dgd.get("metadata") or {}).get("uid") or "")
+
+
+def _tell_thread(client: WebClient, record: PendingApproval, approvers: str) -> None:
+    """The replaced deployment's thread hears that its Redeploy… waits for approval."""
+    if not (record.channel and record.thread_ts):
+        return
+    try:
+        client.chat_postMessage(
+            channel=record.channel,
+            thread_ts=record.thread_ts,
+            **build_replacement_waiting_note(record, approvers=approvers).as_kwargs(),
+        )
+    except SlackApiError:
+        log.warning("Could not tell the thread that %s waits", record.id, exc_info=True)
 
 
 # --- Approve -------------------------------------------------------------------------------
@@ -183,7 +239,10 @@ def _create(record: PendingApproval, approver: str, client: WebClient, dynamote:
     from bot.listeners.deploy_submission import check_submission  # noqa: PLC0415  (a cycle)
 
     requester = record.requester
-    metadata = ModalMetadata(user_id=requester, channel_id=record.channel)
+    # A replacement's checks do not count the deployment it replaces (it goes as this comes).
+    metadata = ModalMetadata(
+        user_id=requester, channel_id=record.channel, replaces=record.replaces or None
+    )
     try:
         request = _request_of(record, dynamote, client)
         # The requester may still deploy (from that channel), and a deployment this size.
@@ -193,15 +252,22 @@ def _create(record: PendingApproval, approver: str, client: WebClient, dynamote:
         problems = {"gpus": size.text} if not size.allowed else {}
         if not allowed.allowed:
             problems = {"user": allowed.text}
+        if record.replaces and not problems:
+            refused = _replacement_refusal(record, request, dynamote, client)
+            problems = {"replaces": refused} if refused else {}
         checked = check_submission(dynamote, request, metadata) if not problems else None
         problems = problems or (checked.problems if checked else {})
         if problems:
             text = "; ".join(problems.values())
-            _audit(request, requester, record.channel, "denied", f"at approval: {text}")
+            _audit(request, requester, record.channel, "denied", f"at approval: {text}",
+                   action="redeploy" if record.replaces else Action.DEPLOY.value)  # fmt: skip
+            done = "replaced" if record.replaces else "created"
             _note(client, record, f":no_entry: Approved by <@{approver}>, but it is no longer "
-                  f"allowed, so nothing was created: {text}")  # fmt: skip
-            return f":no_entry: Approved by <@{approver}>, not created: {text}"
+                  f"allowed, so nothing was {done}: {text}")  # fmt: skip
+            return f":no_entry: Approved by <@{approver}>, not {done}: {text}"
         try:
+            if record.replaces:
+                return _replace(record, request, approver, client, dynamote)
             created = dynamote.service.create(request, _origin(record, dynamote))
         finally:
             if checked is not None and checked.ticket is not None:
@@ -209,10 +275,9 @@ def _create(record: PendingApproval, approver: str, client: WebClient, dynamote:
     except Exception as error:
         log.exception("Failed to create approved request %s", record.id)
         why = getattr(error, "message", None) or "something went wrong inside Dynamote"
-        _note(
-            client, record, f":warning: Approved by <@{approver}>, but creating it failed: {why}."
-        )
-        return f":warning: Approved by <@{approver}>; creating it failed."
+        doing = "replacing" if record.replaces else "creating"
+        _note(client, record, f":warning: Approved by <@{approver}>, but {doing} it failed: {why}.")
+        return f":warning: Approved by <@{approver}>; {doing} it failed."
     name = Dgd(created).name or request.name
     DEPLOYMENTS_CREATED.inc()
     audit(Action.DEPLOY.value, user=requester, channel=record.channel,
@@ -224,6 +289,61 @@ def _create(record: PendingApproval, approver: str, client: WebClient, dynamote:
     _note(client, record, f":white_check_mark: Approved by <@{approver}>: *{name}* is being "
           "created. Updates follow in this thread.")  # fmt: skip
     return f":white_check_mark: Approved by <@{approver}>; created."
+
+
+def _replacement_refusal(
+    record: PendingApproval, request: DeploymentRequest, dynamote: AppContext, client: WebClient
+) -> str | None:
+    """Why the approved Redeploy… may not replace its deployment now: not the one asked about
+    (the object shown was deleted or replaced since), or the requester no longer its owner or
+    an admin. None: it may."""
+    from bot.listeners.deploy_submission import redeploy_refusal  # noqa: PLC0415  (a cycle)
+
+    if record.replaces != f"{request.namespace}/{request.name}":
+        return "the stored request does not name the deployment it replaces"
+    try:
+        uid = _uid_of(dynamote, request.namespace, request.name)
+    except ClusterError as error:
+        return error.message
+    if uid != record.replaces_uid:
+        return f"{request.name} is not the deployment it was asked to replace any more"
+    return redeploy_refusal(dynamote, client, request, record.requester)
+
+
+def _replace(
+    record: PendingApproval,
+    request: DeploymentRequest,
+    approver: str,
+    client: WebClient,
+    dynamote: AppContext,
+) -> str:
+    """Replace the deployment as an unapproved Redeploy… does; the outcome line."""
+    from bot.listeners.deploy_submission import (  # noqa: PLC0415  (a cycle)
+        replace_deployment,
+        tell_replaced,
+    )
+
+    requester = record.requester
+    expires = _expires(record, dynamote)
+    replaced = replace_deployment(dynamote, request, by_user=requester, expires_at=expires)
+    _note(client, record, f":white_check_mark: Approved by <@{approver}>: *{request.name}* is "
+          "being replaced. Updates follow in this thread.")  # fmt: skip
+    DEPLOYMENTS_CREATED.inc()
+    audit("redeploy", user=requester, channel=record.channel, namespace=request.namespace,
+          name=request.name, model=request.model, gpus=request.total_gpus,
+          outcome="approved", reason=f"approved by {approver}")  # fmt: skip
+    audit("redeploy", user=requester, channel=record.channel, namespace=request.namespace,
+          name=request.name, model=request.model, gpus=request.total_gpus,
+          outcome="created")  # fmt: skip
+    tell_replaced(client, replaced, by_user=requester)
+    return f":white_check_mark: Approved by <@{approver}>; replaced."
+
+
+def _expires(record: PendingApproval, dynamote: AppContext) -> datetime | None:
+    """The end the form's "Keep for" gives, counted from the approval."""
+    if not record.keep or record.keep == NEVER:
+        return None
+    return dynamote.now() + parse_duration(record.keep)
 
 
 def _request_of(
@@ -243,9 +363,8 @@ def _request_of(
 
 
 def _origin(record: PendingApproval, dynamote: AppContext) -> SlackOrigin:
-    expires = None
-    if record.keep and record.keep != NEVER:
-        expires = format_expires_at(dynamote.now() + parse_duration(record.keep))
+    end = _expires(record, dynamote)
+    expires = format_expires_at(end) if end is not None else None
     return SlackOrigin(
         user=record.requester,
         channel=record.channel,
@@ -307,8 +426,12 @@ def _deny(
           namespace=str(request.get("namespace", "")), name=str(request.get("name", "")),
           model=str(request.get("model", "")), gpus=taken.gpus, outcome="denied",
           reason=f"denied by {user}: {reason}")  # fmt: skip
-    _note(client, taken, f":no_entry: Denied by <@{user}>: {reason}")
-    _settle(client, (taken.channel or "", taken.thread_ts or ""), taken, ":no_entry: Denied.")
+    if taken.replaces:
+        kept = f" *{escape(str(request.get('name', '')))}* stays as it is."
+        _note(client, taken, f":no_entry: Denied by <@{user}>: {reason}.{kept}")
+    else:
+        _note(client, taken, f":no_entry: Denied by <@{user}>: {reason}")
+        _settle(client, (taken.channel or "", taken.thread_ts or ""), taken, ":no_entry: Denied.")
     _settle(client, place, taken, f":no_entry: Denied by <@{user}>: {reason}")
 
 
@@ -371,8 +494,13 @@ def _is_approver(
 def _lapsed(record: PendingApproval, place: tuple[str, str], client: WebClient) -> None:
     audit(Action.DEPLOY.value, user=record.requester, channel=record.channel, gpus=record.gpus,
           outcome="denied", reason="the approval request lapsed")  # fmt: skip
-    _note(client, record, ":hourglass: The approval request lapsed; nothing was created.")
-    _settle(client, (record.channel or "", record.thread_ts or ""), record, ":hourglass: Lapsed.")
+    if record.replaces:  # the card is the running deployment's: left as it is
+        _note(client, record, ":hourglass: The approval request lapsed; nothing was replaced.")
+    else:
+        _note(client, record, ":hourglass: The approval request lapsed; nothing was created.")
+        _settle(
+            client, (record.channel or "", record.thread_ts or ""), record, ":hourglass: Lapsed."
+        )
     _settle(client, place, record, ":hourglass: Lapsed before anyone answered.")
 
 
@@ -425,8 +553,14 @@ def _message_place(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def _audit(
-    request: DeploymentRequest, user: str, channel: str | None, outcome: Outcome, reason: str
+    request: DeploymentRequest,
+    user: str,
+    channel: str | None,
+    outcome: Outcome,
+    reason: str,
+    *,
+    action: str = Action.DEPLOY.value,
 ) -> None:
-    audit(Action.DEPLOY.value, user=user, channel=channel, namespace=request.namespace,
+    audit(action, user=user, channel=channel, namespace=request.namespace,
           name=request.name, model=request.model, gpus=request.total_gpus, outcome=outcome,
           reason=reason)  # fmt: skip

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -59,7 +59,10 @@ __all__ = [
     "check_submission",
     "give_back",
     "origin_of",
+    "redeploy_refusal",
+    "replace_deployment",
     "replaces",
+    "tell_replaced",
 ]
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,8 @@ log = logging.getLogger(__name__)
 Auditor = Callable[
     [DeploymentRequest, ModalMetadata, Literal["created", "denied", "failed"], str], None
 ]
+
+Made = TypeVar("Made")  # what a call to the cluster gives back
 
 # The recount after a create waits this long after the create call returned. creationTimestamp
 # has whole seconds and was stamped during the call, so its second is over within 1 s; a list
@@ -132,10 +137,18 @@ class Submission:
     def _create(self, ticket: Ticket | None) -> None:
         from bot.listeners.approvals import hold_for_approval  # noqa: PLC0415  (a cycle)
 
-        if hold_for_approval(self):
-            return  # created, if at all, when an approver says yes
         request, metadata = self.request, self.metadata
-        if replaces(metadata, request):
+        replacing = replaces(metadata, request)
+        if replacing:
+            refusal = redeploy_refusal(self.dynamote, self.client, request, metadata.user_id)
+            if refusal is not None:  # before any approver is asked
+                MODAL_SUBMISSIONS.labels(outcome="denied").inc()
+                audit_redeploy(request, metadata, "denied", refusal)
+                self._show_failure([refusal])
+                return
+        if hold_for_approval(self):
+            return  # created or replaced, if at all, when an approver says yes
+        if replacing:
             self._redeploy(ticket)
             return
         created = self._ask_cluster(
@@ -172,37 +185,33 @@ class Submission:
     def _redeploy(self, ticket: Ticket | None) -> None:
         """Replace the failed deployment under the same name; its card and thread carry on."""
         request, metadata = self.request, self.metadata
-        refusal = self._redeploy_refusal()
-        if refusal is not None:
-            MODAL_SUBMISSIONS.labels(outcome="denied").inc()
-            audit_redeploy(request, metadata, "denied", refusal)
-            self._show_failure([refusal])
-            return
-        created = self._ask_cluster(
-            lambda: self.dynamote.service.redeploy(request, by_user=metadata.user_id),
+        deployment = self._ask_cluster(
+            lambda: replace_deployment(
+                self.dynamote, request, by_user=metadata.user_id, expires_at=self.expires_at
+            ),
             audit_redeploy,
             doing="redeploy",
         )
-        if created is None:
+        if deployment is None:
             return
         if ticket is not None:
             ticket.created()
         MODAL_SUBMISSIONS.labels(outcome="created").inc()
         DEPLOYMENTS_CREATED.inc()
         audit_redeploy(request, metadata, "created")
-        deployment = self._deployment(created)
-        place = (deployment.channel, deployment.thread_ts)
-        if place[0] and place[1]:
-            self._continue_thread(deployment, place[0], place[1])
+        tell_replaced(self.client, deployment, by_user=metadata.user_id)
         self._update(
             build_deploy_done_view(
-                request.name, request.namespace, channel_id=place[0], metadata=metadata
+                request.name,
+                request.namespace,
+                channel_id=deployment.channel,
+                metadata=metadata,
             )
         )
 
     def _ask_cluster(
-        self, call: Callable[[], dict[str, Any]], audit_as: Auditor, *, doing: str
-    ) -> dict[str, Any] | None:
+        self, call: Callable[[], Made], audit_as: Auditor, *, doing: str
+    ) -> Made | None:
         """Run the create or redeploy; if it fails, audit it, show the modal why, give None."""
         request, metadata = self.request, self.metadata
         try:
@@ -216,31 +225,6 @@ class Submission:
             audit_as(request, metadata, "failed", repr(error))
             self._show_failure(["Something went wrong inside Dynamote."])
         return None
-
-    def _redeploy_refusal(self) -> str | None:
-        """Owner or admin, judged again at submit on the deployment as it is now."""
-        user = self.metadata.user_id
-        try:
-            current = self.dynamote.service.get_deployment(
-                self.request.namespace, self.request.name
-            )
-            if current.requester == user or is_admin(self.dynamote, self.client, user=user):
-                return None
-        except ClusterError as error:
-            return error.message
-        # Plain text: the refusal view escapes it, so a mention would not render.
-        return f"Only the person who deployed it or an admin may redeploy {self.request.name}."
-
-    def _continue_thread(self, deployment: Deployment, channel: str, ts: str) -> None:
-        """Redraw the card for the new deployment and say in its thread who redeployed."""
-        try:
-            card = build_status_card(deployment)
-            self.client.chat_update(channel=channel, ts=ts, **card.as_kwargs())
-            said = build_redeployed_reply(deployment, by_user=self.metadata.user_id)
-            self.client.chat_postMessage(channel=channel, thread_ts=ts, **said.as_kwargs())
-        except SlackApiError:
-            # The notifier redraws the card with the next change all the same.
-            log.warning("Could not tell the thread of %s", deployment.key, exc_info=True)
 
     def _over_limits(self, created: dict[str, Any], *, created_by: float) -> dict[str, Decision]:
         """The person's limits counted again with every replica's creates in the list.
@@ -317,6 +301,53 @@ class Submission:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def redeploy_refusal(
+    dynamote: AppContext, client: WebClient, request: DeploymentRequest, user: str
+) -> str | None:
+    """Why ``user`` may not replace the deployment of the request's name (plain text: the
+    refusal view escapes it), judged on the deployment as it is now; None: owner or admin."""
+    try:
+        current = dynamote.service.get_deployment(request.namespace, request.name)
+        if current.requester == user or is_admin(dynamote, client, user=user):
+            return None
+    except ClusterError as error:
+        return error.message
+    return f"Only the person who deployed it or an admin may redeploy {request.name}."
+
+
+def replace_deployment(
+    dynamote: AppContext,
+    request: DeploymentRequest,
+    *,
+    by_user: str,
+    expires_at: datetime | None,
+) -> Deployment:
+    """Replace the deployment of the request's name (``DeploymentService.redeploy``), ending
+    at ``expires_at``: the one way a replacement happens, at a Redeploy… submission or when an
+    approver says yes to one (:func:`tell_replaced` follows). Raises ClusterError when the
+    cluster refuses."""
+    expires = format_expires_at(expires_at) if expires_at is not None else None
+    created = dynamote.service.redeploy(request, by_user=by_user, expires_at=expires)
+    verified = dynamote.service.provenance.verify(created)
+    return deployment_from(created, verified=verified, now=dynamote.now())
+
+
+def tell_replaced(client: WebClient, deployment: Deployment, *, by_user: str) -> None:
+    """Redraw the card for the new deployment and say in its thread who redeployed it."""
+    if not (deployment.channel and deployment.thread_ts):
+        return
+    try:
+        card = build_status_card(deployment)
+        client.chat_update(channel=deployment.channel, ts=deployment.thread_ts, **card.as_kwargs())
+        said = build_redeployed_reply(deployment, by_user=by_user)
+        client.chat_postMessage(
+            channel=deployment.channel, thread_ts=deployment.thread_ts, **said.as_kwargs()
+        )
+    except SlackApiError:
+        # The notifier redraws the card with the next change all the same.
+        log.warning("Could not tell the thread of %s", deployment.key, exc_info=True)
 
 
 def check_submission(

@@ -24,6 +24,11 @@ __all__ = ["Lapses", "lapses_for"]
 log = logging.getLogger(__name__)
 
 LAPSED_NOTE = ":hourglass: The approval request lapsed before anyone answered; nothing was created."
+# A Redeploy…'s: the thread and card are the deployment's it would have replaced, which stays.
+LAPSED_REPLACEMENT_NOTE = (
+    ":hourglass: The redeploy's approval request lapsed before anyone answered; nothing was "
+    "replaced."
+)
 
 
 class Lapses:
@@ -58,10 +63,10 @@ class Lapses:
             )
             try:
                 if record.channel and record.thread_ts:
-                    self._sender.reply(
-                        record.channel, record.thread_ts, build_approval_note(LAPSED_NOTE)
-                    )
+                    note = LAPSED_REPLACEMENT_NOTE if record.replaces else LAPSED_NOTE
+                    self._sender.reply(record.channel, record.thread_ts, build_approval_note(note))
                     told += 1
+                if record.channel and record.thread_ts and not record.replaces:
                     lapsed = build_approval_settled(record, ":hourglass: Lapsed.")
                     self._sender.update(record.channel, record.thread_ts, lapsed)  # the card
                 if self._channel and record.message_ts:

@@ -11,6 +11,12 @@ says now (a Keep or a kubectl edit since the sweep's read wins); the deletion is
 deleted-by expiry (signed, so the Deleted reply says why) with that resourceVersion, so a Keep
 landing in between makes the mark conflict and nothing is deleted this sweep. The Deleted
 reply itself is the notifier's usual one (``bot.notify.deletions``), told once.
+
+For the reminder's "served lately" (``bot.served``), such a DGD its operator reports ready gets
+a reading of its frontend's counter when one is due, written with the resourceVersion read (on
+a conflict read again once; a second conflict waits for the next sweep); a frontend that does
+not answer is asked again after :data:`READING_RETRY` at the soonest, so a blocked one costs a
+sweep little.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ import contextlib
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import replace
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from bot.audit import audit
 from bot.blocks.expiry import build_expiry_reminder
@@ -41,12 +47,25 @@ from bot.notify.deletions import Deletions
 from bot.notify.memory import stub_of
 from bot.notify.reading import Key, key_of
 from bot.notify.sender import Sender, SendError
+from bot.notify.trouble import operator_ready
 from bot.policy import Action
 from bot.provenance import Provenance, claim_of
+from bot.served import (
+    ANNOTATION_REQUESTS_SERVED,
+    Reading,
+    Served,
+    format_readings,
+    reading_due,
+    readings_of,
+    served_lately,
+    with_reading,
+)
 
 __all__ = ["Expiry"]
 
 log = logging.getLogger(__name__)
+
+READING_RETRY: Final = timedelta(minutes=10)
 
 
 def _annotations(dgd: Mapping[str, Any]) -> dict[str, str]:
@@ -75,6 +94,7 @@ class Expiry:
         self._deletions = deletions
         self._seen: dict[Key, dict[str, Any]] = {}  # verified DGDs with an expires-at
         self._reminded: dict[str, str] = {}  # uid -> expires-at reminded, not yet recorded
+        self._unanswered: dict[Key, datetime] = {}  # when its frontend last did not say
 
     def see(self, dgd: dict[str, Any]) -> None:
         """A verified DGD as just read (a DGD the sweep skips as unchanged keeps its entry)."""
@@ -89,8 +109,13 @@ class Expiry:
         replies = 0
         for key in [key for key in self._seen if key not in alive]:
             del self._seen[key]  # gone, or no longer verified
-        for key, dgd in list(self._seen.items()):
-            uid = _uid(dgd)
+            self._unanswered.pop(key, None)
+        for key, seen in list(self._seen.items()):
+            uid, dgd = _uid(seen), seen
+            try:
+                dgd = self._read_counter(key, seen, now)
+            except ClusterError as error:
+                log.info("No reading of %s's requests this sweep: %s", key, error.message)
             what = due(
                 now,
                 _annotations(dgd),
@@ -123,7 +148,7 @@ class Expiry:
             expires,
             keep=self._policy.kept(expires, now),
             policy=self._policy,
-            served=self._served(deployment),
+            served=self._served(deployment, now),
         )
         self._sender.reply(deployment.channel, deployment.thread_ts, message)
         self._reminded[_uid(dgd)] = raw
@@ -131,12 +156,62 @@ class Expiry:
         self._reminded.pop(_uid(dgd), None)
         return 1
 
-    def _served(self, deployment: Deployment) -> int | None:
-        """Requests its frontend answered since it started; None when the frontend cannot say
-        (the reminder then goes without; the read has the frontend client's short timeouts)."""
+    def _served(self, deployment: Deployment, now: datetime) -> Served | None:
+        """Requests its frontend answered lately (against the DGD's readings); None when the
+        frontend cannot say (the reminder then goes without)."""
+        current = self._counter(deployment)
+        if current is None:
+            return None
+        return served_lately(readings_of(deployment.annotations), current, now)
+
+    def _counter(self, deployment: Deployment) -> int | None:
+        """Its frontend's counter now; None when it cannot say (the read has the frontend
+        client's short timeouts)."""
         service = deployment.status.frontend_service or frontend_service_name(deployment.name)
         return self._cluster.frontend.requests_served(
             deployment.namespace, service, deployment.served_model_name
+        )
+
+    # --- the readings behind "served lately" -------------------------------------------------
+
+    def _read_counter(self, key: Key, dgd: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """Record a reading of the frontend's counter on the DGD when one is due; the DGD as
+        it is now (patched, or as it was)."""
+        readings = readings_of(_annotations(dgd))
+        if not operator_ready(dgd) or not reading_due(readings, now):
+            return dgd
+        asked = self._unanswered.get(key)
+        if asked is not None and asked <= now < asked + READING_RETRY:
+            return dgd
+        count = self._counter(deployment_from(dgd, verified=True, now=now))
+        if count is None:
+            self._unanswered[key] = now
+            return dgd
+        self._unanswered.pop(key, None)
+        reading = Reading(count, now)
+        try:
+            patched = self._write_reading(key, dgd, reading)
+        except NotFound:
+            return dgd  # gone meanwhile
+        self._seen[key] = patched
+        return patched
+
+    def _write_reading(self, key: Key, dgd: dict[str, Any], reading: Reading) -> dict[str, Any]:
+        """Add the reading with the resourceVersion read; on Conflict (this sweep's own card
+        and thread records land first) read again and add it to what is there now."""
+        try:
+            return self._patch_reading(key, dgd, reading)
+        except Conflict:
+            current = self._cluster.get_dgd(*key)
+            if _uid(current) != _uid(dgd):
+                return current  # replaced meanwhile: its own readings start over
+            return self._patch_reading(key, current, reading)
+
+    def _patch_reading(self, key: Key, dgd: dict[str, Any], reading: Reading) -> dict[str, Any]:
+        readings = with_reading(readings_of(_annotations(dgd)), reading)
+        version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
+        return self._cluster.patch_dgd_annotations(
+            *key, {ANNOTATION_REQUESTS_SERVED: format_readings(readings)}, resource_version=version
         )
 
     def _mark_reminded(self, dgd: dict[str, Any], raw: str) -> dict[str, Any]:

@@ -22,9 +22,11 @@ does (``lib/llm/src/http/service/openai.rs`` in ai-dynamo/dynamo):
   token comes after ``first_token_after`` seconds, then one every ``1 / tokens_per_second``;
 - ``GET /metrics``: Prometheus text, with the counter Dynamo's HTTP service keeps of the
   requests it handled, ``dynamo_frontend_requests_total{model, endpoint, request_type,
-  status}`` (``frontend_service::REQUESTS_TOTAL`` in ``lib/runtime/src/metrics/
-  prometheus_names.rs``, its labels in ``lib/llm/src/http/service/metrics.rs``): one per chat
-  completion answered, counted when the answer ends, since the frontend's Service was created.
+  status, error_type}`` (``frontend_service::REQUESTS_TOTAL`` in ``lib/runtime/src/metrics/
+  prometheus_names.rs``, its labels in ``lib/llm/src/http/service/metrics.rs``; ``error_type``
+  is empty for a success): one per chat completion answered, counted when the answer ends. The
+  counter lives in the frontend's process, so it starts at zero with each frontend pod (a
+  restarted or replaced pod, or a new Service before its pod).
 """
 
 from __future__ import annotations
@@ -85,8 +87,8 @@ class SimFrontends:
         self.register_after = register_after
         self._clock = clock
         self._ids = iter(range(1, 1 << 62))
-        # (Service uid, model, request_type) -> chat completions answered: a new Service is a
-        # new frontend, whose counter starts at zero.
+        # (frontend, model, request_type) -> chat completions answered; the frontend is its
+        # ready pod's uid (the Service's before one is known): a new process counts from zero.
         self._served: dict[tuple[str, str, str], int] = {}
         self._served_lock = threading.Lock()
 
@@ -111,7 +113,8 @@ class SimFrontends:
             )
         metadata = service.get("metadata") or {}
         dgd = str((metadata.get("labels") or {}).get(LABEL_DGD) or "")
-        return self._frontend(request, namespace, dgd, str(metadata.get("uid") or name))
+        frontend = self._frontend_process(namespace, dgd) or str(metadata.get("uid") or name)
+        return self._frontend(request, namespace, dgd, frontend)
 
     # --- the frontend's part ---------------------------------------------------------------
 
@@ -142,6 +145,20 @@ class SimFrontends:
                 if found:
                     return found
         return None
+
+    def _frontend_process(self, namespace: str, dgd: str) -> str | None:
+        """The uid of the DGD's ready frontend pod (the first by name), or None."""
+        pods, _ = self.store.list_shared("pods", namespace, f"{LABEL_DGD}={dgd}")
+        frontends = sorted(
+            (
+                (pod.get("metadata") or {}).get("name") or "",
+                str((pod.get("metadata") or {}).get("uid") or ""),
+            )
+            for pod in pods
+            if ((pod.get("metadata") or {}).get("labels") or {}).get(LABEL_TYPE) == "frontend"
+            and is_ready(pod)
+        )
+        return frontends[0][1] if frontends and frontends[0][1] else None
 
     def _registered(self, pod: Mapping[str, Any]) -> bool:
         """Ready for ``register_after`` seconds (by its Ready condition's transition time)."""
@@ -181,8 +198,9 @@ class SimFrontends:
             f"# TYPE {REQUESTS_TOTAL} counter",
         ]
         for (model, request_type), count in counts:
+            # The Rust prometheus crate writes a series' labels sorted by name.
             labels = (
-                f'endpoint="chat_completions",model="{_label_value(model)}",'
+                f'endpoint="chat_completions",error_type="",model="{_label_value(model)}",'
                 f'request_type="{request_type}",status="success"'
             )
             lines.append(f"{REQUESTS_TOTAL}{{{labels}}} {count}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
+from bot.audit import AUDIT_LOGGER
 from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON, BLOCK_WHY
 from bot.dynamo import ANNOTATION_REQUEST, ANNOTATION_THREAD
 from bot.listeners.approvals import approval_store
@@ -158,7 +160,10 @@ def test_an_approvers_yes_on_the_other_replica_creates_it_in_the_requesters_thre
     assert "answered" in text_of(again)  # counted once
 
 
-def test_deny_asks_a_reason_and_the_thread_hears_it(pair: list[Stack]) -> None:
+def test_deny_asks_a_reason_and_the_thread_hears_it(
+    pair: list[Stack], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
     stack = pair[0]
     _submit_big(stack)
     asked = _asked(stack)
@@ -185,6 +190,11 @@ def test_deny_asks_a_reason_and_the_thread_hears_it(pair: list[Stack]) -> None:
     shown = stack.slack.message("C0ML", card["ts"])
     assert shown is not None and "Denied" in text_of(shown["blocks"])  # the card says so
     assert _dgd(stack) is None
+    # The audit keeps who denied it and why.
+    denied = [r for r in caplog.records if getattr(r, "outcome", None) == "denied"]
+    assert [(r.user, r.reason) for r in denied] == [  # type: ignore[attr-defined]
+        ("U0ALICE", "denied by U0BOSS: use 1 GPU first")
+    ]
 
 
 def test_an_unanswered_request_lapses_in_the_leaders_sweep_once(pair: list[Stack]) -> None:

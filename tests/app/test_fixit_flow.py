@@ -22,6 +22,7 @@ from bot.blocks.ids import (
     base_block_id,
 )
 from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD
+from bot.expiry import ANNOTATION_EXPIRES_AT
 from bot.notifier import Notifier
 from bot.notify.pacer import Pacer
 from bot.notify.watcher import Watcher
@@ -136,6 +137,7 @@ def test_an_image_that_cannot_be_pulled_gets_a_failed_reply_whose_redeploy_opens
     old = dgd["metadata"]["annotations"]
     assert annotations[ANNOTATION_THREAD] == old[ANNOTATION_THREAD]
     assert annotations[ANNOTATION_CHANNEL] == old[ANNOTATION_CHANNEL]
+    assert ANNOTATION_EXPIRES_AT in annotations  # the form's Keep for holds for the new one
     assert stack.context.service.provenance.verify(new)
     thread = old[ANNOTATION_THREAD]
     told = wait_for(

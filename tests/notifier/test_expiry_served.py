@@ -1,6 +1,7 @@
-"""The expiry reminder says how many requests the deployment served, as its frontend's
-``/metrics`` counts them (the simulated frontend behind the stand-in's service proxy), and
-says nothing of it when the frontend cannot be reached."""
+"""The expiry reminder says how many requests the deployment served lately, as its frontend's
+``/metrics`` counts them (the simulated frontend behind the stand-in's service proxy) against
+the readings the notifier keeps on the DGD (so a restarted bot still has them), says so when
+the frontend restarted since, and says nothing of it when the frontend cannot be reached."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.expiry import ANNOTATION_EXPIRES_AT, format_expires_at
+from bot.served import Reading, readings_of
 from bot.sim.operator import SimOperator
+from bot.sim.operator_pods import LABEL_DGD, LABEL_TYPE
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 from bot.tryit import chat_request
@@ -33,6 +36,22 @@ def _expire_in(bot: Bot, name: str, delta: timedelta) -> None:
 def _reminder(slack: SlackStandIn, card: str) -> str:
     [reminder] = [r for r in replies(slack, card) if r["text"].endswith("expires soon")]
     return str(reminder["blocks"])
+
+
+def _readings(bot: Bot, name: str = "qwen") -> tuple[Reading, ...]:
+    return readings_of(bot.cluster.get_dgd(NAMESPACE, name)["metadata"].get("annotations") or {})
+
+
+def _running(
+    bot: Bot, deploy: Callable[..., tuple[dict[str, Any], str]], operator: SimOperator
+) -> str:
+    """qwen deployed and Running, to expire in three days; its card's ts."""
+    _, card = deploy("qwen")
+    operator.reconcile_once()
+    bot.clock.advance(READY_AFTER)
+    operator.reconcile_once()
+    _expire_in(bot, "qwen", timedelta(days=3))
+    return card
 
 
 def _chat(bot: Bot, prompt: str) -> None:
@@ -65,6 +84,77 @@ def test_the_reminder_says_how_many_requests_a_running_deployment_served(
     _expire_in(bot, "qwen", timedelta(minutes=1))
     notifier.sweep()
     assert "It has served 3 requests since it started." in _reminder(slack, card)
+
+
+def test_the_reminder_counts_from_the_readings_a_restarted_bot_kept_on_the_dgd(
+    bot: Bot,
+    deploy: Callable[..., tuple[dict[str, Any], str]],
+    slack: SlackStandIn,
+    operator: SimOperator,
+    standin: StandIn,
+) -> None:
+    standin.frontends.first_token_after = 0.0
+    standin.frontends.tokens_per_second = 1000.0
+    card = _running(bot, deploy, operator)
+    for prompt in ("before", "the", "first"):
+        _chat(bot, prompt)
+    bot.notifier().sweep()  # Ready: the first reading
+    [first] = _readings(bot)
+    assert first.count == 3
+    version = bot.cluster.get_dgd(NAMESPACE, "qwen")["metadata"]["resourceVersion"]
+    bot.notifier().sweep()  # a restarted bot: the reading is there, none is due
+    assert bot.cluster.get_dgd(NAMESPACE, "qwen")["metadata"]["resourceVersion"] == version
+
+    _chat(bot, "day one")
+    _chat(bot, "day one again")
+    bot.offset = timedelta(hours=13)
+    bot.notifier().sweep()  # restarted again, 13 hours on: the second reading
+    assert [r.count for r in _readings(bot)] == [3, 5]
+    for prompt in ("a", "b", "c"):
+        _chat(bot, prompt)
+    bot.offset = timedelta(hours=26)
+    bot.notifier().sweep()  # the third; the first is dropped
+    assert [r.count for r in _readings(bot)] == [5, 8]
+    for prompt in ("d", "e", "f", "g"):
+        _chat(bot, prompt)
+
+    bot.offset = timedelta(hours=30)
+    _expire_in(bot, "qwen", timedelta(hours=2))
+    bot.notifier().sweep()
+    # 12 now, 5 at the reading 17 hours ago (hour 13).
+    assert "It served 7 requests in the last 17 hours." in _reminder(slack, card)
+
+
+def test_a_restarted_frontend_is_counted_since_its_restart_and_said_so(
+    bot: Bot,
+    deploy: Callable[..., tuple[dict[str, Any], str]],
+    slack: SlackStandIn,
+    operator: SimOperator,
+    standin: StandIn,
+) -> None:
+    standin.frontends.first_token_after = 0.0
+    standin.frontends.tokens_per_second = 1000.0
+    card = _running(bot, deploy, operator)
+    for prompt in ("one", "two", "three"):
+        _chat(bot, prompt)
+    bot.notifier().sweep()
+    assert [r.count for r in _readings(bot)] == [3]
+
+    pods, _ = standin.store.list("pods", NAMESPACE, label_selector=f"{LABEL_DGD}=qwen")
+    [frontend] = [p for p in pods if p["metadata"]["labels"].get(LABEL_TYPE) == "frontend"]
+    standin.store.delete("pods", NAMESPACE, frontend["metadata"]["name"])
+    operator.reconcile_once()  # a new frontend pod: a new process, its counter from zero
+    bot.clock.advance(READY_AFTER)
+    operator.reconcile_once()
+    _chat(bot, "after the restart")
+
+    bot.offset = timedelta(hours=20)
+    _expire_in(bot, "qwen", timedelta(hours=2))
+    bot.notifier().sweep()
+    reminder = _reminder(slack, card)
+    assert "Its frontend restarted within the last 20 hours; it has served 1 request since." in (
+        reminder
+    )
 
 
 def test_without_a_reachable_frontend_the_reminder_goes_without_the_count(

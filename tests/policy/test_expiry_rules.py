@@ -105,3 +105,27 @@ def test_the_hash_binds_the_exact_request_and_a_record_lapses() -> None:
     assert PendingApproval.from_json("not json") is None
     assert not record.expired(NOW + DAY - timedelta(seconds=1))
     assert record.expired(NOW + DAY)
+
+
+def test_the_hash_binds_what_a_redeploy_replaces() -> None:
+    request = '{"name":"big","namespace":"team-a","replicas":2}'
+    record = new_approval(
+        request,
+        requester="U0ALICE",
+        channel="C0ML",
+        thread_ts="1.2",
+        reason="big",
+        now=NOW,
+        ttl=DAY,
+        gpus=2,
+        replaces="team-a/big",
+        replaces_uid="uid-1",
+    )
+    assert record.intact()
+    assert record.hash != request_hash(request, requester="U0ALICE")  # not a new deployment
+    for field, value in (("replaces", ""), ("replaces_uid", "uid-2"), ("replaces", "team-a/x")):
+        edited = PendingApproval.from_json(record.to_json().replace(getattr(record, field), value))
+        assert edited is not None and getattr(edited, field) == value
+        assert not edited.intact(), field
+    restored = PendingApproval.from_json(record.to_json())
+    assert restored == record and restored.intact()

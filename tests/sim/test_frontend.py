@@ -293,8 +293,8 @@ def test_metrics_count_the_chat_completions_served_per_model(
     assert content_type.startswith("text/plain; version=0.0.4")
     assert "# TYPE dynamo_frontend_requests_total counter" in text
     assert (
-        'dynamo_frontend_requests_total{endpoint="chat_completions",model="Qwen/Qwen3-0.6B",'
-        'request_type="stream",status="success"} 1'
+        'dynamo_frontend_requests_total{endpoint="chat_completions",error_type="",'
+        'model="Qwen/Qwen3-0.6B",request_type="stream",status="success"} 1'
     ) in text
     assert 'request_type="unary",status="success"} 1' in text
 
