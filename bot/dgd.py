@@ -26,6 +26,7 @@ __all__ = [
     "ANNOTATION_PROVENANCE",
     "ANNOTATION_REQUEST",
     "ANNOTATION_REQUESTER",
+    "ANNOTATION_REQUESTS_SERVED",
     "ANNOTATION_THREAD",
     "API_VERSIONS",
     "DEFAULT_API_VERSION",
@@ -71,6 +72,8 @@ ANNOTATION_PROVENANCE: Final = f"{PREFIX}/provenance"  # the signature over the 
 ANNOTATION_NOTIFIED: Final = f"{PREFIX}/notified"  # what the notifier last announced
 ANNOTATION_EXPIRES_AT: Final = f"{PREFIX}/expires-at"
 ANNOTATION_EXPIRY_REMINDED: Final = f"{PREFIX}/expiry-reminded"
+# Earlier readings of the frontend's request counter (bot.served), for "served lately".
+ANNOTATION_REQUESTS_SERVED: Final = f"{PREFIX}/requests-served"
 
 
 def api_version_of(obj: object) -> ApiVersion | None:

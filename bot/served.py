@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from bot.dynamo import PREFIX
+from bot.dgd import ANNOTATION_REQUESTS_SERVED
 from bot.expiry import format_expires_at, parse_expires_at
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "with_reading",
 ]
 
-ANNOTATION_REQUESTS_SERVED: Final = f"{PREFIX}/requests-served"
 # A reading every 12 hours, the last two kept: the reminder (a day before the end by default)
 # then compares with a reading 12 to 24 hours old, so "lately" is about the last day, one
 # whole cycle of a team's daily use, at the cost of at most two small writes a day per DGD.
