@@ -26,7 +26,7 @@ import json
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -53,15 +53,20 @@ from bot.cluster.approvals import ApprovalStore
 from bot.dgd import Dgd
 from bot.dynamo import SlackOrigin
 from bot.expiry import NEVER, format_expires_at, parse_duration
+from bot.listeners.deploy_submission import (
+    Submission,
+    check_submission,
+    redeploy_refusal,
+    replace_deployment,
+    replaces,
+    tell_replaced,
+)
 from bot.listeners.guard import actor_of, decide, group_membership, guarded, policy_of
 from bot.listeners.replies import reply
 from bot.metrics import DEPLOYMENTS_CREATED
 from bot.policy import Action, is_group
 from bot.privileges import privileges_of
 from bot.request import DeploymentRequest, parse_request
-
-if TYPE_CHECKING:
-    from bot.listeners.deploy_submission import Submission
 
 __all__ = ["approval_store", "hold_for_approval", "register", "why_of"]
 
@@ -95,7 +100,6 @@ def why_of(view: dict[str, Any]) -> str:
 def hold_for_approval(submission: Submission) -> bool:
     """Store the request and ask the approvers instead of creating it; False when it needs
     no approval. Runs after the checks passed, off the ack."""
-    from bot.listeners.deploy_submission import replaces  # noqa: PLC0415  (a cycle)
 
     dynamote, request, metadata = submission.dynamote, submission.request, submission.metadata
     policy = dynamote.settings.approval_policy
@@ -236,7 +240,6 @@ def _approve(
 def _create(record: PendingApproval, approver: str, client: WebClient, dynamote: AppContext) -> str:
     """Check the stored request again for its requester, and create it; the outcome line."""
     from bot.blocks.deploy_form import ModalMetadata  # noqa: PLC0415
-    from bot.listeners.deploy_submission import check_submission  # noqa: PLC0415  (a cycle)
 
     requester = record.requester
     # A replacement's checks do not count the deployment it replaces (it goes as this comes).
@@ -297,7 +300,6 @@ def _replacement_refusal(
     """Why the approved Redeploy… may not replace its deployment now: not the one asked about
     (the object shown was deleted or replaced since), or the requester no longer its owner or
     an admin. None: it may."""
-    from bot.listeners.deploy_submission import redeploy_refusal  # noqa: PLC0415  (a cycle)
 
     if record.replaces != f"{request.namespace}/{request.name}":
         return "the stored request does not name the deployment it replaces"
@@ -318,10 +320,6 @@ def _replace(
     dynamote: AppContext,
 ) -> str:
     """Replace the deployment as an unapproved Redeploy… does; the outcome line."""
-    from bot.listeners.deploy_submission import (  # noqa: PLC0415  (a cycle)
-        replace_deployment,
-        tell_replaced,
-    )
 
     requester = record.requester
     expires = _expires(record, dynamote)

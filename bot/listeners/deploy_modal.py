@@ -59,7 +59,7 @@ from bot.blocks.ids import (
 from bot.blocks.preview import build_preview
 from bot.capacity import Fit
 from bot.cluster import ClusterError
-from bot.listeners.approvals import why_of
+from bot.listeners.approvals import hold_for_approval, why_of
 from bot.listeners.deploy_submission import (
     Submission,
     audit_deploy,
@@ -381,7 +381,7 @@ def handle_deploy_submission(
         # The cluster is slow: answer now, finish in the background.
         submission = Submission(
             client, dynamote, str(view.get("id", "")), request, metadata,
-            expires_at=expires_at, why=why_of(view), form=form,
+            expires_at=expires_at, why=why_of(view), form=form, hold=hold_for_approval,
         )  # fmt: skip
         try:
             ack(
@@ -408,7 +408,7 @@ def handle_deploy_submission(
         )
         submission = Submission(
             client, dynamote, str(view.get("id", "")), request, metadata,
-            expires_at=expires_at, why=why_of(view), form=form,
+            expires_at=expires_at, why=why_of(view), form=form, hold=hold_for_approval,
         )  # fmt: skip
         dynamote.executor.submit(submission.create, checked.ticket)
     except BaseException:

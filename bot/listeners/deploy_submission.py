@@ -110,6 +110,8 @@ class Submission:
     expires_at: datetime | None = None  # the form's "Keep for" (None: until deleted)
     why: str = ""  # the form's "Why", for approvers
     form: DeployForm | None = None  # as typed: a refusal's view offers it back
+    # Asks the approvers instead of creating, when the request needs them; True when held.
+    hold: Callable[[Submission], bool] = lambda _submission: False
 
     def finish_after(self, check: Future[Checked]) -> None:
         """The cluster's checks were slower than the ack: create now if they passed."""
@@ -135,8 +137,6 @@ class Submission:
                 ticket.cancel()  # every way out gives the reservation back (no-op once created)
 
     def _create(self, ticket: Ticket | None) -> None:
-        from bot.listeners.approvals import hold_for_approval  # noqa: PLC0415  (a cycle)
-
         request, metadata = self.request, self.metadata
         replacing = replaces(metadata, request)
         if replacing:
@@ -146,7 +146,7 @@ class Submission:
                 audit_redeploy(request, metadata, "denied", refusal)
                 self._show_failure([refusal])
                 return
-        if hold_for_approval(self):
+        if self.hold(self):
             return  # created or replaced, if at all, when an approver says yes
         if replacing:
             self._redeploy(ticket)
