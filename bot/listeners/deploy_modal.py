@@ -540,12 +540,7 @@ def _form_fit(dynamote: AppContext, form: DeployForm) -> Fit | None:
 def _metadata(view: dict[str, Any]) -> ModalMetadata:
     """The modal's metadata, with the revision its blocks really carry."""
     revision = view_revision(view.get("blocks") or [])
-    try:
-        metadata = ModalMetadata.from_json(str(view.get("private_metadata") or ""))
-    except ValueError:
-        # Never trust private_metadata blindly, but a lost one must not break the form.
-        metadata = ModalMetadata(user_id="", channel_id=None)
-    return replace(metadata, revision=revision)
+    return replace(ModalMetadata.of_view(view), revision=revision)
 
 
 def _audit_denial(
