@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
+from bot.advice import hf_secret_command
 from bot.catalog import CatalogError, default_catalog_path, load_catalog
 from bot.cluster import Cluster, ClusterError, PermissionCheck
 from bot.cluster.errors import OPERATOR_INSTALL_HINT
@@ -373,8 +374,7 @@ def _secret_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
             yield Check(
                 "FAIL",
                 f"HF secret {name} is missing in namespace {namespace}",
-                f"kubectl create secret generic {name} -n {namespace} "
-                "--from-literal=HF_TOKEN=<your Hugging Face token>",
+                hf_secret_command(name, namespace),
             )
 
 

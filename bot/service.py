@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.advice import hf_secret_command
 from bot.capacity import Fit, Need, fit, shortfall
 from bot.catalog import Catalog
 from bot.cluster import (
@@ -371,9 +372,8 @@ class DeploymentService:
             if secret.result() is False:
                 problems["hfTokenSecret"] = (
                     f"Secret `{request.hf_token_secret}` does not exist in "
-                    f"`{request.namespace}`. Create it: kubectl create secret generic "
-                    f"{request.hf_token_secret} --from-literal=HF_TOKEN=<your token> "
-                    f"-n {request.namespace}"
+                    f"`{request.namespace}`. Create it: "
+                    + hf_secret_command(request.hf_token_secret, request.namespace)
                 )
             elif secret.result() is None:
                 # Unchecked is refused: a Secret the bot may not read is no HF token of ours.
