@@ -33,7 +33,7 @@ from bot.advice import fix_for
 from bot.blocks.common import Message
 from bot.blocks.notifications import build_running_reply, build_trouble_reply
 from bot.blocks.status_card import build_status_card
-from bot.cluster import Cluster, ClusterError, Conflict
+from bot.cluster import Cluster, ClusterError
 from bot.cluster.frontend import FrontendError
 from bot.cluster.slim import slim_dgd
 from bot.deployments import Deployment, deployment_from
@@ -539,31 +539,14 @@ class Notifier:
         return tail, pod
 
     def _record(self, dgd: Mapping[str, Any], annotations: Mapping[str, str | None]) -> str:
-        """Merge-patch annotations with the DGD's resourceVersion; returns the new one.
+        """Merge-patch annotations on the DGD as read; returns its new resourceVersion.
 
-        On Conflict (the operator wrote its status meanwhile) the DGD is read again and the
-        patch retried once, unless someone else changed the record meanwhile.
+        A Conflict stands when someone else changed the record meanwhile (see
+        ``Cluster.patch_dgd_annotations_as_read``).
         """
-        metadata = dgd.get("metadata") or {}
-        namespace, name = str(metadata["namespace"]), str(metadata["name"])
-        version = str(metadata.get("resourceVersion", ""))
-        try:
-            patched = self._cluster.patch_dgd_annotations(
-                namespace, name, dict(annotations), resource_version=version
-            )
-        except Conflict:
-            current = self._cluster.get_dgd(namespace, name)
-            current_meta = current.get("metadata") or {}
-            before = (metadata.get("annotations") or {}).get(ANNOTATION_NOTIFIED)
-            now_there = (current_meta.get("annotations") or {}).get(ANNOTATION_NOTIFIED)
-            if current_meta.get("uid") != metadata.get("uid") or before != now_there:
-                raise
-            patched = self._cluster.patch_dgd_annotations(
-                namespace,
-                name,
-                dict(annotations),
-                resource_version=str(current_meta.get("resourceVersion", "")),
-            )
+        patched = self._cluster.patch_dgd_annotations_as_read(
+            dgd, annotations, guarded=(ANNOTATION_NOTIFIED,)
+        )
         return str((patched.get("metadata") or {}).get("resourceVersion", ""))
 
     # --- deletions -------------------------------------------------------------------------

@@ -516,28 +516,23 @@ class DeploymentService:
 
     def record_card(self, dgd: Mapping[str, Any], *, channel: str, ts: str) -> None:
         """Store the status card's place on the DGD, signed with the rest of its claim,
-        re-reading once if it changed meanwhile.
+        re-reading if the operator changed it meanwhile.
 
         ``dgd`` is the one this process created; the claim written is taken from it, never
-        from a re-read, so what someone else wrote meanwhile is not signed.
+        from a re-read, so what someone else wrote meanwhile is not signed. A DGD created
+        anew under the name, or whose claim someone else wrote meanwhile, is left as it is.
         """
         if not self.provenance.verify(dgd):
             raise ClusterError("Dynamote did not sign this deployment; its card is not recorded.")
-        metadata = dgd.get("metadata") or {}
-        namespace, name = str(metadata["namespace"]), str(metadata["name"])
+        name = str((dgd.get("metadata") or {})["name"])
         claim = replace(claim_of(dgd), channel=channel, thread_ts=ts)
         annotations = self.provenance.annotations(claim)
-        version = str(metadata.get("resourceVersion", ""))
-        for _ in range(3):
-            try:
-                self.cluster.patch_dgd_annotations(
-                    namespace, name, annotations, resource_version=version
-                )
-                return
-            except Conflict:
-                current = self.cluster.get_dgd(namespace, name)
-                version = str((current.get("metadata") or {}).get("resourceVersion", ""))
-        raise ClusterError(f"Could not record the status card on {name}: it kept changing.")
+        try:
+            self.cluster.patch_dgd_annotations_as_read(dgd, annotations, guarded=tuple(annotations))
+        except Conflict:
+            raise ClusterError(
+                f"Could not record the status card on {name}: it changed meanwhile."
+            ) from None
 
     def delete(
         self, namespace: str, name: str, *, by_user: str, unverified: bool = False

@@ -18,6 +18,7 @@ import pytest
 
 from bot.audit import AUDIT_LOGGER
 from bot.blocks.ids import ACTION_DELETE_DEPLOYMENT, ACTION_VIEW_DEPLOYMENT
+from bot.cluster import ClusterError
 from bot.dynamo import (
     ANNOTATION_CHANNEL,
     ANNOTATION_DELETED_BY,
@@ -28,6 +29,7 @@ from bot.dynamo import (
 )
 from bot.provenance import ANNOTATION_PROVENANCE, Provenance
 from bot.request import parse_request
+from tests.signing import signed
 from tests.stacks import Stack, deploy_directly, text_of
 from tests.waiting import wait_for
 
@@ -256,3 +258,24 @@ def test_a_deploy_from_slack_is_signed_and_stays_signed_once_its_card_is_recorde
     assert "*Requested by*\nyou" in text and "unverified" not in text  # known: Alice asks
 
 
+def test_a_card_recorded_after_its_dgd_was_made_anew_under_the_name_signs_nothing(
+    make_stack: MakeStack,
+) -> None:
+    stack = make_stack()
+    request = parse_request(
+        {"model": "Qwen/Qwen3-0.6B", "name": "renamed", "namespace": "team-a", "engine": "vllm"},
+        catalog=stack.context.catalog,
+    )
+    origin = SlackOrigin("U0ALICE", "C0TEAM")
+    manifest = render_dgd(request, image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
+                          origin=origin)  # fmt: skip
+    created = stack.cluster.create_dgd(signed(manifest, stack.settings))
+    # Deleted and made again by someone else before the bot records where the card is.
+    stack.cluster.delete_dgd("team-a", "renamed")
+    wait_for(lambda: stack.k8s.store.get(DGDS, "team-a", "renamed") is None)
+    forged(stack, "renamed")
+    with pytest.raises(ClusterError, match="changed meanwhile"):
+        stack.context.service.record_card(created, channel="C0TEAM", ts="1700000000.000200")
+    dgd = stack.k8s.store.get(DGDS, "team-a", "renamed")
+    assert dgd["metadata"]["annotations"][ANNOTATION_REQUESTER] == "U0VICTIM"
+    assert Provenance.from_settings(stack.settings).standing(dgd) == "unverified"
