@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.status import DeploymentStatus
+from bot.status.spec import operator_says_ready
 
 __all__ = ["log_tail_source", "operator_ready", "troubled_pods"]
 
@@ -53,9 +54,8 @@ def operator_ready(dgd: Mapping[str, Any]) -> bool:
     if (dgd.get("metadata") or {}).get("deletionTimestamp"):
         return False
     status = dgd.get("status") or {}
-    if status.get("state") == "successful":
-        return True
-    return any(
-        condition.get("type") == "Ready" and condition.get("status") == "True"
-        for condition in status.get("conditions") or ()
+    ready = next(
+        (c.get("status") for c in status.get("conditions") or () if c.get("type") == "Ready"),
+        None,
     )
+    return operator_says_ready(status.get("state"), ready)
