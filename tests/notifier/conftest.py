@@ -34,6 +34,9 @@ REQUESTER = "U0ALICE"
 IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
 READY_AFTER = 10.0  # simulated seconds
 
+# The ``deploy`` fixture: create a DGD with its card posted; returns (the DGD, the card's ts).
+Deploy = Callable[..., tuple[dict[str, Any], str]]
+
 
 class FakeClock:
     """A monotonic clock that moves only when told; ``sleep`` advances it."""
@@ -176,9 +179,7 @@ def manifest(
 
 
 @pytest.fixture
-def deploy(
-    cluster: Cluster, slack: SlackStandIn, version: str
-) -> Callable[..., tuple[dict[str, Any], str]]:
+def deploy(cluster: Cluster, slack: SlackStandIn, version: str) -> Deploy:
     """Create a DGD with its status card already posted, as the deploy modal does."""
 
     def create(name: str, **kwargs: Any) -> tuple[dict[str, Any], str]:
@@ -188,6 +189,14 @@ def deploy(
         return dgd, card_ts or ""
 
     return create
+
+
+def run_to_running(operator: SimOperator, clock: FakeClock) -> None:
+    """The operator's reconciles that take the DGDs deployed so far to Running: their pods
+    made, then ready once :data:`READY_AFTER` simulated seconds have passed."""
+    operator.reconcile_once()
+    clock.advance(READY_AFTER)
+    operator.reconcile_once()
 
 
 def replies(slack: SlackStandIn, thread_ts: str | None = None) -> list[dict[str, Any]]:
