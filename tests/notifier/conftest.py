@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,22 +78,8 @@ def standin(version: str) -> Iterator[StandIn]:
 
 
 @pytest.fixture
-def connect(kubeconfig: Path) -> Iterator[Callable[..., Cluster]]:
-    made: list[Cluster] = []
-
-    def build(**overrides: Any) -> Cluster:
-        cluster = Cluster(kubeconfig, settings=make_settings(**overrides))
-        made.append(cluster)
-        return cluster
-
-    yield build
-    for cluster in made:
-        cluster.close()
-
-
-@pytest.fixture
-def cluster(connect: Callable[..., Cluster]) -> Cluster:
-    return connect()
+def cluster_settings() -> Callable[..., Settings]:
+    return make_settings
 
 
 @pytest.fixture
