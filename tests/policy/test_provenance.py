@@ -85,7 +85,7 @@ def dgd_writes(stack: Stack) -> list[tuple[str, str]]:
     return [k for k in stack.k8s.api_calls() if k[1] == DGDS and k[0] not in ("get", "list")]
 
 
-# --- issue: a kubectl-made DGD claiming someone else ----------------------------------------
+# --- a kubectl-made DGD claiming someone else -------------------------------------------------
 
 
 def test_status_of_a_forged_dgd_shows_nothing_of_it_to_a_non_admin(
@@ -176,7 +176,7 @@ def test_a_requester_patched_onto_a_signed_dgd_no_longer_verifies(make_stack: Ma
     assert ack.get("response_action") == "update", ack
 
 
-# --- issue: a refused delete writes nothing ---------------------------------------------------
+# --- a refused delete writes nothing ---------------------------------------------------------
 
 
 def test_a_refused_delete_of_an_unlabelled_dgd_writes_nothing_and_is_audited(
