@@ -54,7 +54,13 @@ from bot.cluster.permissions import (
     resource_name,
 )
 from bot.cluster.slim import slim_dgd, slim_pod
-from bot.cluster.versions import VersionCache, choose_version, group_versions, serves_dgds
+from bot.cluster.versions import (
+    VersionCache,
+    choose_version,
+    group_versions,
+    serves_dgds,
+    version_to_write,
+)
 from bot.cluster.watching import WatchEvent, merge_streams
 
 if TYPE_CHECKING:
@@ -81,6 +87,12 @@ class ClusterStatus:
     server_version: str | None
     dgd_versions_served: tuple[str, ...]
     error: str | None
+    writes: str | None = None  # the DGD apiVersion Dynamote writes there; None: none it can
+
+
+def _unwritable(served: tuple[str, ...]) -> str:
+    """OperatorNotInstalled's detail when the served versions are none Dynamote writes."""
+    return f" in a version Dynamote can write (served: {', '.join(served)})" if served else ""
 
 
 def _version_of(metadata: Mapping[str, Any]) -> str:
@@ -156,8 +168,7 @@ class Cluster:
         served = self._served_dgd_versions()
         chosen = choose_version(served)
         if chosen is None:
-            detail = f" in a version Dynamote can write (served: {', '.join(served)})"
-            raise OperatorNotInstalled(detail if served else "")
+            raise OperatorNotInstalled(_unwritable(served))
         return chosen
 
     def _dgd_version(self) -> str:
@@ -579,8 +590,11 @@ class Cluster:
             logger.exception("Failed to read the DGD versions served")
             return ClusterStatus(True, server_version, (), "Unexpected error reading the cluster.")
         self._versions.put(served)
-        error_message = None if choose_version(served) else OperatorNotInstalled().message
-        return ClusterStatus(True, server_version, served, error_message)
+        writes = version_to_write(served, self._settings.api_version)
+        if writes is not None:
+            return ClusterStatus(True, server_version, served, None, writes)
+        missing = OperatorNotInstalled(_unwritable(served)).message
+        return ClusterStatus(True, server_version, served, missing)
 
     def check_permissions(
         self,
