@@ -45,18 +45,19 @@ def forged(stack: Stack, name: str, *, victim: str = "U0VICTIM", channel: str = 
     """What ``kubectl apply`` of a copied Dynamote manifest gives: managed-by dynamote,
     someone else's requester and any channel, no (valid) signature. Created through the
     API server like any kubectl user, not by the bot's service."""
+    manifest = rendered(stack, name, SlackOrigin(victim, channel, "1700000000.000100"))
+    # A plain create through the API server (the label is there, as in a copied manifest);
+    # not DeploymentService.create, which is what signs.
+    return stack.cluster.create_dgd(manifest)
+
+
+def rendered(stack: Stack, name: str, origin: SlackOrigin) -> dict[str, Any]:
+    """The manifest Dynamote renders for a small deployment in team-a, unsigned."""
     request = parse_request(
         {"model": "Qwen/Qwen3-0.6B", "name": name, "namespace": "team-a", "engine": "vllm"},
         catalog=stack.context.catalog,
     )
-    manifest = render_dgd(
-        request,
-        image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
-        origin=SlackOrigin(victim, channel, "1700000000.000100"),
-    )
-    # A plain create through the API server (the label is there, as in a copied manifest);
-    # not DeploymentService.create, which is what signs.
-    return stack.cluster.create_dgd(manifest)
+    return render_dgd(request, image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0", origin=origin)
 
 
 def unlabelled(stack: Stack, name: str) -> dict[str, Any]:
@@ -262,13 +263,7 @@ def test_a_card_recorded_after_its_dgd_was_made_anew_under_the_name_signs_nothin
     make_stack: MakeStack,
 ) -> None:
     stack = make_stack()
-    request = parse_request(
-        {"model": "Qwen/Qwen3-0.6B", "name": "renamed", "namespace": "team-a", "engine": "vllm"},
-        catalog=stack.context.catalog,
-    )
-    origin = SlackOrigin("U0ALICE", "C0TEAM")
-    manifest = render_dgd(request, image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
-                          origin=origin)  # fmt: skip
+    manifest = rendered(stack, "renamed", SlackOrigin("U0ALICE", "C0TEAM"))
     created = stack.cluster.create_dgd(signed(manifest, stack.settings))
     # Deleted and made again by someone else before the bot records where the card is.
     stack.cluster.delete_dgd("team-a", "renamed")
