@@ -1,6 +1,6 @@
 """Load generator: signed slash commands to a server, from a separate process.
 
-Run by ``benchmarks/slack.py`` as ``python benchmarks/loadgen.py`` with a JSON job on stdin;
+Run by ``benchmarks/interactions.py`` as ``python benchmarks/loadgen.py`` with a JSON job on stdin;
 it prints one JSON line with every request's send time, ack time and status. A separate
 process so the client's threads do not compete with the server's for the GIL.
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from bot.status import DeploymentStatus
 
-__all__ = ["fix_for"]
+__all__ = ["fix_for", "hf_secret_command"]
 
 _SECRET = re.compile(r"^secret (?P<name>\S+) not found")
 _CONFIGMAP = re.compile(r"^configmap (?P<name>\S+) not found")
@@ -38,16 +38,17 @@ def fix_for(status: DeploymentStatus) -> str:
     )
 
 
+def hf_secret_command(name: str, namespace: str) -> str:
+    """The command that creates the Secret a deployment names for HF_TOKEN (its envFromSecret)."""
+    return f"kubectl create secret generic {name} --from-literal=HF_TOKEN=<token> -n {namespace}"
+
+
 def _secret(reason: str, status: DeploymentStatus) -> str | None:
     found = _SECRET.match(reason)
     if not found:
         return None
-    name = found["name"]
-    return (
-        f"create the secret with kubectl create secret generic {name} "
-        f"--from-literal=HF_TOKEN=<token> -n {status.namespace} "
-        "(an empty token works for public models)"
-    )
+    command = hf_secret_command(found["name"], status.namespace)
+    return f"create the secret with {command} (an empty token works for public models)"
 
 
 def _configmap(reason: str, status: DeploymentStatus) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-__all__ = ["CARD_FALLBACK_ERRORS", "post_card"]
+__all__ = ["CARD_FALLBACK_ERRORS", "post_card", "post_dm"]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,11 @@ def post_card(
                 channel,
                 error.response.get("error"),
             )
+    return post_dm(client, message, user=user)
+
+
+def post_dm(client: WebClient, message: dict[str, Any], *, user: str) -> tuple[str, str]:
+    """Post in the person's DM with the bot (opened if new); returns (channel, ts)."""
     dm = client.conversations_open(users=user)
-    dm_channel = str(dm["channel"]["id"])
-    response = client.chat_postMessage(channel=dm_channel, **message)
+    response = client.chat_postMessage(channel=str(dm["channel"]["id"]), **message)
     return str(response["channel"]), str(response["ts"])

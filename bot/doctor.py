@@ -22,10 +22,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
+from bot.advice import hf_secret_command
 from bot.catalog import CatalogError, default_catalog_path, load_catalog
 from bot.cluster import Cluster, ClusterError, PermissionCheck
 from bot.cluster.errors import OPERATOR_INSTALL_HINT
-from bot.cluster.versions import choose_version
+from bot.cluster.versions import version_to_write
 from bot.releases import RuntimeVersion, coverage, image_tag, parse_runtime_version
 from bot.settings import Settings, env_name
 from bot.status.raw import meta_of
@@ -245,12 +246,12 @@ def _crd_check(settings: Settings, served: tuple[str, ...]) -> Check:
             OPERATOR_INSTALL_HINT,
         )
     forced = settings.api_version
-    writes = forced if forced != "auto" else choose_version(served)
-    if writes is None or writes not in served:
+    writes = version_to_write(served, forced)
+    if writes is None:
+        wanted = forced if forced != "auto" else "nvidia.com/v1beta1 or nvidia.com/v1alpha1"
         return Check(
             "FAIL",
-            f"Dynamo CRD: served {', '.join(served)}, but Dynamote writes "
-            f"{writes or 'nvidia.com/v1beta1 or nvidia.com/v1alpha1'}",
+            f"Dynamo CRD: served {', '.join(served)}, but Dynamote writes {wanted}",
             f"set {env_name('api_version')}=auto, or upgrade the Dynamo operator",
         )
     return Check("OK", f"Dynamo CRD served: {', '.join(served)}; Dynamote writes {writes}")
@@ -374,8 +375,7 @@ def _secret_checks(settings: Settings, cluster: Cluster) -> Iterator[Check]:
             yield Check(
                 "FAIL",
                 f"HF secret {name} is missing in namespace {namespace}",
-                f"kubectl create secret generic {name} -n {namespace} "
-                "--from-literal=HF_TOKEN=<your Hugging Face token>",
+                hf_secret_command(name, namespace),
             )
 
 

@@ -33,7 +33,7 @@ from bot.advice import fix_for
 from bot.blocks.common import Message
 from bot.blocks.notifications import build_running_reply, build_trouble_reply
 from bot.blocks.status_card import build_status_card
-from bot.cluster import Cluster, ClusterError, Conflict
+from bot.cluster import Cluster, ClusterError
 from bot.cluster.frontend import FrontendError
 from bot.cluster.slim import slim_dgd
 from bot.deployments import Deployment, deployment_from
@@ -601,31 +601,14 @@ class Notifier:
         return tail, pod
 
     def _record(self, dgd: Mapping[str, Any], annotations: Mapping[str, str | None]) -> str:
-        """Merge-patch annotations with the DGD's resourceVersion; returns the new one.
+        """Merge-patch annotations on the DGD as read; returns its new resourceVersion.
 
-        On Conflict (the operator wrote its status meanwhile) the DGD is read again and the
-        patch retried once, unless someone else changed the record meanwhile.
+        A Conflict stands when someone else changed the record meanwhile (see
+        ``Cluster.patch_dgd_annotations_as_read``).
         """
-        view = Dgd(dgd)
-        namespace, name = view.key
-        version = view.resource_version
-        try:
-            patched = self._cluster.patch_dgd_annotations(
-                namespace, name, dict(annotations), resource_version=version
-            )
-        except Conflict:
-            current = self._cluster.get_dgd(namespace, name)
-            current_view = Dgd(current)
-            before = view.annotation(ANNOTATION_NOTIFIED)
-            now_there = current_view.annotation(ANNOTATION_NOTIFIED)
-            if current_view.uid != view.uid or before != now_there:
-                raise
-            patched = self._cluster.patch_dgd_annotations(
-                namespace,
-                name,
-                dict(annotations),
-                resource_version=current_view.resource_version,
-            )
+        patched = self._cluster.patch_dgd_annotations_as_read(
+            dgd, annotations, guarded=(ANNOTATION_NOTIFIED,)
+        )
         return Dgd(patched).resource_version
 
     # --- deletions -------------------------------------------------------------------------

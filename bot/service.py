@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.advice import hf_secret_command
 from bot.capacity import Fit, Need, fit, shortfall
 from bot.catalog import Catalog
 from bot.cluster import (
@@ -378,9 +379,8 @@ class DeploymentService:
             if secret.result() is False:
                 problems["hfTokenSecret"] = (
                     f"Secret `{request.hf_token_secret}` does not exist in "
-                    f"`{request.namespace}`. Create it: kubectl create secret generic "
-                    f"{request.hf_token_secret} --from-literal=HF_TOKEN=<your token> "
-                    f"-n {request.namespace}"
+                    f"`{request.namespace}`. Create it: "
+                    + hf_secret_command(request.hf_token_secret, request.namespace)
                 )
             elif secret.result() is None:
                 # Unchecked is refused: a Secret the bot may not read is no HF token of ours.
@@ -532,28 +532,23 @@ class DeploymentService:
 
     def record_card(self, dgd: Mapping[str, Any], *, channel: str, ts: str) -> None:
         """Store the status card's place on the DGD, signed with the rest of its claim,
-        re-reading once if it changed meanwhile.
+        re-reading if the operator changed it meanwhile.
 
         ``dgd`` is the one this process created; the claim written is taken from it, never
-        from a re-read, so what someone else wrote meanwhile is not signed.
+        from a re-read, so what someone else wrote meanwhile is not signed. A DGD created
+        anew under the name, or whose claim someone else wrote meanwhile, is left as it is.
         """
         if not self.provenance.verify(dgd):
             raise ClusterError("Dynamote did not sign this deployment; its card is not recorded.")
-        view = Dgd(dgd)
-        namespace, name = view.key
+        name = Dgd(dgd).name
         claim = replace(claim_of(dgd), channel=channel, thread_ts=ts)
         annotations = self.provenance.annotations(claim)
-        version = view.resource_version
-        for _ in range(3):
-            try:
-                self.cluster.patch_dgd_annotations(
-                    namespace, name, annotations, resource_version=version
-                )
-                return
-            except Conflict:
-                current = self.cluster.get_dgd(namespace, name)
-                version = Dgd(current).resource_version
-        raise ClusterError(f"Could not record the status card on {name}: it kept changing.")
+        try:
+            self.cluster.patch_dgd_annotations_as_read(dgd, annotations, guarded=tuple(annotations))
+        except Conflict:
+            raise ClusterError(
+                f"Could not record the status card on {name}: it changed meanwhile."
+            ) from None
 
     def delete(
         self, namespace: str, name: str, *, by_user: str, unverified: bool = False

@@ -1,19 +1,24 @@
 """Fixtures every test directory shares, each defined once: the Dynamo reference material, the
-Slack Web API stand-in, the DGD API versions, and a kubeconfig for a directory's Kubernetes
-stand-in.
+Slack Web API stand-in, the DGD API versions, a kubeconfig for a directory's Kubernetes
+stand-in, and Clusters connected to it.
 
 A directory's conftest defines ``standin`` (the Kubernetes API stand-in its tests need: which
-DGD versions it serves, which CRD it validates with); ``kubeconfig`` here points at it.
+DGD versions it serves, which CRD it validates with); ``kubeconfig`` here points at it. One
+that uses ``connect`` or ``cluster`` also defines ``cluster_settings``: how its tests' settings
+are made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.settings import get_settings
+from bot.cluster import Cluster
+from bot.settings import Settings, get_settings
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 
@@ -37,6 +42,28 @@ def version(request: pytest.FixtureRequest) -> str:
 def kubeconfig(standin: StandIn, tmp_path: Path) -> Path:
     """A kubeconfig for this directory's ``standin``."""
     return standin.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest.fixture
+def connect(
+    kubeconfig: Path, cluster_settings: Callable[..., Settings]
+) -> Iterator[Callable[..., Cluster]]:
+    """Build a Cluster for the stand-in with some settings changed; closed after the test."""
+    made: list[Cluster] = []
+
+    def build(*, clock: Callable[[], float] = time.monotonic, **overrides: Any) -> Cluster:
+        cluster = Cluster(kubeconfig, settings=cluster_settings(**overrides), clock=clock)
+        made.append(cluster)
+        return cluster
+
+    yield build
+    for cluster in made:
+        cluster.close()
+
+
+@pytest.fixture
+def cluster(connect: Callable[..., Cluster]) -> Cluster:
+    return connect()
 
 
 @pytest.fixture

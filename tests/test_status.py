@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.notify.trouble import operator_ready
 from bot.status import FAILURE_GRACE, RECONCILE_RETRY_WINDOW, Condition, compute_status
 
 VERSIONS = ["v1beta1", "v1alpha1"]
@@ -469,6 +470,26 @@ def test_state_successful_without_conditions_is_running(version: str) -> None:
         version, state="successful", replica_status={"Frontend": (1, 1), "VllmDecodeWorker": (1, 1)}
     )
     assert compute_status(dgd).phase == "Running"
+
+
+@pytest.mark.parametrize("state", [None, "pending", "successful", "failed"])
+@pytest.mark.parametrize("ready", [None, "False", "True", "Unknown"])
+def test_the_notifier_skips_pods_only_where_the_operator_s_word_makes_it_running(
+    state: str | None, ready: str | None
+) -> None:
+    # One rule for "the operator says ready": the notifier's fast path (no pods read) and the
+    # phase rules never disagree on a DGD whose replicas are all ready.
+    dgd = make_dgd(
+        "v1beta1",
+        state=state,
+        ready=ready,
+        replica_status={"Frontend": (1, 1), "VllmDecodeWorker": (1, 1)},
+    )
+    said_ready = state == "successful" or ready == "True"
+    assert operator_ready(dgd) is said_ready
+    if said_ready and state != "failed":
+        assert compute_status(dgd).phase == "Running"
+    assert not operator_ready({**dgd, "metadata": {**dgd["metadata"], "deletionTimestamp": "x"}})
 
 
 @pytest.mark.parametrize("version", VERSIONS)

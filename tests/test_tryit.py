@@ -128,7 +128,9 @@ METADATA = TryMetadata("U0ALICE", "C0GENERAL", "team-a/qwen", prompt="Hi <!chann
 
 def test_metadata_round_trips_and_refuses_what_it_did_not_write() -> None:
     assert TryMetadata.from_json(METADATA.to_json()) == METADATA
-    for bad in ("", "[]", '{"user": "U1"}', '{"user": "U1", "deployment": "nos"}'):
+    bad_ones = ("", "[]", '{"user": "U1"}', '{"user": "U1", "deployment": "nos"}',
+                '{"user": "", "deployment": "a/b"}')  # fmt: skip
+    for bad in bad_ones:
         with pytest.raises(ValueError):
             TryMetadata.from_json(bad)
     assert len(TryMetadata("U1", None, "a/b", prompt="\\" * 1000).to_json()) < 3000

@@ -56,11 +56,15 @@ def build_cluster_status(
     dgd_versions: Sequence[str],
     namespaces: Sequence[str],
     error: str | None,
+    writes: str | None = None,
     capacity: Capacity | None = None,
     capacity_unknown: str = "",
     use: GpuUse | None = None,
 ) -> Message:
     """The cluster as Dynamote sees it, with what to do when something is missing.
+
+    ``writes``: the DGD API version Dynamote writes there (``ClusterStatus.writes``); None
+    when it can write none of ``dgd_versions`` (``error`` says why), so nothing can be deployed.
 
     With ``capacity`` (or why it is unknown, ``capacity_unknown``) and ``use``, it also says
     how many GPUs are free and how many the person may still take.
@@ -108,7 +112,7 @@ def build_cluster_status(
         blocks.extend(capacity_blocks(capacity, capacity_unknown, use))
     if error:
         blocks.append(context(f":warning: {escape(truncate(error, 500))}"))
-    state = "ready" if dgd_versions else "missing the Dynamo operator"
+    state = "ready" if writes else "missing a Dynamo operator Dynamote can use"
     free = f"; {plural(capacity.free, 'GPU')} free" if capacity is not None else ""
     return Message(text=f"The cluster is reachable and {state}{free}", blocks=blocks)
 

@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.blocks.card_metadata import read_metadata
 from bot.blocks.ids import (
     BLOCK_CHANNEL,
     BLOCK_CONTEXT_LENGTH,
@@ -140,17 +141,8 @@ class ModalMetadata:
     @classmethod
     def from_json(cls, text: str) -> ModalMetadata:
         """Parse :meth:`to_json`'s output; ValueError for anything else."""
-        try:
-            raw = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"private_metadata is not JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise ValueError("private_metadata is not a JSON object")
-        user, channel, revision = raw.get("user"), raw.get("channel"), raw.get("revision", 0)
-        if not isinstance(user, str) or not user:
-            raise ValueError("private_metadata has no user")
-        if channel is not None and not isinstance(channel, str):
-            raise ValueError("private_metadata has a channel that is not text")
+        raw, user, channel = read_metadata(text)
+        revision = raw.get("revision", 0)
         if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
             raise ValueError("private_metadata has a revision that is not a whole number >= 0")
         advanced = raw.get("advanced", False)
@@ -161,11 +153,20 @@ class ModalMetadata:
             raise ValueError("private_metadata has a replaced deployment that is not ns/name")
         return cls(
             user_id=user,
-            channel_id=channel or None,
+            channel_id=channel,
             revision=revision,
             advanced=advanced,
             replaces=replaces or None,
         )
+
+    @classmethod
+    def of_view(cls, view: Mapping[str, Any]) -> ModalMetadata:
+        """A view's metadata; one with no user and no channel when it is missing or unreadable
+        (never trusted blindly, but a lost one must not break the form)."""
+        try:
+            return cls.from_json(str(view.get("private_metadata") or ""))
+        except ValueError:
+            return cls(user_id="", channel_id=None)
 
 
 def initial_form(

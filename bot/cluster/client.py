@@ -18,7 +18,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from bot.cluster.errors import (
     AlreadyExists,
     ApiError,
     ClusterError,
+    Conflict,
     Forbidden,
     NotFound,
     NotManaged,
@@ -54,7 +55,13 @@ from bot.cluster.permissions import (
     resource_name,
 )
 from bot.cluster.slim import slim_dgd, slim_pod
-from bot.cluster.versions import VersionCache, choose_version, group_versions, serves_dgds
+from bot.cluster.versions import (
+    VersionCache,
+    choose_version,
+    group_versions,
+    serves_dgds,
+    version_to_write,
+)
 from bot.cluster.watching import WatchEvent, merge_streams
 from bot.dgd import ApiVersion
 
@@ -67,6 +74,9 @@ logger = logging.getLogger(__name__)
 
 LEASE_GROUP = "coordination.k8s.io"
 LOG_TAIL_MAX_BYTES = 64 * 1024
+# Patches of a DGD as read: the operator writes its status several times while it reconciles
+# a new DGD, so a Conflict right after a create is common and a few re-reads get through.
+PATCH_AS_READ_TRIES = 3
 # Ask for the secret's metadata only, so its value never reaches the bot.
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 
@@ -79,6 +89,20 @@ class ClusterStatus:
     server_version: str | None
     dgd_versions_served: tuple[str, ...]
     error: str | None
+    writes: str | None = None  # the DGD apiVersion Dynamote writes there; None: none it can
+
+
+def _unwritable(served: tuple[str, ...]) -> str:
+    """OperatorNotInstalled's detail when the served versions are none Dynamote writes."""
+    return f" in a version Dynamote can write (served: {', '.join(served)})" if served else ""
+
+
+def _version_of(metadata: Mapping[str, Any]) -> str:
+    return str(metadata.get("resourceVersion", ""))
+
+
+def _annotation(metadata: Mapping[str, Any], key: str) -> Any:
+    return (metadata.get("annotations") or {}).get(key)
 
 
 def _dgd(verb: str, namespace: str | None = None, name: str | None = None) -> Target:
@@ -146,8 +170,7 @@ class Cluster:
         served = self._served_dgd_versions()
         chosen = choose_version(served)
         if chosen is None:
-            detail = f" in a version Dynamote can write (served: {', '.join(served)})"
-            raise OperatorNotInstalled(detail if served else "")
+            raise OperatorNotInstalled(_unwritable(served))
         return chosen
 
     def _dgd_version(self) -> str:
@@ -303,6 +326,38 @@ class Cluster:
         }
         call = self._apis.custom.patch_namespaced_custom_object
         return self._on_dgds(_dgd("patch", namespace, name), call, self._dgd_version(), name, patch)
+
+    def patch_dgd_annotations_as_read(
+        self,
+        dgd: Mapping[str, Any],
+        annotations: Mapping[str, str | None],
+        *,
+        guarded: Collection[str],
+    ) -> dict[str, Any]:
+        """Merge-patch annotations on a DGD as read (its resourceVersion); returns it patched.
+
+        On Conflict it is read again and patched again (at most :data:`PATCH_AS_READ_TRIES`
+        tries) while it is the same object (uid) and none of the ``guarded`` annotations
+        changed since ``dgd`` was read; otherwise the Conflict stands, so nothing is written
+        on a DGD created anew under the name, nor over a record someone else wrote meanwhile.
+        """
+        read: Mapping[str, Any] = dgd.get("metadata") or {}
+        namespace, name = str(read["namespace"]), str(read["name"])
+        current = read
+        for _ in range(PATCH_AS_READ_TRIES - 1):
+            try:
+                return self.patch_dgd_annotations(
+                    namespace, name, annotations, resource_version=_version_of(current)
+                )
+            except Conflict:
+                current = self.get_dgd(namespace, name).get("metadata") or {}
+                if current.get("uid") != read.get("uid") or any(
+                    _annotation(current, key) != _annotation(read, key) for key in guarded
+                ):
+                    raise
+        return self.patch_dgd_annotations(
+            namespace, name, annotations, resource_version=_version_of(current)
+        )
 
     def patch_dgd(
         self,
@@ -540,8 +595,11 @@ class Cluster:
             logger.exception("Failed to read the DGD versions served")
             return ClusterStatus(True, server_version, (), "Unexpected error reading the cluster.")
         self._versions.put(served)
-        error_message = None if choose_version(served) else OperatorNotInstalled().message
-        return ClusterStatus(True, server_version, served, error_message)
+        writes = version_to_write(served, self._settings.api_version)
+        if writes is not None:
+            return ClusterStatus(True, server_version, served, None, writes)
+        missing = OperatorNotInstalled(_unwritable(served)).message
+        return ClusterStatus(True, server_version, served, missing)
 
     def check_permissions(
         self,

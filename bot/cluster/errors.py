@@ -128,7 +128,7 @@ class ApiError(ClusterError):
         self.reason = reason
 
 
-class Forbidden(ApiError):  # noqa: N818  (names from the design)
+class Forbidden(ApiError):  # noqa: N818  (the Kubernetes API's reason)
     """The bot's account may not do this; the platform team can grant it."""
 
     def __init__(self, message: str, *, target: Target, reason: str = "Forbidden") -> None:
@@ -140,11 +140,11 @@ class Forbidden(ApiError):  # noqa: N818  (names from the design)
         self.namespace = target.namespace
 
 
-class NotFound(ApiError):  # noqa: N818  (names from the design)
+class NotFound(ApiError):  # noqa: N818  (the Kubernetes API's reason)
     """The object (or its namespace, or its API) does not exist."""
 
 
-class AlreadyExists(ApiError):  # noqa: N818  (names from the design)
+class AlreadyExists(ApiError):  # noqa: N818  (the Kubernetes API's reason)
     """Create refused: the name is taken. ``suggested_name`` is free, when one was found."""
 
     def __init__(
@@ -156,19 +156,19 @@ class AlreadyExists(ApiError):  # noqa: N818  (names from the design)
         self.suggested_name = suggested_name
 
 
-class Conflict(ApiError):  # noqa: N818  (names from the design)
+class Conflict(ApiError):  # noqa: N818  (the Kubernetes API's reason)
     """Someone else changed the object since it was read; re-read and retry."""
 
     temporary = True
 
 
-class Expired(ApiError):  # noqa: N818  (names from the design)
+class Expired(ApiError):  # noqa: N818  (the Kubernetes API's reason)
     """The resourceVersion a watch started from is too old: list again, then watch."""
 
     temporary = True
 
 
-class Invalid(ApiError):  # noqa: N818  (names from the design)
+class Invalid(ApiError):  # noqa: N818  (the Kubernetes API's reason)
     """The API server rejected the object; ``causes`` says which fields and why."""
 
     def __init__(
@@ -184,7 +184,7 @@ class ServerError(ApiError):
     temporary = True
 
 
-class Unavailable(ClusterError):  # noqa: N818  (names from the design)
+class Unavailable(ClusterError):  # noqa: N818  (reads as what is wrong)
     """No answer came back from the API server."""
 
     temporary = True
@@ -198,11 +198,11 @@ class TimedOut(Unavailable):
     """The API server did not answer within the configured timeout."""
 
 
-class NotConfigured(ClusterError):  # noqa: N818  (names from the design)
+class NotConfigured(ClusterError):  # noqa: N818  (reads as what is wrong)
     """Neither an in-cluster service account nor a kubeconfig was found."""
 
 
-class OperatorNotInstalled(ClusterError):  # noqa: N818  (names from the design)
+class OperatorNotInstalled(ClusterError):  # noqa: N818  (reads as what is wrong)
     """The cluster serves no DynamoGraphDeployment API."""
 
     def __init__(self, detail: str = "") -> None:
@@ -213,7 +213,7 @@ class OperatorNotInstalled(ClusterError):  # noqa: N818  (names from the design)
         super().__init__(message)
 
 
-class NotManaged(ClusterError):  # noqa: N818  (names from the design)
+class NotManaged(ClusterError):  # noqa: N818  (reads as what is wrong)
     """Dynamote refuses to touch a DGD it did not create."""
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "choose_version",
     "group_versions",
     "serves_dgds",
+    "version_to_write",
 ]
 
 
@@ -47,6 +48,15 @@ def choose_version(served: tuple[str, ...]) -> ApiVersion | None:
         if version in served:
             return version
     return None
+
+
+def version_to_write(served: tuple[str, ...], forced: str) -> str | None:
+    """The apiVersion Dynamote writes on a cluster serving ``served``: ``forced`` (the setting;
+    ``auto`` chooses) if the cluster serves it, else :func:`choose_version`'s; None when it
+    can write none (no operator, or one serving only versions Dynamote does not write)."""
+    if forced != "auto":
+        return forced if forced in served else None
+    return choose_version(served)
 
 
 @dataclass(frozen=True)

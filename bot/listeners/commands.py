@@ -190,9 +190,10 @@ def _dispatch(
                     dgd_versions=status.dgd_versions_served,
                     namespaces=service.namespaces,
                     error=status.error,
+                    writes=status.writes,
                     capacity=capacity.capacity if capacity else None,
                     capacity_unknown=capacity.unknown if capacity else "",
-                    use=_gpu_use(dynamote, user) if status.dgd_versions_served else None,
+                    use=_gpu_use(dynamote, user) if status.writes else None,
                 )
             )
 

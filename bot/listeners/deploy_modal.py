@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
+from bot.advice import hf_secret_command
 from bot.app_context import AppContext
 from bot.audit import audit
 from bot.blocks.deploy_cost import Budget, form_size
@@ -166,8 +167,7 @@ def _add_cluster_notice(
         if present is False:
             extra = (
                 f":warning: Secret `{form.hf_token_secret}` is missing in `{form.namespace}`. "
-                f"Create it first: `kubectl create secret generic {form.hf_token_secret} "
-                f"--from-literal=HF_TOKEN=<token> -n {form.namespace}`"
+                f"Create it first: `{hf_secret_command(form.hf_token_secret, form.namespace)}`"
             )
     if extra is None and not policy_of(dynamote).quotas:
         return  # nothing to add: the open view already says all it can
@@ -540,12 +540,7 @@ def _form_fit(dynamote: AppContext, form: DeployForm) -> Fit | None:
 def _metadata(view: dict[str, Any]) -> ModalMetadata:
     """The modal's metadata, with the revision its blocks really carry."""
     revision = view_revision(view.get("blocks") or [])
-    try:
-        metadata = ModalMetadata.from_json(str(view.get("private_metadata") or ""))
-    except ValueError:
-        # Never trust private_metadata blindly, but a lost one must not break the form.
-        metadata = ModalMetadata(user_id="", channel_id=None)
-    return replace(metadata, revision=revision)
+    return replace(ModalMetadata.of_view(view), revision=revision)
 
 
 def _audit_denial(

@@ -78,7 +78,7 @@ def actor_of(body: dict[str, Any]) -> tuple[str, str | None]:
     view = body.get("view")
     if channel is None and isinstance(view, dict) and view.get("type") == "modal":
         # A modal opened from App Home carries the channel the person picked in it.
-        channel = _metadata_of(view).channel_id or chosen_channel(
+        channel = ModalMetadata.of_view(view).channel_id or chosen_channel(
             (view.get("state") or {}).get("values") or {}
         )
     return user, (str(channel) if channel else None)
@@ -91,14 +91,7 @@ def _from_home(body: dict[str, Any]) -> bool:
         return False
     if view.get("type") == "home":
         return True
-    return view.get("type") == "modal" and _metadata_of(view).channel_id is None
-
-
-def _metadata_of(view: dict[str, Any]) -> ModalMetadata:
-    try:
-        return ModalMetadata.from_json(str(view.get("private_metadata") or ""))
-    except ValueError:
-        return ModalMetadata(user_id="", channel_id=None)
+    return view.get("type") == "modal" and ModalMetadata.of_view(view).channel_id is None
 
 
 def command_action(body: dict[str, Any], dynamote: AppContext) -> Action:

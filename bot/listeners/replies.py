@@ -14,6 +14,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from bot.announce import post_dm
 from bot.blocks.common import Message, error_message
 from bot.cluster import (
     ClusterError,
@@ -53,8 +54,7 @@ def reply(
             return
         log.warning("The response_url answered %s; replying by DM", answer.status_code)
     user = (body.get("user") or {}).get("id") or body.get("user_id")
-    dm = client.conversations_open(users=user)
-    client.chat_postMessage(channel=dm["channel"]["id"], **message.as_kwargs())
+    post_dm(client, message.as_kwargs(), user=str(user or ""))
 
 
 def _first_response_url(body: dict[str, Any]) -> str | None:

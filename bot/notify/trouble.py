@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.status import DeploymentStatus
 from bot.status.raw import meta_of
+from bot.status.spec import operator_says_ready
 
 __all__ = ["log_tail_source", "operator_ready", "troubled_pods"]
 
@@ -54,9 +55,8 @@ def operator_ready(dgd: Mapping[str, Any]) -> bool:
     if meta_of(dgd).deletion_timestamp:
         return False
     status = dgd.get("status") or {}
-    if status.get("state") == "successful":
-        return True
-    return any(
-        condition.get("type") == "Ready" and condition.get("status") == "True"
-        for condition in status.get("conditions") or ()
+    ready = next(
+        (c.get("status") for c in status.get("conditions") or () if c.get("type") == "Ready"),
+        None,
     )
+    return operator_says_ready(status.get("state"), ready)

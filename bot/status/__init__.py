@@ -73,6 +73,7 @@ from bot.status.spec import (
     conditions_of,
     frontend_service_of,
     model_replica_counts,
+    operator_says_ready,
     replica_counts,
 )
 
@@ -174,9 +175,7 @@ def _phase(
     failure = first_pod_failure(troubled, events, now)
     if failure and failure.persisting:
         return "Failed", failure.reason
-    operator_ready = state == "successful" or (
-        ready_condition is not None and ready_condition.status == "True"
-    )
+    operator_ready = operator_says_ready(state, ready_condition.status if ready_condition else None)
     operator_silent = not state and ready_condition is None
     if ready >= desired and (operator_ready or (operator_silent and desired > 0)):
         return "Running", "ready" if desired else "scaled to 0 replicas"

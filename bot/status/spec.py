@@ -14,6 +14,7 @@ __all__ = [
     "conditions_of",
     "frontend_service_of",
     "model_replica_counts",
+    "operator_says_ready",
     "replica_counts",
 ]
 
@@ -119,6 +120,12 @@ def conditions_of(raw: object) -> tuple[Condition, ...]:
         )
         for c in as_list(raw)
     )
+
+
+def operator_says_ready(state: object, ready: str | None) -> bool:
+    """The operator's word that a deployment is ready: ``state`` ``successful``, or ``ready``
+    (the status of its ``Ready`` condition) ``True``."""
+    return state == "successful" or ready == "True"
 
 
 def frontend_service_of(dgd_name: str, components: tuple[Component, ...]) -> str | None:

@@ -21,6 +21,7 @@ def cluster(**kwargs: object) -> dict[str, object]:
         dgd_versions=["nvidia.com/v1beta1"],
         namespaces=["team-a"],
         error=None,
+        writes="nvidia.com/v1beta1",
         **kwargs,  # type: ignore[arg-type]
     )
     return fits_message(message)

@@ -15,6 +15,7 @@ def test_a_healthy_cluster_shows_version_dgd_versions_and_namespaces() -> None:
         dgd_versions=["nvidia.com/v1beta1", "nvidia.com/v1alpha1"],
         namespaces=["dynamo-system", "team-a"],
         error=None,
+        writes="nvidia.com/v1beta1",
     )
     text = shown_text(fits_message(message))
     for part in (
@@ -27,7 +28,7 @@ def test_a_healthy_cluster_shows_version_dgd_versions_and_namespaces() -> None:
     ):
         assert part in text
     assert "not installed" not in text
-    assert "reachable" in message.text
+    assert message.text == "The cluster is reachable and ready"
     # The operator's API versions are not Dynamo releases: said as the operator's.
     assert "*Dynamo operator*\ninstalled (API `nvidia.com/v1beta1`, `nvidia.com/v1alpha1`)" in text
     assert "DynamoGraphDeployment" not in text
@@ -51,6 +52,21 @@ def test_a_cluster_without_the_operator_says_nothing_can_be_deployed() -> None:
     text = shown_text(fits_message(message))
     assert "not installed" in text
     assert "operator" in message.text
+
+
+def test_an_operator_serving_no_version_dynamote_writes_is_not_ready() -> None:
+    message = build_cluster_status(
+        reachable=True,
+        server_version="v1.32",
+        dgd_versions=["nvidia.com/v2"],
+        namespaces=["a"],
+        error="The Dynamo operator is not installed in this cluster: no API serves it in a "
+        "version Dynamote can write (served: nvidia.com/v2).",
+        writes=None,
+    )
+    text = shown_text(fits_message(message))
+    assert "(served: nvidia.com/v2)" in text
+    assert message.text == "The cluster is reachable and missing a Dynamo operator Dynamote can use"
 
 
 def test_many_namespaces_and_nasty_values_are_bounded() -> None:

@@ -200,6 +200,14 @@ def test_metadata_survives_its_json(metadata: ModalMetadata) -> None:
 def test_metadata_from_garbage_raises_value_error(garbage: str) -> None:
     with pytest.raises(ValueError, match="private_metadata"):
         ModalMetadata.from_json(garbage)
+    # Read from a view, garbage is a metadata with no user and no channel, never an error.
+    assert ModalMetadata.of_view({"private_metadata": garbage}) == ModalMetadata("", None)
+
+
+def test_metadata_of_a_view_is_what_it_carries() -> None:
+    metadata = ModalMetadata("U1", "C1", revision=2, advanced=True)
+    assert ModalMetadata.of_view({"private_metadata": metadata.to_json()}) == metadata
+    assert ModalMetadata.of_view({}) == ModalMetadata("", None)
 
 
 # --- read_deploy_form -----------------------------------------------------------------------

@@ -6,7 +6,6 @@ it; the official client talks to it exactly as it would to a real API server.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from bot.cluster import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Cluster
+from bot.cluster import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from bot.settings import Settings, load_settings
 from bot.sim.standin import StandIn
 
@@ -45,23 +44,8 @@ def standin(version: str) -> Iterator[StandIn]:
 
 
 @pytest.fixture
-def connect(kubeconfig: Path) -> Iterator[Callable[..., Cluster]]:
-    """Build a Cluster for the stand-in with some settings changed; closed after the test."""
-    made: list[Cluster] = []
-
-    def build(*, clock: Callable[[], float] = time.monotonic, **overrides: Any) -> Cluster:
-        cluster = Cluster(kubeconfig, settings=make_settings(**overrides), clock=clock)
-        made.append(cluster)
-        return cluster
-
-    yield build
-    for cluster in made:
-        cluster.close()
-
-
-@pytest.fixture
-def cluster(connect: Callable[..., Cluster]) -> Cluster:
-    return connect()
+def cluster_settings() -> Callable[..., Settings]:
+    return make_settings
 
 
 @pytest.fixture

@@ -207,6 +207,74 @@ def test_patching_with_a_stale_resource_version_raises_conflict(
     assert cluster.get_dgd("default", "qwen")["metadata"]["annotations"] == {"a": "1"}
 
 
+def _someone_writes(cluster: Cluster, name: str, annotations: dict[str, str | None]) -> None:
+    """A write by someone else (the operator's status, another replica) on the DGD as it is."""
+    version = cluster.get_dgd("default", name)["metadata"]["resourceVersion"]
+    cluster.patch_dgd_annotations("default", name, annotations, resource_version=version)
+
+
+def test_a_patch_as_read_after_another_write_reads_again_and_goes_through(
+    cluster: Cluster, version: str
+) -> None:
+    created = cluster.create_dgd(dgd_manifest(version, "qwen"))
+    _someone_writes(cluster, "qwen", {"other": "x"})
+    patched = cluster.patch_dgd_annotations_as_read(created, {"mine": "1"}, guarded=("mine",))
+    assert patched["metadata"]["annotations"] == {"other": "x", "mine": "1"}
+
+
+def test_a_patch_as_read_reads_again_while_writes_keep_coming_up_to_three_tries(
+    cluster: Cluster, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = cluster.create_dgd(dgd_manifest(version, "qwen"))
+    _someone_writes(cluster, "qwen", {"status": "0"})
+    read = cluster.get_dgd
+    reads: list[str] = []
+
+    def read_then_someone_writes(namespace: str, name: str, writes: int) -> dict[str, Any]:
+        got = read(namespace, name)
+        reads.append(name)
+        if len(reads) <= writes:  # the operator writes its status again right after the read
+            version = got["metadata"]["resourceVersion"]
+            status = {"status": str(len(reads))}
+            cluster.patch_dgd_annotations(namespace, name, status, resource_version=version)
+        return got
+
+    monkeypatch.setattr(cluster, "get_dgd", lambda ns, name: read_then_someone_writes(ns, name, 1))
+    patched = cluster.patch_dgd_annotations_as_read(created, {"mine": "1"}, guarded=())
+    assert patched["metadata"]["annotations"] == {"status": "1", "mine": "1"}
+    assert len(reads) == 2
+
+    monkeypatch.undo()
+    _someone_writes(cluster, "qwen", {"status": "again"})
+    reads.clear()
+    monkeypatch.setattr(cluster, "get_dgd", lambda ns, name: read_then_someone_writes(ns, name, 9))
+    with pytest.raises(Conflict):
+        cluster.patch_dgd_annotations_as_read(patched, {"mine": "2"}, guarded=())
+    assert len(reads) == 2, "three patches, a read after each of the first two"
+    assert read("default", "qwen")["metadata"]["annotations"]["mine"] == "1"
+
+
+def test_a_patch_as_read_writes_nothing_on_a_dgd_created_anew_under_the_name(
+    cluster: Cluster, version: str
+) -> None:
+    created = cluster.create_dgd(dgd_manifest(version, "qwen"))
+    cluster.delete_dgd("default", "qwen")
+    cluster.create_dgd(dgd_manifest(version, "qwen"))
+    with pytest.raises(Conflict):
+        cluster.patch_dgd_annotations_as_read(created, {"mine": "1"}, guarded=())
+    assert "annotations" not in cluster.get_dgd("default", "qwen")["metadata"]
+
+
+def test_a_patch_as_read_leaves_a_guarded_annotation_someone_changed_meanwhile(
+    cluster: Cluster, version: str
+) -> None:
+    created = cluster.create_dgd(dgd_manifest(version, "qwen"))
+    _someone_writes(cluster, "qwen", {"record": "theirs"})
+    with pytest.raises(Conflict):
+        cluster.patch_dgd_annotations_as_read(created, {"record": "mine"}, guarded=("record",))
+    assert cluster.get_dgd("default", "qwen")["metadata"]["annotations"] == {"record": "theirs"}
+
+
 def test_deleting_a_managed_dgd_removes_it(cluster: Cluster, standin: Any, version: str) -> None:
     cluster.create_dgd(dgd_manifest(version, "qwen"))
     cluster.delete_dgd("default", "qwen")

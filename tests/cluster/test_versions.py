@@ -113,6 +113,19 @@ def test_cluster_status_reports_the_server_version_and_every_dgd_version_served(
     assert status.server_version and status.server_version.startswith("v1.")
     assert set(status.dgd_versions_served) == {"nvidia.com/v1beta1", "nvidia.com/v1alpha1"}
     assert status.error is None
+    assert status.writes == "nvidia.com/v1beta1"
+
+
+def test_cluster_status_with_a_forced_version_the_cluster_does_not_serve_says_so(
+    tmp_path: Path,
+) -> None:
+    # The same rule as doctor's CRD check: a forced version is written only where served.
+    settings = make_settings(api_version="nvidia.com/v1beta1")
+    for _, kubeconfig in running(("v1alpha1",), tmp_path):
+        with Cluster(kubeconfig, settings=settings) as cluster:
+            status = cluster.cluster_status()
+    assert status.reachable and status.writes is None
+    assert status.error and "(served: nvidia.com/v1alpha1)" in status.error
 
 
 def test_cluster_status_without_the_operator_is_reachable_with_an_error(tmp_path: Path) -> None:
@@ -122,6 +135,7 @@ def test_cluster_status_without_the_operator_is_reachable_with_an_error(tmp_path
     assert status.reachable
     assert status.dgd_versions_served == ()
     assert status.error and "not installed" in status.error
+    assert status.writes is None
 
 
 def test_cluster_status_of_a_refusing_server_is_unreachable_and_does_not_raise(

@@ -195,8 +195,7 @@ def test_a_missing_hf_secret_fails_with_the_kubectl_command_that_creates_it(
     (failed,) = failures(lines)
     assert failed == (
         "FAIL HF secret hf-token-secret is missing in namespace team-b — fix: kubectl create "
-        "secret generic hf-token-secret -n team-b --from-literal=HF_TOKEN=<your Hugging Face "
-        "token>"
+        "secret generic hf-token-secret --from-literal=HF_TOKEN=<token> -n team-b"
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +32,9 @@ CHANNEL = "C0DEPLOYS"
 REQUESTER = "U0ALICE"
 IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
 READY_AFTER = 10.0  # simulated seconds
+
+# The ``deploy`` fixture: create a DGD with its card posted; returns (the DGD, the card's ts).
+Deploy = Callable[..., tuple[dict[str, Any], str]]
 
 
 class FakeClock:
@@ -76,22 +78,8 @@ def standin(version: str) -> Iterator[StandIn]:
 
 
 @pytest.fixture
-def connect(kubeconfig: Path) -> Iterator[Callable[..., Cluster]]:
-    made: list[Cluster] = []
-
-    def build(**overrides: Any) -> Cluster:
-        cluster = Cluster(kubeconfig, settings=make_settings(**overrides))
-        made.append(cluster)
-        return cluster
-
-    yield build
-    for cluster in made:
-        cluster.close()
-
-
-@pytest.fixture
-def cluster(connect: Callable[..., Cluster]) -> Cluster:
-    return connect()
+def cluster_settings() -> Callable[..., Settings]:
+    return make_settings
 
 
 @pytest.fixture
@@ -176,9 +164,7 @@ def manifest(
 
 
 @pytest.fixture
-def deploy(
-    cluster: Cluster, slack: SlackStandIn, version: str
-) -> Callable[..., tuple[dict[str, Any], str]]:
+def deploy(cluster: Cluster, slack: SlackStandIn, version: str) -> Deploy:
     """Create a DGD with its status card already posted, as the deploy modal does."""
 
     def create(name: str, **kwargs: Any) -> tuple[dict[str, Any], str]:
@@ -188,6 +174,14 @@ def deploy(
         return dgd, card_ts or ""
 
     return create
+
+
+def run_to_running(operator: SimOperator, clock: FakeClock) -> None:
+    """The operator's reconciles that take the DGDs deployed so far to Running: their pods
+    made, then ready once :data:`READY_AFTER` simulated seconds have passed."""
+    operator.reconcile_once()
+    clock.advance(READY_AFTER)
+    operator.reconcile_once()
 
 
 def replies(slack: SlackStandIn, thread_ts: str | None = None) -> list[dict[str, Any]]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD
 from bot.sim.operator import SimOperator, make_ready
@@ -18,15 +16,17 @@ from .conftest import (
     READY_AFTER,
     REQUESTER,
     Bot,
+    Deploy,
     card_updates,
     manifest,
     replies,
+    run_to_running,
 )
 
 
 def test_a_change_made_while_the_bot_was_down_is_announced_once_by_the_next_bot(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
@@ -46,16 +46,14 @@ def test_a_change_made_while_the_bot_was_down_is_announced_once_by_the_next_bot(
 
 def test_a_slack_outage_leaves_the_change_for_a_later_sweep_and_it_is_sent_once(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
     notifier = bot.notifier()
     deploy("qwen")
     deploy("other", channel="C0OTHER")
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()  # both Running: a reply each
+    run_to_running(operator, bot.clock)  # both Running: a reply each
     slack.server_error("chat.postMessage", times=1, status=503)
     report = notifier.sweep()
     assert len(report.errors) == 1  # one deployment failed, the other went on
@@ -70,16 +68,14 @@ def test_a_slack_outage_leaves_the_change_for_a_later_sweep_and_it_is_sent_once(
 
 def test_a_burst_of_429s_delays_but_never_drops_or_doubles_a_reply(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
     notifier = bot.notifier()
     for name in ("a", "b", "c"):
         deploy(name)
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()
+    run_to_running(operator, bot.clock)
     limit = slack.rate_limit("chat.postMessage", times=5, retry_after=2)
     for _ in range(4):
         notifier.sweep()
@@ -90,16 +86,14 @@ def test_a_burst_of_429s_delays_but_never_drops_or_doubles_a_reply(
 
 def test_messages_to_one_channel_are_at_least_a_second_apart(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
     notifier = bot.notifier()
     for name in ("a", "b", "c", "d"):
         deploy(name)
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()
+    run_to_running(operator, bot.clock)
     start = bot.clock()
     notifier.sweep()
     assert len(replies(slack)) == 4
@@ -108,7 +102,7 @@ def test_messages_to_one_channel_are_at_least_a_second_apart(
 
 def test_a_dgd_deleted_with_the_api_is_announced_once_even_when_watch_and_sweep_both_see_it(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     slack: SlackStandIn,
     standin: StandIn,
 ) -> None:
@@ -126,7 +120,7 @@ def test_a_dgd_deleted_with_the_api_is_announced_once_even_when_watch_and_sweep_
 
 def test_a_dgd_that_vanished_between_sweeps_is_announced_with_who_deleted_it(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     slack: SlackStandIn,
 ) -> None:
     notifier = bot.notifier()
@@ -148,14 +142,12 @@ def test_a_dgd_that_vanished_between_sweeps_is_announced_with_who_deleted_it(
 
 def test_a_dgd_without_a_card_gets_one_late_and_it_is_recorded(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
     deploy("orphan", channel=None)
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()
+    run_to_running(operator, bot.clock)
     bot.notifier().sweep()
     assert slack.calls("chat.postMessage") == []  # young: the deploy may still post it
     bot.offset = timedelta(minutes=2)

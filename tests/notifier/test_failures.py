@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -13,7 +11,7 @@ from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 from bot.status import FAILURE_GRACE
 
-from .conftest import NAMESPACE, Bot, FakeClock, make_settings, replies
+from .conftest import NAMESPACE, Bot, Deploy, FakeClock, make_settings, replies
 
 
 @pytest.fixture
@@ -24,7 +22,7 @@ def small_gpus(standin: StandIn, clock: FakeClock) -> SimOperator:
 
 def test_a_model_too_big_for_the_gpus_crash_loops_out_of_memory_and_the_reply_says_so(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     small_gpus: SimOperator,
     slack: SlackStandIn,
     clock: FakeClock,
@@ -45,7 +43,7 @@ def test_a_model_too_big_for_the_gpus_crash_loops_out_of_memory_and_the_reply_sa
 
 def test_asking_for_more_gpus_than_a_node_has_is_reported_stuck_with_a_fix(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
@@ -61,7 +59,7 @@ def test_asking_for_more_gpus_than_a_node_has_is_reported_stuck_with_a_fix(
 
 def test_a_missing_hf_secret_fails_with_the_command_that_creates_it(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
@@ -83,7 +81,7 @@ def test_a_missing_hf_secret_fails_with_the_command_that_creates_it(
 
 def test_an_image_that_does_not_pull_is_pending_then_failed_with_check_the_image_tag(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:

@@ -3,9 +3,6 @@ channel hears too, and the record of it on the DGD."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from bot.notify.state import ANNOTATION_NOTIFIED, decode
 from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
@@ -16,15 +13,17 @@ from .conftest import (
     READY_AFTER,
     REQUESTER,
     Bot,
+    Deploy,
     card_updates,
     make_settings,
     replies,
+    run_to_running,
 )
 
 
 def test_a_deploy_going_pending_deploying_running_gets_one_reply_in_channel_and_card_updates(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
@@ -65,15 +64,13 @@ def test_a_deploy_going_pending_deploying_running_gets_one_reply_in_channel_and_
 
 def test_with_broadcasting_off_the_running_reply_stays_in_the_thread(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
     bot.settings = make_settings(broadcast_ready=False)
     _, card = deploy("quiet")
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()
+    run_to_running(operator, bot.clock)
     bot.notifier().sweep()
     [running] = replies(slack, card)
     assert "reply_broadcast" not in running
@@ -83,7 +80,7 @@ def test_with_broadcasting_off_the_running_reply_stays_in_the_thread(
 
 def test_what_the_thread_heard_is_recorded_on_the_dgd(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
 ) -> None:
     notifier = bot.notifier()

@@ -4,9 +4,7 @@ is announced once, through the real notifier against the stand-in and the simula
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from bot.deployments import deployment_from
 from bot.sim.operator import SimOperator
@@ -14,7 +12,7 @@ from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 from bot.status import RECONCILE_RETRY_WINDOW
 
-from .conftest import NAMESPACE, READY_AFTER, Bot, card_updates, replies
+from .conftest import NAMESPACE, READY_AFTER, Bot, Deploy, card_updates, replies, run_to_running
 
 
 def reply_texts(slack: SlackStandIn, card: str) -> list[str]:
@@ -27,7 +25,7 @@ def failed_replies(slack: SlackStandIn, card: str, name: str) -> list[str]:
 
 def test_a_reconcile_error_that_clears_within_the_window_gets_no_failed_reply(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     standin: StandIn,
     slack: SlackStandIn,
@@ -56,7 +54,7 @@ def test_a_reconcile_error_that_clears_within_the_window_gets_no_failed_reply(
 
 def test_a_hiccup_late_in_a_long_rollout_that_clears_within_the_window_posts_no_failed(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     standin: StandIn,
     slack: SlackStandIn,
@@ -98,7 +96,7 @@ def test_a_hiccup_late_in_a_long_rollout_that_clears_within_the_window_posts_no_
 
 def test_a_reconcile_error_late_in_a_long_rollout_that_persists_gets_one_failed_reply(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
@@ -125,15 +123,13 @@ def test_a_reconcile_error_late_in_a_long_rollout_that_persists_gets_one_failed_
 
 def test_a_hiccup_of_a_running_deployment_does_not_flap_its_thread(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
     notifier = bot.notifier()
     _, card = deploy("steady")
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()
+    run_to_running(operator, bot.clock)
     notifier.sweep()
     before = reply_texts(slack, card)
 
@@ -148,7 +144,7 @@ def test_a_hiccup_of_a_running_deployment_does_not_flap_its_thread(
 
 def test_a_reconcile_error_that_outlasts_the_window_gets_one_failed_reply(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:
@@ -172,16 +168,14 @@ def test_a_reconcile_error_that_outlasts_the_window_gets_one_failed_reply(
 
 def test_the_port_forward_line_names_a_service_the_cluster_has(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     standin: StandIn,
     slack: SlackStandIn,
 ) -> None:
     notifier = bot.notifier()
     _, card = deploy("served")
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()
+    run_to_running(operator, bot.clock)
     notifier.sweep()
     running = str(replies(slack, card)[-1]["blocks"])
     assert f"kubectl port-forward svc/served-frontend 8000:8000 -n {NAMESPACE}" in running

@@ -5,7 +5,6 @@ server, as kubectl would), against the real notifier over the Kubernetes and Sla
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,12 +20,13 @@ from tests.signing import signed_changes
 from .conftest import (
     CHANNEL,
     NAMESPACE,
-    READY_AFTER,
     REQUESTER,
     Bot,
+    Deploy,
     make_settings,
     manifest,
     replies,
+    run_to_running,
 )
 
 VICTIM = "U0VICTIM"
@@ -60,7 +60,7 @@ def test_a_planted_dgd_gets_no_late_card_pings_nobody_and_is_not_written_to(
 
 def test_a_copied_signature_does_not_let_a_planted_dgd_reply_in_someone_elses_thread(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
     version: str,
@@ -74,9 +74,7 @@ def test_a_copied_signature_does_not_let_a_planted_dgd_reply_in_someone_elses_th
     bot.cluster.create_dgd(body)
     notifier = bot.notifier()
     notifier.sweep()
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()  # both Running: each would get a reply
+    run_to_running(operator, bot.clock)  # both Running: each would get a reply
     notifier.sweep()
     texts = [str(reply.get("text")) for reply in replies(slack, card)]
     assert texts and all("planted" not in text for text in texts), texts
@@ -85,7 +83,7 @@ def test_a_copied_signature_does_not_let_a_planted_dgd_reply_in_someone_elses_th
 
 def test_the_deletion_of_a_planted_dgd_is_not_announced_in_the_thread_it_names(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     slack: SlackStandIn,
     version: str,
 ) -> None:
@@ -101,7 +99,7 @@ def test_the_deletion_of_a_planted_dgd_is_not_announced_in_the_thread_it_names(
 
 def test_a_deleted_by_written_by_hand_does_not_name_anyone_in_the_thread(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     slack: SlackStandIn,
 ) -> None:
     _, card = deploy("qwen")
@@ -121,7 +119,7 @@ def test_a_deleted_by_written_by_hand_does_not_name_anyone_in_the_thread(
 
 def test_a_signed_deleted_by_still_names_who_deleted(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     slack: SlackStandIn,
 ) -> None:
     _, card = deploy("qwen")
@@ -140,7 +138,7 @@ def test_a_signed_deleted_by_still_names_who_deleted(
 
 def test_a_late_card_goes_to_the_requesters_dm_when_its_channel_is_not_allowed(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     slack: SlackStandIn,
 ) -> None:

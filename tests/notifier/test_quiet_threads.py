@@ -10,7 +10,6 @@ counts up), the shape ``kubectl get pod -o json`` shows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +19,16 @@ from bot.sim.operator import SimOperator
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 
-from .conftest import CHANNEL, NAMESPACE, READY_AFTER, REQUESTER, Bot, replies
+from .conftest import (
+    CHANNEL,
+    NAMESPACE,
+    READY_AFTER,
+    REQUESTER,
+    Bot,
+    Deploy,
+    replies,
+    run_to_running,
+)
 
 
 def _worker(standin: StandIn, dgd: str) -> str:
@@ -62,7 +70,7 @@ def _trouble_posts(slack: SlackStandIn, card: str) -> list[dict[str, Any]]:
 
 def test_a_crash_loop_over_many_sweeps_leaves_one_trouble_reply_updated_in_place(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     standin: StandIn,
     slack: SlackStandIn,
@@ -101,7 +109,7 @@ def test_a_crash_loop_over_many_sweeps_leaves_one_trouble_reply_updated_in_place
 
 def test_the_thread_stays_failed_until_the_deployment_was_healthy_for_the_recovery_window(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     standin: StandIn,
     slack: SlackStandIn,
@@ -117,9 +125,7 @@ def test_the_thread_stays_failed_until_the_deployment_was_healthy_for_the_recove
 
     bot.clock.advance(READY_AFTER)
     standin.store.delete("pods", NAMESPACE, _worker(standin, "flaky"))  # replaced, healthy
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()
+    run_to_running(operator, bot.clock)
     notifier.sweep()
     dgd = bot.cluster.get_dgd(NAMESPACE, "flaky")
     assert dgd["status"]["state"] == "successful"
@@ -140,23 +146,19 @@ def test_the_thread_stays_failed_until_the_deployment_was_healthy_for_the_recove
 
 def test_a_recovery_is_told_in_the_thread_without_a_mention_and_not_in_the_channel(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     standin: StandIn,
     slack: SlackStandIn,
 ) -> None:
     _, card = deploy("again")
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()
+    run_to_running(operator, bot.clock)
     bot.notifier().sweep()  # Running: mentioned, and the channel hears it
     _crash_again(standin, operator, "again")
     bot.notifier().sweep()  # Failed: the first trouble reply, mentioned
     bot.clock.advance(READY_AFTER)
     standin.store.delete("pods", NAMESPACE, _worker(standin, "again"))  # replaced, healthy
-    operator.reconcile_once()
-    bot.clock.advance(READY_AFTER)
-    operator.reconcile_once()
+    run_to_running(operator, bot.clock)
     bot.notifier().sweep()
     bot.offset = RECOVERY_WINDOW
     bot.notifier().sweep()  # Running again, for the recovery window

@@ -6,7 +6,6 @@ over HTTP as ``kubectl logs`` would), the reply posted to the Slack stand-in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from bot.sim.resources import POD_LOG_ANNOTATION
 from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 
-from .conftest import NAMESPACE, Bot, replies
+from .conftest import NAMESPACE, Bot, Deploy, replies
 
 HF_TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWx12"  # made up, shaped like a Hugging Face token
 SLACK_TOKEN = "xoxb-" + "1234567890-0987654321-AbCdEfGhIjKlMnOp"  # made up, shaped like one
@@ -47,7 +46,7 @@ def _crash_loop(standin: StandIn, dgd: str, log: str) -> None:
 
 def test_a_crash_log_with_tokens_is_posted_with_the_tokens_replaced(
     bot: Bot,
-    deploy: Callable[..., tuple[dict[str, Any], str]],
+    deploy: Deploy,
     operator: SimOperator,
     standin: StandIn,
     slack: SlackStandIn,

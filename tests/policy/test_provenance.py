@@ -18,6 +18,7 @@ import pytest
 
 from bot.audit import AUDIT_LOGGER
 from bot.blocks.ids import ACTION_DELETE_DEPLOYMENT, ACTION_VIEW_DEPLOYMENT
+from bot.cluster import ClusterError
 from bot.dynamo import (
     ANNOTATION_CHANNEL,
     ANNOTATION_DELETED_BY,
@@ -28,6 +29,7 @@ from bot.dynamo import (
 )
 from bot.provenance import ANNOTATION_PROVENANCE, Provenance
 from bot.request import parse_request
+from tests.signing import signed
 from tests.stacks import Stack, deploy_directly, text_of
 from tests.waiting import wait_for
 
@@ -43,18 +45,19 @@ def forged(stack: Stack, name: str, *, victim: str = "U0VICTIM", channel: str = 
     """What ``kubectl apply`` of a copied Dynamote manifest gives: managed-by dynamote,
     someone else's requester and any channel, no (valid) signature. Created through the
     API server like any kubectl user, not by the bot's service."""
+    manifest = rendered(stack, name, SlackOrigin(victim, channel, "1700000000.000100"))
+    # A plain create through the API server (the label is there, as in a copied manifest);
+    # not DeploymentService.create, which is what signs.
+    return stack.cluster.create_dgd(manifest)
+
+
+def rendered(stack: Stack, name: str, origin: SlackOrigin) -> dict[str, Any]:
+    """The manifest Dynamote renders for a small deployment in team-a, unsigned."""
     request = parse_request(
         {"model": "Qwen/Qwen3-0.6B", "name": name, "namespace": "team-a", "engine": "vllm"},
         catalog=stack.context.catalog,
     )
-    manifest = render_dgd(
-        request,
-        image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
-        origin=SlackOrigin(victim, channel, "1700000000.000100"),
-    )
-    # A plain create through the API server (the label is there, as in a copied manifest);
-    # not DeploymentService.create, which is what signs.
-    return stack.cluster.create_dgd(manifest)
+    return render_dgd(request, image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0", origin=origin)
 
 
 def unlabelled(stack: Stack, name: str) -> dict[str, Any]:
@@ -83,7 +86,7 @@ def dgd_writes(stack: Stack) -> list[tuple[str, str]]:
     return [k for k in stack.k8s.api_calls() if k[1] == DGDS and k[0] not in ("get", "list")]
 
 
-# --- issue: a kubectl-made DGD claiming someone else ----------------------------------------
+# --- a kubectl-made DGD claiming someone else -------------------------------------------------
 
 
 def test_status_of_a_forged_dgd_shows_nothing_of_it_to_a_non_admin(
@@ -174,7 +177,7 @@ def test_a_requester_patched_onto_a_signed_dgd_no_longer_verifies(make_stack: Ma
     assert ack.get("response_action") == "update", ack
 
 
-# --- issue: a refused delete writes nothing ---------------------------------------------------
+# --- a refused delete writes nothing ---------------------------------------------------------
 
 
 def test_a_refused_delete_of_an_unlabelled_dgd_writes_nothing_and_is_audited(
@@ -256,3 +259,18 @@ def test_a_deploy_from_slack_is_signed_and_stays_signed_once_its_card_is_recorde
     assert "*Requested by*\nyou" in text and "unverified" not in text  # known: Alice asks
 
 
+def test_a_card_recorded_after_its_dgd_was_made_anew_under_the_name_signs_nothing(
+    make_stack: MakeStack,
+) -> None:
+    stack = make_stack()
+    manifest = rendered(stack, "renamed", SlackOrigin("U0ALICE", "C0TEAM"))
+    created = stack.cluster.create_dgd(signed(manifest, stack.settings))
+    # Deleted and made again by someone else before the bot records where the card is.
+    stack.cluster.delete_dgd("team-a", "renamed")
+    wait_for(lambda: stack.k8s.store.get(DGDS, "team-a", "renamed") is None)
+    forged(stack, "renamed")
+    with pytest.raises(ClusterError, match="changed meanwhile"):
+        stack.context.service.record_card(created, channel="C0TEAM", ts="1700000000.000200")
+    dgd = stack.k8s.store.get(DGDS, "team-a", "renamed")
+    assert dgd["metadata"]["annotations"][ANNOTATION_REQUESTER] == "U0VICTIM"
+    assert Provenance.from_settings(stack.settings).standing(dgd) == "unverified"

@@ -1,4 +1,4 @@
-"""manifests/slack-app.yaml: the shape Slack's manifest schema requires (SLACK.md section 6).
+"""manifests/slack-app.yaml: the shape Slack's app manifest schema requires.
 
 The constraints are written out here (paraphrasing slackapi/manifest-schema's v1 schema) so the
 test needs no network; it also pins the scopes to exactly those the bot uses.

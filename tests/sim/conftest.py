@@ -1,4 +1,5 @@
-"""Fixtures for the stand-in's tests: a running StandIn on a free port and clients for it."""
+"""Fixtures for the stand-in's tests: a running StandIn on a free port, clients for it, and the
+simulated operator's clock."""
 
 from __future__ import annotations
 
@@ -9,6 +10,21 @@ import pytest
 from kubernetes import client, config
 
 from bot.sim.standin import StandIn, default_crd_path
+
+
+class FakeClock:
+    """The simulated operator's clock: it reads ``now``, which only the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture(scope="session")

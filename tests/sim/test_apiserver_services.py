@@ -18,22 +18,10 @@ from bot.sim.admission import OVERRIDE_REQUIRED, WEBHOOK_NAME
 from bot.sim.operator import SimOperator
 from bot.sim.standin import StandIn
 
+from .conftest import FakeClock
 from .dgds import GROUP, PLURAL, v1alpha1_dgd, v1beta1_dgd
 
 READY_AFTER = 10.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -19,15 +19,11 @@ from bot.sim.crashes import BACKOFF_CAP, backoff_text, crash_state
 from bot.sim.operator import SimOperator
 from bot.sim.standin import StandIn, default_crd_path
 from bot.status import compute_status
-from tests.sim.test_operator import DGD, NS, FakeClock, make_dgd, worker_pods
+from tests.sim.conftest import FakeClock
+from tests.sim.test_operator import DGD, NS, make_dgd, worker_pods
 
 MEMORY_GIB = 16  # per simulated GPU
 BIG = "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"  # minGpuMemory 24: two 16 GiB GPUs hold it
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

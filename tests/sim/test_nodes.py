@@ -14,10 +14,10 @@ from bot.sim.operator import SimOperator
 from bot.sim.standin import StandIn
 from bot.sim.store import Store
 
+from .conftest import FakeClock
 from .test_operator import (
     DGD,
     NS,
-    FakeClock,
     add_secret,
     events_of,
     make_dgd,
@@ -25,11 +25,6 @@ from .test_operator import (
     step,
     worker_pods,
 )
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ from bot.sim.store import Store
 from bot.status import DeploymentStatus, compute_status
 from tests.waiting import wait_until
 
+from .conftest import FakeClock
+
 VERSIONS = ["v1beta1", "v1alpha1"]
 NS = "team-a"
 DGD = "dynamographdeployments"
@@ -35,19 +37,6 @@ GPU_MESSAGE = (
     "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are "
     "available: 3 No preemption victims found for incoming pod."
 )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
