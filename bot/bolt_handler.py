@@ -7,6 +7,8 @@ interactivity form (see bot.slack_body); this handler replaces that reading with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
@@ -14,7 +16,21 @@ from slack_bolt.request.internals import build_context
 
 from bot.slack_body import read_body
 
-__all__ = ["SlackEventsHandler"]
+__all__ = ["SlackEventsHandler", "bolt_request"]
+
+
+def bolt_request(
+    raw: str, headers: dict[str, str | Sequence[str]], query: str = ""
+) -> BoltRequest:
+    """The BoltRequest for a body Slack sent, its body as :func:`read_body` reads it."""
+    request = BoltRequest(body=raw, query=query, headers=headers)
+    body = read_body(raw, request.content_type or "")
+    if body is not None and body != request.body:
+        # Bolt's signature check reads raw_body, which stays as Slack signed it; the
+        # listeners and Bolt's matchers read body and context.
+        request.body = body
+        request.context = build_context(BoltContext(), body)
+    return request
 
 
 class SlackEventsHandler(SlackRequestHandler):
@@ -24,14 +40,6 @@ class SlackEventsHandler(SlackRequestHandler):
         super().__init__(app, path=path)
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
-        raw = request.get_body()
-        bolt_request = BoltRequest(
-            body=raw, query=request.query_string, headers=request.get_headers()
+        return self.app.dispatch(
+            bolt_request(request.get_body(), request.get_headers(), request.query_string)
         )
-        body = read_body(raw, bolt_request.content_type or "")
-        if body is not None and body != bolt_request.body:
-            # Bolt's signature check reads raw_body, which stays as Slack signed it; the
-            # listeners and Bolt's matchers read body and context.
-            bolt_request.body = body
-            bolt_request.context = build_context(BoltContext(), body)
-        return self.app.dispatch(bolt_request)

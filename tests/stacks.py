@@ -25,17 +25,19 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import SecretStr
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.app_context import AppContext
 from bot.blocks.ids import ACTION_SHOW_ADVANCED
+from bot.bolt_handler import bolt_request
 from bot.cluster import Cluster
 from bot.composition import build_dynamote
 from bot.dynamo import SlackOrigin, render_dgd
@@ -93,6 +95,9 @@ class Stack:
     server: HttpServer
     # The app's pool and Bolt's listener pool: what a request sets off after its ack.
     background: Background = field(default_factory=Background)
+    # None: requests go over HTTP to ``server`` (the server is part of what is tested);
+    # else straight to this App's dispatch, as the server hands them on.
+    dispatch_to: App | None = None
     responses: dict[str, str] = field(default_factory=dict)
 
     def settle(self) -> None:
@@ -103,7 +108,15 @@ class Stack:
     # --- sending ---------------------------------------------------------------------------
 
     def post(self, request: SlackRequest) -> tuple[int, bytes, float]:
-        """POST to /slack/events; returns status, body and how long the answer took."""
+        """POST to /slack/events (or dispatch it); returns status, body and how long the
+        answer took."""
+        if self.dispatch_to is not None:
+            headers: dict[str, str | Sequence[str]] = {
+                name.lower(): value for name, value in request.headers(SECRET).items()
+            }
+            started = time.perf_counter()
+            handled = self.dispatch_to.dispatch(bolt_request(request.body.decode(), headers))
+            return handled.status, handled.body.encode(), time.perf_counter() - started
         connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=15)
         started = time.perf_counter()
         try:
@@ -335,10 +348,12 @@ def app_stack(
     retrying: bool = False,
     health: Health | None = None,
     submit_budget_seconds: float = 2.0,
+    over_http: bool = False,
 ) -> Iterator[Stack]:
     """One running app instance over ``shared``; ``retrying``: the Web client has the
     production retry handlers (``bot.slack_client.retry_handlers``), so 429s and 5xx are
-    retried as in production."""
+    retried as in production. ``over_http`` False: requests go to the App's dispatch, as
+    the HTTP server hands them on, for tests of what the listeners do."""
     slack = shared.slack
     if settings.slack_signing_secret is None:  # Slack signs every request with it
         settings = settings.model_copy(update={"slack_signing_secret": SecretStr(SECRET)})
@@ -365,8 +380,9 @@ def app_stack(
     thread.start()
     try:
         yield Stack(
-            settings, shared.k8s, shared.operator, slack, cluster, context, server, background
-        )
+            settings, shared.k8s, shared.operator, slack, cluster, context, server, background,
+            dispatch_to=None if over_http else dynamote.bolt_app,
+        )  # fmt: skip
     finally:
         server.close()
         thread.join(timeout=10)
@@ -396,6 +412,7 @@ def build_stack(
             retrying=True,
             health=health,
             submit_budget_seconds=submit_budget_seconds,
+            over_http=True,
         ) as stack,
     ):
         yield stack
@@ -422,4 +439,7 @@ def replicas(tmp_path: Path, count: int = 2, **overrides: Any) -> Iterator[list[
     fields."""
     settings = stack_settings(**overrides)
     with stand_ins(tmp_path) as shared, ExitStack() as running:
-        yield [running.enter_context(app_stack(shared, settings)) for _ in range(count)]
+        yield [
+            running.enter_context(app_stack(shared, settings))
+            for _ in range(count)
+        ]

@@ -105,7 +105,7 @@ def _http_send(post: Callable[..., tuple[int, bytes, float]]) -> Callable[..., S
 
 @contextmanager
 def _http_side(shared: StandIns) -> Iterator[Side]:
-    with app_stack(shared, stack_settings()) as stack:
+    with app_stack(shared, stack_settings(), over_http=True) as stack:
         yield Side("http", shared.slack, shared.k8s, _http_send(stack.post))
 
 
