@@ -259,6 +259,7 @@ def test_the_running_reply_waits_until_the_frontend_lists_the_model(stack: Stack
     stack.k8s.frontends.register_after = 24 * 3600.0
     stack.command("deploy qwen3 0.6b", channel="C0ML")
     stack.submit(stack.opened_view())
+    stack.wait_for_dgd("team-a", "qwen3-0-6b")  # created after the ack
     client = WebClient(token=stack.slack.token, base_url=stack.slack.url)
     notifier = Notifier(stack.cluster, client, stack.settings, pacer=Pacer(0))
 
