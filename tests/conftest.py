@@ -23,6 +23,12 @@ from bot.sim.slack_api import SlackStandIn
 from bot.sim.standin import StandIn
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked ``runs_long`` first, the rest in their order: pytest-xdist hands out files in
+    this order, so no worker is left with a long one while the others have finished."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_long") is None)
+
+
 @pytest.fixture(scope="session")
 def dynamo_reference() -> Path:
     """``shared/dynamo`` beside the project (DYNAMOTE_DYNAMO_REFERENCE); skip when absent."""

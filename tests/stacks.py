@@ -20,6 +20,7 @@ install's ``.pth`` and pytest's ``pythonpath``).
 
 from __future__ import annotations
 
+import functools
 import http.client
 import itertools
 import json
@@ -357,6 +358,7 @@ def app_stack(
     slack = shared.slack
     if settings.slack_signing_secret is None:  # Slack signs every request with it
         settings = settings.model_copy(update={"slack_signing_secret": SecretStr(SECRET)})
+    _load_kubernetes_client()
     cluster = Cluster(shared.kubeconfig, settings=settings)
     if retrying:
         client = WebClient(
@@ -390,6 +392,18 @@ def app_stack(
         # errors into whichever test runs next: closing waits for them.
         dynamote.close()
         cluster.close()
+
+
+@functools.cache
+def _load_kubernetes_client() -> None:
+    """Import the API classes of the Kubernetes client once per test process, as the runner's
+    start-up probe (``Health.refresh``) does before Slack can reach the bot. They build some
+    hundreds of pydantic models on import (1.5 s alone, over 10 s on a loaded machine): without
+    this the first cluster call of a process, in whichever test comes first, carries that."""
+    from kubernetes import client  # noqa: PLC0415  (bot.cluster imports it lazily too)
+
+    for api in ("CustomObjectsApi", "CoreV1Api", "AuthorizationV1Api", "VersionApi"):
+        getattr(client, api)
 
 
 @contextmanager

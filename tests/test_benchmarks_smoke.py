@@ -16,6 +16,8 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import run  # noqa: E402  (benchmarks/run.py)
 
+pytestmark = pytest.mark.runs_long  # every benchmark section
+
 ROW_KEYS = {"section", "what", "target", "met"}
 
 SMALLEST: dict[str, Callable[[], list[dict[str, Any]]]] = run.QUICK

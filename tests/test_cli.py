@@ -14,6 +14,8 @@ import yaml
 from bot.cli import main
 from bot.settings import SettingsError, get_settings, load_settings
 
+pytestmark = pytest.mark.runs_long  # the CLI as processes
+
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

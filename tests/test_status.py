@@ -304,6 +304,19 @@ def test_an_image_pull_back_off_after_a_second_failed_pull_is_failed(version: st
     assert (status.phase, status.reason) == ("Failed", f"image pull failed: {IMAGE}")
 
 
+def test_one_failed_pull_is_pending_for_30_seconds_by_the_pods_clock_then_failed() -> None:
+    """The rule as the README states it, judged by the given clock alone (no second failure
+    seen): the last second of the grace is still Pending, its end is Failed."""
+    assert timedelta(seconds=30) == FAILURE_GRACE
+    pod = make_pod("qwen-vllmdecodeworker-0-b", waiting="ImagePullBackOff")
+    event = make_event(pod["metadata"]["name"], "Failed", "Failed to pull image", count=1)
+    dgd = make_dgd("v1beta1")
+    almost = CREATED_AT + timedelta(seconds=29)
+    assert compute_status(dgd, [pod], [event], now=almost).phase == "Pending"
+    ended = CREATED_AT + timedelta(seconds=30)
+    assert compute_status(dgd, [pod], [event], now=ended).phase == "Failed"
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_an_image_pull_back_off_past_the_grace_period_is_failed(version: str) -> None:
     pod = make_pod("qwen-vllmdecodeworker-0-b", waiting="ImagePullBackOff")

@@ -67,3 +67,9 @@ def test_wait_until_and_wait_for_name_what_never_happened() -> None:
     with pytest.raises(AssertionError, match="the DGD"):
         wait_for(lambda: None, timeout=0.05, what="the DGD")
     assert wait_for(lambda: 3) == 3
+
+
+def test_wait_for_refuses_a_yes_no_check_that_would_return_at_once() -> None:
+    with pytest.raises(TypeError, match="wait_until"):
+        wait_for(lambda: False, what="the deployment running")
+    assert wait_for(lambda: True) is True  # "or None" checks still return what they found

@@ -41,12 +41,20 @@ def wait_until(
 def wait_for(
     found: Callable[[], T | None], timeout: float = WAIT_SECONDS, what: str | None = None
 ) -> T:
-    """The first value ``found()`` returns that is not None; AssertionError after ``timeout``."""
+    """The first value ``found()`` returns that is not None; AssertionError after ``timeout``.
+
+    ``False`` is a value too, so a yes/no check handed here would return at once: that is a
+    TypeError (such a check belongs in :func:`wait_until`).
+    """
     deadline = time.monotonic() + timeout
     while (value := found()) is None:
         if time.monotonic() > deadline:
             raise AssertionError(f"nothing after {timeout}s: {what or found}")
         time.sleep(_POLL_SECONDS)
+    if value is False:
+        raise TypeError(
+            f"wait_for got False from {what or found}: wait on a yes/no with wait_until"
+        )
     return value
 
 

@@ -31,6 +31,8 @@ from tests.standins.slack_requests import (
     view_state,
 )
 
+pytestmark = pytest.mark.runs_long  # every case waits out a slow Slack call
+
 SLACK_SLOW = 2.0  # seconds each Slack call takes once the case starts
 
 

@@ -116,16 +116,18 @@ def request(stack: Stack, *, gpus: int) -> DeploymentRequest:
     )  # fmt: skip
 
 
-def wait_for_pending(stack: Stack, name: str, timeout: float = 10.0) -> str:
+def wait_for_pending(stack: Stack, name: str) -> str:
     """The reason `/dynamote status` gives once the scheduler has said why it waits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def said() -> str | None:
         text = text_of(stack.replies(stack.command(f"status {name}"))[0])
-        if "waiting for GPUs" in text:
-            line = next(line for line in text.splitlines() if "waiting for GPUs" in line)
-            return line[line.index("waiting for GPUs") :].rstrip("_*")
-        time.sleep(0.05)
-    raise AssertionError(f"{name} never waited for GPUs")
+        if "waiting for GPUs" not in text:
+            return None
+        line = next(line for line in text.splitlines() if "waiting for GPUs" in line)
+        return line[line.index("waiting for GPUs") :].rstrip("_*")
+
+    found: str = wait_for(said, what=f"{name} waiting for GPUs")
+    return found
 
 
 def test_without_the_optional_permissions_cluster_says_capacity_is_unknown(

@@ -38,15 +38,15 @@ def updated_view(stack: Stack, count: int = 1) -> dict[str, Any]:
     return dict(stack.slack.wait_for("views.update", count)[count - 1].params["view"])
 
 
-def held_view_with(stack: Stack, view_id: str, text: str, timeout: float = 10.0) -> dict[str, Any]:
+def held_view_with(stack: Stack, view_id: str, text: str) -> dict[str, Any]:
     """The view as Slack holds it, once it shows ``text``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def shows() -> dict[str, Any] | None:
         held = stack.slack.view(view_id)
-        if held is not None and text in text_of(held):
-            return held
-        time.sleep(0.02)
-    raise AssertionError(f"the view never showed {text!r}")
+        return held if held is not None and text in text_of(held) else None
+
+    found: dict[str, Any] = wait_for(shows, what=f"the view showing {text!r}")
+    return found
 
 
 def show_advanced(

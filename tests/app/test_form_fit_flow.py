@@ -13,7 +13,7 @@ from bot.blocks.ids import ACTION_MODEL_SELECT, ACTION_SIZE_SELECT
 from bot.cluster.capacity import CapacityCache, read_capacity
 from tests.stacks import Stack, app_stack, stack_settings, stand_ins, text_of
 from tests.standins.slack_requests import view_state
-from tests.waiting import wait_for
+from tests.waiting import wait_for, wait_until
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     settings = stack_settings(max_gpus_per_worker=16, max_gpus_per_deployment=None)
     with stand_ins(tmp_path) as shared, app_stack(shared, settings) as running:
         capacity = running.context.service.capacity
-        capacity.prewarm()  # as build_app does at start-up
+        capacity.prewarm()  # as the composition root does at start-up
         assert capacity.wait_for_read(10.0)
         yield running
 
@@ -60,10 +60,6 @@ def test_the_form_says_fits_now_when_it_opens_and_follows_the_size(stack: Stack)
     assert "Uses 24 GPUs · 24 GPUs free in the cluster · fits now." in text_of(held)
 
 
-@pytest.mark.skip(
-    reason="flaky (about half the runs of this file): the opened form sometimes shows a "
-    "capacity reading from before the GPUs were taken; cause not found yet"
-)
 def test_when_the_gpus_are_taken_the_form_says_what_it_waits_for(stack: Stack) -> None:
     stack.command("deploy qwen3 0.6b")
     ack, _ = stack.submit(stack.opened_view(), {"name": "all-of-it", "size": "8x3"})
@@ -73,7 +69,7 @@ def test_when_the_gpus_are_taken_the_form_says_what_it_waits_for(stack: Stack) -
         dgd = stack.k8s.store.get("dynamographdeployments", "team-a", "all-of-it") or {}
         return (dgd.get("status") or {}).get("state") == "successful"
 
-    wait_for(taken, what="all-of-it running")
+    wait_until(taken, what="all-of-it running")
     # A new cache reads the cluster as it is now (the shipped one keeps an answer 15 s).
     service = stack.context.service
     service.capacity = CapacityCache(lambda: read_capacity(service.cluster))

@@ -21,6 +21,7 @@ from bot.request import parse_request
 from bot.sim.operator import make_ready
 from tests.signing import signed
 from tests.stacks import Stack, app_stack, stack_settings, stand_ins, text_of
+from tests.waiting import wait_until
 
 DGDS = "dynamographdeployments"
 THREAD = "1700000000.000100"
@@ -155,10 +156,7 @@ def test_the_card_button_opens_a_prefilled_modal_that_scales(stack: Stack) -> No
     assert ack["response_action"] == "errors" and took < 3.0
     ack, _ = stack.submit(view, {"scale_replicas": "3"})
     assert ack["response_action"] == "update"
-    deadline = time.monotonic() + 10
-    while worker_replicas(dgd(stack, "qwen-card")) != 3:
-        assert time.monotonic() < deadline, "never scaled"
-        time.sleep(0.02)
+    wait_until(lambda: worker_replicas(dgd(stack, "qwen-card")) == 3, what="scaled to 3")
     result = stack.slack.wait_for("views.update", count=2)[1].params["view"]
     assert "Scaled *qwen-card* from 1 to 3" in text_of(result)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,9 @@ from bot.notify.pacer import Pacer
 from bot.request import parse_request
 from tests.signing import signed
 from tests.stacks import Stack, app_stack, stack_settings, stand_ins, text_of
+from tests.waiting import wait_for, wait_until
 
 PROMPT = "What is the capital of France?"
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "it") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def buttons(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -116,7 +106,7 @@ def deployed_with_card(stack: Stack, name: str) -> dict[str, Any]:
         return dgd if annotations.get(ANNOTATION_THREAD) else None
 
     dgd: dict[str, Any] = wait_for(carded, what="the status card")
-    wait_for(lambda: _endpoints_ready(stack, name), what="the frontend")
+    wait_until(lambda: _endpoints_ready(stack, name), what="the frontend")
     return dgd
 
 
@@ -142,21 +132,23 @@ def test_the_answer_streams_in_paced_updates_then_is_shared_in_the_thread(stack:
 
     stack.click(ACTION_TRY_POST, "post", view=answer)
     shared = wait_for(
-        lambda: [
-            c.params
-            for c in stack.slack.calls("chat.postMessage")
-            if c.params.get("thread_ts") == thread and "tried" in text_of(c.params)
-        ],
+        lambda: (
+            [
+                c.params
+                for c in stack.slack.calls("chat.postMessage")
+                if c.params.get("thread_ts") == thread and "tried" in text_of(c.params)
+            ]
+            or None
+        ),
         what="the answer in the thread",
     )[0]
     text = text_of(shared)
     assert "<@U0ALICE> tried *qwen-stream*" in text
     assert 'You said: "In two sentences' in text and "first token" in text
-    posted = wait_for(
+    wait_until(
         lambda: ":white_check_mark: Posted" in text_of(stack.slack.view(view_id)),
         what="the Posted mark",
     )
-    assert posted
 
 
 def _endpoints_ready(stack: Stack, name: str) -> bool:
@@ -186,7 +178,7 @@ def ready(stack: Stack, name: str, *, user: str = "U0ALICE") -> None:
     manifest = render_dgd(request, image="nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
                           origin=SlackOrigin(user, "C0GENERAL"))  # fmt: skip
     stack.k8s.store.create("dynamographdeployments", signed(manifest, stack.settings))
-    wait_for(lambda: _endpoints_ready(stack, name), what="the frontend")
+    wait_until(lambda: _endpoints_ready(stack, name), what="the frontend")
 
 
 def test_the_submission_is_acked_before_any_cluster_call(stack: Stack) -> None:
@@ -263,9 +255,11 @@ def test_someone_who_may_not_see_it_gets_the_missing_answer(stack: Stack) -> Non
 
 
 def test_the_running_reply_waits_until_the_frontend_lists_the_model(stack: Stack) -> None:
-    stack.k8s.frontends.register_after = 2.0  # the model loads after the worker's pod is Ready
+    # The worker loads its model after its pod is Ready: here not before the test says so.
+    stack.k8s.frontends.register_after = 24 * 3600.0
     stack.command("deploy qwen3 0.6b", channel="C0ML")
     stack.submit(stack.opened_view())
+    stack.wait_for_dgd("team-a", "qwen3-0-6b")  # created after the ack
     client = WebClient(token=stack.slack.token, base_url=stack.slack.url)
     notifier = Notifier(stack.cluster, client, stack.settings, pacer=Pacer(0))
 
@@ -276,11 +270,12 @@ def test_the_running_reply_waits_until_the_frontend_lists_the_model(stack: Stack
             return False
         return stack.cluster.frontend.served_models("team-a", "qwen3-0-6b-frontend") == []
 
-    wait_for(running_but_loading, what="Running with the model not listed yet")
+    wait_until(running_but_loading, what="Running with the model not listed yet")
     # That sweep saw the deployment Running and the model not yet listed: no Running reply.
     assert not [
         c for c in stack.slack.calls("chat.postMessage") if "is running" in text_of(c.params)
     ]
+    stack.k8s.frontends.register_after = 0.0  # the model has loaded
     reply = running_reply(stack, notifier)
     assert stack.cluster.frontend.served_models("team-a", "qwen3-0-6b-frontend") == [
         "Qwen/Qwen3-0.6B"

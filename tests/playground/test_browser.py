@@ -15,6 +15,8 @@ import pytest
 
 from tests.playground.conftest import RunningPlayground
 
+pytestmark = pytest.mark.runs_long  # a headless Chromium
+
 MODAL = "#modal-layer .modal"
 WAIT_SECONDS = 60  # a deployment in the simulated cluster gets ready after 1 s; the box is slow
 

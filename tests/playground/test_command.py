@@ -13,6 +13,8 @@ import pytest
 
 from bot.cli import main
 
+pytestmark = pytest.mark.runs_long  # the playground as a process
+
 START_SECONDS = 90
 
 

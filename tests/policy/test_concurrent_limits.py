@@ -33,6 +33,8 @@ from tests.stacks import Stack, replicas, text_of
 from tests.standins.slack_requests import view_state, view_submission
 from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 
+pytestmark = pytest.mark.runs_long  # each create waits for the recount
+
 MakeStack = Callable[..., Stack]
 DGDS = "dynamographdeployments"
 

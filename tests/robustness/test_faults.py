@@ -41,6 +41,8 @@ from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 
 from .conftest import ErrorLog
 
+pytestmark = pytest.mark.runs_long  # a stack per case, timeouts and retries
+
 DGDS = "dynamographdeployments"
 FAST = 3.0  # seconds within which a person hears back
 

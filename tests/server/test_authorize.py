@@ -115,7 +115,7 @@ def test_the_first_command_is_acked_at_once_while_auth_test_is_slow(
     status, took = serving.command("help", slack_standin.response_url("first"))
 
     assert status == 200
-    assert took < 1.0, f"the first ack took {took:.2f}s"
+    assert took < SLOW_AUTH_TEST, f"the first ack took {took:.2f}s: it waited on auth.test"
     assert reply_on(slack_standin, "first")["text"] == "How to use /dynamote"
     # Only the runner asked Slack who the bot is; the request did not.
     assert len(slack_standin.calls("auth.test")) <= 1

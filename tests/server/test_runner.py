@@ -30,6 +30,8 @@ from tests.waiting import wait_until
 
 from .conftest import SIGNING_SECRET, signed_headers, slash_command_body
 
+pytestmark = pytest.mark.runs_long  # the bot as a process
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 

@@ -24,6 +24,7 @@ from bot.sim.operator import SimOperator
 from bot.sim.standin import StandIn, default_crd_path
 from bot.tryit import Figures, chat_request, read_event
 from tests.stacks import stack_settings
+from tests.waiting import wait_for, wait_until
 
 MODEL = "Qwen/Qwen3-0.6B"
 
@@ -55,16 +56,6 @@ def deploy(standin: StandIn, name: str, *, ready_after: float) -> SimOperator:
     return operator
 
 
-def wait_until(check: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
 def served(cluster: Cluster, service: str) -> list[str]:
     """What the frontend lists, [] while it has no Service or ready pod yet."""
     try:
@@ -84,7 +75,7 @@ def test_a_running_frontend_lists_its_model_and_streams_an_answer_quoting_the_pr
 ) -> None:
     operator = deploy(standin, "qwen-try", ready_after=0.2)
     try:
-        models = wait_until(lambda: served(cluster, "qwen-try-frontend"))
+        models = wait_for(lambda: served(cluster, "qwen-try-frontend") or None, what="listed")
         assert models == [MODEL]
         sent = time.monotonic()
         lines = cluster.frontend.stream_chat(
@@ -111,7 +102,7 @@ def test_a_running_frontend_lists_its_model_and_streams_an_answer_quoting_the_pr
 def test_the_answer_is_cut_at_max_tokens(standin: StandIn, cluster: Cluster) -> None:
     operator = deploy(standin, "qwen-short", ready_after=0.1)
     try:
-        wait_until(lambda: served(cluster, "qwen-short-frontend"))
+        wait_until(lambda: bool(served(cluster, "qwen-short-frontend")), what="listed")
         events = [
             read_event(line)
             for line in cluster.frontend.stream_chat(
@@ -130,7 +121,7 @@ def test_not_streamed_over_plain_http_with_openai_shapes(standin: StandIn) -> No
     operator = deploy(standin, "qwen-plain", ready_after=0.1)
     base = f"{standin.url}/api/v1/namespaces/team-a/services/qwen-plain-frontend:8000/proxy"
     try:
-        wait_until(lambda: ready_endpoints(standin, "qwen-plain") and _models(base))
+        wait_until(lambda: ready_endpoints(standin, "qwen-plain") and bool(_models(base)))
         listed = _models(base)
         body = json.dumps(
             {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 50}
@@ -168,7 +159,7 @@ def test_no_service_no_ready_pod_and_unknown_model_each_say_so(
 
     operator = deploy(standin, "qwen-slow", ready_after=3600)  # never ready in this test
     try:
-        wait_until(lambda: standin.store.get("services", "team-a", "qwen-slow-frontend"))
+        wait_for(lambda: standin.store.get("services", "team-a", "qwen-slow-frontend"))
         with pytest.raises(FrontendError) as loading:
             cluster.frontend.served_models("team-a", "qwen-slow-frontend")
     finally:
@@ -182,7 +173,7 @@ def test_a_model_not_loaded_yet_is_not_listed_and_not_served(
 ) -> None:
     operator = deploy(standin, "qwen-load", ready_after=0.1)
     try:
-        wait_until(lambda: served(cluster, "qwen-load-frontend"))
+        wait_until(lambda: bool(served(cluster, "qwen-load-frontend")), what="listed")
     finally:
         operator.stop()
     # The worker goes unready (its model unloaded); the frontend pod stays ready.
@@ -205,7 +196,7 @@ def test_the_proxy_needs_create_on_services_proxy_for_a_post(
 ) -> None:
     operator = deploy(standin, "qwen-rbac", ready_after=0.1)
     try:
-        wait_until(lambda: served(cluster, "qwen-rbac-frontend"))
+        wait_until(lambda: bool(served(cluster, "qwen-rbac-frontend")), what="listed")
         standin.faults.forbid("create", "services/proxy", "team-a")
         with pytest.raises(FrontendError) as forbidden:
             cluster.frontend.stream_chat(
@@ -237,7 +228,9 @@ def test_a_chunked_request_body_arrives_whole(standin: StandIn) -> None:
     operator = deploy(standin, "qwen-chunked", ready_after=0.1)
     path = "/api/v1/namespaces/team-a/services/qwen-chunked-frontend:8000/proxy"
     try:
-        wait_until(lambda: ready_endpoints(standin, "qwen-chunked") and _models(standin.url + path))
+        wait_until(
+            lambda: ready_endpoints(standin, "qwen-chunked") and bool(_models(standin.url + path))
+        )
         body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "chunks"}]})
         connection = http.client.HTTPConnection("127.0.0.1", standin.port, timeout=10)
         pieces = iter([body[:10].encode(), body[10:].encode()])
@@ -260,7 +253,7 @@ def test_metrics_count_the_chat_completions_served_per_model(
     operator = deploy(standin, "qwen-count", ready_after=0.1)
     base = f"{standin.url}/api/v1/namespaces/team-a/services/qwen-count-frontend:8000/proxy"
     try:
-        wait_until(lambda: served(cluster, "qwen-count-frontend"))
+        wait_until(lambda: bool(served(cluster, "qwen-count-frontend")), what="listed")
         before = cluster.frontend.requests_served("team-a", "qwen-count-frontend", MODEL)
         streamed = b"".join(
             cluster.frontend.stream_chat(

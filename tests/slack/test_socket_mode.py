@@ -45,6 +45,8 @@ from tests.standins.slack_requests import slash_command
 from tests.standins.slack_socket import DISCONNECT_REASONS, SocketLink, SocketModeStandIn
 from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 
+pytestmark = pytest.mark.runs_long  # pings and reconnections
+
 APP_TOKEN = "xapp-1-A0DYNAMOTE-1-test"  # made up; the stand-in accepts it
 NAMESPACE = "team-a"
 ACK_DEADLINE = 3.0  # Slack's: an envelope not acked by then failed for the person typing
