@@ -8,6 +8,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.python_source import parse
+
 BOT = Path(__file__).resolve().parents[1] / "bot"
 
 
@@ -32,7 +34,7 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in files.items():
         edges: set[str] = set()
-        for imported in imported_names(ast.parse(path.read_text(encoding="utf-8"))):
+        for imported in imported_names(parse(path)):
             parts = imported.split(".")
             for end in range(1, len(parts) + 1):  # importing a.b.c runs a and a.b first
                 target = ".".join(parts[:end])

@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+from tests.python_source import parse
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "bot"
 
@@ -42,7 +44,7 @@ def _requirements(specs: object) -> set[str]:
 
 def _imports(path: Path) -> Iterator[str]:
     """The top-level names `path` imports (absolute imports only; relative ones are ours)."""
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):
             yield from (alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
