@@ -29,13 +29,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from bot.cluster.dgds import is_managed
 from bot.dgd import (
     ANNOTATION_CHANNEL,
     ANNOTATION_DELETED_BY,
     ANNOTATION_PROVENANCE,
     ANNOTATION_REQUESTER,
     ANNOTATION_THREAD,
+    Dgd,
 )
 from bot.settings_fields import SettingsFields
 from bot.status.raw import meta_of
@@ -186,6 +186,6 @@ class Provenance:
 
     def standing(self, dgd: Mapping[str, Any]) -> Standing:
         """Unmanaged (no managed-by label), unverified (label, no valid signature), verified."""
-        if not is_managed(dgd):
+        if not Dgd(dgd).managed:
             return "unmanaged"
         return "verified" if self.verify(dgd) else "unverified"
