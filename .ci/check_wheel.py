@@ -201,7 +201,7 @@ def _status(url: str) -> int:
 
 def _check_serve() -> None:
     # Slack is the Web API stand-in the wheel ships; the bot reaches it over 127.0.0.1.
-    from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
+    from bot.sim.slack.web_api import SlackStandIn  # noqa: PLC0415
 
     with SlackStandIn() as slack, tempfile.TemporaryDirectory() as folder:
         port = _free_port()

@@ -41,7 +41,7 @@ RSS_BUDGET_MB = 150.0
 
 def bench_capacity(runs: int, *, nodes: int = NODES, pods: int = PODS) -> list[dict[str, Any]]:
     """CPU and peak RSS of one capacity read at ``nodes`` nodes and ``pods`` pods."""
-    from bot.sim.standin import StandIn  # noqa: PLC0415
+    from bot.sim.k8s.standin import StandIn  # noqa: PLC0415
 
     with StandIn(dgd_versions=("v1beta1",)) as standin:
         started = time.perf_counter()
@@ -85,10 +85,10 @@ def bench_capacity(runs: int, *, nodes: int = NODES, pods: int = PODS) -> list[d
 def _populate(store: Any, nodes: int, pods: int) -> None:
     """``nodes`` GPU nodes with 8 GPUs each and ``pods`` running pods, one in 8 a one-GPU
     worker, the others frontends (no GPU), as most pods on a cluster are."""
-    from bot.sim.nodes import SimNode, render_node  # noqa: PLC0415
-    from bot.sim.operator_plan import plan_components  # noqa: PLC0415
-    from bot.sim.operator_pods import render_pod, running_status  # noqa: PLC0415
-    from bot.sim.store import copy_json  # noqa: PLC0415
+    from bot.sim.k8s.store import copy_json  # noqa: PLC0415
+    from bot.sim.operator.nodes import SimNode, render_node  # noqa: PLC0415
+    from bot.sim.operator.plan import plan_components  # noqa: PLC0415
+    from bot.sim.operator.pods import render_pod, running_status  # noqa: PLC0415
 
     for index in range(nodes):
         product, memory = ("NVIDIA-H100-80GB-HBM3", 81559) if index % 2 else ("NVIDIA-L40S", 46068)
@@ -108,9 +108,9 @@ def _populate(store: Any, nodes: int, pods: int) -> None:
 
 
 def _worker_dgd() -> dict[str, Any]:
-    from bot.catalog import load_catalog  # noqa: PLC0415
-    from bot.dynamo import render_dgd  # noqa: PLC0415
-    from bot.request import parse_request  # noqa: PLC0415
+    from bot.domain.catalog import load_catalog  # noqa: PLC0415
+    from bot.domain.manifest import render_dgd  # noqa: PLC0415
+    from bot.domain.request import parse_request  # noqa: PLC0415
 
     request = parse_request(
         {"model": "Qwen/Qwen3-0.6B", "name": "bench", "namespace": "default", "engine": "vllm"},

@@ -43,9 +43,9 @@ PROVENANCE_KEY = "benchmarks-provenance-key-made-up-0123456789"  # made up for b
 
 
 def _template(name: str, *, channel: str, thread_ts: str | None) -> dict[str, Any]:
-    from bot.catalog import load_catalog  # noqa: PLC0415
-    from bot.dynamo import SlackOrigin, render_dgd  # noqa: PLC0415
-    from bot.request import parse_request  # noqa: PLC0415
+    from bot.domain.catalog import load_catalog  # noqa: PLC0415
+    from bot.domain.manifest import SlackOrigin, render_dgd  # noqa: PLC0415
+    from bot.domain.request import parse_request  # noqa: PLC0415
 
     request = parse_request(
         {"model": "Qwen/Qwen3-0.6B", "name": name, "namespace": NAMESPACE, "engine": "vllm"},
@@ -62,13 +62,13 @@ def _signed(dgd: dict[str, Any]) -> dict[str, Any]:
 
 @functools.cache
 def _provenance() -> Any:
-    from bot.provenance import Provenance  # noqa: PLC0415
+    from bot.domain.provenance import Provenance  # noqa: PLC0415
 
     return Provenance.from_settings(_settings())
 
 
 def _settings(**overrides: Any) -> Any:
-    from bot.settings import load_settings  # noqa: PLC0415
+    from bot.config.settings import load_settings  # noqa: PLC0415
 
     values: dict[str, Any] = {
         "default_namespace": NAMESPACE,
@@ -90,9 +90,9 @@ def bench_latency(runs: int, *, count: int = 20) -> list[dict[str, Any]]:
 
     from bot.cluster import Cluster  # noqa: PLC0415
     from bot.composition import build_dynamote  # noqa: PLC0415
-    from bot.sim.operator import SimOperator  # noqa: PLC0415
-    from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
-    from bot.sim.standin import StandIn  # noqa: PLC0415
+    from bot.sim.k8s.standin import StandIn  # noqa: PLC0415
+    from bot.sim.operator.controller import SimOperator  # noqa: PLC0415
+    from bot.sim.slack.web_api import SlackStandIn  # noqa: PLC0415
 
     ready_at: dict[str, float] = {}
     with StandIn(dgd_versions=("v1beta1",)) as standin, SlackStandIn() as slack:
@@ -182,8 +182,8 @@ def bench_sweep(
 
 
 def _sweep_row(size: int, *, with_pods: bool) -> dict[str, Any]:
-    from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
-    from bot.sim.standin import StandIn  # noqa: PLC0415
+    from bot.sim.k8s.standin import StandIn  # noqa: PLC0415
+    from bot.sim.slack.web_api import SlackStandIn  # noqa: PLC0415
 
     with StandIn(dgd_versions=("v1beta1",)) as standin, SlackStandIn() as slack:
         started = time.perf_counter()
@@ -227,9 +227,9 @@ def _sweep_row(size: int, *, with_pods: bool) -> dict[str, Any]:
 
 def _populate(store: Any, size: int, *, with_pods: bool) -> None:
     """``size`` ready DGDs, each with its card and 'Running' already announced."""
-    from bot.dynamo import ANNOTATION_THREAD  # noqa: PLC0415
-    from bot.notify.state import ANNOTATION_NOTIFIED, Announced, encode  # noqa: PLC0415
-    from bot.sim.operator import make_ready  # noqa: PLC0415
+    from bot.domain.manifest import ANNOTATION_THREAD  # noqa: PLC0415
+    from bot.domain.notified import ANNOTATION_NOTIFIED, Announced, encode  # noqa: PLC0415
+    from bot.sim.operator.controller import make_ready  # noqa: PLC0415
 
     template = _template("bench", channel="C0BENCH", thread_ts="1700000000.000100")
     record = encode(Announced("Running", datetime.now(UTC), card="Running 2/2"))
@@ -246,8 +246,8 @@ def sweep_child(kubeconfig: str, slack_url: str, token: str) -> None:
     from slack_sdk import WebClient  # noqa: PLC0415
 
     from bot.cluster import Cluster  # noqa: PLC0415
-    from bot.notifier import Notifier  # noqa: PLC0415
-    from bot.notify.ledger import CardLedger  # noqa: PLC0415
+    from bot.notifier.controller import Notifier  # noqa: PLC0415
+    from bot.notifier.ledger import CardLedger  # noqa: PLC0415
 
     settings = _settings()
     cpu_start = time.process_time()
@@ -289,7 +289,7 @@ def sweep_child(kubeconfig: str, slack_url: str, token: str) -> None:
 
 
 def _elector(cluster: Any, settings: Any) -> Any:
-    from bot.leader import LeaderElector  # noqa: PLC0415
+    from bot.notifier.leader import LeaderElector  # noqa: PLC0415
 
     return LeaderElector(
         cluster,

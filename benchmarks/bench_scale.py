@@ -130,9 +130,9 @@ def bench_burst(
 
     from bot.cluster import Cluster  # noqa: PLC0415
     from bot.composition import build_dynamote  # noqa: PLC0415
-    from bot.sim.operator import SimOperator  # noqa: PLC0415
-    from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
-    from bot.sim.standin import StandIn  # noqa: PLC0415
+    from bot.sim.k8s.standin import StandIn  # noqa: PLC0415
+    from bot.sim.operator.controller import SimOperator  # noqa: PLC0415
+    from bot.sim.slack.web_api import SlackStandIn  # noqa: PLC0415
 
     ready_at: dict[str, float] = {}
     with StandIn(dgd_versions=("v1beta1",)) as standin, SlackStandIn() as slack:
@@ -196,7 +196,7 @@ def bench_burst(
 
 
 def _all_recorded(store: Any, count: int) -> bool:
-    from bot.notify.state import ANNOTATION_NOTIFIED  # noqa: PLC0415
+    from bot.domain.notified import ANNOTATION_NOTIFIED  # noqa: PLC0415
 
     dgds = store.list("dynamographdeployments")[0]
     recorded = [d for d in dgds if ANNOTATION_NOTIFIED in d["metadata"].get("annotations", {})]
@@ -252,8 +252,8 @@ def bench_serve(runs: int, *, seeded: int = SERVE_DGDS) -> list[dict[str, Any]]:
     """``dynamote serve`` start-up to ready, and its idle memory; see the module doc."""
     import bench_notifier  # noqa: PLC0415
 
-    from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
-    from bot.sim.standin import StandIn, default_crd_path  # noqa: PLC0415
+    from bot.sim.k8s.standin import StandIn, default_crd_path  # noqa: PLC0415
+    from bot.sim.slack.web_api import SlackStandIn  # noqa: PLC0415
 
     starts, rss = [], []
     with (

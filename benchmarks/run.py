@@ -172,7 +172,7 @@ _CAUSES = (
     ),
     (
         lambda r: r["section"] == "notifier" and "10,000" in r["what"],
-        "a sweep holds every DGD it keeps after triage (bot.notify.reading): many unsettled?",
+        "a sweep holds every DGD it keeps after triage (bot.notifier.reading): many unsettled?",
     ),
     (
         lambda r: r["section"] == "startup",

@@ -66,12 +66,12 @@ def seed_name(index: int) -> str:
 
 
 def _seed(store: Any, per_namespace: int = SEEDED) -> None:
-    from bot.catalog import load_catalog  # noqa: PLC0415
-    from bot.dynamo import SlackOrigin, render_dgd  # noqa: PLC0415
-    from bot.provenance import Provenance  # noqa: PLC0415
-    from bot.request import parse_request  # noqa: PLC0415
-    from bot.settings import load_settings  # noqa: PLC0415
-    from bot.sim.operator import make_ready  # noqa: PLC0415
+    from bot.config.settings import load_settings  # noqa: PLC0415
+    from bot.domain.catalog import load_catalog  # noqa: PLC0415
+    from bot.domain.manifest import SlackOrigin, render_dgd  # noqa: PLC0415
+    from bot.domain.provenance import Provenance  # noqa: PLC0415
+    from bot.domain.request import parse_request  # noqa: PLC0415
+    from bot.sim.operator.controller import make_ready  # noqa: PLC0415
 
     catalog = load_catalog()
     request = parse_request(
@@ -93,8 +93,8 @@ def _seed(store: Any, per_namespace: int = SEEDED) -> None:
 def _add_services(store: Any, namespace: str, name: str) -> None:
     """Each component's Service and Endpoints, rendered as the simulated operator renders them
     (``make_ready`` writes only the DGD and its pods)."""
-    from bot.sim.operator_plan import plan_components  # noqa: PLC0415
-    from bot.sim.operator_services import render_endpoints, render_service  # noqa: PLC0415
+    from bot.sim.operator.plan import plan_components  # noqa: PLC0415
+    from bot.sim.operator.services import render_endpoints, render_service  # noqa: PLC0415
 
     dgd = store.get("dynamographdeployments", namespace, name)
     for plan in plan_components(dgd):
@@ -133,9 +133,9 @@ def _child(*args: str) -> Iterator[int]:
 def running_stack(*, seeded: int = SEEDED) -> Iterator[Served]:
     """Our app, its listeners, the stand-ins; see the module docstring. ``seeded``: Ready
     DGDs (2 pods each) per namespace."""
-    from bot.sim.operator import SimOperator  # noqa: PLC0415
-    from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
-    from bot.sim.standin import StandIn, default_crd_path  # noqa: PLC0415
+    from bot.sim.k8s.standin import StandIn, default_crd_path  # noqa: PLC0415
+    from bot.sim.operator.controller import SimOperator  # noqa: PLC0415
+    from bot.sim.slack.web_api import SlackStandIn  # noqa: PLC0415
 
     with (
         StandIn(crd_path=default_crd_path(), seed_namespaces=NAMESPACES) as k8s,
@@ -160,7 +160,7 @@ def running_stack(*, seeded: int = SEEDED) -> Iterator[Served]:
 @contextmanager
 def bare_stack(*, process_before_response: bool = False) -> Iterator[Served]:
     """A Bolt App whose only handler acks, behind the same server stack as ours."""
-    from bot.sim.slack_api import SlackStandIn  # noqa: PLC0415
+    from bot.sim.slack.web_api import SlackStandIn  # noqa: PLC0415
 
     flags = ["--before-response"] if process_before_response else []
     with SlackStandIn() as slack, _child("--bare", *flags, "--slack-url", slack.url) as port:
@@ -175,8 +175,8 @@ def _our_bolt(kubeconfig: str, slack_url: str, token: str) -> Any:
 
     from bot.cluster import Cluster  # noqa: PLC0415
     from bot.composition import build_dynamote  # noqa: PLC0415
-    from bot.health import Health  # noqa: PLC0415
-    from bot.settings import load_settings  # noqa: PLC0415
+    from bot.config.settings import load_settings  # noqa: PLC0415
+    from bot.server.health import Health  # noqa: PLC0415
 
     settings = load_settings(
         namespaces=list(NAMESPACES),
@@ -234,8 +234,8 @@ def serve(argv: list[str]) -> None:
         logging.getLogger().addHandler(logging.NullHandler())
         threading.excepthook = lambda _args: None
 
-    from bot.health import Health  # noqa: PLC0415
-    from bot.server import build_wsgi_app, serve_http  # noqa: PLC0415
+    from bot.server.health import Health  # noqa: PLC0415
+    from bot.server.wsgi import build_wsgi_app, serve_http  # noqa: PLC0415
 
     dynamote = None
     bare_pool = ThreadPoolExecutor(max_workers=10)

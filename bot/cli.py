@@ -4,7 +4,7 @@ Outside scripts rely on these subcommands and their flags, so keep them stable. 
 prints one message on stderr and exits 2, never a traceback. Heavy libraries (pydantic models,
 the Kubernetes and Slack clients) are imported inside the subcommand that needs them so that
 ``dynamote --help`` stays fast. ``render`` and ``catalog`` read the settings with
-:func:`bot.settings_fields.read_settings` and never import pydantic-settings (about 0.1 s of
+:func:`bot.config.fields.read_settings` and never import pydantic-settings (about 0.1 s of
 their start; ``benchmarks/run.py startup``); tests/test_cli.py checks what they import.
 """
 
@@ -17,11 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.dgd import API_VERSIONS
+from bot.domain.dgd import API_VERSIONS
 
 if TYPE_CHECKING:
-    from bot.catalog import Catalog
-    from bot.settings_fields import SettingsFields
+    from bot.config.fields import SettingsFields
+    from bot.domain.catalog import Catalog
 
 __all__ = ["build_parser", "main"]
 
@@ -109,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings_and_catalog() -> tuple[SettingsFields, Catalog]:
-    """The settings (read without pydantic-settings: see bot.settings_fields) and the catalog."""
-    from bot.catalog import default_catalog_path, load_catalog  # noqa: PLC0415
-    from bot.settings_fields import read_settings  # noqa: PLC0415
+    """The settings (read without pydantic-settings: see bot.config.fields) and the catalog."""
+    from bot.config.fields import read_settings  # noqa: PLC0415
+    from bot.domain.catalog import default_catalog_path, load_catalog  # noqa: PLC0415
 
     settings = read_settings()  # a bad setting raises SettingsError: exit 2 (main)
     return settings, load_catalog(settings.catalog or default_catalog_path())
@@ -126,9 +126,9 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from bot.dynamo import DEFAULT_API_VERSION, render_dgd  # noqa: PLC0415
-    from bot.privileges import privileges_of  # noqa: PLC0415
-    from bot.request import (  # noqa: PLC0415
+    from bot.domain.manifest import DEFAULT_API_VERSION, render_dgd  # noqa: PLC0415
+    from bot.domain.privileges import privileges_of  # noqa: PLC0415
+    from bot.domain.request import (  # noqa: PLC0415
         RequestError,
         RequestLimits,
         default_name,
@@ -213,7 +213,7 @@ def _describe_request_errors(errors: dict[str, str]) -> str:
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
-    from bot.settings import get_settings  # noqa: PLC0415
+    from bot.config.settings import get_settings  # noqa: PLC0415
     from bot.sim.run import run_sim  # noqa: PLC0415
 
     if not 0 <= args.port <= 65535:
@@ -222,7 +222,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from bot.runner import run_serve  # noqa: PLC0415
+    from bot.serve import run_serve  # noqa: PLC0415
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: give a port between 1 and 65535 (or 0 for any)")
@@ -242,9 +242,9 @@ def _cmd_playground(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(_args: argparse.Namespace) -> int:
-    from bot.doctor import run_doctor  # noqa: PLC0415
-    from bot.logs import configure_logging  # noqa: PLC0415
-    from bot.settings import get_settings  # noqa: PLC0415
+    from bot.config.settings import get_settings  # noqa: PLC0415
+    from bot.ops.doctor import run_doctor  # noqa: PLC0415
+    from bot.ops.logs import configure_logging  # noqa: PLC0415
 
     settings = get_settings()  # a bad setting raises SettingsError: exit 2 (main)
     configure_logging(settings)

@@ -1,6 +1,6 @@
 """The composition root: every long-lived part of one Dynamote process, built once.
 
-``dynamote serve`` (bot.runner), the tests' stacks and the benchmarks all build the bot with
+``dynamote serve`` (bot.serve), the tests' stacks and the benchmarks all build the bot with
 :func:`build_dynamote`, and nothing else constructs these parts: the catalog, the one
 deployment service (its read pool, reservations and capacity cache), the listeners' context
 and pools, the Bolt App, the WSGI apps and the notifier service. Building does no network
@@ -16,19 +16,19 @@ from dataclasses import dataclass, field
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.app import build_bolt_app
-from bot.app_context import AppContext
-from bot.catalog import load_catalog
 from bot.cluster import Cluster
-from bot.health import Health
-from bot.listeners.guard import warm_groups
-from bot.listeners.home import publish_home
-from bot.scheduler import NotifierService
-from bot.server import DynamoteWsgi, build_wsgi_app
-from bot.service import DeploymentService
-from bot.settings import Settings
-from bot.slack_client import make_web_client
-from bot.slack_identity import SlackIdentity
+from bot.config.settings import Settings
+from bot.deployment_service import DeploymentService
+from bot.domain.catalog import load_catalog
+from bot.notifier.service import NotifierService
+from bot.server.health import Health
+from bot.server.wsgi import DynamoteWsgi, build_wsgi_app
+from bot.slack.app import build_bolt_app
+from bot.slack.client import make_web_client
+from bot.slack.context import AppContext
+from bot.slack.identity import SlackIdentity
+from bot.slack.listeners.guard import warm_groups
+from bot.slack.listeners.home import publish_home
 
 __all__ = ["Dynamote", "build_dynamote"]
 

@@ -10,6 +10,7 @@ are made.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,9 +19,9 @@ from typing import Any
 import pytest
 
 from bot.cluster import Cluster
-from bot.settings import Settings, get_settings
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
+from bot.config.settings import Settings, get_settings
+from bot.sim.k8s.standin import StandIn
+from bot.sim.slack.web_api import SlackStandIn
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -92,3 +93,22 @@ def slack_standin(lenient_slack_standin: SlackStandIn) -> Iterator[SlackStandIn]
 def slack(slack_standin: SlackStandIn) -> SlackStandIn:
     """``slack_standin`` under the shorter name the notifier, policy and deploy tests use."""
     return slack_standin
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """configure_logging (bot.ops.logs) changes the root logger; undo it after every test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.captureWarnings(False)
+
+
+@pytest.fixture
+def fresh_settings() -> Iterator[None]:
+    """get_settings() reads the environment again (the test changes it); cleared after."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.metrics import REGISTRY
+from bot.ops.metrics import REGISTRY
 
 __all__ = ["sample_value"]
 
 
 def sample_value(name: str, labels: dict[str, str] | None = None) -> float:
-    """The current value of one sample of bot.metrics' registry (0.0 when never recorded).
+    """The current value of one sample of bot.ops.metrics' registry (0.0 when never recorded).
 
     ``name`` is the exposed sample name, e.g. ``dynamote_commands_total``.
     """

@@ -1,4 +1,5 @@
-"""Sign DGDs made by hand in tests as Dynamote signs the ones it creates (``bot.provenance``).
+"""Sign DGDs made by hand in tests as Dynamote signs the ones it creates
+(``bot.domain.provenance``).
 
 A test that puts a "managed" DGD straight into the cluster must sign it with the key of the
 settings the bot under test runs with, or the bot rightly treats it as unverified.
@@ -10,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from bot.provenance import Provenance, claim_of
-from bot.settings_fields import SettingsFields
+from bot.config.fields import SettingsFields
+from bot.domain.provenance import Provenance, claim_of
 
 __all__ = ["PROVENANCE_KEY", "signed", "signed_changes"]
 

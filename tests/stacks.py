@@ -36,20 +36,20 @@ from pydantic import SecretStr
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.app_context import AppContext
 from bot.blocks.ids import ACTION_SHOW_ADVANCED
-from bot.bolt_handler import bolt_request
 from bot.cluster import Cluster
 from bot.composition import build_dynamote
-from bot.dynamo import SlackOrigin, render_dgd
-from bot.health import Health
-from bot.request import parse_request
-from bot.server import HttpServer, serve_http
-from bot.settings import Settings, load_settings
-from bot.sim.operator import SimOperator, make_ready
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn, default_crd_path
-from bot.slack_client import retry_handlers
+from bot.config.settings import Settings, load_settings
+from bot.domain.manifest import SlackOrigin, render_dgd
+from bot.domain.request import parse_request
+from bot.server.health import Health
+from bot.server.wsgi import HttpServer, serve_http
+from bot.sim.k8s.standin import StandIn, default_crd_path
+from bot.sim.operator.controller import SimOperator, make_ready
+from bot.sim.slack.web_api import SlackStandIn
+from bot.slack.bolt_handler import bolt_request
+from bot.slack.client import retry_handlers
+from bot.slack.context import AppContext
 from tests.signing import PROVENANCE_KEY, signed
 from tests.slack.payloads import view_ack_problems
 from tests.standins.slack_requests import (
@@ -292,9 +292,9 @@ def stack_settings(**overrides: Any) -> Settings:
     """Settings for a test stack; ``overrides`` are settings fields (``max_gpus_per_user=2``).
 
     The shipped per-person limits are off here, explicitly: with them every create waits for
-    the recount (``bot.listeners.deploy_submission.SETTLE_SECONDS``), and a test deploys more
+    the recount (``bot.slack.listeners.deploy_submission.SETTLE_SECONDS``), and a test deploys more
     than 3 times as one person. The limit tests (``tests/policy``) set them; the shipped
-    defaults themselves run in ``tests/policy/test_safe_defaults.py``.
+    defaults themselves run in ``tests/flows/policy/test_safe_defaults.py``.
     """
     return load_settings(
         **{
@@ -352,7 +352,7 @@ def app_stack(
     over_http: bool = False,
 ) -> Iterator[Stack]:
     """One running app instance over ``shared``; ``retrying``: the Web client has the
-    production retry handlers (``bot.slack_client.retry_handlers``), so 429s and 5xx are
+    production retry handlers (``bot.slack.client.retry_handlers``), so 429s and 5xx are
     retried as in production. ``over_http`` False: requests go to the App's dispatch, as
     the HTTP server hands them on, for tests of what the listeners do."""
     slack = shared.slack

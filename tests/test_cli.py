@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.settings import SettingsError, get_settings, load_settings
+from bot.config.settings import SettingsError, get_settings, load_settings
 
 pytestmark = pytest.mark.runs_long  # the CLI as processes
 
@@ -159,7 +159,7 @@ _MODULES_AFTER = (
 )
 _NOT_ON_THE_RENDER_PATH = (
     "pydantic_settings",
-    "bot.settings",
+    "bot.config.settings",
     "asyncio",
     "kubernetes",
     "slack_bolt",

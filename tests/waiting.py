@@ -14,7 +14,7 @@ from concurrent.futures import Executor, Future
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from bot.sim.store import Store
+    from bot.sim.k8s.store import Store
 
 __all__ = ["WAIT_SECONDS", "Background", "wait_for", "wait_until", "when_watched"]
 

@@ -3,7 +3,7 @@ modal, the thread's notes and the Deny modal. Pure: no I/O.
 
 The request message shows exactly what is approved (model, engine, GPUs, namespace, who, why,
 and for a Redeploy… the deployment it replaces) and its hash; the buttons carry the id and that
-hash (``bot.approvals``).
+hash (``bot.domain.approvals``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, InputBlock, PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.approvals import PendingApproval
 from bot.blocks.common import Message, button, context, escape, mention, section, truncate
 from bot.blocks.ids import (
     ACTION_APPROVE,
@@ -28,7 +27,8 @@ from bot.blocks.ids import (
 )
 from bot.blocks.inputs import input_block, text_input
 from bot.blocks.rows import engine_label
-from bot.expiry import parse_expires_at, slack_date
+from bot.domain.approvals import PendingApproval
+from bot.domain.expiry import parse_expires_at, slack_date
 
 __all__ = [
     "approval_value",

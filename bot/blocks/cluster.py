@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot.blocks.common import Message, context, escape, header, section, truncate
-from bot.capacity import Capacity, plural
+from bot.domain.capacity import Capacity, plural
 
 __all__ = ["MAX_NAMESPACES", "MAX_PRODUCTS", "GpuUse", "build_cluster_status", "capacity_blocks"]
 

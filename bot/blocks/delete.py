@@ -21,7 +21,7 @@ from bot.blocks.rows import (
     requested_by,
     view_button,
 )
-from bot.deployments import Deployment
+from bot.domain.deployments import Deployment
 
 __all__ = ["build_delete_prompt", "build_deleted_notice"]
 

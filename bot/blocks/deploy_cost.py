@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.blocks.deploy_form import DeployForm
-from bot.capacity import Capacity, Fit
-from bot.policy import Policy, Usage
+from bot.domain.capacity import Capacity, Fit
+from bot.domain.policy import Policy, Usage
 
 __all__ = ["Budget", "CostLine", "cost_line", "form_gpus", "form_size", "gpus_text"]
 

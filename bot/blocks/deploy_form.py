@@ -3,7 +3,7 @@
 :class:`DeployForm` holds the form as the user typed it (strings and booleans, unvalidated):
 ``build_deploy_modal`` renders one, ``read_deploy_form`` reads one back from
 ``view.state.values``, and :meth:`DeployForm.to_request_data` hands it to
-``bot.request.parse_request``, which owns every rule. :class:`ModalMetadata` rides along in
+``bot.domain.request.parse_request``, which owns every rule. :class:`ModalMetadata` rides along in
 ``private_metadata``. Import these from ``bot.blocks.deploy_modal``. Pure: no I/O.
 """
 
@@ -39,8 +39,8 @@ from bot.blocks.ids import (
     base_block_id,
     input_block_id,
 )
-from bot.catalog import Catalog, Model
-from bot.request import default_name
+from bot.domain.catalog import Catalog, Model
+from bot.domain.request import default_name
 
 __all__ = [
     "MAX_ERROR_CHARS",

@@ -54,11 +54,11 @@ from bot.blocks.ids import (
     OPTION_TRUST_REMOTE_CODE,
 )
 from bot.blocks.inputs import Choice, input_block, number_input, option, radio, text_input
-from bot.capacity import Capacity, model_fit
-from bot.catalog import ENGINE_LABELS, ENGINES, Catalog
-from bot.engine_args import DEFAULT_ALLOWED, LIBRARY
-from bot.expiry import ExpiryPolicy
-from bot.request import MAX_NAME_LENGTH, SAFE_NAME_LENGTH, RequestLimits
+from bot.domain.capacity import Capacity, model_fit
+from bot.domain.catalog import ENGINE_LABELS, ENGINES, Catalog
+from bot.domain.engine_args import DEFAULT_ALLOWED, LIBRARY
+from bot.domain.expiry import ExpiryPolicy
+from bot.domain.request import MAX_NAME_LENGTH, SAFE_NAME_LENGTH, RequestLimits
 
 __all__ = ["MODES", "ROUTER_MODES", "build_deploy_modal", "where_updates_go"]
 

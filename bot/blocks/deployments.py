@@ -21,7 +21,7 @@ from bot.blocks.details import build_details
 from bot.blocks.ids import ACTION_LIST_PAGE, ACTION_OPEN_DEPLOY
 from bot.blocks.lookup import build_none_yet, build_not_found, build_which_one
 from bot.blocks.rows import BLOCKS_PER_ROW, NEEDS_ATTENTION, delete_confirm, deployment_row
-from bot.deployments import Deployment
+from bot.domain.deployments import Deployment
 
 __all__ = [
     "MAX_PAGE_SIZE",

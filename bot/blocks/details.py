@@ -34,8 +34,8 @@ from bot.blocks.common import (
 from bot.blocks.deploy_modal import MODES, ROUTER_MODES
 from bot.blocks.inputs import Choice
 from bot.blocks.rows import delete_button, engine_label, replicas, requested_by, status_detail
-from bot.deployments import Deployment, endpoint_commands
-from bot.status import Condition, PodStatus
+from bot.domain.deployments import Deployment, endpoint_commands
+from bot.domain.status import Condition, PodStatus
 
 __all__ = ["MAX_CONDITIONS", "MAX_PODS", "build_details"]
 

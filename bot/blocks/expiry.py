@@ -2,7 +2,7 @@
 the replies after Keep. Pure: no I/O.
 
 Times are shown in the reader's own time zone with Slack's date formatting
-(``bot.expiry.slack_date``).
+(``bot.domain.expiry.slack_date``).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from bot.blocks.ids import (
 )
 from bot.blocks.inputs import input_block, option
 from bot.blocks.rows import delete_button
-from bot.deployments import Deployment
-from bot.expiry import ExpiryPolicy, expires_at_of, format_duration, slack_date
-from bot.served import Served, format_window
+from bot.domain.deployments import Deployment
+from bot.domain.expiry import ExpiryPolicy, expires_at_of, format_duration, slack_date
+from bot.domain.served import Served, format_window
 
 __all__ = [
     "build_change_expiry_modal",

@@ -2,7 +2,7 @@
 
 Redeploy… opens the deploy form prefilled from the deployment's stored request with the
 suggested change applied; Full log shows the failing containers' logs. Both carry
-``"<namespace>/<name>"``; the listener (``bot.listeners.fixit``) judges the person again on
+``"<namespace>/<name>"``; the listener (``bot.slack.listeners.fixit``) judges the person again on
 every click.
 """
 
@@ -18,7 +18,7 @@ from bot.blocks.common import Message, button, context, escape, mention, section
 from bot.blocks.deploy_form import DeployForm
 from bot.blocks.ids import ACTION_FULL_LOG, ACTION_REDEPLOY, CALLBACK_REDEPLOY_LOADING
 from bot.blocks.rows import MAX_ACCESSIBILITY_LABEL
-from bot.deployments import Deployment
+from bot.domain.deployments import Deployment
 
 __all__ = [
     "build_redeploy_loading_view",

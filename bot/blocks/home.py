@@ -18,7 +18,7 @@ from slack_sdk.models.views import View
 from bot.blocks.common import button, context, escape, header, mention, section, truncate
 from bot.blocks.ids import ACTION_OPEN_DEPLOY
 from bot.blocks.rows import BLOCKS_PER_ROW, NEEDS_ATTENTION, deployment_row, gpus_text
-from bot.deployments import Deployment
+from bot.domain.deployments import Deployment
 
 __all__ = ["MAX_BLOCKS", "build_home"]
 

@@ -143,7 +143,7 @@ def parse_menu_value(value: str) -> tuple[str, str]:
     return (verb, key) if sep else ("", "")
 
 
-# --- Try it and Scale (bot/listeners/tryit.py, bot/listeners/scale.py) -----------------------
+# --- Try it and Scale (bot/slack/listeners/tryit.py, bot/slack/listeners/scale.py) ----------------
 ACTION_TRY_IT = "try_it"  # value: "<namespace>/<name>"; opens the Try it modal
 ACTION_TRY_POST = "try_post"  # in the answer view: share prompt, answer and figures
 ACTION_TRY_AGAIN = "try_again"  # in the answer view: back to the prompt
@@ -157,7 +157,7 @@ BLOCK_TRY_ANSWER = "try_answer"  # the answer's sections: try_answer.0, try_answ
 BLOCK_SCALE_REPLICAS = "scale_replicas"
 
 
-# --- expiry (bot/listeners/expiry.py) and approvals (bot/listeners/approvals.py) ----------
+# --- expiry (bot/slack/listeners/expiry.py) and approvals (bot/slack/listeners/approvals.py) ------
 ACTION_EXPIRY_KEEP = "expiry_keep"  # value: "<namespace>/<name>"; on the reminder and the card
 BLOCK_KEEP_FOR = "keep_for"  # the deploy modal's "Keep for" select (a revisioned input block)
 ACTION_APPROVE = "approval_approve"  # value: "<approval id>:<request hash>"
@@ -173,7 +173,7 @@ CALLBACK_EXPIRY_CHANGE = "expiry_change_modal"  # private_metadata: "<namespace>
 MENU_TRY_IT = "try"
 MENU_OPEN_THREAD = "thread"
 
-# --- Fix a failure (bot/listeners/fixit.py) ---------------------------------------------------
+# --- Fix a failure (bot/slack/listeners/fixit.py) -------------------------------------------------
 ACTION_REDEPLOY = "redeploy"  # value: "<namespace>/<name>"; opens the deploy form, prefilled
 ACTION_FULL_LOG = "full_log"  # value: "<namespace>/<name>"; the failing containers' logs
 ACTION_BACK_TO_FORM = "back_to_form"  # in a refused submission's view: the form as typed

@@ -23,7 +23,7 @@ from bot.blocks.ids import (
     menu_value,
 )
 from bot.blocks.rows import engine_label, requested_by
-from bot.deployments import Deployment
+from bot.domain.deployments import Deployment
 
 __all__ = ["Verb", "build_none_yet", "build_not_found", "build_which_one"]
 

@@ -1,7 +1,7 @@
 """``/dynamote models``: catalog entries with their facts and a Deploy button, a page at a time.
 
 With the cluster's GPU capacity known, each model also says the fewest GPUs of one node that
-hold it ("fits on 2 x NVIDIA L40S", ``bot.capacity.model_fit``).
+hold it ("fits on 2 x NVIDIA L40S", ``bot.domain.capacity.model_fit``).
 
 One section per model (facts in the text, Deploy as its accessory) keeps a page of
 :data:`PAGE_SIZE` models far below the 50-block and ~12k-character message limits, even with
@@ -27,8 +27,8 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.ids import ACTION_MODELS_PAGE, ACTION_OPEN_DEPLOY
-from bot.capacity import Capacity, model_fit
-from bot.catalog import ENGINE_LABELS, Model
+from bot.domain.capacity import Capacity, model_fit
+from bot.domain.catalog import ENGINE_LABELS, Model
 
 __all__ = ["PAGE_SIZE", "build_models", "model_facts"]
 

@@ -17,9 +17,9 @@ from bot.blocks.fixit import full_log_button, redeploy_button
 from bot.blocks.rows import delete_button, replicas
 from bot.blocks.status_card import build_deleted_reply
 from bot.blocks.tryit import try_button
-from bot.deployments import Deployment, endpoint_commands
-from bot.failures import diagnose
-from bot.redaction import redact
+from bot.domain.deployments import Deployment, endpoint_commands
+from bot.domain.failures import diagnose
+from bot.ops.redaction import redact
 
 __all__ = [
     "MAX_LOG_CHARS",

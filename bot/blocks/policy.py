@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from bot.blocks.common import Message, escape, section, truncate
-from bot.policy import Decision
+from bot.domain.policy import Decision
 
 __all__ = ["build_denial"]
 

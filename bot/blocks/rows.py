@@ -34,8 +34,8 @@ from bot.blocks.ids import (
     MENU_VIEW,
     menu_value,
 )
-from bot.catalog import ENGINE_LABELS
-from bot.deployments import Deployment
+from bot.domain.catalog import ENGINE_LABELS
+from bot.domain.deployments import Deployment
 
 __all__ = [
     "BLOCKS_PER_ROW",

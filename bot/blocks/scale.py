@@ -17,7 +17,7 @@ from bot.blocks.card_metadata import read_card_metadata
 from bot.blocks.common import Message, button, context, escape, mention, section, truncate
 from bot.blocks.ids import ACTION_SCALE, BLOCK_SCALE_REPLICAS, CALLBACK_SCALE
 from bot.blocks.inputs import input_block, number_input
-from bot.deployments import Deployment
+from bot.domain.deployments import Deployment
 
 __all__ = [
     "ScaleMetadata",

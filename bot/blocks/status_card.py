@@ -35,8 +35,8 @@ from bot.blocks.rows import (
 )
 from bot.blocks.scale import scale_button
 from bot.blocks.tryit import try_button
-from bot.deployments import Deployment
-from bot.expiry import DELETED_BY_EXPIRY
+from bot.domain.deployments import Deployment
+from bot.domain.expiry import DELETED_BY_EXPIRY
 
 __all__ = ["CARD_BUTTONS", "build_deleted_card", "build_deleted_reply", "build_status_card"]
 

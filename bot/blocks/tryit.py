@@ -39,8 +39,8 @@ from bot.blocks.ids import (
     CALLBACK_TRY_IT,
 )
 from bot.blocks.inputs import input_block, number_input, text_input
-from bot.deployments import Deployment
-from bot.tryit import DEFAULT_MAX_TOKENS, DEFAULT_PROMPT, MAX_PROMPT_CHARS, MAX_TOKENS_LIMIT
+from bot.domain.deployments import Deployment
+from bot.domain.tryit import DEFAULT_MAX_TOKENS, DEFAULT_PROMPT, MAX_PROMPT_CHARS, MAX_TOKENS_LIMIT
 
 __all__ = [
     "MAX_ANSWER_CHARS",

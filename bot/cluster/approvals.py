@@ -1,6 +1,6 @@
 """Pending approvals, in a ConfigMap beside the leader Lease (``<lease name>-approvals``).
 
-One data key per request (its id), the value ``bot.approvals.PendingApproval`` as JSON. Every
+One data key per request (its id), the value ``bot.domain.approvals.PendingApproval`` as JSON. Every
 write is a read-modify-replace with the resourceVersion read, so two replicas cannot both
 take the same request: :meth:`ApprovalStore.take` removes it and only the replica whose
 replace lands gets it (the other sees it gone). The bot may read and write only this
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.approvals import PendingApproval, records
 from bot.cluster.client import Cluster
 from bot.cluster.errors import AlreadyExists, Conflict, NotFound
 from bot.cluster.permissions import approvals_name
-from bot.dgd import LABEL_MANAGED_BY, MANAGED_BY_VALUE
+from bot.domain.approvals import PendingApproval, records
+from bot.domain.dgd import LABEL_MANAGED_BY, MANAGED_BY_VALUE
 
 __all__ = ["ApprovalStore"]
 

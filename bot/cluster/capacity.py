@@ -1,11 +1,11 @@
 """GPU capacity read from the cluster, cached and refreshed in the background.
 
 One read is two streamed lists (``bot.cluster.listing``): every node, projected as it arrives
-to its GPUs (:func:`bot.capacity.gpu_node`), then every pod that has not ended, projected to
-(node, GPUs held) or dropped (:func:`bot.capacity.pod_gpus`), so 50,000 pods never sit in
+to its GPUs (:func:`bot.domain.capacity.gpu_node`), then every pod that has not ended, projected to
+(node, GPUs held) or dropped (:func:`bot.domain.capacity.pod_gpus`), so 50,000 pods never sit in
 memory at full size. Reading needs the optional ``CAPACITY_PERMISSIONS``.
 
-The answer is served stale-while-revalidate, as ``bot.policy_groups`` serves user groups:
+The answer is served stale-while-revalidate, as ``bot.slack.user_groups`` serves user groups:
 - fresh (younger than ``ttl``): from the cache;
 - stale (past ``ttl``, within ``max_stale`` more): from the cache at once, while one background
   read refreshes it;
@@ -25,10 +25,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot import backoff
-from bot.capacity import Capacity, build_capacity, gpu_node, pod_gpus
 from bot.cluster.client import Cluster
 from bot.cluster.errors import ClusterError, Forbidden
+from bot.domain.capacity import Capacity, build_capacity, gpu_node, pod_gpus
+from bot.ops import backoff
 
 __all__ = [
     "ENABLE_HINT",

@@ -63,10 +63,10 @@ from bot.cluster.versions import (
     version_to_write,
 )
 from bot.cluster.watching import WatchEvent, merge_streams
-from bot.dgd import ApiVersion
+from bot.domain.dgd import ApiVersion
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.config.settings import Settings
 
 __all__ = ["Cluster", "ClusterStatus"]
 
@@ -120,7 +120,7 @@ class Cluster:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if settings is None:
-            from bot.settings import get_settings  # noqa: PLC0415  (read on first use)
+            from bot.config.settings import get_settings  # noqa: PLC0415  (read on first use)
 
             settings = get_settings()
         self._settings = settings

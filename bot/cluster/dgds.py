@@ -12,9 +12,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from bot.cluster.permissions import DGD_GROUP
-from bot.dgd import DGD_KIND, MANAGED_BY_VALUE, MANAGED_SELECTOR, Dgd
-from bot.dgd import LABEL_MANAGED_BY as MANAGED_BY_LABEL
-from bot.naming import max_dgd_name_length
+from bot.domain.dgd import DGD_KIND, MANAGED_BY_VALUE, MANAGED_SELECTOR, Dgd
+from bot.domain.dgd import LABEL_MANAGED_BY as MANAGED_BY_LABEL
+from bot.domain.naming import max_dgd_name_length
 
 __all__ = [
     "DGD_NAME_LABEL",

@@ -30,8 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bot.metrics import KUBERNETES_API_ERRORS
-from bot.redaction import redact
+from bot.ops.metrics import KUBERNETES_API_ERRORS
+from bot.ops.redaction import redact
 
 __all__ = [
     "AlreadyExists",

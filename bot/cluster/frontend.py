@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.cluster.connection import Connection
-from bot.deployments import FRONTEND_PORT
+from bot.domain.deployments import FRONTEND_PORT
 
 __all__ = [
     "REQUESTS_TOTAL",

@@ -127,7 +127,7 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
     Permission(
         "update", "coordination.k8s.io", "leases", scope="lease", named="lease"
     ),  # replace_lease
-    # The card ledger (bot.notify.ledger), the only ConfigMap the bot reads or writes.
+    # The card ledger (bot.notifier.ledger), the only ConfigMap the bot reads or writes.
     Permission("get", "", "configmaps", scope="lease", named="card_ledger"),  # get_config_map
     Permission("create", "", "configmaps", scope="lease"),  # create_config_map
     Permission(

@@ -6,8 +6,8 @@ component (image, command, args, env) and, on a real cluster, ``metadata.managed
 of that decides a status, so list answers are projected item by item as they are parsed
 (``bot.cluster.listing``) and the full objects are never all alive at once.
 
-What is kept is exactly what ``bot.status.compute_status`` and ``bot.deployments`` read;
-``tests/cluster/test_slim.py`` checks that both give the same answer for a slim object as for
+What is kept is exactly what ``bot.domain.status.compute_status`` and ``bot.domain.deployments``
+read; ``tests/cluster/test_slim.py`` checks that both give the same answer for a slim object as for
 the full one over every example and simulated state. A single ``get`` still returns the
 whole object.
 """

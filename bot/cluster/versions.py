@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.cluster.permissions import DGD_PLURAL
-from bot.dgd import API_VERSIONS, ApiVersion
+from bot.domain.dgd import API_VERSIONS, ApiVersion
 
 __all__ = [
     "VersionCache",

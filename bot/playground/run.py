@@ -1,7 +1,7 @@
 """``dynamote playground``: start the Slack stand-in, the bot (simulated cluster, HTTP mode) and
 the page, print the page's URL, and stop everything on Ctrl-C.
 
-The bot is the one ``dynamote serve --simulate --http`` runs (bot.runner.run_serve), with the
+The bot is the one ``dynamote serve --simulate --http`` runs (bot.serve.run_serve), with the
 settings a Slack app would give it, pointed at the Slack stand-in, and a signing secret made up
 for this run: the page server signs every request with it, and the bot checks each signature.
 The playground's people get their roles through the ordinary policy settings.
@@ -18,13 +18,13 @@ import time
 import urllib.error
 import urllib.request
 
+from bot.config.fields import ENV_PREFIX
+from bot.config.settings import Settings, SettingsError, load_settings
 from bot.playground.server import PageServer, Playground
 from bot.playground.workspace import Workspace
-from bot.runner import run_serve, signals_set
-from bot.server import EVENTS_PATH
-from bot.settings import Settings, SettingsError, load_settings
-from bot.settings_fields import ENV_PREFIX
-from bot.sim.slack_api import SlackStandIn
+from bot.serve import run_serve, signals_set
+from bot.server.wsgi import EVENTS_PATH
+from bot.sim.slack.web_api import SlackStandIn
 
 __all__ = ["DEFAULT_PORT", "playground_settings", "run_playground"]
 

@@ -1,6 +1,6 @@
 """What the page shows: a Slack workspace as each person sees it, read back from the stand-in.
 
-The bot talks to :class:`bot.sim.slack_api.SlackStandIn` exactly as it talks to Slack. This
+The bot talks to :class:`bot.sim.slack.web_api.SlackStandIn` exactly as it talks to Slack. This
 module replays the stand-in's record of those calls (and the acks the bot answered the page's
 requests with) into what Slack's client shows: channel messages and threads (read live from the
 stand-in, so every ``chat.update`` shows), ephemeral messages for the one person who may see
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.sim.slack_api import RESPONSE_URL_METHOD, SlackStandIn
+from bot.sim.slack.web_api import RESPONSE_URL_METHOD, SlackStandIn
 
 __all__ = ["CHANNELS", "PEOPLE", "Origin", "Person", "Workspace"]
 

@@ -12,10 +12,10 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
-from bot.settings import get_settings
-from bot.sim.operator import SimOperator
+from bot.config.settings import get_settings
+from bot.sim.k8s.standin import StandIn, default_crd_path
+from bot.sim.operator.controller import SimOperator
 from bot.sim.sim_env import operator_version, transient_failure
-from bot.sim.standin import StandIn, default_crd_path
 
 __all__ = ["run_sim", "start_simulation"]
 

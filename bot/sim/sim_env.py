@@ -2,7 +2,7 @@
 
 - ``DYNAMOTE_SIM_OPERATOR_VERSION`` (default the newest line, 1.7.1): the operator whose
   admission rules the stand-in applies; from 1.5.0 on, an image without a semantic-version tag
-  needs ``runtimeVersionOverride`` (``bot.sim.admission``).
+  needs ``runtimeVersionOverride`` (``bot.sim.operator.admission``).
 - ``DYNAMOTE_SIM_TRANSIENT_FAILURE`` (seconds, default 0): every new DGD's reconciles fail for
   that long (state ``failed``, ``failed_to_reconcile_the_resources``), then succeed, to watch
   Dynamote ride out an operator hiccup.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from bot.sim.admission import LATEST_OPERATOR_VERSION, parse_version
+from bot.sim.operator.admission import LATEST_OPERATOR_VERSION, parse_version
 
 __all__ = ["OPERATOR_VERSION_ENV", "TRANSIENT_FAILURE_ENV", "operator_version", "transient_failure"]
 

@@ -15,9 +15,9 @@ from slack_sdk.models.views import View
 
 from bot.blocks.common import Message
 from bot.blocks.limits import check_message, check_view
-from bot.catalog import Catalog, load_catalog
-from bot.deployments import Deployment
-from bot.status import Condition, DeploymentStatus, PodStatus
+from bot.domain.catalog import Catalog, load_catalog
+from bot.domain.deployments import Deployment
+from bot.domain.status import Condition, DeploymentStatus, PodStatus
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 NASTY = "<@U999> & <!channel> *bold* `tick` ```fence``` _x_ ünïcødé 🚀"

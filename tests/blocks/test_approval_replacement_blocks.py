@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot.approvals import PendingApproval, new_approval
 from bot.blocks.approvals import (
     build_approval_request,
     build_approval_settled,
@@ -14,6 +13,7 @@ from bot.blocks.approvals import (
     build_waiting_view,
 )
 from bot.blocks.limits import check_message, check_view
+from bot.domain.approvals import PendingApproval, new_approval
 
 from .conftest import NASTY, NOW
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bot.blocks.cluster import GpuUse, build_cluster_status
 from bot.blocks.models import build_models
-from bot.capacity import Capacity, GpuNode
-from bot.catalog import Catalog
+from bot.domain.capacity import Capacity, GpuNode
+from bot.domain.catalog import Catalog
 from tests.blocks.conftest import NASTY, fits_message
 
 H100 = GpuNode("h1", 8, "NVIDIA-H100-80GB-HBM3", 80, used=3)

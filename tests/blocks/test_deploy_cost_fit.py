@@ -8,10 +8,10 @@ from typing import Any
 from bot.blocks.deploy_cost import Budget, cost_line, form_gpus, form_size
 from bot.blocks.deploy_form import DeployForm, ModalMetadata, initial_form
 from bot.blocks.deploy_modal import build_deploy_modal
-from bot.capacity import Capacity, Fit, GpuNode, Need, fit
-from bot.catalog import Catalog
-from bot.policy import Usage
-from bot.request import RequestLimits
+from bot.domain.capacity import Capacity, Fit, GpuNode, Need, fit
+from bot.domain.catalog import Catalog
+from bot.domain.policy import Usage
+from bot.domain.request import RequestLimits
 from tests.blocks.conftest import fits_view
 
 

@@ -27,8 +27,8 @@ from bot.blocks.ids import (
     OPTION_TRUST_REMOTE_CODE,
     input_block_id,
 )
-from bot.catalog import Catalog
-from bot.request import RequestError, default_name, parse_request
+from bot.domain.catalog import Catalog
+from bot.domain.request import RequestError, default_name, parse_request
 
 QWEN = "Qwen/Qwen3-0.6B"  # vllm, sglang, trtllm
 PHI = "microsoft/Phi-3-mini-4k-instruct"  # vllm, sglang

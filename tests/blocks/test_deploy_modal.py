@@ -47,9 +47,9 @@ from bot.blocks.ids import (
     base_block_id,
     input_block_id,
 )
-from bot.catalog import Catalog, Model
-from bot.policy import Usage
-from bot.request import MAX_NAME_LENGTH, RequestLimits
+from bot.domain.catalog import Catalog, Model
+from bot.domain.policy import Usage
+from bot.domain.request import MAX_NAME_LENGTH, RequestLimits
 from tests.blocks.conftest import NASTY, fits_view, shown_text
 from tests.standins.slack_requests import view_state
 

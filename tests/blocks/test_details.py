@@ -9,7 +9,7 @@ import pytest
 
 from bot.blocks.deployments import build_details
 from bot.blocks.ids import ACTION_DELETE_DEPLOYMENT
-from bot.deployments import endpoint_commands
+from bot.domain.deployments import endpoint_commands
 from tests.blocks.conftest import NASTY, NOW, fits_message, make_deployment, mrkdwn_text, shown_text
 
 

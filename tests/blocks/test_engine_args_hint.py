@@ -7,10 +7,10 @@ from typing import Any
 from bot.blocks.deploy_form import ModalMetadata, initial_form
 from bot.blocks.deploy_modal import build_deploy_modal
 from bot.blocks.ids import BLOCK_ENGINE_ARGS, base_block_id
-from bot.catalog import Catalog
-from bot.privileges import privileges_of
-from bot.request import RequestLimits
-from bot.settings import load_settings
+from bot.config.settings import load_settings
+from bot.domain.catalog import Catalog
+from bot.domain.privileges import privileges_of
+from bot.domain.request import RequestLimits
 from tests.blocks.conftest import fits_view
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from bot.blocks.expiry import build_expiry_reminder
 from bot.blocks.limits import check_message
-from bot.expiry import ExpiryPolicy
-from bot.served import Served
+from bot.domain.expiry import ExpiryPolicy
+from bot.domain.served import Served
 
 from .conftest import NOW, make_deployment
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.blocks.ids import ACTION_MODELS_PAGE, ACTION_OPEN_DEPLOY
 from bot.blocks.models import PAGE_SIZE, build_models
-from bot.catalog import Catalog, Model
+from bot.domain.catalog import Catalog, Model
 from tests.blocks.conftest import NASTY, fits_message
 
 

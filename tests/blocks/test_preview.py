@@ -7,9 +7,9 @@ import yaml
 
 from bot.blocks.ids import CALLBACK_PREVIEW
 from bot.blocks.preview import build_preview, split_code
-from bot.catalog import Catalog
-from bot.dynamo import render_dgd
-from bot.request import parse_request
+from bot.domain.catalog import Catalog
+from bot.domain.manifest import render_dgd
+from bot.domain.request import parse_request
 from tests.blocks.conftest import NASTY, fits_view
 
 

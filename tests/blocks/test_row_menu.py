@@ -10,7 +10,7 @@ import pytest
 from bot.blocks.deployments import build_deployment_list
 from bot.blocks.home import build_home
 from bot.blocks.rows import deployment_row, thread_url
-from bot.deployments import Deployment
+from bot.domain.deployments import Deployment
 from tests.blocks.conftest import NOW, fits_message, fits_view, make_deployment
 
 # auth.test's "url" is the workspace's, with a trailing slash (the Slack stand-in's answer,

@@ -14,8 +14,8 @@ import pytest
 from kubernetes import client, config
 
 from bot.cluster import MANAGED_BY_LABEL, MANAGED_BY_VALUE
-from bot.settings import Settings, load_settings
-from bot.sim.standin import StandIn
+from bot.config.settings import Settings, load_settings
+from bot.sim.k8s.standin import StandIn
 
 VERSIONS = ("v1beta1", "v1alpha1")
 HF_SECRET = "hf-token-secret"

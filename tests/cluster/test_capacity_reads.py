@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from bot.capacity import Capacity
 from bot.cluster import Cluster, PermissionCheck
 from bot.cluster.capacity import ENABLE_HINT, CapacityCache, read_capacity
 from bot.cluster.permissions import CAPACITY_PERMISSIONS
-from bot.sim.nodes import DEFAULT_FLEET, write_nodes
+from bot.domain.capacity import Capacity
+from bot.sim.operator.nodes import DEFAULT_FLEET, write_nodes
 
 
 def gpu_pod(

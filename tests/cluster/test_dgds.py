@@ -82,7 +82,7 @@ def test_a_taken_numbered_name_suggests_the_next_number(cluster: Cluster, versio
 def test_a_suggested_free_name_fits_the_longest_name_the_components_allow(
     cluster: Cluster, version: str
 ) -> None:
-    # bot.naming: the worker's objects are "<name>-vllmdecodeworker-<8 hex>", at most 63
+    # bot.domain.naming: the worker's objects are "<name>-vllmdecodeworker-<8 hex>", at most 63
     # characters, so the longest name here is 63 - 26 = 37; "<name>-2" must fit it too.
     longest = "q" * 37
     cluster.create_dgd(dgd_manifest(version, longest))

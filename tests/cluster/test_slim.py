@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.catalog import load_catalog
 from bot.cluster.slim import slim_dgd, slim_pod
-from bot.deployments import deployment_from
-from bot.dynamo import SlackOrigin, render_dgd
-from bot.request import Privileges, parse_request
-from bot.sim.operator import SimOperator
-from bot.sim.store import Store
-from bot.status import compute_status
+from bot.domain.catalog import load_catalog
+from bot.domain.deployments import deployment_from
+from bot.domain.manifest import SlackOrigin, render_dgd
+from bot.domain.request import Privileges, parse_request
+from bot.domain.status import compute_status
+from bot.sim.k8s.store import Store
+from bot.sim.operator.controller import SimOperator
 
 NS = "team-a"
 DGD = "dynamographdeployments"

@@ -10,7 +10,7 @@ import pytest
 
 from bot.cluster import Cluster, OperatorNotInstalled
 from bot.cluster.versions import choose_version
-from bot.sim.standin import StandIn
+from bot.sim.k8s.standin import StandIn
 
 from .conftest import HF_SECRET, make_settings, total_calls
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bot.cluster import DGD_NAME_LABEL, Cluster, Expired, Forbidden
-from bot.sim import standin as standin_module
-from bot.sim.standin import StandIn
+from bot.sim.k8s import standin as standin_module
+from bot.sim.k8s.standin import StandIn
 from tests.waiting import when_watched
 
 from .conftest import HF_SECRET, dgd_manifest, make_settings

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.cluster.permissions import CAPACITY_PERMISSIONS
+from tests.paths import MANIFESTS
 
-from .conftest import MANIFESTS
 from .kustomize import KUBECTL, Doc, file_render, kubectl_render, render
 from .test_rbac import Grants, rendered_grants
 

@@ -22,8 +22,7 @@ import pytest
 import yaml
 
 from bot.cli import build_parser
-
-from .conftest import MANIFESTS, PROJECT
+from tests.paths import MANIFESTS, PROJECT
 
 DOCKERFILE = PROJECT / "Dockerfile"
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.catalog import parse_catalog
 from bot.cli import build_parser
-from bot.settings import Settings, env_name
+from bot.config.settings import Settings, env_name
+from bot.domain.catalog import parse_catalog
+from tests.paths import MANIFESTS, PROJECT
 
-from .conftest import MANIFESTS, PROJECT
 from .kustomize import KUBECTL, Doc, kubectl_render, one
 
 
@@ -78,7 +78,7 @@ def test_readiness_and_liveness_probe_the_health_port_with_room_for_their_answer
     # On the health port: slow clients of the events port cannot make a probe fail.
     assert ready["httpGet"] == {"path": "/readyz", "port": "health"}
     assert live["httpGet"] == {"path": "/healthz", "port": "health"}
-    # /readyz answers within 0.8 s (bot.health.DEFAULT_PROBE_WAIT_SECONDS).
+    # /readyz answers within 0.8 s (bot.server.health.DEFAULT_PROBE_WAIT_SECONDS).
     assert ready["timeoutSeconds"] >= 1 and live["timeoutSeconds"] >= 1
     assert live["initialDelaySeconds"] >= ready["initialDelaySeconds"]
 

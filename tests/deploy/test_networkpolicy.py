@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.deployments import FRONTEND_PORT
+from bot.domain.deployments import FRONTEND_PORT
 
 from .kustomize import Doc, one
 from .test_rbac import settings_of

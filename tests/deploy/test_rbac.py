@@ -17,9 +17,9 @@ import pytest
 
 from bot.cluster import REQUIRED_PERMISSIONS
 from bot.cluster.permissions import resource_name
-from bot.settings import Settings, load_settings
+from bot.config.settings import Settings, load_settings
+from tests.paths import MANIFESTS
 
-from .conftest import MANIFESTS
 from .kustomize import KUBECTL, Doc, file_render, find, kubectl_render, one
 
 # (group, resource[/subresource], verb, resourceNames); a place is a namespace, None = cluster.
@@ -235,7 +235,7 @@ def test_the_bot_may_read_and_write_only_its_own_configmap_and_lease(docs: list[
     lease_namespace = settings.lease_namespace or settings.default_namespace
     rules = rendered_grants(docs)[lease_namespace]
     touched = {(resource, verb, names) for group, resource, verb, names in rules}
-    ledger = f"{settings.lease_name}-cards"  # bot.scheduler's card ledger
+    ledger = f"{settings.lease_name}-cards"  # bot.notifier.service's card ledger
     approvals = f"{settings.lease_name}-approvals"  # bot.cluster.approvals
 
     # `create` cannot be limited by name in Kubernetes RBAC; everything else is.

@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot.catalog import load_catalog
 from bot.cluster import Cluster
-from bot.dynamo import SlackOrigin, render_dgd
-from bot.notifier import Notifier
-from bot.notify.pacer import Pacer
-from bot.request import Privileges, RequestLimits, parse_request
-from bot.settings import Settings, load_settings
-from bot.sim.operator import SimOperator
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
+from bot.config.settings import Settings, load_settings
+from bot.domain.catalog import load_catalog
+from bot.domain.manifest import SlackOrigin, render_dgd
+from bot.domain.request import Privileges, RequestLimits, parse_request
+from bot.notifier.controller import Notifier
+from bot.notifier.pacer import Pacer
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.controller import SimOperator
+from bot.sim.slack.web_api import SlackStandIn
 from tests.signing import PROVENANCE_KEY, signed
 
 NAMESPACE = "default"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_THREAD
-from bot.sim.operator import SimOperator, make_ready
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
+from bot.domain.manifest import ANNOTATION_CHANNEL, ANNOTATION_THREAD
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.controller import SimOperator, make_ready
+from bot.sim.slack.web_api import SlackStandIn
 from tests.signing import signed_changes
 
 from .conftest import (

@@ -13,14 +13,14 @@ import pytest
 
 from bot.blocks.ids import ACTION_DELETE_DEPLOYMENT, ACTION_EXPIRY_KEEP
 from bot.cluster import NotFound
-from bot.dynamo import ANNOTATION_REQUESTER
-from bot.expiry import (
+from bot.domain.expiry import (
     ANNOTATION_EXPIRES_AT,
     ANNOTATION_EXPIRY_REMINDED,
     format_expires_at,
     parse_expires_at,
 )
-from bot.sim.slack_api import SlackStandIn
+from bot.domain.manifest import ANNOTATION_REQUESTER
+from bot.sim.slack.web_api import SlackStandIn
 
 from .conftest import NAMESPACE, REQUESTER, Bot, replies
 

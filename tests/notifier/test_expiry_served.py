@@ -10,13 +10,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.expiry import ANNOTATION_EXPIRES_AT, format_expires_at
-from bot.served import Reading, readings_of
-from bot.sim.operator import SimOperator
-from bot.sim.operator_pods import LABEL_DGD, LABEL_TYPE
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
-from bot.tryit import chat_request
+from bot.domain.expiry import ANNOTATION_EXPIRES_AT, format_expires_at
+from bot.domain.served import Reading, readings_of
+from bot.domain.tryit import chat_request
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.controller import SimOperator
+from bot.sim.operator.pods import LABEL_DGD, LABEL_TYPE
+from bot.sim.slack.web_api import SlackStandIn
 
 from .conftest import NAMESPACE, READY_AFTER, Bot, replies
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.sim.operator import SimOperator
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
-from bot.status import FAILURE_GRACE
+from bot.domain.status import FAILURE_GRACE
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.controller import SimOperator
+from bot.sim.slack.web_api import SlackStandIn
 
 from .conftest import NAMESPACE, Bot, Deploy, FakeClock, make_settings, replies
 
@@ -65,7 +65,7 @@ def test_a_missing_hf_secret_fails_with_the_command_that_creates_it(
 ) -> None:
     deploy("nosecret", secret="missing-token")
     operator.reconcile_once()
-    bot.offset = timedelta(seconds=40)  # past the failure grace of bot.status
+    bot.offset = timedelta(seconds=40)  # past the failure grace of bot.domain.status
     notifier = bot.notifier()
     notifier.sweep()
     notifier.sweep()

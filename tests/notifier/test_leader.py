@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.cluster import Cluster
-from bot.leader import LeaderElector
+from bot.notifier.leader import LeaderElector
 
 from .conftest import FakeClock
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from bot.cluster import Cluster
-from bot.notifier import Notifier
-from bot.notify.ledger import LEDGER_KEY, MAX_BYTES, CardLedger, decode_cards, encode_cards
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
+from bot.notifier.controller import Notifier
+from bot.notifier.ledger import LEDGER_KEY, MAX_BYTES, CardLedger, decode_cards, encode_cards
+from bot.sim.k8s.standin import StandIn
+from bot.sim.slack.web_api import SlackStandIn
 from tests.notifier.conftest import CHANNEL, NAMESPACE, Bot, replies
 
 LEDGER = "dynamote-notifier-cards"

@@ -3,9 +3,9 @@ channel hears too, and the record of it on the DGD."""
 
 from __future__ import annotations
 
-from bot.notify.state import ANNOTATION_NOTIFIED, decode
-from bot.sim.operator import SimOperator
-from bot.sim.slack_api import SlackStandIn
+from bot.domain.notified import ANNOTATION_NOTIFIED, decode
+from bot.sim.operator.controller import SimOperator
+from bot.sim.slack.web_api import SlackStandIn
 
 from .conftest import (
     CHANNEL,

@@ -1,15 +1,15 @@
-"""Tests of bot.notify.memory's card strings: what a vanished DGD's last reply is built from."""
+"""Tests of bot.notifier.memory's card strings: what a vanished DGD's last reply is built from."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 
-from bot.catalog import load_catalog
-from bot.deployments import deployment_from
-from bot.dynamo import ANNOTATION_DELETED_BY, SlackOrigin, render_dgd
-from bot.notify.memory import Known, card_of, known_from, stub_from_card, stub_of
-from bot.request import parse_request
+from bot.domain.catalog import load_catalog
+from bot.domain.deployments import deployment_from
+from bot.domain.manifest import ANNOTATION_DELETED_BY, SlackOrigin, render_dgd
+from bot.domain.request import parse_request
+from bot.notifier.memory import Known, card_of, known_from, stub_from_card, stub_of
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 

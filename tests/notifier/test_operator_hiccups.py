@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.deployments import deployment_from
-from bot.sim.operator import SimOperator
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
-from bot.status import RECONCILE_RETRY_WINDOW
+from bot.domain.deployments import deployment_from
+from bot.domain.status import RECONCILE_RETRY_WINDOW
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.controller import SimOperator
+from bot.sim.slack.web_api import SlackStandIn
 
 from .conftest import NAMESPACE, READY_AFTER, Bot, Deploy, card_updates, replies, run_to_running
 

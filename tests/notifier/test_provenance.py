@@ -9,12 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from bot.cluster import Cluster
-from bot.dynamo import ANNOTATION_CHANNEL, ANNOTATION_DELETED_BY, ANNOTATION_THREAD
-from bot.notify.state import ANNOTATION_NOTIFIED
-from bot.provenance import ANNOTATION_PROVENANCE, Provenance
-from bot.sim.operator import SimOperator
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
+from bot.domain.manifest import ANNOTATION_CHANNEL, ANNOTATION_DELETED_BY, ANNOTATION_THREAD
+from bot.domain.notified import ANNOTATION_NOTIFIED
+from bot.domain.provenance import ANNOTATION_PROVENANCE, Provenance
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.controller import SimOperator
+from bot.sim.slack.web_api import SlackStandIn
 from tests.signing import signed_changes
 
 from .conftest import (

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.advice import fix_for
 from bot.blocks.limits import check_message
 from bot.blocks.notifications import (
     MAX_LOG_LINES,
@@ -16,17 +15,18 @@ from bot.blocks.notifications import (
     build_trouble_reply,
     trim_log,
 )
-from bot.deployments import Deployment
-from bot.notify.changes import (
+from bot.domain.advice import fix_for
+from bot.domain.deployments import Deployment
+from bot.domain.notified import MAX_BYTES, NOTHING, Announced, decode, encode
+from bot.domain.status import DeploymentStatus
+from bot.notifier.changes import (
     RECOVERY_WINDOW,
     after_reply,
     card_signature,
     failing_since,
     plan,
 )
-from bot.notify.pacer import Pacer
-from bot.notify.state import MAX_BYTES, NOTHING, Announced, decode, encode
-from bot.status import DeploymentStatus
+from bot.notifier.pacer import Pacer
 
 from .conftest import FakeClock
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.notify.changes import RECOVERY_WINDOW
-from bot.notify.state import ANNOTATION_NOTIFIED, decode
-from bot.sim.operator import SimOperator
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
+from bot.domain.notified import ANNOTATION_NOTIFIED, decode
+from bot.notifier.changes import RECOVERY_WINDOW
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.controller import SimOperator
+from bot.sim.slack.web_api import SlackStandIn
 
 from .conftest import (
     CHANNEL,

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.redaction import REDACTED
-from bot.sim.operator import SimOperator
-from bot.sim.resources import POD_LOG_ANNOTATION
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
+from bot.ops.redaction import REDACTED
+from bot.sim.k8s.resources import POD_LOG_ANNOTATION
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.controller import SimOperator
+from bot.sim.slack.web_api import SlackStandIn
 
 from .conftest import NAMESPACE, Bot, Deploy, replies
 

@@ -1,6 +1,6 @@
 """One retry policy for the notifier's Slack calls, through the Slack stand-in over HTTP.
 
-The client's retry handlers (``bot.slack_client``) are the only retries of a send; a message
+The client's retry handlers (``bot.slack.client``) are the only retries of a send; a message
 Slack still refuses waits for a later sweep, behind the pacer; and no caller of the notifier
 waits while a send is stuck at Slack.
 """
@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from bot.notifier import SweepReport
-from bot.sim.operator import SimOperator
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
-from bot.slack_client import RATE_LIMIT_RETRIES, make_web_client
+from bot.notifier.controller import SweepReport
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.controller import SimOperator
+from bot.sim.slack.web_api import SlackStandIn
+from bot.slack.client import RATE_LIMIT_RETRIES, make_web_client
 from tests.waiting import WAIT_SECONDS
 
 from .conftest import CHANNEL, NAMESPACE, READY_AFTER, Bot, make_settings, replies

@@ -10,10 +10,10 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.cluster import Cluster
-from bot.scheduler import NotifierService
-from bot.sim.operator import SimOperator
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
+from bot.notifier.service import NotifierService
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.controller import SimOperator
+from bot.sim.slack.web_api import SlackStandIn
 from tests.waiting import wait_until
 
 from .conftest import make_settings, replies

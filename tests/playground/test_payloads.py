@@ -16,7 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.playground import payloads
 from bot.playground.slack_payloads import SlackRequest
 from bot.playground.workspace import Workspace
-from bot.sim.slack_api import SlackStandIn
+from bot.sim.slack.web_api import SlackStandIn
 from tests.slack.payloads import case
 from tests.slack.test_corpus_builders import app_view, assert_same_shape
 

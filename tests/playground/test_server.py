@@ -9,7 +9,7 @@ import requests
 
 from bot.playground.server import PageServer, Playground
 from bot.playground.workspace import Workspace
-from bot.sim.slack_api import SlackStandIn
+from bot.sim.slack.web_api import SlackStandIn
 
 # Nothing listens here: these requests are refused before anything is sent to the bot.
 NO_BOT = "http://127.0.0.1:9/slack/events"

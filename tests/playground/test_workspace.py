@@ -10,7 +10,7 @@ import requests
 from slack_sdk import WebClient
 
 from bot.playground.workspace import Origin, Workspace
-from bot.sim.slack_api import SlackStandIn
+from bot.sim.slack.web_api import SlackStandIn
 
 DANA, GUS = "U0DEPLOYER", "U0GUEST"
 MODAL: dict[str, Any] = {

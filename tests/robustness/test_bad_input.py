@@ -25,7 +25,7 @@ from bot.blocks.ids import (
     ACTION_PREVIEW_YAML,
     ACTION_VIEW_DEPLOYMENT,
 )
-from bot.request import RequestError, parse_request
+from bot.domain.request import RequestError, parse_request
 from tests.stacks import Stack, deploy_directly, text_of
 from tests.standins.slack_requests import block_actions, slash_command, view_state, view_submission
 

@@ -20,7 +20,6 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.announce import post_card
 from bot.blocks.ids import (
     ACTION_DELETE_DEPLOYMENT,
     ACTION_MODEL_SELECT,
@@ -28,13 +27,14 @@ from bot.blocks.ids import (
     ACTION_PREVIEW_YAML,
 )
 from bot.blocks.status_card import build_status_card
-from bot.deployments import deployment_from
-from bot.dynamo import ANNOTATION_DELETED_BY, ANNOTATION_THREAD, SlackOrigin
-from bot.health import Health
-from bot.notifier import Notifier
-from bot.notify.pacer import Pacer
-from bot.request import parse_request
-from bot.slack_client import retry_handlers
+from bot.domain.deployments import deployment_from
+from bot.domain.manifest import ANNOTATION_DELETED_BY, ANNOTATION_THREAD, SlackOrigin
+from bot.domain.request import parse_request
+from bot.notifier.controller import Notifier
+from bot.notifier.pacer import Pacer
+from bot.server.health import Health
+from bot.slack.announce import post_card
+from bot.slack.client import retry_handlers
 from tests.stacks import Stack, deploy_directly, stack_maker, text_of
 from tests.standins.slack_requests import block_actions, view_state
 from tests.waiting import WAIT_SECONDS, wait_for, wait_until

@@ -1,4 +1,4 @@
-"""Fixtures for the HTTP server tests: bot.server's WSGI app served by waitress on 127.0.0.1:0.
+"""Fixtures for the HTTP server tests: bot.server.wsgi's WSGI app served by waitress on 127.0.0.1:0.
 
 The Bolt App here is small but real: its own WebClient points at the Slack Web API stand-in,
 and its `/dynamote` listener acks and records that it ran, so a test can tell whether a
@@ -21,9 +21,9 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.health import Health
-from bot.server import MAX_BODY_BYTES, HttpServer, build_wsgi_app, serve_http
-from bot.sim.slack_api import SlackStandIn
+from bot.server.health import Health
+from bot.server.wsgi import MAX_BODY_BYTES, HttpServer, build_wsgi_app, serve_http
+from bot.sim.slack.web_api import SlackStandIn
 from tests.waiting import Background
 
 SIGNING_SECRET = "test-signing-secret"  # a made-up secret for these tests only

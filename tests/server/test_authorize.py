@@ -1,5 +1,5 @@
 """No request waits on Slack before its ack: the App authorizes from the runner's start-up
-auth.test (bot.slack_identity), never by calling auth.test itself.
+auth.test (bot.slack.identity), never by calling auth.test itself.
 
 The runner tests run `run_serve` in HTTP mode with the whole bot as bot.composition builds it
 against the Slack stand-in, whose auth.test is made slow or failing.
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import run_serve
-from bot.settings import Settings, load_settings
-from bot.sim.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, SlackStandIn
-from bot.slack_identity import SlackIdentity
+from bot.config.settings import Settings, load_settings
+from bot.serve import run_serve
+from bot.sim.slack.web_api import BOT_ID, BOT_USER_ID, TEAM_ID, SlackStandIn
+from bot.slack.identity import SlackIdentity
 from tests.standins.slack_requests import slash_command
 from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot import metrics
+from bot.ops import metrics
 
 from .conftest import Served
 

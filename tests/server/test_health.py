@@ -1,11 +1,11 @@
-"""bot.health.Health: readiness rules and the probe cache, without a server."""
+"""bot.server.health.Health: readiness rules and the probe cache, without a server."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from bot.health import Health
+from bot.server.health import Health
 
 from .conftest import FakeClock, Probe
 

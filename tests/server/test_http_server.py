@@ -1,4 +1,6 @@
-"""bot.server.serve_http / HttpServer: starting on a free port and stopping from another thread."""
+"""bot.server.wsgi.serve_http / HttpServer: starting on a free port and stopping from another
+thread.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.health import Health
-from bot.server import HttpServer, build_wsgi_app, serve_http
+from bot.server.health import Health
+from bot.server.wsgi import HttpServer, build_wsgi_app, serve_http
 from tests.waiting import wait_until
 
 from .conftest import Probe

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.runner import run_serve
-from bot.settings import load_settings
+from bot.config.settings import load_settings
+from bot.serve import run_serve
 
 SIGNING_SECRET = "open-policy-tests-signing-secret"  # made up for these tests
 
@@ -20,7 +20,7 @@ def _start_without_a_token(capsys: pytest.CaptureFixture[str], **policy: object)
 def test_an_open_policy_is_a_warning_at_start(capsys: pytest.CaptureFixture[str]) -> None:
     err = _start_without_a_token(capsys)
     (line,) = [line for line in err.splitlines() if "Open policy" in line]
-    assert " WARNING bot.runner: " in line
+    assert " WARNING bot.serve: " in line
     assert "DYNAMOTE_DEPLOYERS and DYNAMOTE_ADMINS are empty" in line
 
 

@@ -1,8 +1,8 @@
-"""bot.server.ReplayGuard: the bounded, expiring set of signatures already accepted."""
+"""bot.server.wsgi.ReplayGuard: the bounded, expiring set of signatures already accepted."""
 
 from __future__ import annotations
 
-from bot.server import ReplayGuard
+from bot.server.wsgi import ReplayGuard
 
 from .conftest import FakeClock
 

@@ -1,4 +1,4 @@
-"""bot.runner.run_serve: starts the pieces, serves health and Slack, stops cleanly.
+"""bot.serve.run_serve: starts the pieces, serves health and Slack, stops cleanly.
 
 In-process tests run the whole bot (as bot.composition builds it) against the cluster and Slack
 stand-ins and stop it with the ``stop`` event; the subprocess tests run `dynamote serve` itself
@@ -23,9 +23,9 @@ import pytest
 
 from bot.cli import main
 from bot.composition import Dynamote
-from bot.runner import run_serve
-from bot.settings import Settings, get_settings, load_settings
-from bot.sim.slack_api import SlackStandIn
+from bot.config.settings import Settings, get_settings, load_settings
+from bot.serve import run_serve
+from bot.sim.slack.web_api import SlackStandIn
 from tests.waiting import wait_until
 
 from .conftest import SIGNING_SECRET, signed_headers, slash_command_body

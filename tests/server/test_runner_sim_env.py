@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.cluster import Cluster, ClusterError
-from bot.runner import run_serve
-from bot.sim.slack_api import SlackStandIn
+from bot.serve import run_serve
+from bot.sim.slack.web_api import SlackStandIn
 from tests.notifier.conftest import manifest
 
 from .test_runner import Running, settings_for, wait_until
@@ -50,7 +50,7 @@ def test_the_operator_version_set_in_the_environment_judges_the_dgds(
     slack_standin: SlackStandIn, sim_kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # From 1.5.0 on the operator's webhook refuses an image whose tag is not a semantic
-    # version without runtimeVersionOverride; 1.4.2 accepts it (bot.sim.admission).
+    # version without runtimeVersionOverride; 1.4.2 accepts it (bot.sim.operator.admission).
     image = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-build"
     monkeypatch.setenv("DYNAMOTE_SIM_OPERATOR_VERSION", "1.4.2")
     settings = settings_for(slack_standin)

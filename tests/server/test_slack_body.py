@@ -1,5 +1,5 @@
-"""How POST /slack/events reads a body (bot.slack_body) and what Bolt then gets
-(bot.bolt_handler): form fields by name, interactivity JSON with Slack's nulls.
+"""How POST /slack/events reads a body (bot.slack.body) and what Bolt then gets
+(bot.slack.bolt_handler): form fields by name, interactivity JSON with Slack's nulls.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.server import _well_formed
-from bot.slack_body import read_body
+from bot.server.wsgi import _well_formed
+from bot.slack.body import read_body
 from tests.standins.slack_requests import slash_command
 
 from .conftest import Served, signed_headers

@@ -17,9 +17,9 @@ import pytest
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.health import Health
-from bot.server import MAX_BODY_BYTES, build_wsgi_app
-from bot.sim.slack_api import SlackStandIn
+from bot.server.health import Health
+from bot.server.wsgi import MAX_BODY_BYTES, build_wsgi_app
+from bot.sim.slack.web_api import SlackStandIn
 from tests.metric_samples import sample_value
 
 from .conftest import SIGNING_SECRET, Probe, Served, signed_headers, slash_command_body

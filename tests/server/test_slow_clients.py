@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-import bot.server
-from bot.server import CONNECTION_LIMIT, MAX_BODY_BYTES
-from bot.sim.slack_api import SlackStandIn
+import bot.server.wsgi
+from bot.server.wsgi import CONNECTION_LIMIT, MAX_BODY_BYTES
+from bot.sim.slack.web_api import SlackStandIn
 from tests.metric_samples import sample_value
 from tests.standins.slack_requests import slash_command
 
@@ -109,7 +109,7 @@ def test_with_150_slow_connections_on_the_events_port_probes_and_a_signed_comman
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The slow clients must stay connected throughout: no deadline may shed them for us.
-    monkeypatch.setattr(bot.server, "REQUEST_DEADLINE_SECONDS", 600.0)
+    monkeypatch.setattr(bot.server.wsgi, "REQUEST_DEADLINE_SECONDS", 600.0)
     health_port = free_port()
     served = Running(settings_for(slack_standin), health_port=health_port)
     try:
@@ -168,7 +168,7 @@ def test_a_request_that_takes_longer_than_the_deadline_to_arrive_is_cut_off(
     serve: Callable[..., Served], slack_standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A shorter deadline than the shipped one: the mechanism is the same, the wait is not.
-    monkeypatch.setattr(bot.server, "REQUEST_DEADLINE_SECONDS", SHORT_DEADLINE)
+    monkeypatch.setattr(bot.server.wsgi, "REQUEST_DEADLINE_SECONDS", SHORT_DEADLINE)
     served = serve(bolt_client=WebClient(token=slack_standin.token, base_url=slack_standin.url))
     before = sample_value("dynamote_http_rejected_total", {"reason": "too_slow"})
     connected = time.monotonic()
@@ -264,7 +264,7 @@ def test_a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_refused_un
 
 def test_a_request_the_app_answers_slowly_is_not_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
     # The deadline is for arriving requests; an answer that takes longer is the app's business.
-    monkeypatch.setattr(bot.server, "REQUEST_DEADLINE_SECONDS", 0.2)
+    monkeypatch.setattr(bot.server.wsgi, "REQUEST_DEADLINE_SECONDS", 0.2)
     answering = threading.Event()
 
     def slow_app(_environ: Any, start_response: Any) -> list[bytes]:
@@ -273,7 +273,7 @@ def test_a_request_the_app_answers_slowly_is_not_cut_off(monkeypatch: pytest.Mon
         start_response("200 OK", [("Content-Length", "4")])
         return [b"done"]
 
-    server = bot.server.serve_http(slow_app, host="127.0.0.1", port=0)
+    server = bot.server.wsgi.serve_http(slow_app, host="127.0.0.1", port=0)
     running = threading.Thread(target=server.run, daemon=True)
     running.start()
     try:

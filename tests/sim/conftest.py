@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from bot.sim.standin import StandIn, default_crd_path
+from bot.sim.k8s.standin import StandIn, default_crd_path
 
 
 class FakeClock:

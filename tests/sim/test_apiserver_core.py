@@ -6,8 +6,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from bot.sim.resources import DGD_LABEL, POD_LOG_ANNOTATION
-from bot.sim.standin import StandIn
+from bot.sim.k8s.resources import DGD_LABEL, POD_LOG_ANNOTATION
+from bot.sim.k8s.standin import StandIn
 
 
 def pod(name: str, dgd: str, *, log: str = "") -> client.V1Pod:

@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from bot.sim.standin import StandIn
+from bot.sim.k8s.standin import StandIn
 
 from .dgds import GROUP, PLURAL, v1alpha1_dgd, v1beta1_dgd
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from bot.sim.standin import StandIn
+from bot.sim.k8s.standin import StandIn
 
 
 def get_json(url: str) -> Any:

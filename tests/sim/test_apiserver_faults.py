@@ -10,7 +10,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from bot.sim.standin import StandIn
+from bot.sim.k8s.standin import StandIn
 
 from .dgds import GROUP, PLURAL, v1beta1_dgd
 

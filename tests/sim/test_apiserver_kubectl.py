@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.sim.admission import LATEST_OPERATOR_VERSION, OVERRIDE_REQUIRED
-from bot.sim.operator import SimOperator
-from bot.sim.standin import StandIn
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.admission import LATEST_OPERATOR_VERSION, OVERRIDE_REQUIRED
+from bot.sim.operator.controller import SimOperator
 from tests.waiting import when_watched
 
 from .dgds import PLURAL

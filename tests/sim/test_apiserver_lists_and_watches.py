@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from bot.sim.standin import StandIn
+from bot.sim.k8s.standin import StandIn
 from tests.waiting import when_watched
 
 from .dgds import GROUP, PLURAL, v1alpha1_dgd, v1beta1_dgd
@@ -166,7 +166,7 @@ def test_watch_from_a_resource_version_older_than_the_history_gets_410_expired(
 def test_watch_sends_bookmarks_when_asked(
     custom: client.CustomObjectsApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.sim.watch._BOOKMARK_EVERY", 0.2)
+    monkeypatch.setattr("bot.sim.k8s.watch._BOOKMARK_EVERY", 0.2)
     watcher = watch.Watch()
     events = watcher.stream(
         custom.list_namespaced_custom_object,

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from bot.sim.admission import OVERRIDE_REQUIRED, WEBHOOK_NAME
-from bot.sim.operator import SimOperator
-from bot.sim.standin import StandIn
+from bot.sim.k8s.standin import StandIn
+from bot.sim.operator.admission import OVERRIDE_REQUIRED, WEBHOOK_NAME
+from bot.sim.operator.controller import SimOperator
 
 from .conftest import FakeClock
 from .dgds import GROUP, PLURAL, v1alpha1_dgd, v1beta1_dgd

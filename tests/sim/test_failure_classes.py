@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from bot.failures import diagnose
-from bot.sim.crashes import BACKOFF_CAP, backoff_text, crash_state
-from bot.sim.operator import SimOperator
-from bot.sim.standin import StandIn, default_crd_path
-from bot.status import compute_status
+from bot.domain.failures import diagnose
+from bot.domain.status import compute_status
+from bot.sim.k8s.standin import StandIn, default_crd_path
+from bot.sim.operator.controller import SimOperator
+from bot.sim.operator.crashes import BACKOFF_CAP, backoff_text, crash_state
 from tests.sim.conftest import FakeClock
 from tests.sim.test_operator import DGD, NS, make_dgd, worker_pods
 

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import load_catalog
 from bot.cluster import Cluster
 from bot.cluster.frontend import FrontendError
-from bot.dynamo import render_dgd
-from bot.request import parse_request
-from bot.sim.operator import SimOperator
-from bot.sim.standin import StandIn, default_crd_path
-from bot.tryit import Figures, chat_request, read_event
+from bot.domain.catalog import load_catalog
+from bot.domain.manifest import render_dgd
+from bot.domain.request import parse_request
+from bot.domain.tryit import Figures, chat_request, read_event
+from bot.sim.k8s.standin import StandIn, default_crd_path
+from bot.sim.operator.controller import SimOperator
 from tests.stacks import stack_settings
 from tests.waiting import wait_for, wait_until
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from bot.capacity import build_capacity, gpu_node, pod_gpus
-from bot.sim.nodes import DEFAULT_FLEET
-from bot.sim.operator import SimOperator
-from bot.sim.standin import StandIn
-from bot.sim.store import Store
+from bot.domain.capacity import build_capacity, gpu_node, pod_gpus
+from bot.sim.k8s.standin import StandIn
+from bot.sim.k8s.store import Store
+from bot.sim.operator.controller import SimOperator
+from bot.sim.operator.nodes import DEFAULT_FLEET
 
 from .conftest import FakeClock
 from .test_operator import (
@@ -35,7 +35,7 @@ def store() -> Store:
 
 
 def capacity_in(store: Store) -> tuple[int, int]:
-    """(free, total) GPUs as bot.capacity reads the store's nodes and pods."""
+    """(free, total) GPUs as bot.domain.capacity reads the store's nodes and pods."""
     nodes = [gpu_node(n) for n in store.list("nodes")[0]]
     usage = [u for u in (pod_gpus(p) for p in store.list("pods")[0]) if u is not None]
     capacity = build_capacity(nodes, usage)

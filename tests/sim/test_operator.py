@@ -1,4 +1,4 @@
-"""Tests of the simulated Dynamo operator over the Store, and its agreement with bot.status.
+"""Tests of the simulated Dynamo operator over the Store, and its agreement with bot.domain.status.
 
 Time is a fake clock moved by hand and every pass is an explicit ``reconcile_once()``: the tests
 never sleep (except the one that checks the background thread).
@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.catalog import load_catalog
-from bot.sim.operator import SimOperator, make_ready
-from bot.sim.operator_pods import replica_index
-from bot.sim.resources import POD_LOG_ANNOTATION
-from bot.sim.store import Store
-from bot.status import DeploymentStatus, compute_status
+from bot.domain.catalog import load_catalog
+from bot.domain.status import DeploymentStatus, compute_status
+from bot.sim.k8s.resources import POD_LOG_ANNOTATION
+from bot.sim.k8s.store import Store
+from bot.sim.operator.controller import SimOperator, make_ready
+from bot.sim.operator.pods import replica_index
 from tests.waiting import wait_until
 
 from .conftest import FakeClock
@@ -742,7 +742,7 @@ def test_a_dgd_created_over_http_becomes_ready_for_the_kubernetes_client(
 ) -> None:
     import kubernetes  # noqa: PLC0415
 
-    from bot.sim.standin import StandIn  # noqa: PLC0415
+    from bot.sim.k8s.standin import StandIn  # noqa: PLC0415
 
     with StandIn(crd_path=crd_path, seed_namespaces=(NS,)) as standin:
         operator = SimOperator(standin.store, ready_after=READY_AFTER, clock=clock)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from bot.sim.admission import LATEST_OPERATOR_VERSION
+from bot.sim.operator.admission import LATEST_OPERATOR_VERSION
 from bot.sim.sim_env import operator_version, transient_failure
 from tests.waiting import wait_until
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.sim.selectors import SelectorError
-from bot.sim.store import AlreadyExists, Conflict, NotFoundError, Store, WatchEvent
+from bot.sim.k8s.selectors import SelectorError
+from bot.sim.k8s.store import AlreadyExists, Conflict, NotFoundError, Store, WatchEvent
 
 DGDS = "dynamographdeployments"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from slack_sdk import WebClient
 
-from bot.sim.slack_api import SlackStandIn
+from bot.sim.slack.web_api import SlackStandIn
 
 
 @pytest.fixture

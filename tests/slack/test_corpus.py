@@ -1,6 +1,6 @@
 """Every payload of the corpus (``tests/slack/corpus``) through the bot's real paths, twice:
 signed and posted to the HTTP server (waitress, the guard, Bolt), and as an envelope over the
-Socket Mode stand-in to the client ``bot.runner`` connects. Each test asserts what the person
+Socket Mode stand-in to the client ``bot.serve`` connects. Each test asserts what the person
 would see: the reply, the modal, the Home tab, the DGD, the inline errors.
 
 The corpus holds Slack's own shapes, nulls included (``enterprise: null`` outside Grid, ``team:
@@ -23,9 +23,9 @@ import pytest
 
 from bot.cluster import Cluster
 from bot.composition import build_dynamote
-from bot.runner import _connect_socket_mode
-from bot.sim.slack_api import SlackStandIn
-from bot.sim.standin import StandIn
+from bot.serve import _connect_socket_mode
+from bot.sim.k8s.standin import StandIn
+from bot.sim.slack.web_api import SlackStandIn
 from tests.slack.payloads import all_cases, case, encode, envelope_for, fresh, view_ack_problems
 from tests.stacks import StandIns, app_stack, stack_settings, stand_ins, text_of
 from tests.standins.slack_socket import SocketModeStandIn

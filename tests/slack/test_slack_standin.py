@@ -20,7 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.sim.slack_api import SlackStandIn
+from bot.sim.slack.web_api import SlackStandIn
 from tests.waiting import WAIT_SECONDS
 
 

@@ -1,8 +1,8 @@
 """Socket Mode end to end, and what happens when the connection goes.
 
-The bot's real Socket Mode client (``bot.socket_mode``, on websocket-client, dispatching to
-the Bolt app; opened by ``bot.runner._connect_socket_mode``) talks to the Socket Mode
-stand-in (``tests.standins.slack_socket``); its Web client (``bot.slack_client.make_web_client``,
+The bot's real Socket Mode client (``bot.slack.socket_mode``, on websocket-client, dispatching to
+the Bolt app; opened by ``bot.serve._connect_socket_mode``) talks to the Socket Mode
+stand-in (``tests.standins.slack_socket``); its Web client (``bot.slack.client.make_web_client``,
 with the production retry handlers) asks the Web API stand-in for each WebSocket URL
 (``apps.connections.open``) and answers commands through it; the listeners read the
 Kubernetes stand-in. Everything stays on 127.0.0.1.
@@ -31,15 +31,15 @@ from slack_bolt import App
 from websockets.exceptions import ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import connect
 
-from bot.app_context import AppContext
 from bot.cluster import Cluster
 from bot.composition import build_dynamote
-from bot.runner import SOCKET_STALE_PINGS, _connect_socket_mode, _Connection, run_serve
-from bot.settings import Settings, load_settings
-from bot.sim.operator import SimOperator
-from bot.sim.slack_api import RecordedCall, SlackStandIn
-from bot.sim.standin import StandIn, default_crd_path
-from bot.socket_mode import SocketModeClient, SocketModeHandler
+from bot.config.settings import Settings, load_settings
+from bot.serve import SOCKET_STALE_PINGS, _connect_socket_mode, _Connection, run_serve
+from bot.sim.k8s.standin import StandIn, default_crd_path
+from bot.sim.operator.controller import SimOperator
+from bot.sim.slack.web_api import RecordedCall, SlackStandIn
+from bot.slack.context import AppContext
+from bot.slack.socket_mode import SocketModeClient, SocketModeHandler
 from tests import stacks
 from tests.standins.slack_requests import slash_command
 from tests.standins.slack_socket import DISCONNECT_REASONS, SocketLink, SocketModeStandIn

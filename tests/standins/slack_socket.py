@@ -1,6 +1,6 @@
 """A local stand-in for Slack's Socket Mode WebSocket server, on 127.0.0.1, for tests.
 
-Why: the bot's Socket Mode client (``bot.socket_mode``) must be seen to ack at once and to
+Why: the bot's Socket Mode client (``bot.slack.socket_mode``) must be seen to ack at once and to
 reconnect when Slack drops, refreshes or silently loses the link, and that needs a server that
 speaks the protocol and can misbehave on cue.
 
@@ -47,7 +47,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
-from bot.sim.running import Running
+from bot.sim.k8s.running import Running
 
 if TYPE_CHECKING:
     from websockets.http11 import Request, Response

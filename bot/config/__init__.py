@@ -1,0 +1,1 @@
+"""Every setting Dynamote reads, validated once at start."""

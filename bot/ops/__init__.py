@@ -1,0 +1,1 @@
+"""Running Dynamote: logs, metrics, the audit trail, backoff and `dynamote doctor`."""

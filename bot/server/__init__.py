@@ -1,0 +1,1 @@
+"""The HTTP side of `dynamote serve`: the WSGI app, its deadline, and readiness."""

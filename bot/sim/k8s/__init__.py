@@ -1,0 +1,1 @@
+"""The Kubernetes API server stand-in: store, resources, watches, tables, over real HTTP."""
