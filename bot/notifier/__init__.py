@@ -2,10 +2,10 @@
 
 Each part answers one question (as in argoproj/notifications-engine):
 
-- ``controller``: one sweep: read, decide, send, record on the DGD;
+- ``controller``: one sweep: read, decide, send, and record on the DGD what was told
+  (``bot.domain.notified``, one bounded JSON annotation);
 - ``service``: the APScheduler jobs, the watches and the Home refresh, behind ``leader``
   (a ``coordination.k8s.io/v1`` Lease: only the leader sends);
-- ``state``: what was already announced, one JSON annotation on the DGD (pure);
 - ``changes``: what to announce now, from a status and that record (pure);
 - ``pacer`` and ``sender``: when the next message to a channel may go; the Slack calls;
 - ``reading``: the cluster reads of a sweep, a constant number of calls;
