@@ -1,4 +1,4 @@
-"""`dynamote serve`: wire settings, cluster, Slack client, Bolt App and HTTP server; run.
+"""`dynamote serve`: run the bot bot.composition builds, over HTTP or Socket Mode, until stopped.
 
 Modes: Socket Mode when ``SLACK_APP_TOKEN`` is set and
 ``--http`` is not given, else HTTP mode (needs ``SLACK_SIGNING_SECRET``). Either way the WSGI
