@@ -35,10 +35,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
+from slack_sdk.errors import SlackApiError
 
 from bot.cluster import Cluster
 from bot.composition import Dynamote, build_dynamote
 from bot.config.settings import Settings, SettingsError, get_settings
+from bot.domain.policy import open_policy_warning
 from bot.ops import backoff
 from bot.ops.logs import configure_logging
 from bot.server.health import Health
@@ -277,8 +279,6 @@ def _authenticate(
     fail: Callable[[_StartupError], None],
 ) -> None:
     """auth.test until it succeeds (then Health is slack-ready) or Slack rejects the token."""
-    from slack_sdk.errors import SlackApiError  # noqa: PLC0415
-
     for delay in _backoff():
         try:
             answer = web_client.auth_test()
@@ -315,8 +315,6 @@ def _connect_socket_mode(
     closes it or drops it, and replaces a connection that answers no ping for
     SOCKET_STALE_PINGS intervals.
     """
-    from slack_sdk.errors import SlackApiError  # noqa: PLC0415
-
     from bot.slack.socket_mode import SocketModeHandler  # noqa: PLC0415  (Socket Mode only)
 
     connection: _Connection = SocketModeHandler(
@@ -426,8 +424,6 @@ def _kubeconfig_path() -> Iterator[Path]:
 
 
 def _warn_if_open(settings: Settings) -> None:
-    from bot.domain.policy import open_policy_warning  # noqa: PLC0415
-
     warning = open_policy_warning(settings)
     if warning:
         logger.warning("Open policy: %s", warning)

@@ -43,6 +43,7 @@ from bot.blocks.approvals import (
     read_why,
 )
 from bot.blocks.common import Message, error_message, escape
+from bot.blocks.deploy_form import ModalMetadata
 from bot.blocks.ids import ACTION_APPROVE, ACTION_DENY, BLOCK_DENY_REASON, CALLBACK_DENY
 from bot.cluster import ClusterError
 from bot.cluster.approvals import ApprovalStore
@@ -65,7 +66,14 @@ from bot.slack.listeners.deploy_submission import (
     replaces,
     tell_replaced,
 )
-from bot.slack.listeners.guard import actor_of, decide, group_membership, guarded, policy_of
+from bot.slack.listeners.guard import (
+    actor_of,
+    decide,
+    group_membership,
+    guarded,
+    is_admin,
+    policy_of,
+)
 from bot.slack.listeners.replies import reply
 
 __all__ = ["approval_store", "hold_for_approval", "register", "why_of"]
@@ -239,7 +247,6 @@ def _approve(
 
 def _create(record: PendingApproval, approver: str, client: WebClient, dynamote: AppContext) -> str:
     """Check the stored request again for its requester, and create it; the outcome line."""
-    from bot.blocks.deploy_form import ModalMetadata  # noqa: PLC0415
 
     requester = record.requester
     # A replacement's checks do not count the deployment it replaces (it goes as this comes).
@@ -347,7 +354,6 @@ def _expires(record: PendingApproval, dynamote: AppContext) -> datetime | None:
 def _request_of(
     record: PendingApproval, dynamote: AppContext, client: WebClient
 ) -> DeploymentRequest:
-    from bot.slack.listeners.guard import is_admin  # noqa: PLC0415
 
     admin = is_admin(dynamote, client, user=record.requester)
     request = parse_request(
