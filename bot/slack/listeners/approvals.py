@@ -196,22 +196,12 @@ def hold_for_approval(submission: Submission) -> bool:
 
 def _uid_of(dynamote: AppContext, namespace: str, name: str) -> str:
     """The uid of the DGD a Redeploy… replaces, as it is now."""
-    dgd = dynamote.service.cluster.get_dgd(namespace, name)
-    return str((dgd.get("metadata") or {}).get("uid") or "")
+    return Dgd(dynamote.service.cluster.get_dgd(namespace, name)).uid
 
 
 def _tell_thread(client: WebClient, record: PendingApproval, approvers: str) -> None:
     """The replaced deployment's thread hears that its Redeploy… waits for approval."""
-    if not (record.channel and record.thread_ts):
-        return
-    try:
-        client.chat_postMessage(
-            channel=record.channel,
-            thread_ts=record.thread_ts,
-            **build_replacement_waiting_note(record, approvers=approvers).as_kwargs(),
-        )
-    except SlackApiError:
-        log.warning("Could not tell the thread that %s waits", record.id, exc_info=True)
+    _post_in_thread(client, record, build_replacement_waiting_note(record, approvers=approvers))
 
 
 # --- Approve -------------------------------------------------------------------------------
@@ -509,16 +499,19 @@ def _lapsed(record: PendingApproval, place: tuple[str, str], client: WebClient) 
 
 
 def _note(client: WebClient, record: PendingApproval, text: str) -> None:
+    _post_in_thread(client, record, build_approval_note(text))
+
+
+def _post_in_thread(client: WebClient, record: PendingApproval, message: Message) -> None:
+    """Tell the request's thread (the requester's, or the replaced deployment's), if it has one."""
     if not (record.channel and record.thread_ts):
         return
     try:
         client.chat_postMessage(
-            channel=record.channel,
-            thread_ts=record.thread_ts,
-            **build_approval_note(text).as_kwargs(),
+            channel=record.channel, thread_ts=record.thread_ts, **message.as_kwargs()
         )
     except SlackApiError:
-        log.warning("Could not tell the requester's thread about %s", record.id, exc_info=True)
+        log.warning("Could not tell the thread of %s", record.id, exc_info=True)
 
 
 def _settle(client: WebClient, place: tuple[str, str], record: PendingApproval, text: str) -> None:
