@@ -209,7 +209,7 @@ class Expiry:
 
     def _patch_reading(self, key: Key, dgd: dict[str, Any], reading: Reading) -> dict[str, Any]:
         readings = with_reading(readings_of(_annotations(dgd)), reading)
-        version = str((dgd.get("metadata") or {}).get("resourceVersion", ""))
+        version = Dgd(dgd).resource_version
         return self._cluster.patch_dgd_annotations(
             *key, {ANNOTATION_REQUESTS_SERVED: format_readings(readings)}, resource_version=version
         )
