@@ -17,11 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bot.cluster import Cluster
 from bot.config.settings import Settings, get_settings
 from bot.sim.k8s.standin import StandIn
 from bot.sim.slack.web_api import SlackStandIn
+
+# Property tests check what holds, not how fast an example runs: on 2 shared cores with four
+# workers an example can take longer than hypothesis's 200 ms deadline without anything being
+# wrong, so no deadline and no too-slow health check (a test may still set its own).
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
