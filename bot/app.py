@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from bot import listeners
 from bot.catalog import Catalog, load_catalog
 from bot.compute_slots import ComputeSlots
+from bot.server import after_response
 from bot.service import DeploymentService
 from bot.settings import Settings
 from bot.slack_client import counted
@@ -113,10 +114,13 @@ class AppContext:
             except Exception:
                 log.exception("Failed to %s", doing)
 
-        if prompt:
-            self.prompt_executor.submit(self.prompt_slots.run, run)
-        else:
-            self.executor.submit(self.compute_slots.run, run)
+        def start() -> None:
+            if prompt:
+                self.prompt_executor.submit(self.prompt_slots.run, run)
+            else:
+                self.executor.submit(self.compute_slots.run, run)
+
+        after_response(start)  # the pool starts once the ack is written
 
     def close(self, *, wait: bool = True) -> None:
         """Shut both pools down; work not started yet is dropped."""
