@@ -146,6 +146,7 @@ _NOTES = (
     ("api_calls", "calls={}"),
     ("peak_rss_mb", "rss={} MB"),
     ("cold_cpu_s", "first sweep cpu={}s"),
+    ("first_read_cpu_s", "first read cpu={}s"),
     ("startup_cpu_s", "start-up cpu={}s"),
     ("p95_s", "p95={}s"),
     ("direct_p50_s", "direct p50={}s"),
