@@ -69,7 +69,7 @@ def bench_capacity(runs: int, *, nodes: int = NODES, pods: int = PODS) -> list[d
             "runs": len(cpu),
             "median_s": round(statistics.median(cpu), 3),
             "max_s": round(max(cpu), 3),
-            "cold_cpu_s": round(cold_cpu, 3),
+            "first_read_cpu_s": round(cold_cpu, 3),
             "wall_s": [round(w, 3) for w in result["wall_s"]],
             "api_calls": calls / READS_PER_CHILD,
             "peak_rss_mb": round(rss, 1),

@@ -12,6 +12,8 @@ stand-ins. Sections:
 - scale: ``list all`` and App Home with 1,000 and 10,000 deployments; serve: ``dynamote
   serve`` start-up to ready and idle memory (``benchmarks/bench_scale.py``);
 - capacity: one GPU capacity read at 1,000 nodes and 50,000 pods (``benchmarks/bench_capacity.py``);
+- tryit: what the bot adds to Try it's time to first token, against calling the frontend
+  directly (``benchmarks/bench_tryit.py``);
 - startup: wall time of ``dynamote --help`` and ``dynamote render`` in fresh processes
   (target < 0.5 s each), with the interpreter and pydantic + yaml floors for comparison.
 
@@ -96,6 +98,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_capacity import bench_capacity  # noqa: E402  (benchmarks/bench_capacity.py)
 from bench_notifier import bench_latency, bench_sweep  # noqa: E402  (benchmarks/bench_notifier.py)
 from bench_scale import bench_burst, bench_scale, bench_serve  # noqa: E402
+from bench_tryit import bench_tryit  # noqa: E402  (benchmarks/bench_tryit.py)
 from interactions import bench_ack, bench_deploy, bench_modal  # noqa: E402
 
 ACK_ROUNDS = 3
@@ -110,6 +113,7 @@ SECTIONS: dict[str, Callable[[int], list[dict[str, Any]]]] = {
     "scale": bench_scale,
     "serve": bench_serve,
     "capacity": bench_capacity,
+    "tryit": bench_tryit,
     "startup": bench_startup,
 }
 
@@ -119,12 +123,13 @@ QUICK: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "modal": lambda: bench_modal(1, cells=((0.0, 2),)),
     "deploy": lambda: bench_deploy(1, latencies=(0.0,)),
     "notifier-latency": lambda: bench_latency(1, count=2),
-    "notifier-sweep": lambda: bench_sweep(1, sizes=(100,), pods=(False,)),
+    "notifier-sweep": lambda: bench_sweep(1, sizes=(100,), pods=(False,), processes=1),
     "burst": lambda: bench_burst(1, count=4, channels=2),
     "scale": lambda: bench_scale(1, sizes=(20,)),
     "serve": lambda: bench_serve(1, seeded=10),
     "startup": lambda: bench_startup(1),
     "capacity": lambda: bench_capacity(1, nodes=10, pods=80),
+    "tryit": lambda: bench_tryit(1, count=2),
 }
 
 # Extra fields shown in the table's note column, when a row has them.
@@ -141,8 +146,12 @@ _NOTES = (
     ("api_calls", "calls={}"),
     ("peak_rss_mb", "rss={} MB"),
     ("cold_cpu_s", "first sweep cpu={}s"),
+    ("cold_cpu_range_s", "first over processes={}s"),
+    ("first_read_cpu_s", "first read cpu={}s"),
     ("startup_cpu_s", "start-up cpu={}s"),
     ("p95_s", "p95={}s"),
+    ("direct_p50_s", "direct p50={}s"),
+    ("direct_p99_s", "direct p99={}s"),
 )
 
 
@@ -172,7 +181,13 @@ _CAUSES = (
     ),
     (
         lambda r: r["section"] == "notifier" and "10,000" in r["what"],
-        "a sweep holds every DGD it keeps after triage (bot.notifier.reading): many unsettled?",
+        "first sweep: every DGD judged once (provenance, status, card, record: bot.notifier"
+        ".controller._consider), ~80 us each; CPU time moves by a third between processes (range)",
+    ),
+    (
+        lambda r: r["section"] == "tryit",
+        "the bot's part: the pool, the deployment's lookup, the view, views.update; see"
+        " bot_p50_s/bot_p99_s in the JSON",
     ),
     (
         lambda r: r["section"] == "startup",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from bot.config.settings import Settings
 from bot.deployment_service import DeploymentService
 from bot.domain.catalog import Catalog
+from bot.slack.answering import after_response
 from bot.slack.compute_slots import ComputeSlots
 from bot.slack.identity import SlackIdentity
 from bot.slack.user_groups import GroupDirectory
@@ -84,10 +85,13 @@ class AppContext:
             except Exception:
                 log.exception("Failed to %s", doing)
 
-        if prompt:
-            self.prompt_executor.submit(self.prompt_slots.run, run)
-        else:
-            self.executor.submit(self.compute_slots.run, run)
+        def start() -> None:
+            if prompt:
+                self.prompt_executor.submit(self.prompt_slots.run, run)
+            else:
+                self.executor.submit(self.compute_slots.run, run)
+
+        after_response(start)  # the pool starts once the ack is written
 
     def close(self, *, wait: bool = True) -> None:
         """Shut both pools down; work not started yet is dropped."""

@@ -94,6 +94,16 @@ def test_status_reasons_and_conditions_from_the_cluster_are_redacted() -> None:
     assert condition.message == f"worker said {REDACTED}"
 
 
+def test_condition_messages_are_redacted_each_time_short_or_long() -> None:
+    # Short messages are remembered once redacted (most DGDs share them); long ones are not.
+    short = [{"type": "Ready", "status": "False", "message": f"worker said {XOXB}"}]
+    long = [{"type": "Ready", "status": "False", "message": "x " * 400 + f"HF_TOKEN={HF}"}]
+    for _ in range(2):
+        assert conditions_of(short)[0].message == f"worker said {REDACTED}"
+        (condition,) = conditions_of(long)
+        assert HF not in condition.message and condition.message.endswith(REDACTED)
+
+
 def test_an_api_servers_message_is_redacted() -> None:
     assert _server_message({"message": f"bad value {HF}"}) == f"bad value {REDACTED}"
 
