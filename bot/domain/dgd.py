@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
 from bot.domain.status.raw import Meta, as_dict, as_text
@@ -113,7 +113,7 @@ class CardPlace:
 
 @dataclass(frozen=True, slots=True)
 class Dgd:
-    """One DGD, read field by field on access from ``raw`` (kept for write-backs).
+    """One DGD, read from ``raw`` (kept for write-backs) on access; its metadata found once.
 
     ``verified``: whether ``bot.domain.provenance`` verified the DGD's signature (:meth:`read` asks
     it); only then are the requester, the card's place and the deleter read.
@@ -121,6 +121,12 @@ class Dgd:
 
     raw: Mapping[str, Any]
     verified: bool = False
+    # Read once: a sweep asks a view a dozen questions, each of them of the metadata.
+    _meta: Meta = field(init=False, repr=False, compare=False)
+    _request: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_meta", Meta(as_dict(self.raw.get("metadata"))))
 
     @classmethod
     def read(cls, raw: object, provenance: Verifier | None = None) -> Dgd:
@@ -130,7 +136,7 @@ class Dgd:
 
     @property
     def meta(self) -> Meta:
-        return Meta(as_dict(self.raw.get("metadata")))
+        return self._meta
 
     @property
     def name(self) -> str:
@@ -175,7 +181,12 @@ class Dgd:
     @property
     def request(self) -> dict[str, Any]:
         """The request it was made from ({} when it carries none that can be read)."""
-        return stored_request(self.meta.annotation(ANNOTATION_REQUEST))
+        if self._request is None:  # parsed once per view
+            object.__setattr__(
+                self, "_request", stored_request(self.meta.annotation(ANNOTATION_REQUEST))
+            )
+        assert self._request is not None
+        return self._request
 
     @property
     def model(self) -> str | None:

@@ -128,6 +128,8 @@ class Provenance:
     def __init__(self, key: bytes | None, *, source: str | None = None) -> None:
         self._key = key
         self.source = source if key is not None else None
+        # Keyed once; each signature copies it (a sweep checks every DGD's signature).
+        self._mac = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
 
     @classmethod
     def from_settings(cls, settings: SettingsFields) -> Provenance:
@@ -154,7 +156,10 @@ class Provenance:
                 "Dynamote has no key to sign its deployments with: set "
                 "DYNAMOTE_PROVENANCE_KEY (e.g. openssl rand -hex 32) in the bot's Secret."
             )
-        digest = hmac.new(self._key, claim.canonical(), hashlib.sha256).digest()
+        assert self._mac is not None  # made with the key
+        mac = self._mac.copy()
+        mac.update(claim.canonical())
+        digest = mac.digest()
         return f"{VERSION}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
 
     def annotations(self, claim: Claim) -> dict[str, str | None]:

@@ -333,8 +333,8 @@ class Notifier:
         pods (an item only when there is something to send); the rest wait for their pods.
         Only what is kept is slimmed: the first sweep judges every DGD once and keeps few.
         """
-        key = key_of(dgd)
-        version = Dgd(dgd).resource_version
+        view = Dgd(dgd)
+        key, version = view.key, view.resource_version
         if self._quiet.get(key) == version and key in self._known:
             return None
         if self._provenance.standing(dgd) != "verified":
@@ -354,8 +354,8 @@ class Notifier:
 
         ``checked``: its provenance was verified already (triage); else it is checked here.
         """
-        key = key_of(dgd)
-        version = Dgd(dgd).resource_version
+        view = Dgd(dgd)
+        key, version = view.key, view.resource_version
         if self._quiet.get(key) == version and key in self._known:
             return None  # unchanged since it was Running with everything announced
         if not checked and self._provenance.standing(dgd) != "verified":
@@ -366,7 +366,7 @@ class Notifier:
         known = known_from(dgd, self._known.get(key))
         self._known[key] = known
         self._expiry.see(dgd)  # quiet DGDs keep the entry they had
-        annotations = Dgd(dgd).annotations
+        annotations = view.annotations
         announced = self._announced(known.uid, annotations)
         failing = failing_since(announced, dgd.get("status") or {}, now)
         status = compute_status(dgd, pods, (), now=now, failing_since=failing)
