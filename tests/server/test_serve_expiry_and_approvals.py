@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,7 +53,7 @@ from tests.waiting import WAIT_SECONDS, wait_for, wait_until
 from .conftest import SIGNING_SECRET
 from .test_runner import Running, answers, get, settings_for
 
-pytestmark = pytest.mark.runs_long  # real seconds of expiry, two bots as processes would run
+pytestmark = pytest.mark.runs_long  # the whole bot twice, and real seconds of expiry
 
 NAMESPACE = "team-a"
 CHANNEL = "C0ML"
@@ -72,6 +73,7 @@ class Serving:
         api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(kubeconfig)
         )
+        self.api = api
         self.objects = k8s_client.CustomObjectsApi(api)
         self.views_opened = 0
 
@@ -80,6 +82,7 @@ class Serving:
     def post(self, request: SlackRequest) -> bytes:
         """POST to /slack/events, signed; asserts Slack's 3 s ack."""
         connection = http.client.HTTPConnection("127.0.0.1", self.running.port, timeout=15)
+        started = time.monotonic()
         try:
             connection.request(
                 "POST", "/slack/events", body=request.body, headers=request.headers(SIGNING_SECRET)
@@ -88,6 +91,8 @@ class Serving:
             body = answer.read()
         finally:
             connection.close()
+        took = time.monotonic() - started
+        assert took < 3.0, f"the ack took {took:.1f} s"
         assert answer.status == 200, (answer.status, body)
         return body
 
@@ -237,7 +242,6 @@ def serve_with(
 ) -> Iterator[Callable[..., Serving]]:
     """``serve_with(**settings)`` starts ``dynamote serve --simulate --http`` with these settings
     on top of one namespace, team-a, and a sweep every second; it stops at teardown."""
-    started: list[Running] = []
 
     def start(**overrides: Any) -> Serving:
         settings = settings_for(
@@ -249,9 +253,14 @@ def serve_with(
             **overrides,
         )
         started.append(Running(settings))
-        return Serving(started[-1], slack_standin, sim_kubeconfig)
+        serving.append(Serving(started[-1], slack_standin, sim_kubeconfig))
+        return serving[-1]
 
+    started: list[Running] = []
+    serving: list[Serving] = []
     yield start
+    for each in serving:
+        each.api.close()
     for running in started:
         assert running.finish() == 0
 
