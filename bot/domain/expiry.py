@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
-from bot.domain.dgd import ANNOTATION_EXPIRES_AT, ANNOTATION_EXPIRY_REMINDED
+from bot.domain.dgd import ANNOTATION_DELETED_BY, ANNOTATION_EXPIRES_AT, ANNOTATION_EXPIRY_REMINDED
 
 __all__ = [
     "ANNOTATION_EXPIRES_AT",
@@ -31,6 +31,7 @@ __all__ = [
     "ExpiryPolicy",
     "due",
     "expires_at_of",
+    "expiry_unchanged",
     "format_duration",
     "format_expires_at",
     "parse_duration",
@@ -93,6 +94,13 @@ def format_expires_at(when: datetime) -> str:
 
 def expires_at_of(annotations: Mapping[str, str]) -> datetime | None:
     return parse_expires_at(annotations.get(ANNOTATION_EXPIRES_AT))
+
+
+def expiry_unchanged(before: Mapping[str, str], after: Mapping[str, str]) -> bool:
+    """Whether a DGD read again (``after``) expires as it did (``before``) and nothing marked
+    it for deletion meanwhile: a change of its expiry decided on ``before`` still holds."""
+    same_time = before.get(ANNOTATION_EXPIRES_AT) == after.get(ANNOTATION_EXPIRES_AT)
+    return same_time and not after.get(ANNOTATION_DELETED_BY)
 
 
 def slack_date(when: datetime) -> str:

@@ -13,6 +13,7 @@ from bot.domain.expiry import (
     ANNOTATION_EXPIRY_REMINDED,
     ExpiryPolicy,
     due,
+    expiry_unchanged,
     format_expires_at,
     parse_duration,
     parse_expires_at,
@@ -129,3 +130,14 @@ def test_the_hash_binds_what_a_redeploy_replaces() -> None:
         assert not edited.intact(), field
     restored = PendingApproval.from_json(record.to_json())
     assert restored == record and restored.intact()
+
+
+def test_a_keep_decided_on_a_read_holds_while_only_records_beside_the_time_changed() -> None:
+    read = {ANNOTATION_EXPIRES_AT: "2026-12-06T13:00:00Z"}
+    reminded = {**read, ANNOTATION_EXPIRY_REMINDED: "2026-12-06T13:00:00Z"}
+    moved = {ANNOTATION_EXPIRES_AT: "2026-12-06T15:00:00Z"}
+    marked = {**read, "dynamote.dev/deleted-by": "expiry"}
+
+    assert expiry_unchanged(read, reminded)
+    assert not expiry_unchanged(read, moved)
+    assert not expiry_unchanged(read, marked)

@@ -4,11 +4,19 @@ redrawn with the new time and the thread told; someone else is refused and nothi
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from slack_sdk import WebClient
 
 from bot.blocks.ids import ACTION_EXPIRY_CHANGE, ACTION_EXPIRY_KEEP, BLOCK_KEEP_FOR
-from bot.domain.expiry import ANNOTATION_EXPIRES_AT, format_expires_at, parse_expires_at
+from bot.domain.deployments import Deployment
+from bot.domain.expiry import (
+    ANNOTATION_EXPIRES_AT,
+    ANNOTATION_EXPIRY_REMINDED,
+    format_expires_at,
+    parse_expires_at,
+)
 from bot.notifier.controller import Notifier
 from tests.signing import signed_changes
 from tests.stacks import Stack, deploy_directly, text_of
@@ -163,3 +171,58 @@ def test_change_by_someone_else_changes_nothing(stack: Stack) -> None:
     [dm] = [c.params for c in stack.slack.wait_for("chat.postMessage")]  # told by DM
     assert "Only <@U0ALICE> or an admin" in text_of(dm)
     assert _expiry(stack, "qwen-mine") == soon
+
+
+def _written_after_the_keeps_read(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, name: str, changes: dict[str, str]
+) -> None:
+    """The first time the Keep reads the deployment, ``changes`` land on it right after (with
+    no resourceVersion, as the notifier's records and kubectl do), so the Keep's write is stale."""
+    service = stack.context.service
+    read = service.get_deployment
+    writes = [changes]
+
+    def read_then_written(namespace: str, wanted: str, **kwargs: Any) -> Deployment:
+        found = read(namespace, wanted, **kwargs)
+        if wanted == name and writes:
+            dgd = stack.cluster.get_dgd(namespace, wanted)
+            stack.cluster.patch_dgd_annotations(
+                namespace, wanted, writes.pop(), resource_version=dgd["metadata"]["resourceVersion"]
+            )
+        return found
+
+    monkeypatch.setattr(service, "get_deployment", read_then_written)
+
+
+def test_keep_right_after_the_reminders_own_record_still_keeps_it(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+    card = _with_card_and_expiry(stack, "qwen-raced", soon)
+    # The notifier records the reminder it just sent while the owner presses its Keep.
+    reminded = {ANNOTATION_EXPIRY_REMINDED: format_expires_at(soon)}
+    _written_after_the_keeps_read(stack, monkeypatch, "qwen-raced", reminded)
+
+    stack.click(ACTION_EXPIRY_KEEP, "team-a/qwen-raced", user="U0ALICE")
+    [reply] = [c.params for c in stack.slack.wait_for("chat.postMessage")]
+    assert reply["thread_ts"] == card and "<@U0ALICE> kept" in text_of(reply["blocks"])
+    kept = _expiry(stack, "qwen-raced")
+    assert kept is not None and kept - soon >= stack.settings.expiry_policy.keep
+    assert stack.slack.calls("response_url") == []
+
+
+def test_keep_while_the_time_was_moved_says_it_changed_and_the_new_time_stands(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+    _with_card_and_expiry(stack, "qwen-moved", soon)
+    moved = soon + timedelta(hours=2)  # kubectl annotate --overwrite meanwhile
+    changes = {ANNOTATION_EXPIRES_AT: format_expires_at(moved)}
+    _written_after_the_keeps_read(stack, monkeypatch, "qwen-moved", changes)
+
+    name = stack.click(ACTION_EXPIRY_KEEP, "team-a/qwen-moved", user="U0ALICE")
+    [refusal] = stack.replies(name)
+    assert "It changed meanwhile" in text_of(refusal)
+    assert _expiry(stack, "qwen-moved") == moved
+    stack.settle()
+    assert stack.slack.calls("chat.postMessage") == []

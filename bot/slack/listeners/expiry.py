@@ -4,7 +4,8 @@ Only the requester or an admin may move it (the rights that delete it), only on 
 Dynamote's verified DGDs, and never past the maximum (``bot.domain.expiry.ExpiryPolicy``). The new
 time is written with the resourceVersion read, so a change racing the notifier's deletion
 either lands first (the deletion, which reads the DGD again, no longer finds it due) or
-conflicts and is answered as such. The card is redrawn and the thread told who moved it.
+conflicts and is answered as such; a conflict with Dynamote's own records on the DGD is
+decided again on a fresh read. The card is redrawn and the thread told who moved it.
 "Delete now" on the reminder is the ordinary Delete button (``bot.slack.listeners.deployments``).
 """
 
@@ -33,7 +34,13 @@ from bot.blocks.policy import build_denial
 from bot.blocks.status_card import build_status_card
 from bot.cluster import Conflict
 from bot.domain.deployments import Deployment, deployment_from
-from bot.domain.expiry import ANNOTATION_EXPIRES_AT, ExpiryPolicy, expires_at_of, format_expires_at
+from bot.domain.expiry import (
+    ANNOTATION_EXPIRES_AT,
+    ExpiryPolicy,
+    expires_at_of,
+    expiry_unchanged,
+    format_expires_at,
+)
 from bot.domain.policy import Action
 from bot.ops.audit import audit
 from bot.slack.context import AppContext
@@ -120,6 +127,13 @@ def _kept(policy: ExpiryPolicy, current: datetime | None, now: datetime) -> _Cho
     return None if new is None else _Chosen(new)
 
 
+_CHANGED_MEANWHILE = error_message(
+    "It changed meanwhile",
+    "The deployment changed while you asked (it may be expiring right now).",
+    fix="Look at its card and try again if it is still there.",
+)
+
+
 def _move(
     body: dict[str, Any],
     respond: Respond,
@@ -128,60 +142,71 @@ def _move(
     value: str,
     choose: Callable[[ExpiryPolicy, datetime | None, datetime], _Chosen | None],
 ) -> None:
-    """Move a deployment's expiry as ``choose`` says, if the person may; tell card and thread."""
+    """Move a deployment's expiry as ``choose`` says, if the person may; tell card and thread.
+
+    A Conflict from Dynamote's own records on the DGD (the reminder's mark, a reading, its
+    status) is not the person's concern: read again and decide once more, as long as its
+    expiry is what it was and nothing marked it for deletion; else they are told it changed.
+    """
     user, channel = actor_of(body)
     namespace, _, name = value.partition("/")
+    seen: Deployment | None = None
     try:
-        found = find_deployment(
-            dynamote, client, action=Action.DELETE, user=user, channel=channel,
-            namespace=namespace, name=name,
-        )  # fmt: skip
-        if not found.verified:
-            reply(
-                error_message(
-                    "Dynamote does not keep that deployment",
-                    "Its provenance does not verify, so Dynamote neither reminds nor deletes it.",
-                ),
-                body=body, respond=respond, client=client,
+        for attempt in range(2):
+            found = find_deployment(
+                dynamote, client, action=Action.DELETE, user=user, channel=channel,
+                namespace=namespace, name=name,
             )  # fmt: skip
-            return
-        allowed = may_delete(dynamote, client, user=user, target=found)
-        if not allowed.allowed:
-            audit(AUDIT_ACTION, user=user, channel=channel, namespace=namespace, name=name,
-                  outcome="denied", reason=allowed.text)  # fmt: skip
-            reply(
-                build_denial(allowed, title="You cannot change when that deployment expires"),
-                body=body, respond=respond, client=client,
-            )  # fmt: skip
-            return
-        now = dynamote.now()
-        chosen = choose(dynamote.settings.expiry_policy, expires_at_of(found.annotations), now)
-        if chosen is None:
-            reply(
-                error_message(
-                    "It cannot be kept longer",
-                    "It already expires as late as Dynamote allows.",
-                    fix="Ask an admin if it must stay longer.",
-                ),
-                body=body, respond=respond, client=client,
-            )  # fmt: skip
-            return
-        written = format_expires_at(chosen.expires) if chosen.expires else None
-        patched = dynamote.service.cluster.patch_dgd_annotations(
-            namespace,
-            name,
-            {ANNOTATION_EXPIRES_AT: written},  # None removes it: kept until deleted
-            resource_version=found.resource_version or "",
-        )
+            if seen is not None and not expiry_unchanged(seen.annotations, found.annotations):
+                reply(_CHANGED_MEANWHILE, body=body, respond=respond, client=client)
+                return
+            if not found.verified:
+                reply(
+                    error_message(
+                        "Dynamote does not keep that deployment",
+                        "Its provenance does not verify, so Dynamote neither reminds nor deletes "
+                        "it.",
+                    ),
+                    body=body, respond=respond, client=client,
+                )  # fmt: skip
+                return
+            allowed = may_delete(dynamote, client, user=user, target=found)
+            if not allowed.allowed:
+                audit(AUDIT_ACTION, user=user, channel=channel, namespace=namespace, name=name,
+                      outcome="denied", reason=allowed.text)  # fmt: skip
+                reply(
+                    build_denial(allowed, title="You cannot change when that deployment expires"),
+                    body=body, respond=respond, client=client,
+                )  # fmt: skip
+                return
+            now = dynamote.now()
+            picked = choose(dynamote.settings.expiry_policy, expires_at_of(found.annotations), now)
+            if picked is None:
+                reply(
+                    error_message(
+                        "It cannot be kept longer",
+                        "It already expires as late as Dynamote allows.",
+                        fix="Ask an admin if it must stay longer.",
+                    ),
+                    body=body, respond=respond, client=client,
+                )  # fmt: skip
+                return
+            chosen = picked
+            written = format_expires_at(chosen.expires) if chosen.expires else None
+            try:
+                patched = dynamote.service.cluster.patch_dgd_annotations(
+                    namespace,
+                    name,
+                    {ANNOTATION_EXPIRES_AT: written},  # None removes it: kept until deleted
+                    resource_version=found.resource_version or "",
+                )
+                break
+            except Conflict:
+                if attempt:
+                    raise
+                seen = found
     except Conflict:
-        reply(
-            error_message(
-                "It changed meanwhile",
-                "The deployment changed while you asked (it may be expiring right now).",
-                fix="Look at its card and try again if it is still there.",
-            ),
-            body=body, respond=respond, client=client,
-        )  # fmt: skip
+        reply(_CHANGED_MEANWHILE, body=body, respond=respond, client=client)
         return
     except Exception as error:
         reply(
