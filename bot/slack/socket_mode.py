@@ -133,7 +133,10 @@ class SocketModeClient(BaseSocketModeClient):
         websocket's WebSocketBadStatusException for a refused ticket).
         """
         with self.connect_operation_lock:
-            url, self.wss_uri = self.wss_uri or self.issue_new_wss_url(), ""
+            url, self.wss_uri = self.wss_uri, ""
+        # Outside the lock: apps.connections.open may wait out a 429's Retry-After.
+        url = url or self.issue_new_wss_url()
+        with self.connect_operation_lock:
             sock = websocket.create_connection(
                 url, timeout=CONNECT_TIMEOUT_SECONDS, enable_multithread=True
             )
@@ -151,6 +154,16 @@ class SocketModeClient(BaseSocketModeClient):
         self.logger.info("Socket Mode connection %d open", link.number)
         if previous is not None:
             self._start_thread(self._retire, previous, name="dynamote-socket-retire")
+
+    def issue_new_wss_url(self) -> str:
+        """A fresh single-use URL from apps.connections.open.
+
+        One call: the Web client's retry handlers wait out a 429 and retry 5xx, and whoever
+        called connect() backs off after a failure. (slack_sdk's own version sleeps
+        Retry-After and calls itself again on ``ratelimited``, a second loop around those.)
+        """
+        response = self.web_client.apps_connections_open(app_token=self.app_token)
+        return str(response["url"])
 
     def connect_to_new_endpoint(self, force: bool = False) -> None:
         """A new connection unless one is open (always with ``force``)."""

@@ -28,6 +28,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from websockets.exceptions import ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import connect
 
@@ -38,6 +40,7 @@ from bot.serve import SOCKET_STALE_PINGS, _connect_socket_mode, _Connection, run
 from bot.sim.k8s.standin import StandIn, default_crd_path
 from bot.sim.operator.controller import SimOperator
 from bot.sim.slack.web_api import RecordedCall, SlackStandIn
+from bot.slack.client import RATE_LIMIT_RETRIES, retry_handlers
 from bot.slack.context import AppContext
 from bot.slack.socket_mode import SocketModeClient, SocketModeHandler
 from tests import stacks
@@ -116,8 +119,9 @@ def send_command(
 def reply_on(slack: SlackStandIn, name: str, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
     """What the app posted to response_url `name`."""
     found = wait_for(
-        lambda: [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")]
-        or None,
+        lambda: (
+            [c.params for c in slack.calls("response_url") if c.path.endswith(f"/{name}")] or None
+        ),
         timeout,
         what=f"a reply on {name}",
     )
@@ -553,3 +557,60 @@ def test_the_runner_serves_commands_over_socket_mode_and_follows_a_refresh(
 def _quiet_websockets(caplog: pytest.LogCaptureFixture) -> None:
     """The stand-in's server logs every connection at INFO; the app's records are kept."""
     caplog.set_level(logging.WARNING, logger="websockets")
+
+
+@pytest.fixture
+def bare_client(
+    slack_standin: SlackStandIn, socket_mode: SocketModeStandIn, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SocketModeClient]:
+    """Our Socket Mode client alone, on a Web client with the production retry handlers."""
+    no_proxies(monkeypatch)
+    slack_standin.add_token(APP_TOKEN)
+    slack_standin.serve_socket_mode(socket_mode.connection_url)
+    web = WebClient(
+        token=slack_standin.token, base_url=slack_standin.url, retry_handlers=retry_handlers()
+    )
+    client = SocketModeClient(APP_TOKEN, web_client=web, ping_interval=5.0, stale_pings=2)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def test_a_connect_waiting_on_apps_connections_open_holds_no_lock(
+    bare_client: SocketModeClient, slack_standin: SlackStandIn
+) -> None:
+    held = slack_standin.pause("apps.connections.open")
+    connecting = threading.Thread(target=bare_client.connect, daemon=True)
+    connecting.start()
+    try:
+        assert held.arrived.wait(WAIT_SECONDS), "apps.connections.open was never called"
+        # While Slack has not answered (or a 429 is being waited out), the lock is free.
+        assert bare_client.connect_operation_lock.acquire(blocking=False)
+        bare_client.connect_operation_lock.release()
+    finally:
+        held.release()
+        connecting.join(WAIT_SECONDS)
+    assert bare_client.is_connected()
+
+
+def test_a_rate_limited_apps_connections_open_is_retried_by_the_handlers_alone(
+    bare_client: SocketModeClient, slack_standin: SlackStandIn
+) -> None:
+    slack_standin.rate_limit("apps.connections.open", times=None, retry_after=0)
+    failed: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            bare_client.connect()
+        except SlackApiError as error:
+            failed.append(error)
+
+    connecting = threading.Thread(target=connect, daemon=True)
+    connecting.start()
+    connecting.join(WAIT_SECONDS)
+
+    assert not connecting.is_alive(), "connect() kept retrying a rate-limited Slack"
+    assert [str(error.response.get("error")) for error in failed] == ["ratelimited"]
+    # The first call and the handlers' retries, nothing more: the caller backs off.
+    assert len(slack_standin.calls("apps.connections.open")) == 1 + RATE_LIMIT_RETRIES
