@@ -464,11 +464,13 @@ class DeploymentService:
         *,
         by_user: str,
         expires_at: str | None = None,
+        expected_uid: str | None = None,
         wait_seconds: float = 60.0,
     ) -> dict[str, Any]:
         """Replace a verified DGD of the request's name with the request, keeping its owner,
         card and thread (signed again) and ending at ``expires_at`` (the form's "Keep for",
-        RFC 3339); returns the new one as stored.
+        RFC 3339); returns the new one as stored. ``expected_uid``: only that very object
+        (an approved replacement names the one it was asked to replace).
 
         A delete of that very object (its uid as read) then a create, not a patch: the
         operator refuses changes to a DGD's components, backend and topology once created,
@@ -481,6 +483,10 @@ class DeploymentService:
         dgd, deployment = self._read(namespace, name, unverified=False)
         claim = claim_of(dgd)
         uid = Dgd(dgd).uid or None
+        if expected_uid is not None and uid != expected_uid:
+            raise ClusterError(
+                f"{name} is not the deployment that was asked to be replaced any more."
+            )
         try:
             marked = self.cluster.patch_dgd_annotations(
                 namespace,

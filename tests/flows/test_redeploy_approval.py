@@ -24,9 +24,11 @@ from bot.blocks.ids import (
     BLOCK_DENY_REASON,
     CALLBACK_DEPLOY,
 )
+from bot.cluster import ClusterError
 from bot.domain.expiry import ANNOTATION_EXPIRES_AT
 from bot.domain.manifest import ANNOTATION_REQUEST, ANNOTATION_THREAD
 from bot.domain.provenance import claim_of
+from bot.domain.request import parse_request
 from bot.notifier.controller import Notifier
 from bot.ops.audit import AUDIT_LOGGER
 from bot.slack.listeners.approvals import approval_store
@@ -272,3 +274,25 @@ def test_approving_after_the_deployment_was_replaced_by_hand_replaces_nothing(
     assert "not the deployment it was asked to replace any more" in refused[0]
     stack.settle()
     assert _dgd(stack)["metadata"]["uid"] == again["metadata"]["uid"]
+
+
+def test_a_replacement_bound_to_one_object_leaves_another_of_the_name_untouched(
+    stack: Stack,
+) -> None:
+    # The approval's uid check and the delete are apart in time; the service checks again,
+    # so an object made anew under the name in between is neither marked nor deleted.
+    dgd, _, _, _ = _held(stack, failed=False)
+    stack.settle()
+    service = stack.context.service
+    request = parse_request(
+        json.loads(dgd["metadata"]["annotations"][ANNOTATION_REQUEST]),
+        catalog=stack.context.catalog,
+        limits=service.limits,
+    )
+
+    with pytest.raises(ClusterError, match="not the deployment that was asked to be replaced"):
+        service.redeploy(request, by_user="U0ALICE", expected_uid="uid-of-an-earlier-object")
+
+    after = _dgd(stack)
+    assert after["metadata"]["uid"] == dgd["metadata"]["uid"]
+    assert claim_of(after).deleted_by is None

@@ -320,7 +320,9 @@ def _replace(
 
     requester = record.requester
     expires = _expires(record, dynamote)
-    replaced = replace_deployment(dynamote, request, by_user=requester, expires_at=expires)
+    replaced = replace_deployment(
+        dynamote, request, by_user=requester, expires_at=expires, expected_uid=record.replaces_uid
+    )
     _note(client, record, f":white_check_mark: Approved by <@{approver}>: *{request.name}* is "
           "being replaced. Updates follow in this thread.")  # fmt: skip
     DEPLOYMENTS_CREATED.inc()

@@ -323,13 +323,16 @@ def replace_deployment(
     *,
     by_user: str,
     expires_at: datetime | None,
+    expected_uid: str | None = None,
 ) -> Deployment:
     """Replace the deployment of the request's name (``DeploymentService.redeploy``), ending
     at ``expires_at``: the one way a replacement happens, at a Redeploy… submission or when an
-    approver says yes to one (:func:`tell_replaced` follows). Raises ClusterError when the
-    cluster refuses."""
+    approver says yes to one (:func:`tell_replaced` follows; ``expected_uid``: the object the
+    approver saw). Raises ClusterError when the cluster refuses."""
     expires = format_expires_at(expires_at) if expires_at is not None else None
-    created = dynamote.service.redeploy(request, by_user=by_user, expires_at=expires)
+    created = dynamote.service.redeploy(
+        request, by_user=by_user, expires_at=expires, expected_uid=expected_uid
+    )
     verified = dynamote.service.provenance.verify(created)
     return deployment_from(created, verified=verified, now=dynamote.now())
 
