@@ -26,9 +26,9 @@ from bot.server.wsgi import DynamoteWsgi, build_wsgi_app
 from bot.slack.app import build_bolt_app
 from bot.slack.client import make_web_client
 from bot.slack.context import AppContext
+from bot.slack.home import publish_home
 from bot.slack.identity import SlackIdentity
 from bot.slack.listeners.guard import warm_groups
-from bot.slack.listeners.home import publish_home
 
 __all__ = ["Dynamote", "build_dynamote"]
 
