@@ -12,6 +12,7 @@ from bot.slack.home import publish_home
 
 __all__ = ["handle_app_home_opened", "register"]
 
+
 def register(app: App) -> None:
     app.event("app_home_opened")(handle_app_home_opened)
 
