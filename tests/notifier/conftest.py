@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from bot.cluster import Cluster
 from bot.config.settings import Settings, load_settings
 from bot.domain.catalog import load_catalog
+from bot.domain.expiry import ANNOTATION_EXPIRES_AT, format_expires_at
 from bot.domain.manifest import SlackOrigin, render_dgd
 from bot.domain.request import Privileges, RequestLimits, parse_request
 from bot.notifier.controller import Notifier
@@ -120,6 +121,19 @@ class Bot:
         kwargs.setdefault("pacer", pacer)
         kwargs.setdefault("now", self.now)
         return Notifier(self.cluster, self.client, self.settings, **kwargs)
+
+    def annotate(self, name: str, annotations: dict[str, str]) -> None:
+        """Change a DGD's annotations as ``kubectl annotate --overwrite`` does (as read)."""
+        current = self.cluster.get_dgd(NAMESPACE, name)
+        self.cluster.patch_dgd_annotations(
+            NAMESPACE, name, annotations, resource_version=current["metadata"]["resourceVersion"]
+        )
+
+    def expire_in(self, name: str, delta: timedelta) -> str:
+        """Set a DGD's expires-at ``delta`` from the bot's now, by hand; returns the value."""
+        value = format_expires_at(self.now() + delta)
+        self.annotate(name, {ANNOTATION_EXPIRES_AT: value})
+        return value
 
 
 @pytest.fixture

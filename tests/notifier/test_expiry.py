@@ -16,26 +16,12 @@ from bot.cluster import NotFound
 from bot.domain.expiry import (
     ANNOTATION_EXPIRES_AT,
     ANNOTATION_EXPIRY_REMINDED,
-    format_expires_at,
     parse_expires_at,
 )
 from bot.domain.manifest import ANNOTATION_REQUESTER
 from bot.sim.slack.web_api import SlackStandIn
 
 from .conftest import NAMESPACE, REQUESTER, Bot, replies
-
-
-def _expire_in(bot: Bot, name: str, delta: timedelta) -> str:
-    """Set expires-at as ``kubectl annotate --overwrite`` would; returns the value."""
-    value = format_expires_at(bot.now() + delta)
-    current = bot.cluster.get_dgd(NAMESPACE, name)
-    bot.cluster.patch_dgd_annotations(
-        NAMESPACE,
-        name,
-        {ANNOTATION_EXPIRES_AT: value},
-        resource_version=current["metadata"]["resourceVersion"],
-    )
-    return value
 
 
 def _reminders(slack: SlackStandIn, card: str) -> list[dict[str, Any]]:
@@ -58,7 +44,7 @@ def test_a_deployment_set_to_expire_in_a_minute_is_reminded_once_then_deleted_wi
     notifier = bot.notifier()
     _, card = deploy("qwen")
     notifier.sweep()
-    value = _expire_in(bot, "qwen", timedelta(minutes=1))
+    value = bot.expire_in("qwen", timedelta(minutes=1))
 
     notifier.sweep()
     notifier.sweep()
@@ -86,11 +72,11 @@ def test_a_time_moved_later_wins_and_nothing_is_deleted(
     notifier = bot.notifier()
     _, card = deploy("qwen")
     notifier.sweep()
-    _expire_in(bot, "qwen", timedelta(minutes=1))
+    bot.expire_in("qwen", timedelta(minutes=1))
     notifier.sweep()
     assert len(_reminders(slack, card)) == 1
 
-    _expire_in(bot, "qwen", timedelta(days=3))  # "Keep", or kubectl
+    bot.expire_in("qwen", timedelta(days=3))  # "Keep", or kubectl
     bot.offset = timedelta(minutes=2)
     notifier.sweep()
     notifier.sweep()
@@ -112,7 +98,7 @@ def test_a_second_replica_taking_over_neither_reminds_again_nor_deletes_twice(
     _, card = deploy("qwen")
     first.sweep()
     second.sweep()  # a follower: does nothing
-    _expire_in(bot, "qwen", timedelta(minutes=1))
+    bot.expire_in("qwen", timedelta(minutes=1))
     first.sweep()
     leading.reverse()  # the lease moves
     second.sweep()
@@ -131,13 +117,7 @@ def test_an_unreadable_time_deletes_nothing(
 ) -> None:
     notifier = bot.notifier()
     _, card = deploy("qwen")
-    current = bot.cluster.get_dgd(NAMESPACE, "qwen")
-    bot.cluster.patch_dgd_annotations(
-        NAMESPACE,
-        "qwen",
-        {ANNOTATION_EXPIRES_AT: "2000-01-01 00:00"},  # no offset: not RFC 3339
-        resource_version=current["metadata"]["resourceVersion"],
-    )
+    bot.annotate("qwen", {ANNOTATION_EXPIRES_AT: "2000-01-01 00:00"})  # not RFC 3339
     notifier.sweep()
     notifier.sweep()
     assert bot.cluster.get_dgd(NAMESPACE, "qwen")["metadata"]["name"] == "qwen"
@@ -150,14 +130,8 @@ def test_a_dgd_whose_claim_was_changed_by_hand_is_never_deleted_by_expiry(
     notifier = bot.notifier()
     _, card = deploy("qwen")
     notifier.sweep()
-    _expire_in(bot, "qwen", timedelta(minutes=1))
-    current = bot.cluster.get_dgd(NAMESPACE, "qwen")
-    bot.cluster.patch_dgd_annotations(  # the signature no longer verifies
-        NAMESPACE,
-        "qwen",
-        {ANNOTATION_REQUESTER: "U0MALLORY"},
-        resource_version=current["metadata"]["resourceVersion"],
-    )
+    bot.expire_in("qwen", timedelta(minutes=1))
+    bot.annotate("qwen", {ANNOTATION_REQUESTER: "U0MALLORY"})  # the signature breaks
     bot.offset = timedelta(minutes=5)
     notifier.sweep()
     notifier.sweep()
@@ -171,7 +145,7 @@ def test_a_kubectl_edit_of_the_expiry_redraws_the_card_with_the_new_time(
     notifier = bot.notifier()
     _, card = deploy("qwen")
     notifier.sweep()
-    value = _expire_in(bot, "qwen", timedelta(days=3))  # as `kubectl annotate --overwrite`
+    value = bot.expire_in("qwen", timedelta(days=3))  # as `kubectl annotate --overwrite`
     notifier.sweep()
     stamp = int(parse_expires_at(value).timestamp())  # type: ignore[union-attr]
     updates = [c.params for c in slack.calls("chat.update") if c.params.get("ts") == card]

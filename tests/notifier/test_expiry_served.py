@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.expiry import ANNOTATION_EXPIRES_AT, format_expires_at
 from bot.domain.served import Reading, readings_of
 from bot.domain.tryit import chat_request
 from bot.sim.k8s.standin import StandIn
@@ -21,16 +20,6 @@ from bot.sim.slack.web_api import SlackStandIn
 from .conftest import NAMESPACE, READY_AFTER, Bot, replies
 
 MODEL = "Qwen/Qwen3-0.6B"
-
-
-def _expire_in(bot: Bot, name: str, delta: timedelta) -> None:
-    current = bot.cluster.get_dgd(NAMESPACE, name)
-    bot.cluster.patch_dgd_annotations(
-        NAMESPACE,
-        name,
-        {ANNOTATION_EXPIRES_AT: format_expires_at(bot.now() + delta)},
-        resource_version=current["metadata"]["resourceVersion"],
-    )
 
 
 def _reminder(slack: SlackStandIn, card: str) -> str:
@@ -50,7 +39,7 @@ def _running(
     operator.reconcile_once()
     bot.clock.advance(READY_AFTER)
     operator.reconcile_once()
-    _expire_in(bot, "qwen", timedelta(days=3))
+    bot.expire_in("qwen", timedelta(days=3))
     return card
 
 
@@ -81,7 +70,7 @@ def test_the_reminder_says_how_many_requests_a_running_deployment_served(
     _chat(bot, "two")
     _chat(bot, "three")
 
-    _expire_in(bot, "qwen", timedelta(minutes=1))
+    bot.expire_in("qwen", timedelta(minutes=1))
     notifier.sweep()
     assert "It has served 3 requests since it started." in _reminder(slack, card)
 
@@ -119,7 +108,7 @@ def test_the_reminder_counts_from_the_readings_a_restarted_bot_kept_on_the_dgd(
         _chat(bot, prompt)
 
     bot.offset = timedelta(hours=30)
-    _expire_in(bot, "qwen", timedelta(hours=2))
+    bot.expire_in("qwen", timedelta(hours=2))
     bot.notifier().sweep()
     # 12 now, 5 at the reading 17 hours ago (hour 13).
     assert "It served 7 requests in the last 17 hours." in _reminder(slack, card)
@@ -149,7 +138,7 @@ def test_a_restarted_frontend_is_counted_since_its_restart_and_said_so(
     _chat(bot, "after the restart")
 
     bot.offset = timedelta(hours=20)
-    _expire_in(bot, "qwen", timedelta(hours=2))
+    bot.expire_in("qwen", timedelta(hours=2))
     bot.notifier().sweep()
     reminder = _reminder(slack, card)
     assert "Its frontend restarted within the last 20 hours; it has served 1 request since." in (
@@ -163,7 +152,7 @@ def test_without_a_reachable_frontend_the_reminder_goes_without_the_count(
     notifier = bot.notifier()
     _, card = deploy("qwen")  # never reconciled: no Service, the proxy answers 404
     notifier.sweep()
-    _expire_in(bot, "qwen", timedelta(minutes=1))
+    bot.expire_in("qwen", timedelta(minutes=1))
     notifier.sweep()
     reminder = _reminder(slack, card)
     assert "expires" in reminder
@@ -182,7 +171,7 @@ def test_a_frontend_with_no_ready_pod_leaves_the_count_out(
     operator.reconcile_once()  # the Service exists, its pods are still starting
     assert standin.store.get("services", NAMESPACE, "qwen-frontend") is not None
     notifier.sweep()
-    _expire_in(bot, "qwen", timedelta(minutes=1))
+    bot.expire_in("qwen", timedelta(minutes=1))
     notifier.sweep()
     assert "served" not in _reminder(slack, card)
 
@@ -198,7 +187,7 @@ def test_a_frontend_that_does_not_answer_in_time_delays_the_reminder_only_by_the
     notifier = bot.notifier()
     _, card = deploy("qwen")
     notifier.sweep()
-    _expire_in(bot, "qwen", timedelta(minutes=1))
+    bot.expire_in("qwen", timedelta(minutes=1))
     started = time.monotonic()
     notifier.sweep()
     took = time.monotonic() - started
